@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "callvault",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "callvault", targets: ["callvault"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSndFile",
+            pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]
+        ),
+        .systemLibrary(name: "CSyscalls"),
+        .target(
+            name: "CallVaultCore",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
+            name: "CallVaultAudio",
+            dependencies: ["CSndFile", "CallVaultCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "CallVaultStore",
+            dependencies: [
+                "CallVaultCore",
+                "CSyscalls",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "CallVault",
+            dependencies: ["CallVaultCore", "CallVaultAudio", "CallVaultStore"]
+        ),
+        .executableTarget(
+            name: "callvault",
+            dependencies: ["CallVault", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "CallVaultCoreTests", dependencies: ["CallVaultCore"]),
+        .testTarget(name: "CallVaultTests", dependencies: ["CallVault", "CallVaultStore", "CallVaultAudio"]),
+        .testTarget(name: "CLITests", dependencies: ["CallVaultCore"]),
+    ]
+)

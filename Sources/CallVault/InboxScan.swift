@@ -1,0 +1,108 @@
+// Finds input pairs (audio + NAME.json sidecar) in the paths given to ingest, without following symlinks.
+import CallVaultCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One call's inputs as found in an inbox: either half may be absent.
+public struct InputPair: Sendable, Equatable {
+    public var directory: String
+    public var baseName: String
+    public var audio: String?
+    public var sidecar: String?
+    /// The tenant given by the inbox sub-folder, used when the sidecar names none.
+    public var defaultTenant: String?
+
+    /// The path reported for this pair: the audio, or the sidecar when there is no audio (SPEC §11).
+    public var input: String { audio ?? sidecar ?? directory + "/" + baseName }
+}
+
+public enum InboxScan {
+    /// Names writers use while a file is still being written (SPEC §2): never picked up.
+    public static func isIgnored(_ name: String) -> Bool {
+        name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") || name.hasSuffix(".partial")
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Splits `name.ext` into (name, ext); a name without a dot has an empty extension.
+    static func split(_ name: String) -> (String, String) {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
+        return (String(name[..<dot]), String(name[name.index(after: dot)...]))
+    }
+
+    /// Pairs in the given files and folders. Folders are walked; each first-level sub-folder is a tenant
+    /// folder whose name is the default tenant of everything below it. A file given directly is paired with
+    /// its partner in the same folder, and its folder's name is the default tenant when `isTenant` says so.
+    public static func pairs(in paths: [String], isTenant: (String) -> Bool) throws -> [InputPair] {
+        var groups: [String: InputPair] = [:]
+        var extraAudio: [InputPair] = []
+
+        func add(file path: String, directory: String, name: String, tenant: String?) {
+            let (base, ext) = split(name)
+            let key = directory + "/" + base
+            var pair = groups[key] ?? InputPair(directory: directory, baseName: base, audio: nil, sidecar: nil, defaultTenant: tenant)
+            if ext == "json" {
+                pair.sidecar = path
+            } else if pair.audio == nil || pair.audio == path {
+                pair.audio = path
+            } else {
+                // A second audio file for one sidecar: the first (by name) keeps the pair, this one stands alone.
+                extraAudio.append(InputPair(directory: directory, baseName: base, audio: path, sidecar: nil, defaultTenant: tenant))
+                return
+            }
+            groups[key] = pair
+        }
+
+        func walk(_ dir: String, tenant: String?, depth: Int) {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+            for name in names where !isIgnored(name) {
+                let path = dir + "/" + name
+                if isDirectory(path) {
+                    walk(path, tenant: depth == 0 ? name : tenant, depth: depth + 1)
+                } else if isRegularFile(path) {
+                    add(file: path, directory: dir, name: name, tenant: tenant)
+                }
+                // Symlinks, devices, sockets: never followed, never ingested.
+            }
+        }
+
+        for raw in paths {
+            let path = raw.count > 1 && raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+            if isDirectory(path) {
+                walk(path, tenant: nil, depth: 0)
+            } else if isRegularFile(path) {
+                let url = URL(fileURLWithPath: path)
+                let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+                let name = url.lastPathComponent
+                guard !isIgnored(name) else { continue }
+                let folder = URL(fileURLWithPath: dir).lastPathComponent
+                let tenant = isTenant(folder) ? folder : nil
+                add(file: path, directory: dir, name: name, tenant: tenant)
+                // The partner, when it lies beside the named file.
+                let (base, ext) = split(name)
+                if ext == "json" {
+                    let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+                    for s in siblings where s != name && split(s).0 == base && !isIgnored(s) && isRegularFile(dir + "/" + s) {
+                        add(file: dir + "/" + s, directory: dir, name: s, tenant: tenant)
+                        break
+                    }
+                } else if isRegularFile(dir + "/" + base + ".json") {
+                    add(file: dir + "/" + base + ".json", directory: dir, name: base + ".json", tenant: tenant)
+                }
+            } else {
+                throw VaultError(.usage, "\(path): no such file or folder (symlinks are not followed)")
+            }
+        }
+        return (Array(groups.values) + extraAudio).sorted { $0.input < $1.input }
+    }
+}

@@ -1,0 +1,95 @@
+// A Vault is one opened store: its configuration, catalog and files, plus who is acting and the clock.
+import CallVaultCore
+import CallVaultStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class Vault: Sendable {
+    public let root: String
+    public let configuration: Configuration
+    public let catalog: Catalog
+    public let files: StoreFiles
+    public let clock: any Clock
+    /// The OS user acting (SPEC §8).
+    public let actor: String
+
+    public static let audioDirectory = "audio"
+    public static let quarantineDirectory = "quarantine"
+
+    init(root: String, configuration: Configuration, catalog: Catalog, clock: any Clock, actor: String) {
+        self.root = root
+        self.configuration = configuration
+        self.catalog = catalog
+        self.files = StoreFiles(root: root)
+        self.clock = clock
+        self.actor = actor
+    }
+
+    /// The name of the OS user running this process.
+    public static func osUser() -> String {
+        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "uid-\(geteuid())"
+    }
+
+    /// Creates a new store at `root` (SPEC §4): directories 0700, configuration, catalog.
+    /// Refuses a directory that already holds a store.
+    public static func create(at root: String, tenants: [String], simulation: Bool, actor: String,
+                              clock: any Clock = SystemClock()) throws -> Vault {
+        for t in tenants where !Sidecar.isSafeTenant(t) {
+            throw VaultError(.usage, "--tenant \(t): tenant names are [a-z0-9][a-z0-9-]{0,62}")
+        }
+        let configPath = root + "/" + Configuration.fileName
+        if FileManager.default.fileExists(atPath: configPath) {
+            throw VaultError(.usage, "\(root) already holds a store (\(Configuration.fileName) exists)")
+        }
+        if mkdir(root, 0o700) != 0, errno != EEXIST {
+            throw VaultError.failure("cannot create store directory \(root): \(String(cString: strerror(errno)))")
+        }
+        let files = StoreFiles(root: root)
+        try files.makeDirectories(audioDirectory)
+        try files.makeDirectories(quarantineDirectory)
+        let text = Configuration.initialText(tenants: tenants, adminUser: actor)
+        let configuration = try Configuration.parse(text)
+        let catalog = try Catalog(path: root + "/" + Catalog.fileName)
+        try catalog.setMeta("simulation", simulation ? "true" : "false")
+        try catalog.setMeta("created_at", Timestamp.utc(clock.now()))
+        try catalog.appendAudit([AuditEvent(at: clock.now(), actor: actor, action: "store.init", target: nil,
+                                            details: ["simulation": String(simulation), "tenants": String(tenants.count)])])
+        try files.writeFile(Data(text.utf8), at: Configuration.fileName)
+        try files.syncFileSystem()
+        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, actor: actor)
+    }
+
+    /// Opens an existing store. A missing store or a broken configuration is a `.configuration` error (exit 2).
+    public static func open(at root: String, actor: String, clock: any Clock = SystemClock()) throws -> Vault {
+        let configPath = root + "/" + Configuration.fileName
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw VaultError.configuration("no store at \(root) (missing \(Configuration.fileName)); create one with `callvault init`")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw VaultError.configuration("\(Configuration.fileName): not valid UTF-8")
+        }
+        let configuration = try Configuration.parse(text)
+        let catalog = try Catalog(path: root + "/" + Catalog.fileName)
+        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, actor: actor)
+    }
+
+    /// Whether this store was made with `init --simulation` (only then is a simulated clock honoured).
+    public func isSimulation() throws -> Bool { try catalog.meta("simulation") == "true" }
+
+    /// Runs `body` holding the store's ingest lock, so that one ingest (daemon or one-shot) at a time places
+    /// audio and repairs: repair must never remove a file another process is about to commit.
+    public func withIngestLock<T>(_ body: () throws -> T) throws -> T {
+        let path = root + "/.ingest.lock"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw VaultError.failure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw VaultError.failure("cannot lock \(path): \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+}

@@ -1,0 +1,119 @@
+// Probes and fully decodes one audio file with libsndfile, finding what its header does not admit.
+import CSndFile
+import CallVaultCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What ingest records about a readable recording.
+public struct AudioFacts: Sendable, Equatable {
+    /// Short container name, also the stored file's extension (`wav`, `flac`, `ogg`, `mp3`, …).
+    public var container: String
+    /// Container and encoding, e.g. `wav/ulaw`.
+    public var format: String
+    public var sampleRate: Int
+    public var channels: Int
+    /// Frames actually decoded (not the header's claim).
+    public var frames: Int64
+    public var durationSeconds: Double { sampleRate > 0 ? Double(frames) / Double(sampleRate) : 0 }
+}
+
+public enum AudioProbe {
+    /// Opens the file on an already open descriptor (so the checked file is the decoded file), decodes every
+    /// frame and classifies what is wrong as `audio_unreadable`, `audio_empty` or `audio_truncated`.
+    /// Memory is constant: frames are decoded through one fixed buffer.
+    public static func probe(fd: Int32, fileSize: Int64) -> Result<AudioFacts, Rejection> {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { return .failure(Rejection(.audioUnreadable, "cannot read from the start of the file")) }
+        var info = SF_INFO()
+        guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
+            let message = String(cString: sf_strerror(nil))
+            return .failure(Rejection(.audioUnreadable, "libsndfile: \(message)"))
+        }
+        defer { sf_close(sf) }
+
+        var logBuffer = [CChar](repeating: 0, count: 4096)
+        _ = sf_command(sf, Int32(SFC_GET_LOG_INFO), &logBuffer, Int32(logBuffer.count))
+        let log = String(decoding: logBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+
+        let major = Int(info.format) & Int(SF_FORMAT_TYPEMASK)
+        let minor = Int(info.format) & Int(SF_FORMAT_SUBMASK)
+        let container = containerName(major)
+        let format = "\(container)/\(encodingName(minor))"
+        guard info.channels > 0, info.samplerate > 0 else {
+            return .failure(Rejection(.audioUnreadable, "libsndfile: no channels or sample rate"))
+        }
+
+        // Decode everything: this is what finds truncated FLAC/Opus/MP3 whose header claims the full length.
+        let chunkFrames = 8192
+        var buffer = [Int16](repeating: 0, count: chunkFrames * Int(info.channels))
+        var decoded: Int64 = 0
+        while true {
+            let n = buffer.withUnsafeMutableBufferPointer { sf_readf_short(sf, $0.baseAddress, sf_count_t(chunkFrames)) }
+            if n <= 0 { break }
+            decoded += Int64(n)
+        }
+        let decodeError = sf_error(sf)
+
+        let facts = AudioFacts(container: container, format: format, sampleRate: Int(info.samplerate),
+                               channels: Int(info.channels), frames: decoded)
+
+        if decoded == 0 {
+            // A recorder that died before finishing the header leaves data size 0 with the audio after it.
+            if log.contains("Unknown chunk marker") && fileSize > 4096 {
+                return .failure(Rejection(.audioTruncated, "header claims no audio but \(fileSize) bytes follow (unfinished header)"))
+            }
+            return .failure(Rejection(.audioEmpty, "the file decodes to zero frames"))
+        }
+        if log.range(of: #"\(should be \d+\)"#, options: .regularExpression) != nil {
+            return .failure(Rejection(.audioTruncated, "the header promises more data than the file holds"))
+        }
+        if decodeError != 0 {
+            return .failure(Rejection(.audioTruncated, "decoding stopped early: \(String(cString: sf_error_number(decodeError)))"))
+        }
+        // The header's frame count is exact for PCM-like containers and FLAC; MP3's is an estimate and Ogg's
+        // may be unknown (Int64.max), so only a shortfall in the exact ones means the stream ends early.
+        let headerIsExact = major != Int(SF_FORMAT_MPEG) && major != Int(SF_FORMAT_OGG)
+        if headerIsExact, decoded < Int64(info.frames) {
+            return .failure(Rejection(.audioTruncated, "decoding stopped after \(decoded) of \(info.frames) frames"))
+        }
+        return .success(facts)
+    }
+
+    static func containerName(_ major: Int) -> String {
+        switch major {
+        case Int(SF_FORMAT_WAV): return "wav"
+        case Int(SF_FORMAT_WAVEX): return "wav"
+        case Int(SF_FORMAT_RF64): return "rf64"
+        case Int(SF_FORMAT_W64): return "w64"
+        case Int(SF_FORMAT_AIFF): return "aiff"
+        case Int(SF_FORMAT_AU): return "au"
+        case Int(SF_FORMAT_FLAC): return "flac"
+        case Int(SF_FORMAT_OGG): return "ogg"
+        case Int(SF_FORMAT_MPEG): return "mp3"
+        case Int(SF_FORMAT_CAF): return "caf"
+        case Int(SF_FORMAT_RAW): return "raw"
+        default: return String(format: "sf%x", major >> 16)
+        }
+    }
+
+    static func encodingName(_ minor: Int) -> String {
+        switch minor {
+        case Int(SF_FORMAT_PCM_S8), Int(SF_FORMAT_PCM_U8): return "pcm8"
+        case Int(SF_FORMAT_PCM_16): return "pcm16"
+        case Int(SF_FORMAT_PCM_24): return "pcm24"
+        case Int(SF_FORMAT_PCM_32): return "pcm32"
+        case Int(SF_FORMAT_FLOAT): return "float"
+        case Int(SF_FORMAT_DOUBLE): return "double"
+        case Int(SF_FORMAT_ULAW): return "ulaw"
+        case Int(SF_FORMAT_ALAW): return "alaw"
+        case Int(SF_FORMAT_GSM610): return "gsm610"
+        case Int(SF_FORMAT_IMA_ADPCM): return "ima-adpcm"
+        case Int(SF_FORMAT_MS_ADPCM): return "ms-adpcm"
+        case Int(SF_FORMAT_VORBIS): return "vorbis"
+        case Int(SF_FORMAT_OPUS): return "opus"
+        case Int(SF_FORMAT_MPEG_LAYER_III): return "mp3"
+        default: return String(format: "0x%04x", minor)
+        }
+    }
+}

@@ -1,0 +1,256 @@
+// The store configuration callvault.toml (SPEC §4): read with TOMLKit, every rule checked, one line on error.
+import Foundation
+import TOMLKit
+
+/// Roles of SPEC §1/§8.
+public enum Role: String, Sendable, CaseIterable {
+    case coach, compliance, admin
+}
+
+/// A configured user: a role and, for coaches, a scope.
+public struct User: Sendable, Equatable {
+    public var name: String
+    public var role: Role
+    public var teams: [String]
+    public var tenants: [String]
+}
+
+/// How a tenant's announcement is checked in the audio (SPEC §5).
+public struct AnnouncementPolicy: Sendable, Equatable {
+    public enum Verify: String, Sendable { case off, warn, enforce }
+    public var verify: Verify = .off
+    public var window = ISODuration("PT20S")!
+    public var prompts: [String] = []
+}
+
+/// Retention periods of one tenant (SPEC §6).
+public struct RetentionPolicy: Sendable, Equatable {
+    public var audio: ISODuration
+    public var metadata: ISODuration
+
+    /// The two expiry instants of a call, on the wall clock of the tenant.
+    public func expiries(startedAt: Date, in timeZone: TimeZone) -> (audio: Date, metadata: Date) {
+        (audio.added(to: startedAt, in: timeZone), metadata.added(to: startedAt, in: timeZone))
+    }
+
+    /// Whether the audio period never outlasts the metadata period, checked on the wall clock
+    /// from the first day of every month of a leap and a common year (P1M vs P30D differs by month).
+    public var audioWithinMetadata: Bool {
+        let utc = TimeZone(identifier: "UTC")!
+        for year in [2027, 2028] {
+            for month in 1...12 {
+                for day in [1, 28, 31] where day <= Timestamp.daysInMonth(year, month) {
+                    let start = Date(timeIntervalSince1970: Double(Timestamp.daysFromCivil(year, month, day) * 86_400))
+                    if audio.added(to: start, in: utc) > metadata.added(to: start, in: utc) { return false }
+                }
+            }
+        }
+        return true
+    }
+}
+
+public struct Tenant: Sendable, Equatable {
+    public var name: String
+    public var timeZone: TimeZone
+    public var retention: RetentionPolicy
+    public var announcement: AnnouncementPolicy
+}
+
+/// The whole configuration, validated.
+public struct Configuration: Sendable {
+    public var timeZone: TimeZone
+    public var defaultRetention: RetentionPolicy
+    public var quarantineRetention: ISODuration
+    public var inboxPaths: [String]
+    public var settle: ISODuration
+    public var pairTimeout: ISODuration
+    public var maxAudioBytes: Int64
+    public var tenants: [String: Tenant]
+    public var users: [String: User]
+
+    public static let fileName = "callvault.toml"
+
+    /// Reads and validates TOML text. Throws a `.configuration` VaultError whose message names the key.
+    public static func parse(_ text: String) throws -> Configuration {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw VaultError.configuration("\(fileName): \(e.description) at line \(e.source.begin.line), column \(e.source.begin.column)")
+        }
+        return try ConfigurationReader().read(root)
+    }
+
+    /// The configuration `callvault init` writes.
+    public static func initialText(tenants: [String], adminUser: String) -> String {
+        var lines = [
+            "# callvault store configuration (see README: Configuration).",
+            "time_zone = \"Europe/Brussels\"          # default for tenants",
+            "",
+            "[retention]                            # defaults for tenants",
+            "audio = \"P1M\"",
+            "metadata = \"P6M\"",
+            "quarantine = \"P7D\"",
+            "",
+            "[inbox]",
+            "paths = []",
+            "settle = \"PT5S\"",
+            "pair_timeout = \"PT10M\"",
+            "",
+            "[ingest]",
+            "max_audio_bytes = 4294967296           # 4 GiB",
+            "",
+        ]
+        for t in tenants {
+            lines += ["[tenants.\(t)]", "retention = { audio = \"P1M\", metadata = \"P6M\" }", ""]
+        }
+        lines += ["[users.\(tomlKey(adminUser))]", "role = \"admin\"", ""]
+        return lines.joined(separator: "\n")
+    }
+
+    static func tomlKey(_ s: String) -> String {
+        s.utf8.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 })
+            ? s : "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}
+
+/// Walks the TOML tree key by key so that an unknown or wrongly typed key is named exactly.
+struct ConfigurationReader {
+    func fail(_ key: String, _ why: String) -> VaultError {
+        VaultError.configuration("\(Configuration.fileName): \(key): \(why)")
+    }
+
+    func checkKeys(_ table: TOMLTable, _ allowed: Set<String>, at path: String) throws {
+        for key in table.keys.sorted() where !allowed.contains(key) {
+            throw fail(path.isEmpty ? key : "\(path).\(key)", "unknown key")
+        }
+    }
+
+    func string(_ t: TOMLTable, _ key: String, at path: String) throws -> String? {
+        guard let v = t[key] else { return nil }
+        guard let s = v.string else { throw fail(path + key, "must be a string") }
+        return s
+    }
+
+    func duration(_ t: TOMLTable, _ key: String, at path: String) throws -> ISODuration? {
+        guard let s = try string(t, key, at: path) else { return nil }
+        guard let d = ISODuration(s) else { throw fail(path + key, "'\(s)' is not an ISO 8601 duration (e.g. P1M, P14D, PT10M)") }
+        return d
+    }
+
+    func table(_ t: TOMLTable, _ key: String, at path: String) throws -> TOMLTable? {
+        guard let v = t[key] else { return nil }
+        guard let tt = v.table else { throw fail(path + key, "must be a table") }
+        return tt
+    }
+
+    func strings(_ t: TOMLTable, _ key: String, at path: String) throws -> [String]? {
+        guard let v = t[key] else { return nil }
+        guard let a = v.array else { throw fail(path + key, "must be an array of strings") }
+        return try a.map { el in
+            guard let s = el.string else { throw fail(path + key, "must be an array of strings") }
+            return s
+        }
+    }
+
+    func timeZone(_ t: TOMLTable, _ key: String, at path: String) throws -> TimeZone? {
+        guard let s = try string(t, key, at: path) else { return nil }
+        guard let tz = TimeZone(identifier: s) else { throw fail(path + key, "unknown time zone '\(s)'") }
+        return tz
+    }
+
+    func read(_ root: TOMLTable) throws -> Configuration {
+        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users"], at: "")
+        let zone = try timeZone(root, "time_zone", at: "") ?? TimeZone(identifier: "Europe/Brussels")!
+
+        var retention = RetentionPolicy(audio: ISODuration("P1M")!, metadata: ISODuration("P6M")!)
+        var quarantine = ISODuration("P7D")!
+        if let r = try table(root, "retention", at: "") {
+            try checkKeys(r, ["audio", "metadata", "quarantine"], at: "retention")
+            retention.audio = try duration(r, "audio", at: "retention.") ?? retention.audio
+            retention.metadata = try duration(r, "metadata", at: "retention.") ?? retention.metadata
+            quarantine = try duration(r, "quarantine", at: "retention.") ?? quarantine
+            guard retention.audioWithinMetadata else {
+                throw fail("retention.audio", "audio period \(retention.audio) is longer than metadata period \(retention.metadata)")
+            }
+        }
+
+        var paths: [String] = []
+        var settle = ISODuration("PT5S")!
+        var pairTimeout = ISODuration("PT10M")!
+        if let i = try table(root, "inbox", at: "") {
+            try checkKeys(i, ["paths", "settle", "pair_timeout"], at: "inbox")
+            paths = try strings(i, "paths", at: "inbox.") ?? []
+            settle = try duration(i, "settle", at: "inbox.") ?? settle
+            pairTimeout = try duration(i, "pair_timeout", at: "inbox.") ?? pairTimeout
+        }
+
+        var maxAudio: Int64 = 4 << 30
+        if let g = try table(root, "ingest", at: "") {
+            try checkKeys(g, ["max_audio_bytes"], at: "ingest")
+            if let v = g["max_audio_bytes"] {
+                guard let n = v.int, n > 0 else { throw fail("ingest.max_audio_bytes", "must be a positive integer") }
+                maxAudio = Int64(n)
+            }
+        }
+
+        var tenants: [String: Tenant] = [:]
+        if let ts = try table(root, "tenants", at: "") {
+            for name in ts.keys.sorted() {
+                let path = "tenants.\(name)"
+                guard Sidecar.isSafeTenant(name) else { throw fail(path, "tenant names are [a-z0-9][a-z0-9-]{0,62}") }
+                guard let t = ts[name]?.table else { throw fail(path, "must be a table") }
+                try checkKeys(t, ["time_zone", "retention", "announcement"], at: path)
+                var tenant = Tenant(name: name, timeZone: try timeZone(t, "time_zone", at: path + ".") ?? zone,
+                                    retention: retention, announcement: AnnouncementPolicy())
+                if let r = try table(t, "retention", at: path + ".") {
+                    try checkKeys(r, ["audio", "metadata"], at: path + ".retention")
+                    tenant.retention.audio = try duration(r, "audio", at: path + ".retention.") ?? retention.audio
+                    tenant.retention.metadata = try duration(r, "metadata", at: path + ".retention.") ?? retention.metadata
+                }
+                guard tenant.retention.audioWithinMetadata else {
+                    throw fail(path + ".retention.audio",
+                               "audio period \(tenant.retention.audio) is longer than metadata period \(tenant.retention.metadata)")
+                }
+                if let a = try table(t, "announcement", at: path + ".") {
+                    let ap = path + ".announcement"
+                    try checkKeys(a, ["verify", "window", "prompts"], at: ap)
+                    if let v = try string(a, "verify", at: ap + ".") {
+                        guard let mode = AnnouncementPolicy.Verify(rawValue: v) else {
+                            throw fail(ap + ".verify", "must be off, warn or enforce")
+                        }
+                        tenant.announcement.verify = mode
+                    }
+                    tenant.announcement.window = try duration(a, "window", at: ap + ".") ?? tenant.announcement.window
+                    tenant.announcement.prompts = try strings(a, "prompts", at: ap + ".") ?? []
+                    if tenant.announcement.verify != .off, tenant.announcement.prompts.isEmpty {
+                        throw fail(ap + ".prompts", "verification is \(tenant.announcement.verify.rawValue) but no prompt is configured")
+                    }
+                }
+                tenants[name] = tenant
+            }
+        }
+
+        var users: [String: User] = [:]
+        if let us = try table(root, "users", at: "") {
+            for name in us.keys.sorted() {
+                let path = "users.\(name)"
+                guard let u = us[name]?.table else { throw fail(path, "must be a table") }
+                try checkKeys(u, ["role", "teams", "tenants"], at: path)
+                guard let roleText = try string(u, "role", at: path + ".") else { throw fail(path + ".role", "required") }
+                guard let role = Role(rawValue: roleText) else { throw fail(path + ".role", "unknown role '\(roleText)' (coach, compliance, admin)") }
+                let teams = try strings(u, "teams", at: path + ".") ?? []
+                let scopeTenants = try strings(u, "tenants", at: path + ".") ?? []
+                for t in scopeTenants where tenants[t] == nil { throw fail(path + ".tenants", "unknown tenant '\(t)'") }
+                if role == .coach, teams.isEmpty, scopeTenants.isEmpty {
+                    throw fail(path, "a coach needs teams and/or tenants")
+                }
+                users[name] = User(name: name, role: role, teams: teams, tenants: scopeTenants)
+            }
+        }
+
+        return Configuration(timeZone: zone, defaultRetention: retention, quarantineRetention: quarantine,
+                             inboxPaths: paths, settle: settle, pairTimeout: pairTimeout, maxAudioBytes: maxAudio,
+                             tenants: tenants, users: users)
+    }
+}

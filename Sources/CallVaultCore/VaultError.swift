@@ -1,0 +1,38 @@
+// Errors of the vault itself and of its use, each mapped to one exit code of SPEC §9.
+
+/// An error that is not a rejection of an input: a broken configuration, a refused action,
+/// or a failure of the vault (disk, catalog). The message is one line saying what and why.
+public struct VaultError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// Exit 2: the configuration or the command line is wrong.
+        case configuration
+        /// Exit 2: the command cannot be used like that.
+        case usage
+        /// Exit 3: the acting user may not do this.
+        case accessDenied
+        /// Exit 1: the vault failed (I/O, disk full, catalog); inputs are left untouched.
+        case vaultFailure
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// The process exit code of SPEC §9.
+    public var exitCode: Int32 {
+        switch kind {
+        case .configuration, .usage: return 2
+        case .accessDenied: return 3
+        case .vaultFailure: return 1
+        }
+    }
+
+    public static func failure(_ message: String) -> VaultError { VaultError(.vaultFailure, message) }
+    public static func configuration(_ message: String) -> VaultError { VaultError(.configuration, message) }
+}

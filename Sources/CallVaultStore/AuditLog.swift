@@ -1,0 +1,56 @@
+// The hash-chained, append-only audit log: each event's hash covers the previous event's hash.
+import CallVaultCore
+import Crypto
+import Foundation
+import GRDB
+
+/// One audit event before it is chained. Details carry ids, counts and reasons only — never phone numbers or audio.
+public struct AuditEvent: Sendable {
+    public var at: Date
+    public var actor: String
+    public var principal: String?
+    public var action: String
+    public var target: String?
+    public var details: [String: String]
+
+    public init(at: Date, actor: String, principal: String? = nil, action: String, target: String?, details: [String: String] = [:]) {
+        self.at = at
+        self.actor = actor
+        self.principal = principal
+        self.action = action
+        self.target = target
+        self.details = details
+    }
+}
+
+public enum AuditLog {
+    static let genesis = String(repeating: "0", count: 64)
+
+    /// Appends inside the caller's transaction, so an event commits with the change it describes.
+    public static func append(_ event: AuditEvent, in db: Database) throws {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
+        let prev: String = last?["hash"] ?? genesis
+        let at = Timestamp.utc(event.at)
+        let details = canonicalJSON(event.details)
+        let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
+                             action: event.action, target: event.target, details: details)
+        try db.execute(sql: """
+            INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+    }
+
+    static func chainHash(prev: String, seq: Int64, at: String, actor: String, principal: String?,
+                          action: String, target: String?, details: String) -> String {
+        let fields = [prev, String(seq), at, actor, principal ?? "", action, target ?? "", details]
+        let digest = SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func canonicalJSON(_ d: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(d), as: UTF8.self)) ?? "{}"
+    }
+}

@@ -1,0 +1,222 @@
+// The SQLite catalog (GRDB, WAL, synchronous=FULL): recordings, placements in flight, rejections, audit.
+import CallVaultCore
+import Foundation
+import GRDB
+
+/// One stored recording, as a catalog row. Times are RFC 3339 UTC text, which sorts correctly.
+public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "recordings"
+
+    public var id: String
+    public var tenant: String
+    public var callID: String
+    public var sha256: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var durationS: Double
+    public var direction: String
+    public var agentID: String
+    public var team: String?
+    public var caller: String?
+    public var callee: String?
+    public var queue: String?
+    public var site: String?
+    public var announcementFlag: Bool
+    public var announcementPrompt: String?
+    public var announcementAtMs: Int?
+    public var announcementVerified: String
+    public var announcementMatch: String?
+    public var announcementOffsetMs: Int?
+    public var announcementScore: Double?
+    public var labels: String
+    public var extra: String
+    public var format: String
+    public var sampleRate: Int
+    public var channels: Int
+    public var frames: Int64
+    public var audioBytes: Int64
+    /// Relative to the store root.
+    public var audioPath: String
+    public var audioExpiresAt: String
+    public var metadataExpiresAt: String
+    public var audioDeletedAt: String?
+    public var restricted: Bool
+    public var ingestedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, tenant, sha256, direction, team, caller, callee, queue, site, labels, extra, format, channels, frames, restricted
+        case callID = "call_id", startedAt = "started_at", endedAt = "ended_at", durationS = "duration_s"
+        case agentID = "agent_id", announcementFlag = "announcement_flag", announcementPrompt = "announcement_prompt"
+        case announcementAtMs = "announcement_at_ms", announcementVerified = "announcement_verified"
+        case announcementMatch = "announcement_match", announcementOffsetMs = "announcement_offset_ms"
+        case announcementScore = "announcement_score", sampleRate = "sample_rate", audioBytes = "audio_bytes"
+        case audioPath = "audio_path", audioExpiresAt = "audio_expires_at", metadataExpiresAt = "metadata_expires_at"
+        case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at"
+    }
+
+    public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,
+                durationS: Double, direction: String, agentID: String, team: String?, caller: String?, callee: String?,
+                queue: String?, site: String?, announcementFlag: Bool, announcementPrompt: String?, announcementAtMs: Int?,
+                announcementVerified: String, labels: String, extra: String, format: String, sampleRate: Int,
+                channels: Int, frames: Int64, audioBytes: Int64, audioPath: String, audioExpiresAt: String,
+                metadataExpiresAt: String, ingestedAt: String) {
+        self.id = id; self.tenant = tenant; self.callID = callID; self.sha256 = sha256
+        self.startedAt = startedAt; self.endedAt = endedAt; self.durationS = durationS; self.direction = direction
+        self.agentID = agentID; self.team = team; self.caller = caller; self.callee = callee; self.queue = queue
+        self.site = site; self.announcementFlag = announcementFlag; self.announcementPrompt = announcementPrompt
+        self.announcementAtMs = announcementAtMs; self.announcementVerified = announcementVerified
+        self.labels = labels; self.extra = extra; self.format = format; self.sampleRate = sampleRate
+        self.channels = channels; self.frames = frames; self.audioBytes = audioBytes; self.audioPath = audioPath
+        self.audioExpiresAt = audioExpiresAt; self.metadataExpiresAt = metadataExpiresAt
+        self.audioDeletedAt = nil; self.restricted = false; self.ingestedAt = ingestedAt
+    }
+}
+
+/// A placement in flight: written before the audio is placed, removed in the transaction that stores the row.
+public struct PendingPlacement: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "pending_placements"
+    public var recordingID: String
+    public var audioPath: String
+    public var tempPath: String
+    enum CodingKeys: String, CodingKey {
+        case recordingID = "recording_id", audioPath = "audio_path", tempPath = "temp_path"
+    }
+    public init(recordingID: String, audioPath: String, tempPath: String) {
+        self.recordingID = recordingID; self.audioPath = audioPath; self.tempPath = tempPath
+    }
+}
+
+/// A rejected input pair, moved to quarantine.
+public struct RejectionRow: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "rejections"
+    public var id: String
+    public var at: String
+    public var tenant: String?
+    public var reason: String
+    public var detail: String
+    public var quarantinePath: String
+    enum CodingKeys: String, CodingKey {
+        case id, at, tenant, reason, detail, quarantinePath = "quarantine_path"
+    }
+    public init(id: String, at: String, tenant: String?, reason: String, detail: String, quarantinePath: String) {
+        self.id = id; self.at = at; self.tenant = tenant; self.reason = reason; self.detail = detail
+        self.quarantinePath = quarantinePath
+    }
+}
+
+/// The catalog of one store. Every public method is one short transaction, so the daemon, the sweeper and
+/// CLI commands can share the file (WAL + busy timeout) without "database is locked".
+public final class Catalog: Sendable {
+    public static let fileName = "catalog.sqlite"
+    public let db: DatabasePool
+
+    /// Opens (and migrates) the catalog at `path`. The file is created 0600 by the process umask set at start.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            db = try DatabasePool(path: path, configuration: config)
+            try CatalogSchema.migrator.migrate(db)
+        } catch let e as DatabaseError {
+            throw VaultError.failure("catalog \(path): \(e.message ?? "SQLite error \(e.resultCode.rawValue)")")
+        }
+    }
+
+    func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as DatabaseError {
+            // GRDB's messages carry the SQLite code and text, never the bound arguments (no phone numbers).
+            throw VaultError.failure("catalog: \(what) failed: \(e.message ?? "SQLite error \(e.resultCode.rawValue)")")
+        }
+    }
+
+    // MARK: store metadata
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try wrap("write store metadata") {
+            try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", arguments: [key, value]) }
+        }
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        try wrap("read store metadata") {
+            try db.read { try String.fetchOne($0, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [key]) }
+        }
+    }
+
+    // MARK: ingest
+
+    /// The recording stored under tenant + call_id, if any (the idempotency key).
+    public func existing(tenant: String, callID: String) throws -> (id: String, sha256: String)? {
+        try wrap("look up call") {
+            try db.read { db in
+                try Row.fetchOne(db, sql: "SELECT id, sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
+                                 arguments: [tenant, callID]).map { ($0["id"], $0["sha256"]) }
+            }
+        }
+    }
+
+    public func recordPending(_ placements: [PendingPlacement]) throws {
+        try wrap("record placements") {
+            try db.write { db in for p in placements { try p.insert(db) } }
+        }
+    }
+
+    public func pendingPlacements() throws -> [PendingPlacement] {
+        try wrap("read placements") { try db.read { try PendingPlacement.fetchAll($0) } }
+    }
+
+    public func clearPending(_ ids: [String]) throws {
+        try wrap("clear placements") {
+            try db.write { db in
+                for id in ids { try db.execute(sql: "DELETE FROM pending_placements WHERE recording_id = ?", arguments: [id]) }
+            }
+        }
+    }
+
+    /// Stores recordings with their audit events and clears their pending placements, in one transaction.
+    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent]) throws {
+        try wrap("store recordings") {
+            try db.write { db in
+                for r in rows {
+                    try r.insert(db)
+                    try db.execute(sql: "DELETE FROM pending_placements WHERE recording_id = ?", arguments: [r.id])
+                }
+                for e in events { try AuditLog.append(e, in: db) }
+            }
+        }
+    }
+
+    /// Registers quarantined inputs with their audit events, in one transaction. Already registered ids are skipped.
+    public func commitRejections(_ rows: [RejectionRow], events: [AuditEvent]) throws {
+        try wrap("register rejections") {
+            try db.write { db in
+                for r in rows { try r.insert(db, onConflict: .ignore) }
+                for e in events { try AuditLog.append(e, in: db) }
+            }
+        }
+    }
+
+    public func hasRejection(id: String) throws -> Bool {
+        try wrap("look up rejection") {
+            try db.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM rejections WHERE id = ?", arguments: [id]) ?? false }
+        }
+    }
+
+    public func appendAudit(_ events: [AuditEvent]) throws {
+        try wrap("append audit") { try db.write { db in for e in events { try AuditLog.append(e, in: db) } } }
+    }
+
+    public func recording(id: String) throws -> RecordingRow? {
+        try wrap("read recording") { try db.read { try RecordingRow.fetchOne($0, key: id) } }
+    }
+
+    public func integrityCheck() throws -> String {
+        try wrap("integrity check") { try db.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") ?? "" } }
+    }
+}

@@ -1,0 +1,40 @@
+// The `callvault` executable: argument parsing and output only; the work is in the CallVault library.
+import ArgumentParser
+import CallVaultCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct CallVaultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callvault",
+        abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
+        subcommands: [InitCommand.self, IngestCommand.self])
+}
+
+@main
+enum Main {
+    static func main() {
+        // Every file and directory the vault creates is private to its user (files 0600, directories 0700).
+        umask(0o077)
+        do {
+            var command = try CallVaultCommand.parseAsRoot()
+            try command.run()
+        } catch let error as VaultError {
+            FileHandle.standardError.write(Data("callvault: \(error.message)\n".utf8))
+            exit(error.exitCode)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            let code = CallVaultCommand.exitCode(for: error)
+            if code == .success || code.rawValue == 0 {
+                CallVaultCommand.exit(withError: error)  // --help, --version: printed to stdout, exit 0
+            }
+            let message = CallVaultCommand.fullMessage(for: error)
+            FileHandle.standardError.write(Data("callvault: \(message)\n".utf8))
+            // Usage mistakes are exit 2 (SPEC §9), whatever ArgumentParser's own convention.
+            exit(2)
+        }
+    }
+}

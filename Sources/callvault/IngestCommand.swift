@@ -1,0 +1,49 @@
+// `callvault ingest PATH…`: one-shot ingest, reported per input (SPEC §3, §11).
+import ArgumentParser
+import CallVault
+import Foundation
+
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "Ingest recordings (audio + NAME.json sidecar) from files or folders.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Files or folders (tenant sub-folders included).")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one file or folder to ingest") }
+    }
+
+    func run() throws {
+        let vault = try Vault.open(at: global.storePath, actor: Vault.osUser())
+        let report = try Ingestor(vault: vault).ingest(paths: paths)
+        if global.json {
+            printJSON([
+                "stored": report.stored.map {
+                    ["input": $0.input, "recording_id": $0.recordingID, "call_id": $0.callID, "tenant": $0.tenant,
+                     "audio_expires_at": $0.audioExpiresAt, "metadata_expires_at": $0.metadataExpiresAt,
+                     "already_expired": $0.alreadyExpired] as [String: Any]
+                },
+                "duplicates": report.duplicates.map { ["input": $0.input, "recording_id": $0.recordingID] },
+                "rejected": report.rejected.map { r -> [String: Any] in
+                    var o: [String: Any] = ["input": r.input, "reason": r.reason.rawValue, "detail": r.detail]
+                    o["quarantine"] = r.quarantinePath ?? NSNull()
+                    return o
+                },
+            ])
+        } else {
+            for s in report.stored {
+                printLine("stored     \(s.input)  \(s.recordingID)  \(s.tenant)/\(s.callID)\(s.alreadyExpired ? "  (already past audio expiry: deleted at the next sweep)" : "")")
+            }
+            for d in report.duplicates { printLine("duplicate  \(d.input)  \(d.recordingID)") }
+            for r in report.rejected {
+                let place = r.quarantinePath.map { "-> \($0)" } ?? "(left in place)"
+                printLine("rejected   \(r.input)  \(r.reason.rawValue): \(r.detail)  \(place)")
+            }
+            printLine("\(report.stored.count) stored, \(report.duplicates.count) duplicate(s), \(report.rejected.count) rejected")
+        }
+        if !report.rejected.isEmpty { throw ExitCode(4) }
+    }
+}
