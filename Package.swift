@@ -47,6 +47,6 @@ let package = Package(
         ),
         .testTarget(name: "CallVaultCoreTests", dependencies: ["CallVaultCore"]),
         .testTarget(name: "CallVaultTests", dependencies: ["CallVault", "CallVaultStore", "CallVaultAudio"]),
-        .testTarget(name: "CLITests", dependencies: ["CallVaultCore"]),
+        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

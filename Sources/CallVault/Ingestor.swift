@@ -64,6 +64,11 @@ public struct Ingestor: Sendable {
             for pair in pairs {
                 if pair.audio != nil, pair.sidecar != nil {
                     complete.append(pair)
+                } else if let id = try storedCallOfLoneSidecar(pair) {
+                    // The audio went first when a finished ingest removed its inputs; a crash before the
+                    // sidecar followed leaves it alone. Its call is stored: finish the removal.
+                    try removeInputs(pair)
+                    report.duplicates.append(.init(input: pair.input, recordingID: id))
                 } else {
                     let reason: ReasonCode = pair.sidecar == nil ? .sidecarMissing : .audioMissing
                     let detail = reason == .sidecarMissing ? "no \(pair.baseName).json beside the audio" : "no audio file beside the sidecar"
@@ -81,6 +86,17 @@ public struct Ingestor: Sendable {
             }
             return report
         }
+    }
+
+    /// The recording id when `pair` is a sidecar alone whose call (tenant + call_id) is already stored.
+    func storedCallOfLoneSidecar(_ pair: InputPair) throws -> String? {
+        guard pair.audio == nil, let path = pair.sidecar,
+              let data = FileManager.default.contents(atPath: path), data.count <= Sidecar.maxBytes,
+              case .success(let sidecar) = Sidecar.validate(data, defaultTenant: pair.defaultTenant,
+                                                            isKnownTenant: { vault.configuration.tenants[$0] != nil },
+                                                            now: vault.clock.now())
+        else { return nil }
+        return try vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID)?.id
     }
 
     /// The verdict on one pair before anything is written.

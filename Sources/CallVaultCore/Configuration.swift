@@ -28,6 +28,11 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var audio: ISODuration
     public var metadata: ISODuration
 
+    public init(audio: ISODuration, metadata: ISODuration) {
+        self.audio = audio
+        self.metadata = metadata
+    }
+
     /// The two expiry instants of a call, on the wall clock of the tenant.
     public func expiries(startedAt: Date, in timeZone: TimeZone) -> (audio: Date, metadata: Date) {
         (audio.added(to: startedAt, in: timeZone), metadata.added(to: startedAt, in: timeZone))

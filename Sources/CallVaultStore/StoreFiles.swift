@@ -104,7 +104,11 @@ public struct StoreFiles: Sendable {
     /// else copy + fsync + rename, and only then unlink the source.
     public func moveIn(source: String, to relative: String) throws {
         let dest = absolute(relative)
-        if Glibc.rename(source, dest) == 0 { return }
+        if Glibc.rename(source, dest) == 0 {
+            // A renamed file keeps the writer's mode; quarantine is as private as the vault.
+            guard chmod(dest, 0o600) == 0 else { throw fail("cannot make private", dest) }
+            return
+        }
         guard errno == EXDEV else { throw fail("cannot move input to", dest) }
         let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw fail("cannot open", source) }

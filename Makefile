@@ -1,0 +1,34 @@
+# The two commands of the README are `make demo` and `make test`; `make bench` runs the benchmarks.
+SWIFT ?= swift
+DEMO := .demo
+
+.PHONY: setup build release demo test bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release
+
+# The main job on the embedded default: a fresh local store over a copy of the sample inbox in fixtures/.
+demo: build
+	@rm -rf $(DEMO) && mkdir -p $(DEMO) && cp -r fixtures/inbox $(DEMO)/inbox
+	$(SWIFT) run -q callvault init --store $(DEMO)/store --tenant acme-energy --tenant telco-be
+	$(SWIFT) run -q callvault ingest --store $(DEMO)/store $(DEMO)/inbox; rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 4 ]; then exit $$rc; fi; \
+	  echo "demo: store in $(DEMO)/store; the pairs left in $(DEMO)/inbox are the incomplete ones (reported above)"
+
+test: setup
+	$(SWIFT) build
+	$(SWIFT) test
+
+bench: setup
+	@scripts/setup.sh sox espeak-ng sqlite3 time openssl
+	$(SWIFT) build -c release
+	bench/ingest-bench.sh
+
+clean:
+	rm -rf .build $(DEMO) .bench

@@ -1,0 +1,53 @@
+// Kill -9 at every step of the ingest and quarantine write paths, then re-run: exactly one stored copy,
+// no orphan, no temporary file, and the inbox emptied.
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct CrashTests {
+    static let inputs = [
+        "acme-energy/call-0001.wav", "acme-energy/call-0001.json",
+        "acme-energy/call-0002.wav", "acme-energy/call-0002.json",
+        "telco-be/call-1002.flac", "telco-be/call-1002.json",
+        "acme-energy/bad-audio-truncated.wav", "acme-energy/bad-audio-truncated.json",
+        "acme-energy/bad-tenant-unknown.wav", "acme-energy/bad-tenant-unknown.json",
+    ]
+
+    /// Every named step of the write paths, and for per-file steps the first and a later hit.
+    static let crashPoints = [
+        "ingest.after-pending", "ingest.after-place:1", "ingest.after-place:3", "ingest.after-sync",
+        "ingest.after-rename:1", "ingest.after-rename:2", "ingest.after-sync-renames", "ingest.after-commit",
+        "ingest.after-remove-input:1", "ingest.after-remove-input:4",
+        "quarantine.after-reason:1", "quarantine.after-move:1", "quarantine.after-move:3", "quarantine.after-reason:2",
+    ]
+
+    @Test(arguments: crashPoints)
+    func crashThenRerunEndsWithExactlyOneCopy(point: String) throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.copyFixtures(Self.inputs)
+        let crashed = try box.run(["ingest", "inbox"], env: ["CALLVAULT_CRASH_AT": point])
+        #expect(crashed.killed, "the fault point \(point) was reached")
+
+        let rerun = try box.run(["ingest", "--json", "inbox"])
+        #expect(rerun.status == 4 || rerun.status == 0, "\(rerun.stderr)")
+        #expect(box.files(under: box.inbox).isEmpty, "inbox emptied")
+
+        let db = try box.catalog()
+        try db.read { db in
+            #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings") == 3)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(DISTINCT call_id) FROM recordings") == 3)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_placements") == 0)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") == 2)
+            #expect(try String.fetchAll(db, sql: "SELECT reason FROM rejections ORDER BY reason") == ["audio_truncated", "tenant_unknown"])
+            let paths = try String.fetchAll(db, sql: "SELECT audio_path FROM recordings ORDER BY audio_path")
+            #expect(box.files(under: box.store + "/audio").map { "audio/" + $0 } == paths, "no orphan, no temporary file")
+        }
+        // Both rejected pairs are whole in quarantine: audio, sidecar, reason.json, nothing else.
+        let quarantined = box.files(under: box.store + "/quarantine")
+        #expect(quarantined.count == 6, "\(quarantined)")
+        #expect(quarantined.filter { $0.hasSuffix("reason.json") }.count == 2)
+        #expect(!quarantined.contains { $0.hasSuffix(".tmp") })
+    }
+}
