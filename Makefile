@@ -26,7 +26,7 @@ test: setup
 	$(SWIFT) test
 
 bench: setup
-	@scripts/setup.sh sox espeak-ng sqlite3 time openssl
+	@scripts/setup.sh sox espeak-ng sqlite3 time openssl bc python3
 	$(SWIFT) build -c release
 	bench/ingest-bench.sh
 

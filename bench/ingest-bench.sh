@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Ingest benchmark (issue: vault core). Measures, in one run on this machine:
+#  1. 500 one-minute 8 kHz µ-law calls: `callvault ingest` vs the I/O bound of the same bytes
+#     (openssl dgst -sha256 + cp + one sync), inbox and store on the same file system. Target ≤ 2× the bound.
+#  2. Peak RSS of ingesting a 1-minute and a 2-hour 48 kHz stereo WAV (target: equal within ±20 %).
+# Usage: bench/ingest-bench.sh [N_CALLS]   (needs a release build: make bench does it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-500}
+BIN=$(swift build -c release --show-bin-path)/callvault
+W=.bench
+rm -rf "$W" && mkdir -p "$W/inbox/acme-energy"
+
+echo "== generating $N one-minute 8 kHz µ-law calls"
+espeak-ng -v nl -s 160 -w "$W/speech.wav" "Goedemiddag, u spreekt met de klantendienst van Acme Energie. Waarmee kan ik u vandaag helpen? Ik heb een vraag over mijn laatste factuur en de meterstand die daarop vermeld staat."
+sox "$W/speech.wav" -r 8000 -c 1 -b 16 "$W/s8k.wav"
+sox "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/long.wav"
+sox "$W/long.wav" -e u-law -b 8 "$W/base.wav" trim 0 60
+python3 - "$W" "$N" <<'PY'
+import json, sys, os, datetime
+w, n = sys.argv[1], int(sys.argv[2])
+base = open(f"{w}/base.wav", "rb").read()
+start = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
+for i in range(n):
+    data = bytearray(base)
+    data[-8:] = i.to_bytes(8, "little")            # every call's bytes differ
+    name = f"{w}/inbox/acme-energy/call-{i:05d}"
+    open(name + ".wav", "wb").write(data)
+    t = start + datetime.timedelta(minutes=2 * i)
+    json.dump({"schema": "callvault.call/1", "call_id": f"bench-{i}", "started_at": t.isoformat(),
+               "ended_at": (t + datetime.timedelta(seconds=60)).isoformat(), "direction": "inbound",
+               "agent": {"id": f"a-{i % 40}", "team": "billing-nl"}, "caller": "+32470123456",
+               "announcement": {"played": True}}, open(name + ".json", "w"))
+PY
+BYTES=$(du -cb "$W"/inbox/acme-energy/*.wav | tail -1 | cut -f1)
+echo "   $N calls, $((BYTES / 1000000)) MB of audio"
+sync
+
+now() { date +%s.%N; }
+
+echo "== bound: openssl dgst -sha256 + cp + one sync over the same bytes"
+mkdir -p "$W/copy"
+t0=$(now)
+openssl dgst -sha256 "$W"/inbox/acme-energy/*.wav > /dev/null
+cp "$W"/inbox/acme-energy/* "$W/copy/"
+sync
+t1=$(now)
+BOUND=$(echo "$t1 - $t0" | bc -l)
+rm -rf "$W/copy"; sync
+
+echo "== callvault ingest (release build)"
+"$BIN" init --store "$W/store" --tenant acme-energy > /dev/null
+t0=$(now)
+"$BIN" ingest --store "$W/store" --json "$W/inbox" > "$W/ingest.json"
+t1=$(now)
+CV=$(echo "$t1 - $t0" | bc -l)
+STORED=$(python3 -c "import json;print(len(json.load(open('$W/ingest.json'))['stored']))")
+[ "$STORED" = "$N" ] || { echo "FAIL: stored $STORED of $N"; exit 1; }
+RATIO=$(echo "$CV / $BOUND" | bc -l)
+printf "   bound %.3f s, callvault %.3f s (%d stored, %.1f calls/s): %.2f× the bound (target ≤ 2×)\n" "$BOUND" "$CV" "$STORED" "$(echo "$N / $CV" | bc -l)" "$RATIO"
+OK1=$(echo "$RATIO <= 2" | bc -l)
+
+echo "== peak RSS: 1-minute vs 2-hour 48 kHz stereo WAV"
+rss() { # rss SECONDS -> peak RSS in KiB of ingesting one call of that length
+  local d="$W/rss-$1"; rm -rf "$d"; mkdir -p "$d/inbox"
+  sox -n -r 48000 -c 2 -b 16 "$d/inbox/long.wav" synth "$1" pinknoise vol 0.3
+  python3 - "$d/inbox/long.json" "$1" <<'PY'
+import json, sys, datetime
+t = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
+json.dump({"schema": "callvault.call/1", "call_id": "long", "tenant": "acme-energy", "started_at": t.isoformat(),
+           "ended_at": (t + datetime.timedelta(seconds=int(sys.argv[2]))).isoformat(), "direction": "inbound",
+           "agent": {"id": "a-1"}, "announcement": {"played": True}}, open(sys.argv[1], "w"))
+PY
+  "$BIN" init --store "$d/store" --tenant acme-energy > /dev/null
+  /usr/bin/time -f %M -o "$d/rss" "$BIN" ingest --store "$d/store" "$d/inbox" > /dev/null
+  local size; size=$(du -b "$d/store/audio" -s | cut -f1)
+  cat "$d/rss"; rm -rf "$d"
+}
+R1=$(rss 60)
+R2=$(rss 7200)
+DRIFT=$(echo "($R2 - $R1) * 100 / $R1" | bc -l)
+printf "   1 min: %d KiB, 2 h (1.38 GB): %d KiB peak RSS: %+.1f %% (target within ±20 %%)\n" "$R1" "$R2" "$DRIFT"
+OK2=$(echo "$DRIFT <= 20 && $DRIFT >= -20" | bc -l)
+
+rm -rf "$W"
+if [ "$OK1" = 1 ] && [ "$OK2" = 1 ]; then echo "bench: PASS"; else echo "bench: FAIL"; exit 1; fi
