@@ -43,7 +43,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "callvault",
-            dependencies: ["CallVault", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CallVault", "CallVaultStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "CallVaultCoreTests", dependencies: ["CallVaultCore"]),
         .testTarget(name: "CallVaultTests", dependencies: ["CallVault", "CallVaultStore", "CallVaultAudio"]),

@@ -12,19 +12,36 @@ public final class Vault: Sendable {
     public let catalog: Catalog
     public let files: StoreFiles
     public let clock: any Clock
-    /// The OS user acting (SPEC §8).
-    public let actor: String
+    /// The user acting (SPEC §8): the OS user, or the user an admin acts for with `--as`.
+    public let principal: Principal
+    /// The audit actor name.
+    public var actor: String { principal.name }
 
     public static let audioDirectory = "audio"
     public static let quarantineDirectory = "quarantine"
 
-    init(root: String, configuration: Configuration, catalog: Catalog, clock: any Clock, actor: String) {
+    init(root: String, configuration: Configuration, catalog: Catalog, clock: any Clock, principal: Principal) {
         self.root = root
         self.configuration = configuration
         self.catalog = catalog
         self.files = StoreFiles(root: root)
         self.clock = clock
-        self.actor = actor
+        self.principal = principal
+    }
+
+    /// An audit event by the acting principal (with the OS user behind `--as`).
+    public func event(_ action: String, target: String?, details: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(at: clock.now(), actor: principal.name, principal: principal.onBehalfOf, action: action, target: target, details: details)
+    }
+
+    /// Checks the acting user's role; a refusal is itself audited before it is reported (exit 3).
+    public func require(_ roles: Set<Role>, to action: String) throws {
+        do {
+            try principal.require(roles, to: action)
+        } catch {
+            try? catalog.appendAudit([event("access.denied", target: nil, details: ["action": action])])
+            throw error
+        }
     }
 
     /// The name of the OS user running this process.
@@ -59,11 +76,12 @@ public final class Vault: Sendable {
                                             details: ["simulation": String(simulation), "tenants": String(tenants.count)])])
         try files.writeFile(Data(text.utf8), at: Configuration.fileName)
         try files.syncFileSystem()
-        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, actor: actor)
+        let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
+        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal)
     }
 
     /// Opens an existing store. A missing store or a broken configuration is a `.configuration` error (exit 2).
-    public static func open(at root: String, actor: String, clock: any Clock = SystemClock()) throws -> Vault {
+    public static func open(at root: String, actor: String, asUser: String? = nil, clock: any Clock = SystemClock()) throws -> Vault {
         let configPath = root + "/" + Configuration.fileName
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw VaultError.configuration("no store at \(root) (missing \(Configuration.fileName)); create one with `callvault init`")
@@ -73,7 +91,15 @@ public final class Vault: Sendable {
         }
         let configuration = try Configuration.parse(text)
         let catalog = try Catalog(path: root + "/" + Catalog.fileName)
-        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, actor: actor)
+        let principal: Principal
+        do {
+            principal = try Principal.resolve(osUser: actor, asUser: asUser, configuration: configuration)
+        } catch {
+            try? catalog.appendAudit([AuditEvent(at: clock.now(), actor: actor, action: "access.denied", target: nil,
+                                                 details: ["action": "act as another user"])])
+            throw error
+        }
+        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal)
     }
 
     /// Whether this store was made with `init --simulation` (only then is a simulated clock honoured).

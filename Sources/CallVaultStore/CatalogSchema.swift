@@ -88,6 +88,34 @@ enum CatalogSchema {
                     BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
                 """)
         }
+        m.registerMigration("v2: holds, deletion bookkeeping") { db in
+            try db.execute(sql: """
+                CREATE TABLE holds (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('incident', 'legal')),
+                    case_ref TEXT NOT NULL,
+                    note TEXT,
+                    placed_by TEXT NOT NULL,
+                    placed_at TEXT NOT NULL,
+                    review_at TEXT,
+                    released_at TEXT,
+                    released_by TEXT,
+                    release_note TEXT
+                );
+                CREATE TABLE hold_items (
+                    hold_id TEXT NOT NULL REFERENCES holds (id),
+                    recording_id TEXT NOT NULL,
+                    metadata_only INTEGER NOT NULL,
+                    PRIMARY KEY (hold_id, recording_id)
+                );
+                CREATE INDEX hold_items_by_recording ON hold_items (recording_id);
+                CREATE INDEX holds_active ON holds (id) WHERE released_at IS NULL;
+
+                -- How the audio went: 'retention' (deleted by the sweeper) or 'found_missing' (already gone on disk).
+                ALTER TABLE recordings ADD COLUMN audio_deletion TEXT;
+                ALTER TABLE rejections ADD COLUMN deleted_at TEXT;
+                """)
+        }
         return m
     }
 }

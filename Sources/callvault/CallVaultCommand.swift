@@ -10,7 +10,7 @@ struct CallVaultCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
-        subcommands: [InitCommand.self, IngestCommand.self])
+        subcommands: [InitCommand.self, IngestCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self])
 }
 
 @main

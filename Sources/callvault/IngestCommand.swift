@@ -17,7 +17,7 @@ struct IngestCommand: ParsableCommand {
     }
 
     func run() throws {
-        let vault = try Vault.open(at: global.storePath, actor: Vault.osUser())
+        let vault = try global.openVault()
         let report = try Ingestor(vault: vault).ingest(paths: paths)
         if global.json {
             printJSON([

@@ -1,0 +1,176 @@
+// The expiry sweeper (SPEC §6): deletes what is due and not held, audio before metadata, resumably.
+import CallVaultCore
+import CallVaultStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct SweepReport: Sendable {
+    public var now: Date
+    public var dryRun: Bool
+    public var audioDeleted = 0
+    public var metadataDeleted = 0
+    public var quarantineDeleted = 0
+    /// Audio the catalog had as present but that was already gone on disk: recorded as such.
+    public var audioFoundMissing = 0
+    /// Due recordings kept because a hold is active.
+    public var held = 0
+    /// Due, not held, not deleted — after the sweep (0 unless there were errors, or in a dry run: what is due).
+    public var overdue = 0
+    public var errors: [(recordingID: String, detail: String)] = []
+}
+
+public struct Sweeper: Sendable {
+    public let vault: Vault
+    public var batchSize = 500
+
+    public init(vault: Vault) { self.vault = vault }
+
+    /// Sweeps at `now`. A dry run changes nothing and reports what a sweep would delete.
+    public func sweep(now: Date, dryRun: Bool) throws -> SweepReport {
+        var report = SweepReport(now: now, dryRun: dryRun)
+        let catalog = vault.catalog
+        if dryRun {
+            let due = try catalog.dueCounts(at: now)
+            report.audioDeleted = due.audio
+            report.metadataDeleted = due.metadata
+            report.held = due.held
+            report.overdue = due.audio + due.metadata
+            report.quarantineDeleted = try dueQuarantine(now: now).count
+            return report
+        }
+        report.held = try catalog.dueCounts(at: now).held
+
+        let files = vault.files
+        let remove: (SweptRecording) -> AudioRemoval = { r in
+            CrashPoint.reached("sweep.before-remove")
+            if unlink(files.absolute(r.audioPath)) == 0 { return .removed }
+            if errno == ENOENT { return .alreadyMissing }
+            return .failed("cannot remove \(r.audioPath): \(String(cString: strerror(errno)))")
+        }
+        func tally(_ swept: [(SweptRecording, AudioRemoval)], metadata: Bool) {
+            for (r, result) in swept {
+                switch result {
+                case .removed:
+                    if !metadata || r.audioPresent { report.audioDeleted += 1 }
+                    if metadata { report.metadataDeleted += 1 }
+                case .alreadyMissing:
+                    report.audioFoundMissing += 1
+                    if metadata { report.metadataDeleted += 1 }
+                case .failed(let detail):
+                    report.errors.append((r.id, detail))
+                }
+            }
+        }
+
+        // Audio first, then metadata: a row whose audio is still due keeps pointing at it until then.
+        var after: (String, String)? = nil
+        repeat {
+            let (swept, last) = try catalog.sweepAudio(at: now, after: after, limit: batchSize, actor: vault.actor,
+                                                       remove: remove, sync: { try files.syncFileSystem() })
+            tally(swept, metadata: false)
+            after = last
+            CrashPoint.reached("sweep.after-audio-batch")
+        } while after != nil
+        after = nil
+        repeat {
+            let (swept, last) = try catalog.sweepMetadata(at: now, after: after, limit: batchSize, actor: vault.actor,
+                                                          remove: remove, sync: { try files.syncFileSystem() })
+            tally(swept, metadata: true)
+            after = last
+        } while after != nil
+
+        let dueQ = try dueQuarantine(now: now)
+        var deletedQ: [String] = []
+        for row in dueQ {
+            do {
+                for name in files.list(row.quarantinePath) { try files.remove(row.quarantinePath + "/" + name) }
+                if rmdir(files.absolute(row.quarantinePath)) != 0, errno != ENOENT {
+                    throw VaultError.failure("cannot remove \(row.quarantinePath): \(String(cString: strerror(errno)))")
+                }
+                deletedQ.append(row.id)
+            } catch let e as VaultError {
+                report.errors.append((row.id, e.message))
+            }
+        }
+        if !deletedQ.isEmpty {
+            try files.syncFileSystem()
+            try catalog.markRejectionsDeleted(deletedQ, at: now, actor: vault.actor)
+        }
+        report.quarantineDeleted = deletedQ.count
+
+        let after2 = try catalog.dueCounts(at: now)
+        report.overdue = after2.audio + after2.metadata
+        try catalog.appendAudit([vault.event("sweep.finished", target: nil, details: [
+            "now": Timestamp.utc(now), "audio_deleted": String(report.audioDeleted),
+            "metadata_deleted": String(report.metadataDeleted), "quarantine_deleted": String(report.quarantineDeleted),
+            "found_missing": String(report.audioFoundMissing), "errors": String(report.errors.count),
+            "overdue": String(report.overdue),
+        ])])
+        return report
+    }
+
+    /// Quarantine entries past the quarantine period, counted on the configured time zone's calendar.
+    func dueQuarantine(now: Date) throws -> [RejectionRow] {
+        let period = vault.configuration.quarantineRetention
+        return try vault.catalog.liveRejections().filter { row in
+            guard let at = Timestamp.parse(row.at) else { return false }
+            return period.added(to: at, in: vault.configuration.timeZone) <= now
+        }
+    }
+}
+
+/// Holds and retention changes: the compliance officer's use cases.
+public struct Holds: Sendable {
+    public let vault: Vault
+
+    public init(vault: Vault) { self.vault = vault }
+
+    static let officers: Set<Role> = [.compliance, .admin]
+
+    public func place(kind: String, caseRef: String, note: String?, reviewAt: Date?, selection: HoldSelection)
+        throws -> (holdID: String, recordings: Int, metadataOnly: Int) {
+        try vault.require(Self.officers, to: "hold place")
+        guard kind == "incident" || kind == "legal" else { throw VaultError(.usage, "--kind: incident or legal") }
+        guard !caseRef.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--case: a case reference is required") }
+        guard !selection.isEmpty else {
+            throw VaultError(.usage, "choose recordings with --recording, --call-id or a query (--tenant --caller --agent --from --to)")
+        }
+        let now = vault.clock.now()
+        let id = RecordingID.make(at: now)
+        let hold = HoldRow(id: id, kind: kind, caseRef: caseRef, note: note, placedBy: vault.actor,
+                           placedAt: Timestamp.utc(now), reviewAt: reviewAt.map(Timestamp.utc))
+        let (n, metadataOnly) = try vault.catalog.placeHold(hold, selection: selection,
+                                                            event: vault.event("hold.placed", target: id, details: ["kind": kind]))
+        guard n > 0 else { throw VaultError(.usage, "no recording matches; no hold placed") }
+        return (id, n, metadataOnly)
+    }
+
+    public func release(id: String, note: String) throws {
+        try vault.require(Self.officers, to: "hold release")
+        guard !note.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--note: say why the hold is released") }
+        let released = try vault.catalog.releaseHold(id: id, by: vault.actor, note: note, at: vault.clock.now(),
+                                                     event: vault.event("hold.released", target: id))
+        guard released else { throw VaultError(.usage, "hold \(id): no such active hold") }
+    }
+
+    /// Recomputes the stored expiry instants of a tenant (or all) after a policy change (SPEC §6).
+    public func reapplyRetention(tenant: String?) throws -> [(tenant: String, earlier: Int, later: Int)] {
+        try vault.require(Self.officers, to: "retention reapply")
+        let tenants: [Tenant]
+        if let name = tenant {
+            guard let t = vault.configuration.tenants[name] else { throw VaultError(.usage, "--tenant \(name): not configured") }
+            tenants = [t]
+        } else {
+            tenants = vault.configuration.tenants.values.sorted { $0.name < $1.name }
+        }
+        return try tenants.map { t in
+            let (e, l) = try vault.catalog.reapplyRetention(
+                tenant: t.name, expiries: { t.retention.expiries(startedAt: $0, in: t.timeZone) },
+                event: vault.event("retention.reapplied", target: nil,
+                                   details: ["audio": t.retention.audio.text, "metadata": t.retention.metadata.text]))
+            return (t.name, e, l)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+// Legal and incident holds in the catalog (SPEC §7): placed on the recordings that exist, released explicitly.
+import CallVaultCore
+import Foundation
+import GRDB
+
+/// A hold as the catalog keeps it.
+public struct HoldRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "holds"
+    public var id: String
+    public var kind: String
+    public var caseRef: String
+    public var note: String?
+    public var placedBy: String
+    public var placedAt: String
+    public var reviewAt: String?
+    public var releasedAt: String?
+    public var releasedBy: String?
+    public var releaseNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, note
+        case caseRef = "case_ref", placedBy = "placed_by", placedAt = "placed_at", reviewAt = "review_at"
+        case releasedAt = "released_at", releasedBy = "released_by", releaseNote = "release_note"
+    }
+
+    public init(id: String, kind: String, caseRef: String, note: String?, placedBy: String, placedAt: String, reviewAt: String?) {
+        self.id = id; self.kind = kind; self.caseRef = caseRef; self.note = note
+        self.placedBy = placedBy; self.placedAt = placedAt; self.reviewAt = reviewAt
+    }
+}
+
+/// Which recordings a hold covers: by id, by call_id, or by a query. Criteria combine with AND;
+/// ids and call_ids list alternatives.
+public struct HoldSelection: Sendable {
+    public var recordingIDs: [String] = []
+    public var callIDs: [String] = []
+    public var tenant: String?
+    public var caller: String?
+    public var agent: String?
+    public var from: Date?
+    public var to: Date?
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        recordingIDs.isEmpty && callIDs.isEmpty && tenant == nil && caller == nil && agent == nil && from == nil && to == nil
+    }
+
+    func whereClause() -> (String, StatementArguments) {
+        var clauses: [String] = []
+        var args = StatementArguments()
+        if !recordingIDs.isEmpty {
+            clauses.append("id IN (\(recordingIDs.map { _ in "?" }.joined(separator: ",")))")
+            _ = args.append(contentsOf: StatementArguments(recordingIDs))
+        }
+        if !callIDs.isEmpty {
+            clauses.append("call_id IN (\(callIDs.map { _ in "?" }.joined(separator: ",")))")
+            _ = args.append(contentsOf: StatementArguments(callIDs))
+        }
+        if let tenant { clauses.append("tenant = ?"); _ = args.append(contentsOf: [tenant]) }
+        if let caller { clauses.append("(caller = ? OR callee = ?)"); _ = args.append(contentsOf: [caller, caller]) }
+        if let agent { clauses.append("agent_id = ?"); _ = args.append(contentsOf: [agent]) }
+        if let from { clauses.append("started_at >= ?"); _ = args.append(contentsOf: [Timestamp.utc(from)]) }
+        if let to { clauses.append("started_at < ?"); _ = args.append(contentsOf: [Timestamp.utc(to)]) }
+        return (clauses.isEmpty ? "0" : clauses.joined(separator: " AND "), args)
+    }
+}
+
+extension Catalog {
+    /// Places a hold on the recordings matching `selection` at this instant, in one transaction (so a sweep
+    /// either ran entirely before it or sees it). Returns (recordings, of which metadata only).
+    public func placeHold(_ hold: HoldRow, selection: HoldSelection, event: AuditEvent) throws -> (recordings: Int, metadataOnly: Int) {
+        try wrap("place hold") {
+            try db.write { db in
+                let (whereSQL, args) = selection.whereClause()
+                let rows = try Row.fetchAll(db, sql: "SELECT id, audio_deleted_at FROM recordings WHERE \(whereSQL) ORDER BY id", arguments: args)
+                guard !rows.isEmpty else { return (0, 0) }
+                try hold.insert(db)
+                var metadataOnly = 0
+                for row in rows {
+                    let audioGone = (row["audio_deleted_at"] as String?) != nil
+                    if audioGone { metadataOnly += 1 }
+                    try db.execute(sql: "INSERT INTO hold_items (hold_id, recording_id, metadata_only) VALUES (?, ?, ?)",
+                                   arguments: [hold.id, row["id"] as String, audioGone])
+                }
+                var e = event
+                e.details["recordings"] = String(rows.count)
+                e.details["metadata_only"] = String(metadataOnly)
+                try AuditLog.append(e, in: db)
+                return (rows.count, metadataOnly)
+            }
+        }
+    }
+
+    /// Releases an active hold. Returns false when there is no such active hold.
+    public func releaseHold(id: String, by user: String, note: String, at now: Date, event: AuditEvent) throws -> Bool {
+        try wrap("release hold") {
+            try db.write { db in
+                try db.execute(sql: "UPDATE holds SET released_at = ?, released_by = ?, release_note = ? WHERE id = ? AND released_at IS NULL",
+                               arguments: [Timestamp.utc(now), user, note, id])
+                guard db.changesCount == 1 else { return false }
+                try AuditLog.append(event, in: db)
+                return true
+            }
+        }
+    }
+
+    public func holds(activeOnly: Bool) throws -> [(HoldRow, Int)] {
+        try wrap("list holds") {
+            try db.read { db in
+                let rows = try HoldRow.fetchAll(db, sql: "SELECT * FROM holds \(activeOnly ? "WHERE released_at IS NULL" : "") ORDER BY placed_at, id")
+                return try rows.map { h in
+                    (h, try Int.fetchOne(db, sql: "SELECT count(*) FROM hold_items WHERE hold_id = ?", arguments: [h.id]) ?? 0)
+                }
+            }
+        }
+    }
+
+    public func hold(id: String) throws -> (HoldRow, [(recordingID: String, metadataOnly: Bool)])? {
+        try wrap("read hold") {
+            try db.read { db in
+                guard let h = try HoldRow.fetchOne(db, key: id) else { return nil }
+                let items = try Row.fetchAll(db, sql: "SELECT recording_id, metadata_only FROM hold_items WHERE hold_id = ? ORDER BY recording_id", arguments: [id])
+                return (h, items.map { ($0["recording_id"], $0["metadata_only"]) })
+            }
+        }
+    }
+
+    /// Active holds covering a recording.
+    public func activeHolds(recordingID: String) throws -> [HoldRow] {
+        try wrap("read holds") {
+            try db.read { db in
+                try HoldRow.fetchAll(db, sql: """
+                    SELECT holds.* FROM holds JOIN hold_items hi ON hi.hold_id = holds.id
+                    WHERE hi.recording_id = ? AND holds.released_at IS NULL ORDER BY holds.placed_at
+                    """, arguments: [recordingID])
+            }
+        }
+    }
+
+    /// Recomputes stored expiry instants with `expiries` (the current policy) for one tenant's recordings,
+    /// in one transaction with its audit event. Returns how many moved earlier and later.
+    public func reapplyRetention(tenant: String, expiries: (Date) -> (audio: Date, metadata: Date),
+                                 event: AuditEvent) throws -> (earlier: Int, later: Int) {
+        try wrap("reapply retention") {
+            try db.write { db in
+                var earlier = 0, later = 0
+                let rows = try Row.fetchAll(db, sql: "SELECT id, started_at, audio_expires_at, metadata_expires_at FROM recordings WHERE tenant = ?", arguments: [tenant])
+                for row in rows {
+                    guard let started = Timestamp.parse(row["started_at"]) else { continue }
+                    let e = expiries(started)
+                    let a = Timestamp.utc(e.audio), m = Timestamp.utc(e.metadata)
+                    let oldA: String = row["audio_expires_at"], oldM: String = row["metadata_expires_at"]
+                    guard a != oldA || m != oldM else { continue }
+                    if a < oldA || m < oldM { earlier += 1 } else { later += 1 }
+                    try db.execute(sql: "UPDATE recordings SET audio_expires_at = ?, metadata_expires_at = ? WHERE id = ?",
+                                   arguments: [a, m, row["id"] as String])
+                }
+                var ev = event
+                ev.details["earlier"] = String(earlier)
+                ev.details["later"] = String(later)
+                ev.details["tenant"] = tenant
+                try AuditLog.append(ev, in: db)
+                return (earlier, later)
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+// Retention in the catalog: the one definition of "deletable", and the transactions that delete.
+import CallVaultCore
+import Foundation
+import GRDB
+
+/// The single place that decides what may be deleted (SPEC §6/§7): due by its expiry instant and not under
+/// any active hold. The sweeper, the overdue count, holds and reports all use these fragments.
+public enum Deletable {
+    /// True for a recording under at least one hold not yet released.
+    static let held = """
+        EXISTS (SELECT 1 FROM hold_items hi JOIN holds h ON h.id = hi.hold_id
+                WHERE hi.recording_id = recordings.id AND h.released_at IS NULL)
+        """
+    /// Audio due at `?` (now) and still present according to the catalog.
+    static let audioDue = "recordings.audio_deleted_at IS NULL AND recordings.audio_expires_at <= ?"
+    /// Metadata due at `?` (now).
+    static let metadataDue = "recordings.metadata_expires_at <= ?"
+
+    static let audio = "(\(audioDue)) AND NOT \(held)"
+    static let metadata = "(\(metadataDue)) AND NOT \(held)"
+}
+
+/// What the sweeper did to one recording inside its deciding transaction.
+public enum AudioRemoval: Sendable {
+    /// The file was removed.
+    case removed
+    /// The file was already gone: recorded as such and reported, not an error.
+    case alreadyMissing
+    /// The file could not be removed; the catalog keeps saying it is present.
+    case failed(String)
+}
+
+public struct SweptRecording: Sendable {
+    public var id: String
+    public var tenant: String
+    public var audioPath: String
+    public var audioPresent: Bool
+}
+
+extension Catalog {
+    public struct DueCounts: Sendable, Equatable {
+        public var audio = 0
+        public var metadata = 0
+        /// Due (audio or metadata) but protected by an active hold.
+        public var held = 0
+    }
+
+    /// What is due at `now`: deletable audio and metadata (the overdue count after a sweep) and what is held.
+    public func dueCounts(at now: Date, tenant: String? = nil) throws -> DueCounts {
+        let t = Timestamp.utc(now)
+        let tenantClause = tenant == nil ? "" : " AND tenant = ?"
+        func args(_ n: Int) -> StatementArguments {
+            var a = StatementArguments(Array(repeating: t, count: n))
+            if let tenant { _ = a.append(contentsOf: [tenant]) }
+            return a
+        }
+        return try wrap("count due recordings") {
+            try db.read { db in
+                var c = DueCounts()
+                c.audio = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE \(Deletable.audio)\(tenantClause)", arguments: args(1)) ?? 0
+                c.metadata = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE \(Deletable.metadata)\(tenantClause)", arguments: args(1)) ?? 0
+                c.held = try Int.fetchOne(db, sql: """
+                    SELECT count(*) FROM recordings WHERE ((\(Deletable.audioDue)) OR (\(Deletable.metadataDue))) AND \(Deletable.held)\(tenantClause)
+                    """, arguments: args(2)) ?? 0
+                return c
+            }
+        }
+    }
+
+    /// Deletes the audio of up to `limit` deletable recordings after the key `after`, in one write transaction
+    /// that is also the deciding one: a hold committed before it wins, a hold placed while it runs waits and
+    /// then sees the audio gone. `remove` deletes the file; the caller makes the removals durable (`sync`)
+    /// before the transaction commits, so the catalog never says gone while the file is still there.
+    public func sweepAudio(at now: Date, after: (String, String)?, limit: Int, actor: String,
+                           remove: (SweptRecording) -> AudioRemoval, sync: () throws -> Void)
+        throws -> (swept: [(SweptRecording, AudioRemoval)], last: (String, String)?) {
+        let t = Timestamp.utc(now)
+        return try wrap("sweep audio") {
+            try db.write { db in
+                var sql = "SELECT id, tenant, audio_path, audio_expires_at FROM recordings WHERE \(Deletable.audio)"
+                var args: StatementArguments = [t]
+                if let (e, id) = after {
+                    sql += " AND (audio_expires_at, id) > (?, ?)"
+                    _ = args.append(contentsOf: [e, id])
+                }
+                sql += " ORDER BY audio_expires_at, id LIMIT \(limit)"
+                let rows = try Row.fetchAll(db, sql: sql, arguments: args)
+                var out: [(SweptRecording, AudioRemoval)] = []
+                for row in rows {
+                    let r = SweptRecording(id: row["id"], tenant: row["tenant"], audioPath: row["audio_path"], audioPresent: true)
+                    out.append((r, remove(r)))
+                }
+                try sync()
+                for (r, result) in out {
+                    switch result {
+                    case .removed, .alreadyMissing:
+                        let how = if case .removed = result { "retention" } else { "found_missing" }
+                        try db.execute(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?",
+                                       arguments: [t, how, r.id])
+                        try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
+                                                       details: ["tenant": r.tenant, "how": how]), in: db)
+                    case .failed:
+                        break
+                    }
+                }
+                let last = rows.last.map { ($0["audio_expires_at"] as String, $0["id"] as String) }
+                return (out, last)
+            }
+        }
+    }
+
+    /// Deletes the metadata (the row and its audio, audio first) of up to `limit` deletable recordings after `after`.
+    public func sweepMetadata(at now: Date, after: (String, String)?, limit: Int, actor: String,
+                              remove: (SweptRecording) -> AudioRemoval, sync: () throws -> Void)
+        throws -> (swept: [(SweptRecording, AudioRemoval)], last: (String, String)?) {
+        let t = Timestamp.utc(now)
+        return try wrap("sweep metadata") {
+            try db.write { db in
+                var sql = "SELECT id, tenant, audio_path, audio_deleted_at, metadata_expires_at FROM recordings WHERE \(Deletable.metadata)"
+                var args: StatementArguments = [t]
+                if let (e, id) = after {
+                    sql += " AND (metadata_expires_at, id) > (?, ?)"
+                    _ = args.append(contentsOf: [e, id])
+                }
+                sql += " ORDER BY metadata_expires_at, id LIMIT \(limit)"
+                let rows = try Row.fetchAll(db, sql: sql, arguments: args)
+                var out: [(SweptRecording, AudioRemoval)] = []
+                for row in rows {
+                    let present = (row["audio_deleted_at"] as String?) == nil
+                    let r = SweptRecording(id: row["id"], tenant: row["tenant"], audioPath: row["audio_path"], audioPresent: present)
+                    out.append((r, present ? remove(r) : .removed))
+                }
+                try sync()
+                for (r, result) in out {
+                    if case .failed = result { continue }
+                    if r.audioPresent {
+                        let how = if case .removed = result { "retention" } else { "found_missing" }
+                        try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
+                                                       details: ["tenant": r.tenant, "how": how]), in: db)
+                    }
+                    try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
+                    try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.metadata_deleted", target: r.id,
+                                                   details: ["tenant": r.tenant]), in: db)
+                }
+                let last = rows.last.map { ($0["metadata_expires_at"] as String, $0["id"] as String) }
+                return (out, last)
+            }
+        }
+    }
+
+    /// Quarantine entries not yet deleted, oldest first.
+    public func liveRejections() throws -> [RejectionRow] {
+        try wrap("read quarantine") {
+            try db.read { try RejectionRow.fetchAll($0, sql: "SELECT * FROM rejections WHERE deleted_at IS NULL ORDER BY at") }
+        }
+    }
+
+    public func markRejectionsDeleted(_ ids: [String], at now: Date, actor: String) throws {
+        try wrap("mark quarantine deleted") {
+            try db.write { db in
+                for id in ids {
+                    try db.execute(sql: "UPDATE rejections SET deleted_at = ? WHERE id = ?", arguments: [Timestamp.utc(now), id])
+                    try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.quarantine_deleted", target: id), in: db)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// `callvault hold place|release|list|show`: legal and incident holds (SPEC §7, §11).
+import ArgumentParser
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+struct HoldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hold", abstract: "Legal and incident holds.",
+                                                    subcommands: [Place.self, Release.self, List.self, Show.self])
+
+    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] {
+        ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
+         "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
+         "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
+    }
+
+    static func line(_ h: HoldRow, recordings: Int) -> String {
+        let state = h.releasedAt.map { "released \($0) by \(h.releasedBy ?? "?")" } ?? "active"
+        return "\(h.id)  \(h.kind)  case \(h.caseRef)  \(recordings) recording(s)  placed \(h.placedAt) by \(h.placedBy)  \(state)"
+    }
+
+    struct Place: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "place", abstract: "Hold recordings beyond retention.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "incident or legal") var kind: String
+        @Option(name: .customLong("case"), help: "Case reference (required).") var caseRef: String
+        @Option(help: "Free-text note.") var note: String?
+        @Option(name: .customLong("review-at"), help: "When to review the hold (date or RFC 3339).") var reviewAt: String?
+        @Option(name: .customLong("recording"), help: "A recording id (repeatable).") var recordings: [String] = []
+        @Option(name: .customLong("call-id"), help: "A call_id (repeatable).") var callIDs: [String] = []
+        @Option(help: "Query: tenant.") var tenant: String?
+        @Option(help: "Query: caller or callee number.") var caller: String?
+        @Option(help: "Query: agent id.") var agent: String?
+        @Option(help: "Query: started at or after (date or RFC 3339).") var from: String?
+        @Option(help: "Query: started before (date or RFC 3339).") var to: String?
+
+        func validate() throws {
+            guard kind == "incident" || kind == "legal" else { throw ValidationError("--kind must be incident or legal") }
+        }
+
+        func run() throws {
+            let vault = try global.openVault()
+            var s = HoldSelection()
+            s.recordingIDs = recordings
+            s.callIDs = callIDs
+            s.tenant = tenant
+            s.caller = caller
+            s.agent = agent
+            s.from = try from.map { try parseInstant($0, option: "--from") }
+            s.to = try to.map { try parseInstant($0, option: "--to") }
+            let review = try reviewAt.map { try parseInstant($0, option: "--review-at") }
+            let r = try Holds(vault: vault).place(kind: kind, caseRef: caseRef, note: note, reviewAt: review, selection: s)
+            if global.json {
+                printJSON(["hold_id": r.holdID, "recordings": r.recordings, "metadata_only": r.metadataOnly])
+            } else {
+                printLine("placed \(kind) hold \(r.holdID) on \(r.recordings) recording(s)")
+                if r.metadataOnly > 0 { printLine("\(r.metadataOnly) of them have no audio left: their metadata is held") }
+            }
+        }
+    }
+
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a hold; normal retention applies again.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The hold id.") var hold: String
+        @Option(help: "Why it is released (required).") var note: String
+
+        func run() throws {
+            let vault = try global.openVault()
+            try Holds(vault: vault).release(id: hold, note: note)
+            if global.json { printJSON(["hold_id": hold, "released": true]) } else { printLine("released hold \(hold)") }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List holds.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Only active holds.") var active = false
+
+        func run() throws {
+            let vault = try global.openVault()
+            try vault.require([.compliance, .admin], to: "hold list")
+            let holds = try vault.catalog.holds(activeOnly: active)
+            if global.json {
+                printJSON(["holds": holds.map { HoldCommand.json($0.0, recordings: $0.1) }])
+            } else {
+                if holds.isEmpty { printLine("no holds") }
+                for (h, n) in holds { printLine(HoldCommand.line(h, recordings: n)) }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one hold and its recordings.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The hold id.") var hold: String
+
+        func run() throws {
+            let vault = try global.openVault()
+            try vault.require([.compliance, .admin], to: "hold show")
+            guard let (h, items) = try vault.catalog.hold(id: hold) else { throw VaultError(.usage, "hold \(hold): no such hold") }
+            if global.json {
+                var o = HoldCommand.json(h, recordings: items.count)
+                o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
+                printJSON(o)
+            } else {
+                printLine(HoldCommand.line(h, recordings: items.count))
+                if let n = h.note { printLine("note: \(n)") }
+                if let r = h.reviewAt { printLine("review at: \(r)") }
+                for i in items { printLine("  \(i.recordingID)\(i.metadataOnly ? "  (metadata only: audio already deleted)" : "")") }
+            }
+        }
+    }
+}
