@@ -77,8 +77,10 @@ extension Catalog {
         let t = Timestamp.utc(now)
         return try wrap("sweep audio") {
             try db.write { db in
-                var sql = "SELECT id, tenant, audio_path, audio_expires_at FROM recordings WHERE \(Deletable.audio)"
-                var args: StatementArguments = [t]
+                // Rows whose metadata is due too are left to sweepMetadata, which removes their audio first:
+                // one pass per recording instead of an update and then a delete.
+                var sql = "SELECT id, tenant, audio_path, audio_expires_at FROM recordings WHERE \(Deletable.audio) AND NOT (\(Deletable.metadataDue))"
+                var args: StatementArguments = [t, t]
                 if let (e, id) = after {
                     sql += " AND (audio_expires_at, id) > (?, ?)"
                     _ = args.append(contentsOf: [e, id])

@@ -11,6 +11,9 @@ struct CallVaultCommand: ParsableCommand {
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
         subcommands: [InitCommand.self, IngestCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self])
+
+    // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
+    @OptionGroup var global: GlobalOptions
 }
 
 @main

@@ -101,3 +101,47 @@ final class Sandbox {
         try catalog().read { try Int.fetchOne($0, sql: sql) ?? -1 }
     }
 }
+
+extension Sandbox {
+    /// Drops one call into the inbox: real µ-law audio from the fixtures and a sidecar with the given facts.
+    func addCall(tenant: String = "acme-energy", callID: String, startedAt: String, agent: String = "a-1",
+                 team: String = "billing-nl", caller: String = "+32470000001", audio: String = "acme-energy/call-0001.wav") throws {
+        let dir = inbox + "/" + tenant
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let ext = URL(fileURLWithPath: audio).pathExtension
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/inbox/" + audio, toPath: dir + "/" + callID + "." + ext)
+        let sidecar: [String: Any] = [
+            "schema": "callvault.call/1", "call_id": callID, "tenant": tenant, "started_at": startedAt,
+            "direction": "inbound", "agent": ["id": agent, "team": team], "caller": caller,
+            "announcement": ["played": true],
+        ]
+        try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + callID + ".json"))
+    }
+
+    /// recording id by call_id, from the catalog.
+    func recordingIDs() throws -> [String: String] {
+        try catalog().read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT call_id, id FROM recordings").map { ($0["call_id"], $0["id"]) })
+        }
+    }
+
+    /// call_ids whose row exists, and those whose audio file is still on disk.
+    func state() throws -> (rows: [String], audio: [String]) {
+        try catalog().read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT call_id, audio_path FROM recordings ORDER BY call_id")
+            let audio = rows.filter { FileManager.default.fileExists(atPath: store + "/" + ($0["audio_path"] as String)) }
+            return (rows.map { $0["call_id"] }, audio.map { $0["call_id"] })
+        }
+    }
+
+    /// Rows where the catalog and the disk disagree: marked deleted but the file is there, or present but gone.
+    func catalogDiskMismatches() throws -> [String] {
+        try catalog().read { db in
+            try Row.fetchAll(db, sql: "SELECT call_id, audio_path, audio_deleted_at FROM recordings").compactMap { r in
+                let onDisk = FileManager.default.fileExists(atPath: store + "/" + (r["audio_path"] as String))
+                let saysPresent = (r["audio_deleted_at"] as String?) == nil
+                return onDisk == saysPresent ? nil : (r["call_id"] as String)
+            }
+        }
+    }
+}
