@@ -23,7 +23,7 @@ public struct SweepReport: Sendable {
 
 public struct Sweeper: Sendable {
     public let vault: Vault
-    public var batchSize = 500
+    public var batchSize = 5000
 
     public init(vault: Vault) { self.vault = vault }
 
@@ -65,7 +65,7 @@ public struct Sweeper: Sendable {
         }
 
         // Audio first, then metadata: a row whose audio is still due keeps pointing at it until then.
-        var after: (String, String)? = nil
+        var after: SweepKey? = nil
         repeat {
             let (swept, last) = try catalog.sweepAudio(at: now, after: after, limit: batchSize, actor: vault.actor,
                                                        remove: remove, sync: { try files.syncFileSystem() })

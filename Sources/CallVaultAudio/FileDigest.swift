@@ -1,4 +1,5 @@
 // SHA-256 of a file's bytes, streamed through one 1 MiB buffer (memory does not grow with the file).
+import CallVaultCore
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -25,6 +26,6 @@ public enum FileDigest {
             total += Int64(n)
             offset += off_t(n)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+        return (Hex.encode(hasher.finalize()), total)
     }
 }

@@ -28,29 +28,48 @@ public enum AuditLog {
 
     /// Appends inside the caller's transaction, so an event commits with the change it describes.
     public static func append(_ event: AuditEvent, in db: Database) throws {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
         let prev: String = last?["hash"] ?? genesis
         let at = Timestamp.utc(event.at)
         let details = canonicalJSON(event.details)
         let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
                              action: event.action, target: event.target, details: details)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+            """).execute(arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
     }
 
     static func chainHash(prev: String, seq: Int64, at: String, actor: String, principal: String?,
                           action: String, target: String?, details: String) -> String {
         let fields = [prev, String(seq), at, actor, principal ?? "", action, target ?? "", details]
         let digest = SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest)
     }
 
+    /// `{"k":"v",…}` with sorted keys: the stable text the chain hashes (hand-written: this is on the
+    /// sweeper's hot path, one event per deletion).
     static func canonicalJSON(_ d: [String: String]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(d), as: UTF8.self)) ?? "{}"
+        func quoted(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default:
+                    if u.value < 0x20 {
+                        out += "\\u00" + Hex.encode([UInt8(u.value)])
+                    } else {
+                        out.unicodeScalars.append(u)
+                    }
+                }
+            }
+            return out + "\""
+        }
+        return "{" + d.keys.sorted().map { quoted($0) + ":" + quoted(d[$0]!) }.joined(separator: ",") + "}"
     }
 }

@@ -30,6 +30,10 @@ public enum AudioRemoval: Sendable {
     case failed(String)
 }
 
+/// Where a sweep pass resumes: (expiry instant, rowid) of the last row it looked at. The expiry index
+/// carries the rowid, so this order costs no sort even when many rows share one instant.
+public typealias SweepKey = (String, Int64)
+
 public struct SweptRecording: Sendable {
     public var id: String
     public var tenant: String
@@ -71,21 +75,21 @@ extension Catalog {
     /// that is also the deciding one: a hold committed before it wins, a hold placed while it runs waits and
     /// then sees the audio gone. `remove` deletes the file; the caller makes the removals durable (`sync`)
     /// before the transaction commits, so the catalog never says gone while the file is still there.
-    public func sweepAudio(at now: Date, after: (String, String)?, limit: Int, actor: String,
+    public func sweepAudio(at now: Date, after: SweepKey?, limit: Int, actor: String,
                            remove: (SweptRecording) -> AudioRemoval, sync: () throws -> Void)
-        throws -> (swept: [(SweptRecording, AudioRemoval)], last: (String, String)?) {
+        throws -> (swept: [(SweptRecording, AudioRemoval)], last: SweepKey?) {
         let t = Timestamp.utc(now)
         return try wrap("sweep audio") {
             try db.write { db in
                 // Rows whose metadata is due too are left to sweepMetadata, which removes their audio first:
                 // one pass per recording instead of an update and then a delete.
-                var sql = "SELECT id, tenant, audio_path, audio_expires_at FROM recordings WHERE \(Deletable.audio) AND NOT (\(Deletable.metadataDue))"
+                var sql = "SELECT rowid AS rid, id, tenant, audio_path, audio_expires_at FROM recordings WHERE \(Deletable.audio) AND NOT (\(Deletable.metadataDue))"
                 var args: StatementArguments = [t, t]
                 if let (e, id) = after {
-                    sql += " AND (audio_expires_at, id) > (?, ?)"
+                    sql += " AND (audio_expires_at, recordings.rowid) > (?, ?)"
                     _ = args.append(contentsOf: [e, id])
                 }
-                sql += " ORDER BY audio_expires_at, id LIMIT \(limit)"
+                sql += " ORDER BY audio_expires_at, recordings.rowid LIMIT \(limit)"
                 let rows = try Row.fetchAll(db, sql: sql, arguments: args)
                 var out: [(SweptRecording, AudioRemoval)] = []
                 for row in rows {
@@ -97,34 +101,34 @@ extension Catalog {
                     switch result {
                     case .removed, .alreadyMissing:
                         let how = if case .removed = result { "retention" } else { "found_missing" }
-                        try db.execute(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?",
-                                       arguments: [t, how, r.id])
+                        try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
+                            .execute(arguments: [t, how, r.id])
                         try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
                                                        details: ["tenant": r.tenant, "how": how]), in: db)
                     case .failed:
                         break
                     }
                 }
-                let last = rows.last.map { ($0["audio_expires_at"] as String, $0["id"] as String) }
+                let last = rows.last.map { ($0["audio_expires_at"] as String, $0["rid"] as Int64) }
                 return (out, last)
             }
         }
     }
 
     /// Deletes the metadata (the row and its audio, audio first) of up to `limit` deletable recordings after `after`.
-    public func sweepMetadata(at now: Date, after: (String, String)?, limit: Int, actor: String,
+    public func sweepMetadata(at now: Date, after: SweepKey?, limit: Int, actor: String,
                               remove: (SweptRecording) -> AudioRemoval, sync: () throws -> Void)
-        throws -> (swept: [(SweptRecording, AudioRemoval)], last: (String, String)?) {
+        throws -> (swept: [(SweptRecording, AudioRemoval)], last: SweepKey?) {
         let t = Timestamp.utc(now)
         return try wrap("sweep metadata") {
             try db.write { db in
-                var sql = "SELECT id, tenant, audio_path, audio_deleted_at, metadata_expires_at FROM recordings WHERE \(Deletable.metadata)"
+                var sql = "SELECT rowid AS rid, id, tenant, audio_path, audio_deleted_at, metadata_expires_at FROM recordings WHERE \(Deletable.metadata)"
                 var args: StatementArguments = [t]
                 if let (e, id) = after {
-                    sql += " AND (metadata_expires_at, id) > (?, ?)"
+                    sql += " AND (metadata_expires_at, recordings.rowid) > (?, ?)"
                     _ = args.append(contentsOf: [e, id])
                 }
-                sql += " ORDER BY metadata_expires_at, id LIMIT \(limit)"
+                sql += " ORDER BY metadata_expires_at, recordings.rowid LIMIT \(limit)"
                 let rows = try Row.fetchAll(db, sql: sql, arguments: args)
                 var out: [(SweptRecording, AudioRemoval)] = []
                 for row in rows {
@@ -135,16 +139,16 @@ extension Catalog {
                 try sync()
                 for (r, result) in out {
                     if case .failed = result { continue }
+                    // One event per recording: the metadata deletion, saying whether the audio went with it.
+                    var details = ["tenant": r.tenant]
                     if r.audioPresent {
-                        let how = if case .removed = result { "retention" } else { "found_missing" }
-                        try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
-                                                       details: ["tenant": r.tenant, "how": how]), in: db)
+                        details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
-                    try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
+                    try db.cachedStatement(sql: "DELETE FROM recordings WHERE id = ?").execute(arguments: [r.id])
                     try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.metadata_deleted", target: r.id,
-                                                   details: ["tenant": r.tenant]), in: db)
+                                                   details: details), in: db)
                 }
-                let last = rows.last.map { ($0["metadata_expires_at"] as String, $0["id"] as String) }
+                let last = rows.last.map { ($0["metadata_expires_at"] as String, $0["rid"] as Int64) }
                 return (out, last)
             }
         }

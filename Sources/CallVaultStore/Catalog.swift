@@ -116,6 +116,10 @@ public final class Catalog: Sendable {
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // 16 MiB of page cache: sweeps and listings touch the same index pages again and again.
+            try db.execute(sql: "PRAGMA cache_size = -16384")
+            // Read pages through a memory map instead of one pread each (a 100,000-row sweep reads ~60,000 pages).
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         do {
