@@ -29,6 +29,7 @@ bench: setup
 	@scripts/setup.sh sox espeak-ng sqlite3 time openssl bc python3
 	$(SWIFT) build -c release
 	bench/ingest-bench.sh
+	bench/sweep-bench.sh
 
 clean:
 	rm -rf .build $(DEMO) .bench

@@ -207,3 +207,49 @@ import Testing
         #expect((try box.run(["retention", "reapply", "--json"]).json()["tenants"] as? [[String: Any]])?.allSatisfy { ($0["earlier"] as? Int) == 0 && ($0["later"] as? Int) == 0 } == true)
     }
 }
+
+@Suite struct HoldSweepRaceTests {
+    /// A hold and a sweep started together: whichever transaction commits first decides. A recording the hold
+    /// took with its audio keeps its audio; one it took as metadata-only lost its audio before the hold.
+    @Test(arguments: 0..<4)
+    func holdCommittedBeforeTheDecidingTransactionWins(round: Int) throws {
+        let box = Sandbox()
+        try box.initStore(["--simulation"])
+        for i in 0..<20 { try box.addCall(callID: "R\(i)", startedAt: "2026-09-0\(1 + i % 9)T10:00:00+02:00") }
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+
+        let sweep = Process(), hold = Process()
+        for (p, args) in [(sweep, ["sweep", "--now", "2026-12-01T00:00:00Z"]),
+                          (hold, ["hold", "place", "--kind", "legal", "--case", "RACE", "--tenant", "acme-energy"])] {
+            p.executableURL = URL(fileURLWithPath: Sandbox.binary)
+            p.arguments = ["--store", box.store] + args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+        }
+        if round % 2 == 0 { try sweep.run(); try hold.run() } else { try hold.run(); try sweep.run() }
+        sweep.waitUntilExit()
+        hold.waitUntilExit()
+        #expect(sweep.terminationStatus == 0)
+        #expect(hold.terminationStatus == 0)
+
+        try box.catalog().read { db in
+            let holdSeq = try Int.fetchOne(db, sql: "SELECT seq FROM audit_events WHERE action = 'hold.placed'")!
+            let items = try Row.fetchAll(db, sql: """
+                SELECT r.id, r.audio_path, r.audio_deleted_at, hi.metadata_only,
+                       (SELECT seq FROM audit_events WHERE action = 'sweep.audio_deleted' AND target = r.id) AS deleted_seq
+                FROM hold_items hi JOIN recordings r ON r.id = hi.recording_id
+                """)
+            #expect(items.count == 20)
+            for item in items {
+                let onDisk = FileManager.default.fileExists(atPath: box.store + "/" + (item["audio_path"] as String))
+                if item["metadata_only"] as Bool {
+                    #expect(!onDisk)
+                    #expect((item["deleted_seq"] as Int?).map { $0 < holdSeq } == true)
+                } else {
+                    #expect(onDisk)
+                    #expect((item["audio_deleted_at"] as String?) == nil)
+                }
+            }
+        }
+    }
+}
