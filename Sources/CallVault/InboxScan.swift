@@ -35,9 +35,34 @@ public enum InboxScan {
     }
 
     /// Splits `name.ext` into (name, ext); a name without a dot has an empty extension.
-    static func split(_ name: String) -> (String, String) {
+    public static func split(_ name: String) -> (String, String) {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
         return (String(name[..<dot]), String(name[name.index(after: dot)...]))
+    }
+
+    /// Every candidate file below the inbox folders, with size, mtime and the tenant of its first-level
+    /// sub-folder; symlinks and other non-regular files are never followed, ignored names are skipped.
+    /// Also returns every folder found (the daemon watches them).
+    public static func entries(in inboxes: [String]) -> (files: [(path: String, size: Int64, mtime: Double, tenant: String?)], folders: [String]) {
+        var files: [(String, Int64, Double, String?)] = []
+        var folders: [String] = []
+        func walk(_ dir: String, tenant: String?, depth: Int) {
+            folders.append(dir)
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+            for name in names where !isIgnored(name) {
+                let path = dir + "/" + name
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR: walk(path, tenant: depth == 0 ? name : tenant, depth: depth + 1)
+                case S_IFREG:
+                    files.append((path, Int64(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9, tenant))
+                default: break
+                }
+            }
+        }
+        for inbox in inboxes { walk(inbox, tenant: nil, depth: 0) }
+        return (files, folders)
     }
 
     /// Pairs in the given files and folders. Folders are walked; each first-level sub-folder is a tenant

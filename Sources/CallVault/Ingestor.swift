@@ -88,6 +88,26 @@ public struct Ingestor: Sendable {
         }
     }
 
+    /// Halves whose partner never came within the pair timeout (the daemon): a lone sidecar whose call is
+    /// already stored is the leftover of a finished ingest and is removed (duplicate); every other half is
+    /// quarantined as `sidecar_missing` / `audio_missing`. Callers hold the ingest lock.
+    public func resolveLone(_ pairs: [InputPair]) throws -> IngestReport {
+        var report = IngestReport()
+        var toQuarantine: [(InputPair, Rejection, String?)] = []
+        for pair in pairs {
+            if let id = try storedCallOfLoneSidecar(pair) {
+                try removeInputs(pair)
+                report.duplicates.append(.init(input: pair.input, recordingID: id))
+            } else if pair.audio != nil {
+                toQuarantine.append((pair, Rejection(.sidecarMissing, "no \(pair.baseName).json arrived within the pair timeout"), nil))
+            } else {
+                toQuarantine.append((pair, Rejection(.audioMissing, "no audio file arrived within the pair timeout"), nil))
+            }
+        }
+        if !toQuarantine.isEmpty { report.rejected = try quarantine(toQuarantine) }
+        return report
+    }
+
     /// The recording id when `pair` is a sidecar alone whose call (tenant + call_id) is already stored.
     func storedCallOfLoneSidecar(_ pair: InputPair) throws -> String? {
         guard pair.audio == nil, let path = pair.sidecar,

@@ -6,11 +6,11 @@ import Foundation
 import Glibc
 #endif
 
-struct CallVaultCommand: ParsableCommand {
+struct CallVaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
-        subcommands: [InitCommand.self, IngestCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self])
+        subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self])
 
     // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
     @OptionGroup var global: GlobalOptions
@@ -18,12 +18,16 @@ struct CallVaultCommand: ParsableCommand {
 
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         // Every file and directory the vault creates is private to its user (files 0600, directories 0700).
         umask(0o077)
         do {
             var command = try CallVaultCommand.parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as VaultError {
             FileHandle.standardError.write(Data("callvault: \(error.message)\n".utf8))
             exit(error.exitCode)

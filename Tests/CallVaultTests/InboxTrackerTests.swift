@@ -1,0 +1,86 @@
+// Settling and pairing rules of the daemon, driven by a fake clock.
+import CallVault
+import Foundation
+import Testing
+
+@Suite struct InboxTrackerTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    func at(_ s: Double) -> Date { t0.addingTimeInterval(s) }
+    func entry(_ path: String, size: Int64, mtime: Double, tenant: String? = nil) -> (path: String, size: Int64, mtime: Double, tenant: String?) {
+        (path, size, t0.timeIntervalSince1970 + mtime, tenant)
+    }
+
+    @Test func renamedInPairIsReadyAtOnce() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.note(.renamedIn, path: "/in/a.wav", at: at(0))
+        t.note(.renamedIn, path: "/in/a.json", at: at(0))
+        t.scanned([entry("/in/a.wav", size: 10, mtime: -1), entry("/in/a.json", size: 2, mtime: -1)], at: at(0.1))
+        let r = t.take(at: at(0.1))
+        #expect(r.pairs.map(\.0.baseName) == ["a"])
+        #expect(t.backlog == 0)
+    }
+
+    @Test func closedAfterWriteWaitsForQuiet() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.scanned([entry("/in/a.wav", size: 10, mtime: 0), entry("/in/a.json", size: 2, mtime: 0)], at: at(0))
+        t.note(.closedAfterWrite, path: "/in/a.wav", at: at(0))
+        t.note(.closedAfterWrite, path: "/in/a.json", at: at(0))
+        #expect(t.take(at: at(0.2)).pairs.isEmpty)
+        #expect(t.take(at: at(0.6)).pairs.count == 1)
+    }
+
+    @Test func aFileWrittenSlowlyInPlaceIsNeverTakenWhileItGrows() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.note(.renamedIn, path: "/in/a.json", at: at(0))
+        for i in 0..<20 {
+            // The audio grows every second; no close event yet.
+            t.scanned([entry("/in/a.wav", size: Int64(100 * (i + 1)), mtime: Double(i)), entry("/in/a.json", size: 2, mtime: 0)], at: at(Double(i)))
+            #expect(t.take(at: at(Double(i))).pairs.isEmpty)
+        }
+        // Longer than the pair timeout would be, but the audio is present and moving: the sidecar is not alone.
+        var long = InboxTracker(settle: 5, pairTimeout: 3)
+        long.note(.renamedIn, path: "/in/a.json", at: at(0))
+        for i in 0..<10 {
+            long.scanned([entry("/in/a.wav", size: Int64(100 * (i + 1)), mtime: Double(i)), entry("/in/a.json", size: 2, mtime: 0)], at: at(Double(i)))
+            #expect(long.take(at: at(Double(i))).lone.isEmpty)
+        }
+        long.note(.closedAfterWrite, path: "/in/a.wav", at: at(10))
+        long.scanned([entry("/in/a.wav", size: 1000, mtime: 10), entry("/in/a.json", size: 2, mtime: 0)], at: at(10))
+        #expect(long.take(at: at(10.6)).pairs.count == 1)
+    }
+
+    @Test func pollingSettlesOnUnchangedSizeAndMtime() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.scanned([entry("/in/a.wav", size: 10, mtime: 0), entry("/in/a.json", size: 2, mtime: 0)], at: at(0))
+        #expect(t.take(at: at(4.9)).pairs.isEmpty)
+        t.scanned([entry("/in/a.wav", size: 20, mtime: 4), entry("/in/a.json", size: 2, mtime: 0)], at: at(4.9))
+        #expect(t.take(at: at(9.8)).pairs.isEmpty, "it changed at 4.9 s: settle counts again")
+        t.scanned([entry("/in/a.wav", size: 20, mtime: 4), entry("/in/a.json", size: 2, mtime: 0)], at: at(9.9))
+        #expect(t.take(at: at(9.95)).pairs.count == 1)
+    }
+
+    @Test func aHalfAloneIsRejectedAfterThePairTimeout() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.note(.renamedIn, path: "/in/acme/a.json", at: at(0))
+        t.scanned([entry("/in/acme/a.json", size: 2, mtime: 0, tenant: "acme")], at: at(0))
+        #expect(t.take(at: at(1)).lone.isEmpty)
+        #expect(t.take(at: at(599)).lone.isEmpty)
+        let r = t.take(at: at(601))
+        #expect(r.lone.map(\.sidecar) == ["/in/acme/a.json"])
+        #expect(r.lone.first?.defaultTenant == "acme")
+    }
+
+    @Test func filesAlreadyWaitingAtStartupAreSettledWhenOld() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.scanned([entry("/in/a.wav", size: 10, mtime: -60), entry("/in/a.json", size: 2, mtime: -60),
+                   entry("/in/b.wav", size: 10, mtime: -1), entry("/in/b.json", size: 2, mtime: -1)], at: at(0), startup: true)
+        #expect(t.take(at: at(0)).pairs.map(\.0.baseName) == ["a"], "b was still being written when the daemon started")
+    }
+
+    @Test func vanishedFilesAreForgotten() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.scanned([entry("/in/a.wav", size: 10, mtime: 0)], at: at(0))
+        t.scanned([], at: at(1))
+        #expect(t.backlog == 0)
+    }
+}
