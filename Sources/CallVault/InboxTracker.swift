@@ -37,6 +37,7 @@ public struct InboxTracker: Sendable {
 
     var files: [String: TrackedFile] = [:]
     var defaultTenants: [String: String] = [:]
+    var lastScanAt: Date?
 
     public init(settle: TimeInterval, pairTimeout: TimeInterval) {
         self.settle = settle
@@ -58,6 +59,16 @@ public struct InboxTracker: Sendable {
         }
     }
 
+    /// A write to `path` (after any close or rename we saw): it is not finished until a new close.
+    public mutating func noteModified(path: String, at now: Date) {
+        guard var f = files[path] else { return }
+        f.evidence = nil
+        f.evidenceAt = nil
+        f.changedAt = now
+        f.settledAt = nil
+        files[path] = f
+    }
+
     /// The result of one scan of the inboxes: every regular, non-ignored file with its size, mtime and
     /// default tenant. Files that disappeared are forgotten; `startup` marks the very first scan, where a file
     /// already older than `settle` counts as settled (it was waiting while the daemon was down).
@@ -69,6 +80,12 @@ public struct InboxTracker: Sendable {
             if var f = files[e.path] {
                 if f.size != e.size || f.mtime != e.mtime {
                     if f.size >= 0 { f.changedAt = now; f.settledAt = nil }
+                    // A close event older than the previous scan cannot explain this change: the writer opened
+                    // the file again and is still writing. Only a new close (or rename) counts.
+                    if let at = f.evidenceAt, let last = lastScanAt, at < last {
+                        f.evidence = nil
+                        f.evidenceAt = nil
+                    }
                     f.size = e.size
                     f.mtime = e.mtime
                 }
@@ -83,6 +100,7 @@ public struct InboxTracker: Sendable {
             files[path] = nil
             defaultTenants[path] = nil
         }
+        lastScanAt = now
     }
 
     func isSettled(_ f: TrackedFile, at now: Date) -> Bool {

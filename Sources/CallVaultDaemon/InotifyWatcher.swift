@@ -10,6 +10,8 @@ import Glibc
 public enum WatchEvent: Sendable, Equatable {
     case closedAfterWrite(String)
     case renamedIn(String)
+    /// Written to (IN_MODIFY): whatever close came before, the writer is not done.
+    case modified(String)
     case directoryCreated(String)
     /// The kernel queue overflowed: events were lost, rescan everything.
     case overflow
@@ -46,7 +48,7 @@ public final class InotifyWatcher: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if watches.values.contains(directory) { return true }
-        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_ONLYDIR) | UInt32(IN_DONT_FOLLOW)
+        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_MODIFY) | UInt32(IN_ONLYDIR) | UInt32(IN_DONT_FOLLOW)
         let wd = inotify_add_watch(fd, directory, mask)
         guard wd >= 0 else { return false }
         watches[wd] = directory
@@ -92,6 +94,9 @@ public final class InotifyWatcher: @unchecked Sendable {
                     batch.append(.renamedIn(path))
                 } else if mask & UInt32(IN_CLOSE_WRITE) != 0 {
                     batch.append(.closedAfterWrite(path))
+                } else if mask & UInt32(IN_MODIFY) != 0 {
+                    // The kernel merges repeated identical events, so a steady writer costs little.
+                    if batch.last != .modified(path) { batch.append(.modified(path)) }
                 }
             }
             pending.append(contentsOf: batch)

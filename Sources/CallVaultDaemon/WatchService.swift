@@ -88,6 +88,7 @@ public struct WatchService: Service {
                     switch e {
                     case .closedAfterWrite(let p): tracker.note(.closedAfterWrite, path: p, at: now)
                     case .renamedIn(let p): tracker.note(.renamedIn, path: p, at: now)
+                    case .modified(let p): tracker.noteModified(path: p, at: now)
                     case .directoryCreated(let d): watcher.watch(directory: d)
                     case .overflow: lastFullScan = .distantPast
                     }
@@ -113,9 +114,13 @@ public struct WatchService: Service {
                     let batch = Array(pairs[start..<min(start + options.batchSize, pairs.count)])
                     let loneNow = start == 0 ? lone : []
                     start += options.batchSize
+                    let recovering = failingSince != nil
                     let result: Result<IngestReport, VaultError> = await blocking {
                         do {
                             return .success(try vault.withIngestLock {
+                                // After a failure, undo what a half-done batch may have left (it could not
+                                // always clean up on a full disk) before trying again.
+                                if recovering { try Repair(vault: vault).run() }
                                 var r = try ingestor.resolveLone(loneNow)
                                 let b = try ingestor.ingestBatch(batch.map(\.0))
                                 r.stored += b.stored

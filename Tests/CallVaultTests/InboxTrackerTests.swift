@@ -49,6 +49,21 @@ import Testing
         #expect(long.take(at: at(10.6)).pairs.count == 1)
     }
 
+    @Test func aCloseFollowedByMoreWritingIsNotFinished() {
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.note(.renamedIn, path: "/in/a.json", at: at(0))
+        // Created empty and closed, then reopened and written in bursts with pauses longer than the quiet time.
+        t.note(.closedAfterWrite, path: "/in/a.wav", at: at(0))
+        t.scanned([entry("/in/a.wav", size: 0, mtime: 0), entry("/in/a.json", size: 2, mtime: 0)], at: at(0.1))
+        for i in 1...4 {
+            t.scanned([entry("/in/a.wav", size: Int64(1000 * i), mtime: Double(i)), entry("/in/a.json", size: 2, mtime: 0)], at: at(Double(i)))
+            #expect(t.take(at: at(Double(i) + 0.9)).pairs.isEmpty, "still being written at \(i) s")
+        }
+        t.note(.closedAfterWrite, path: "/in/a.wav", at: at(5))
+        t.scanned([entry("/in/a.wav", size: 5000, mtime: 5), entry("/in/a.json", size: 2, mtime: 0)], at: at(5.05))
+        #expect(t.take(at: at(5.6)).pairs.count == 1)
+    }
+
     @Test func pollingSettlesOnUnchangedSizeAndMtime() {
         var t = InboxTracker(settle: 5, pairTimeout: 600)
         t.scanned([entry("/in/a.wav", size: 10, mtime: 0), entry("/in/a.json", size: 2, mtime: 0)], at: at(0))
