@@ -30,6 +30,7 @@ bench: setup
 	$(SWIFT) build -c release
 	bench/ingest-bench.sh
 	bench/sweep-bench.sh
+	bench/watch-bench.sh
 
 clean:
 	rm -rf .build $(DEMO) .bench

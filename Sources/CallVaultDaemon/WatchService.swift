@@ -170,8 +170,14 @@ public struct WatchService: Service {
         let now = vault.clock.now()
         for s in report.stored {
             ingested.increment()
-            if let at = settledAt[s.input] { latency.recordNanoseconds(Int64(now.timeIntervalSince(at) * 1e9)) }
-            logger.info("stored", metadata: ["recording_id": "\(s.recordingID)", "tenant": "\(s.tenant)", "call_id": "\(s.callID)"])
+            var metadata: Logger.Metadata = ["recording_id": "\(s.recordingID)", "tenant": "\(s.tenant)", "call_id": "\(s.callID)"]
+            if let at = settledAt[s.input] {
+                // From the moment the pair was complete and settled to its committed catalog row.
+                let seconds = now.timeIntervalSince(at)
+                latency.recordNanoseconds(Int64(seconds * 1e9))
+                metadata["latency_ms"] = "\(Int((seconds * 1000).rounded()))"
+            }
+            logger.info("stored", metadata: metadata)
         }
         for d in report.duplicates {
             duplicates.increment()
