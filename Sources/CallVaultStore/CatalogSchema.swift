@@ -116,6 +116,9 @@ enum CatalogSchema {
                 ALTER TABLE rejections ADD COLUMN deleted_at TEXT;
                 """)
         }
+        m.registerMigration("v3: audit by action and time, for reports") { db in
+            try db.execute(sql: "CREATE INDEX audit_by_action_at ON audit_events (action, at)")
+        }
         return m
     }
 }

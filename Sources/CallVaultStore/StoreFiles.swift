@@ -47,6 +47,11 @@ public struct StoreFiles: Sendable {
         return false
     }
 
+    /// A private, fsynced copy of everything readable from `fd` at `relative` (which must not exist).
+    public func copy(from fd: Int32, to relative: String) throws {
+        try copy(fd: fd, to: absolute(relative))
+    }
+
     func copy(fd: Int32, to dest: String) throws {
         let out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard out >= 0 else { throw fail("cannot create", dest) }

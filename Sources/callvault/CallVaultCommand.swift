@@ -10,7 +10,8 @@ struct CallVaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
-        subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self])
+        subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
+                      ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self])
 
     // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
     @OptionGroup var global: GlobalOptions

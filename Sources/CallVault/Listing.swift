@@ -1,0 +1,164 @@
+// What coaches and compliance officers read (SPEC §8): list, show, export, report, audit, quarantine —
+// each scoped by role and each audited, allowed or refused.
+import CallVaultCore
+import CallVaultStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Filters of `callvault list`, as given.
+public struct ListFilters: Sendable {
+    public var tenant, team, agent, direction: String?
+    public var from, to: Date?
+    public var minDuration, maxDuration: Double?
+    public var expiringWithin: ISODuration?
+    public var limit = 50
+    public var cursor: String?
+
+    public init() {}
+
+    /// The filters for the audit event: which were used, never their values when they could be personal
+    /// (an agent id is an id; none of these is a phone number).
+    var auditDetails: [String: String] {
+        var d: [String: String] = [:]
+        if let tenant { d["tenant"] = tenant }
+        if let team { d["team"] = team }
+        if let agent { d["agent"] = agent }
+        if let direction { d["direction"] = direction }
+        if let from { d["from"] = Timestamp.utc(from) }
+        if let to { d["to"] = Timestamp.utc(to) }
+        if let minDuration { d["min_duration"] = String(minDuration) }
+        if let maxDuration { d["max_duration"] = String(maxDuration) }
+        if let expiringWithin { d["expiring_within"] = expiringWithin.text }
+        d["limit"] = String(limit)
+        if cursor != nil { d["cursor"] = "yes" }
+        return d
+    }
+}
+
+public struct Listing: Sendable {
+    public let vault: Vault
+
+    public init(vault: Vault) { self.vault = vault }
+
+    static let readers: Set<Role> = [.coach, .compliance, .admin]
+    static let officers: Set<Role> = [.compliance, .admin]
+
+    /// The base query of the acting user: coaches get their scope and the coaching rule; officers see all.
+    func baseQuery(now: Date) -> ListingQuery {
+        var q = ListingQuery(now: now)
+        if let user = vault.principal.user, user.role == .coach {
+            q.scopeTeams = user.teams.isEmpty ? nil : user.teams
+            q.scopeTenants = user.tenants.isEmpty ? nil : user.tenants
+            q.coachingOnly = true
+        }
+        return q
+    }
+
+    /// Cursor text: the last row's (started_at, id), opaque to users.
+    static func cursor(for row: RecordingRow) -> String {
+        Data((row.startedAt + "|" + row.id).utf8).base64EncodedString()
+    }
+
+    static func decode(cursor: String) throws -> (String, String) {
+        guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
+              let bar = text.firstIndex(of: "|") else {
+            throw VaultError(.usage, "--cursor: not a cursor from a previous page")
+        }
+        return (String(text[..<bar]), String(text[text.index(after: bar)...]))
+    }
+
+    public func list(_ f: ListFilters) throws -> (page: [ListedRecording], nextCursor: String?) {
+        try vault.require(Self.readers, to: "list")
+        let now = vault.clock.now()
+        var q = baseQuery(now: now)
+        q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.direction = f.direction
+        q.from = f.from; q.to = f.to; q.minDuration = f.minDuration; q.maxDuration = f.maxDuration
+        q.expiringBefore = f.expiringWithin.map { $0.added(to: now, in: vault.configuration.timeZone) }
+        q.limit = max(1, min(f.limit, 1000))
+        if let c = f.cursor { q.after = try Self.decode(cursor: c) }
+        let (page, more) = try vault.catalog.list(q)
+        var details = f.auditDetails
+        details["results"] = String(page.count)
+        try vault.catalog.appendAudit([vault.event("list", target: nil, details: details)])
+        return (page, more ? page.last.map { Self.cursor(for: $0.row) } : nil)
+    }
+
+    /// One recording, if the acting user may see it; refusals are audited (exit 3).
+    public func show(id: String, action: String = "show") throws -> (ListedRecording, [HoldRow]) {
+        try vault.require(Self.readers, to: action)
+        let q = baseQuery(now: vault.clock.now())
+        guard let row = try vault.catalog.recording(id: id) else {
+            try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "no such recording"])])
+            throw VaultError(.usage, "\(action) \(id): no such recording")
+        }
+        guard try vault.catalog.visible(id: id, q) else {
+            try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "outside scope"])])
+            throw VaultError(.accessDenied, "\(action) \(id): not allowed for \(vault.actor): outside your scope, non-compliant or without audio")
+        }
+        let holds = try vault.catalog.activeHolds(recordingID: id)
+        if action == "show" { try vault.catalog.appendAudit([vault.event("show", target: id)]) }
+        return (ListedRecording(row: row, onHold: !holds.isEmpty), holds)
+    }
+
+    /// Copies a recording's audio and a JSON of its metadata into the folder `destination` (created 0700).
+    /// Coaches get the metadata without phone numbers. Returns the two paths written.
+    public func export(id: String, to destination: String, metadata: (ListedRecording, [HoldRow], Bool) -> Data) throws -> (audio: String, metadata: String) {
+        let (rec, holds) = try show(id: id, action: "export")
+        guard rec.row.audioDeletedAt == nil else { throw VaultError(.usage, "export \(id): its audio was deleted at \(rec.row.audioDeletedAt!)") }
+        if mkdir(destination, 0o700) != 0, errno != EEXIST {
+            throw VaultError.failure("cannot create \(destination): \(String(cString: strerror(errno)))")
+        }
+        let ext = URL(fileURLWithPath: rec.row.audioPath).pathExtension
+        let audioOut = destination + "/" + id + "." + ext
+        let jsonOut = destination + "/" + id + ".json"
+        let src = vault.files.absolute(rec.row.audioPath)
+        let fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw VaultError.failure("cannot read \(rec.row.audioPath): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let out = StoreFiles(root: destination)
+        _ = unlink(audioOut)
+        try out.copy(from: fd, to: id + "." + ext)
+        let isCoach = vault.principal.user?.role == .coach
+        try out.writeFile(metadata(rec, holds, !isCoach), at: id + ".json")
+        try vault.catalog.appendAudit([vault.event("export", target: id, details: ["sha256": rec.row.sha256])])
+        return (audioOut, jsonOut)
+    }
+
+    public func report(from: Date, to: Date) throws -> [TenantReport] {
+        try vault.require(Self.officers, to: "report")
+        let r = try vault.catalog.report(from: from, to: to, now: vault.clock.now(), tenants: vault.configuration.tenants.keys.sorted())
+        try vault.catalog.appendAudit([vault.event("report", target: nil, details: ["from": Timestamp.utc(from), "to": Timestamp.utc(to)])])
+        return r
+    }
+
+    public func verifyAudit() throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+        try vault.require(Self.officers, to: "audit verify")
+        // Verify first, then record that it was verified (the new event is not part of what was checked).
+        let r = try vault.catalog.verifyAudit()
+        try vault.catalog.appendAudit([vault.event("audit.verify", target: nil, details: ["ok": String(r.ok), "events": String(r.events)])])
+        return r
+    }
+
+    public func auditEvents(since: Date?, actor: String?, action: String?, limit: Int) throws -> [AuditRow] {
+        try vault.require(Self.officers, to: "audit list")
+        let rows = try vault.catalog.auditEvents(since: since, actor: actor, action: action, limit: limit)
+        try vault.catalog.appendAudit([vault.event("audit.list", target: nil, details: ["results": String(rows.count)])])
+        return rows
+    }
+
+    public func quarantine(limit: Int) throws -> [RejectionRow] {
+        try vault.require([.admin], to: "quarantine list")
+        let rows = try vault.catalog.rejections(limit: limit)
+        try vault.catalog.appendAudit([vault.event("quarantine.list", target: nil, details: ["results": String(rows.count)])])
+        return rows
+    }
+
+    public func quarantineEntry(id: String) throws -> (RejectionRow, deletedAt: String?, files: [String]) {
+        try vault.require([.admin], to: "quarantine show")
+        guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.usage, "quarantine \(id): no such entry") }
+        try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])
+        return (row, deleted, vault.files.list(row.quarantinePath))
+    }
+}

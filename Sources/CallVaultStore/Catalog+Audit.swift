@@ -1,0 +1,153 @@
+// Reading the audit log: chain verification, listing, and the per-tenant compliance report.
+import CallVaultCore
+import Foundation
+import GRDB
+
+public struct AuditRow: Sendable {
+    public var seq: Int64
+    public var at: String
+    public var actor: String
+    public var principal: String?
+    public var action: String
+    public var target: String?
+    public var details: String
+}
+
+/// One tenant's line of `callvault report` (SPEC §11).
+public struct TenantReport: Sendable {
+    public var tenant: String
+    public var stored = 0
+    public var rejected: [String: Int] = [:]
+    /// Compliant stored calls / (stored + calls rejected for a missing or undetected announcement).
+    public var announcementCompliance: Double?
+    /// Of the stored calls whose audio was checked, the share where the announcement was heard.
+    public var announcementVerified: Double?
+    public var audioDeleted = 0
+    public var metadataDeleted = 0
+    public var overdue = 0
+    public var activeHolds = 0
+}
+
+extension Catalog {
+    /// Walks the chain in order and returns the first event whose sequence, link or hash is wrong, with why:
+    /// an edited row no longer matches its hash, a removed row leaves a gap (the next event is named), rows
+    /// moved to other places break their hashes (the sequence number is hashed).
+    public func verifyAudit() throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+        try wrap("verify audit") {
+            try db.read { db in
+                var expected: Int64 = 1
+                var prev = AuditLog.genesis
+                var count = 0
+                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
+                while let r = try cursor.next() {
+                    let seq: Int64 = r["seq"]
+                    if seq != expected { return (false, count, seq, "event \(expected) is missing") }
+                    if (r["prev_hash"] as String) != prev { return (false, count, seq, "does not link to the event before it") }
+                    let recomputed = AuditLog.chainHash(prev: prev, seq: seq, at: r["at"], actor: r["actor"], principal: r["principal"],
+                                                        action: r["action"], target: r["target"], details: r["details"])
+                    if (r["hash"] as String) != recomputed { return (false, count, seq, "content does not match its hash") }
+                    prev = r["hash"]
+                    expected += 1
+                    count += 1
+                }
+                return (true, count, nil, nil)
+            }
+        }
+    }
+
+    public func auditEvents(since: Date?, actor: String?, action: String?, limit: Int) throws -> [AuditRow] {
+        try wrap("list audit") {
+            try db.read { db in
+                var c: [String] = []
+                var a = StatementArguments()
+                if let since { c.append("at >= ?"); _ = a.append(contentsOf: [Timestamp.utc(since)]) }
+                if let actor { c.append("(actor = ? OR principal = ?)"); _ = a.append(contentsOf: [actor, actor]) }
+                if let action { c.append("(action = ? OR action LIKE ?)"); _ = a.append(contentsOf: [action, action + ".%"]) }
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT * FROM (SELECT * FROM audit_events \(c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND "))
+                    ORDER BY seq DESC LIMIT \(limit)) ORDER BY seq
+                    """, arguments: a)
+                return rows.map { AuditRow(seq: $0["seq"], at: $0["at"], actor: $0["actor"], principal: $0["principal"],
+                                           action: $0["action"], target: $0["target"], details: $0["details"]) }
+            }
+        }
+    }
+
+    /// The compliance report for calls started in [from, to) and events in that range; `overdue` and
+    /// `active_holds` are as of `now`.
+    public func report(from: Date, to: Date, now: Date, tenants: [String]) throws -> [TenantReport] {
+        let f = Timestamp.utc(from), t = Timestamp.utc(to)
+        return try wrap("report") {
+            try db.read { db in
+                var out: [String: TenantReport] = [:]
+                for name in tenants { out[name] = TenantReport(tenant: name) }
+                func get(_ name: String) -> TenantReport { out[name] ?? TenantReport(tenant: name) }
+                for r in try Row.fetchAll(db, sql: """
+                    SELECT tenant, count(*) AS n,
+                           sum(announcement_flag = 1 AND announcement_verified != 'no') AS compliant,
+                           sum(announcement_verified = 'yes') AS heard, sum(announcement_verified != 'not_checked') AS checked
+                    FROM recordings WHERE started_at >= ? AND started_at < ? GROUP BY tenant
+                    """, arguments: [f, t]) {
+                    var x = get(r["tenant"])
+                    x.stored = r["n"]
+                    let checked: Int = r["checked"] ?? 0
+                    if checked > 0 { x.announcementVerified = Double(r["heard"] as Int? ?? 0) / Double(checked) }
+                    x.announcementCompliance = Double(r["compliant"] as Int? ?? 0)  // divided below
+                    out[x.tenant] = x
+                }
+                for r in try Row.fetchAll(db, sql: """
+                    SELECT coalesce(tenant, '(unknown)') AS tenant, reason, count(*) AS n FROM rejections
+                    WHERE at >= ? AND at < ? GROUP BY 1, 2
+                    """, arguments: [f, t]) {
+                    var x = get(r["tenant"])
+                    x.rejected[r["reason"]] = r["n"]
+                    out[x.tenant] = x
+                }
+                for r in try Row.fetchAll(db, sql: """
+                    SELECT json_extract(details, '$.tenant') AS tenant, action,
+                           sum(action = 'sweep.audio_deleted' OR json_extract(details, '$.audio') IS NOT NULL) AS audio,
+                           sum(action = 'sweep.metadata_deleted') AS metadata
+                    FROM audit_events WHERE action IN ('sweep.audio_deleted', 'sweep.metadata_deleted') AND at >= ? AND at < ?
+                    GROUP BY 1
+                    """, arguments: [f, t]) {
+                    guard let name = r["tenant"] as String? else { continue }
+                    var x = get(name)
+                    x.audioDeleted = r["audio"]
+                    x.metadataDeleted = r["metadata"]
+                    out[name] = x
+                }
+                let nowText = Timestamp.utc(now)
+                for name in out.keys {
+                    var x = out[name]!
+                    let compliant = x.announcementCompliance ?? 0
+                    let denominator = Double(x.stored + (x.rejected["announcement_missing"] ?? 0) + (x.rejected["announcement_not_detected"] ?? 0))
+                    x.announcementCompliance = denominator > 0 ? compliant / denominator : nil
+                    x.overdue = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE tenant = ? AND ((\(Deletable.audio)) OR (\(Deletable.metadata)))",
+                                                 arguments: [name, nowText, nowText]) ?? 0
+                    x.activeHolds = try Int.fetchOne(db, sql: """
+                        SELECT count(DISTINCT h.id) FROM holds h JOIN hold_items hi ON hi.hold_id = h.id
+                        JOIN recordings r ON r.id = hi.recording_id WHERE h.released_at IS NULL AND r.tenant = ?
+                        """, arguments: [name]) ?? 0
+                    out[name] = x
+                }
+                return out.values.sorted { $0.tenant < $1.tenant }
+            }
+        }
+    }
+
+    /// Rejections for `quarantine list` (newest first).
+    public func rejections(limit: Int) throws -> [RejectionRow] {
+        try wrap("list quarantine") {
+            try db.read { try RejectionRow.fetchAll($0, sql: "SELECT * FROM rejections ORDER BY at DESC, id DESC LIMIT \(limit)") }
+        }
+    }
+
+    public func rejection(id: String) throws -> (RejectionRow, deletedAt: String?)? {
+        try wrap("read quarantine") {
+            try db.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rejections WHERE id = ?", arguments: [id]) else { return nil }
+                return (try RejectionRow(row: row), row["deleted_at"])
+            }
+        }
+    }
+}

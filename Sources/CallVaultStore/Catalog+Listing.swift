@@ -1,0 +1,106 @@
+// Listing, showing and reporting from the catalog: scoped, filtered, keyset-paginated, index-driven.
+import CallVaultCore
+import Foundation
+import GRDB
+
+/// The recordings a user may see and the filters of `callvault list` (SPEC §8, §9).
+public struct ListingQuery: Sendable {
+    /// Coach scope: teams and tenants (nil = no coach scope: compliance officers and admins see everything).
+    public var scopeTeams: [String]?
+    public var scopeTenants: [String]?
+    /// The QA coaching rule: compliant, not restricted, audio still there.
+    public var coachingOnly = false
+    public var tenant: String?
+    public var team: String?
+    public var agent: String?
+    public var from: Date?
+    public var to: Date?
+    public var direction: String?
+    public var minDuration: Double?
+    public var maxDuration: Double?
+    /// Audio expiring before this instant.
+    public var expiringBefore: Date?
+    public var now: Date
+    public var limit = 50
+    /// Resume after this (started_at, id), newest first.
+    public var after: (startedAt: String, id: String)?
+
+    public init(now: Date) { self.now = now }
+
+    func whereClause() -> (String, StatementArguments) {
+        var c: [String] = []
+        var a = StatementArguments()
+        func add(_ sql: String, _ values: [(any DatabaseValueConvertible)?]) {
+            c.append(sql)
+            _ = a.append(contentsOf: StatementArguments(values))
+        }
+        let teams = scopeTeams ?? [], tenants = scopeTenants ?? []
+        if scopeTeams != nil || scopeTenants != nil {
+            // A coach with teams and tenants sees those teams within those tenants; with one of them, that one.
+            if !teams.isEmpty { add("team IN (\(teams.map { _ in "?" }.joined(separator: ",")))", teams) }
+            if !tenants.isEmpty { add("tenant IN (\(tenants.map { _ in "?" }.joined(separator: ",")))", tenants) }
+            if teams.isEmpty && tenants.isEmpty { c.append("0") }
+        }
+        if coachingOnly {
+            c.append("announcement_flag = 1 AND announcement_verified != 'no' AND restricted = 0 AND audio_deleted_at IS NULL")
+        }
+        if let tenant { add("tenant = ?", [tenant]) }
+        if let team { add("team = ?", [team]) }
+        if let agent { add("agent_id = ?", [agent]) }
+        if let from { add("started_at >= ?", [Timestamp.utc(from)]) }
+        if let to { add("started_at < ?", [Timestamp.utc(to)]) }
+        if let direction { add("direction = ?", [direction]) }
+        if let minDuration { add("duration_s >= ?", [minDuration]) }
+        if let maxDuration { add("duration_s <= ?", [maxDuration]) }
+        if let expiringBefore { add("audio_deleted_at IS NULL AND audio_expires_at <= ?", [Timestamp.utc(expiringBefore)]) }
+        if let after { add("(started_at, id) < (?, ?)", [after.startedAt, after.id]) }
+        return (c.isEmpty ? "1" : c.joined(separator: " AND "), a)
+    }
+}
+
+/// A recording as listed: the row and whether an active hold covers it.
+public struct ListedRecording: Sendable {
+    public var row: RecordingRow
+    public var onHold: Bool
+
+    public init(row: RecordingRow, onHold: Bool) {
+        self.row = row
+        self.onHold = onHold
+    }
+}
+
+extension Catalog {
+    /// One page, newest first, and whether more follow.
+    public func list(_ q: ListingQuery) throws -> (page: [ListedRecording], more: Bool) {
+        try wrap("list recordings") {
+            try db.read { db in
+                let (w, args) = q.whereClause()
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT recordings.*, \(Deletable.held) AS on_hold FROM recordings
+                    WHERE \(w) ORDER BY started_at DESC, id DESC LIMIT \(q.limit + 1)
+                    """, arguments: args)
+                let page = try rows.prefix(q.limit).map { ListedRecording(row: try RecordingRow(row: $0), onHold: $0["on_hold"]) }
+                return (page, rows.count > q.limit)
+            }
+        }
+    }
+
+    /// Whether an active hold covers a recording.
+    public func isHeld(recordingID: String) throws -> Bool {
+        try wrap("read holds") {
+            try db.read { try Bool.fetchOne($0, sql: "SELECT \(Deletable.held) FROM recordings WHERE id = ?", arguments: [recordingID]) ?? false }
+        }
+    }
+
+    /// Whether `id` passes the scope and coaching rule of `q` (for show and export).
+    public func visible(id: String, _ q: ListingQuery) throws -> Bool {
+        try wrap("check scope") {
+            try db.read { db in
+                let (w, args) = q.whereClause()
+                var all = StatementArguments([id])
+                _ = all.append(contentsOf: args)
+                return try Bool.fetchOne(db, sql: "SELECT 1 FROM recordings WHERE id = ? AND \(w)", arguments: all) ?? false
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+// `list`, `show`, `export`, `report`: what coaches and compliance officers read (SPEC §8, §9, §11).
+import ArgumentParser
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List recordings you may use (coaches: your scope, compliant, with audio).")
+
+    enum Format: String, ExpressibleByArgument { case table, json, csv }
+
+    @OptionGroup var global: GlobalOptions
+    @Option var tenant: String?
+    @Option var team: String?
+    @Option var agent: String?
+    @Option(help: "Started at or after (date or RFC 3339).") var from: String?
+    @Option(help: "Started before (date or RFC 3339).") var to: String?
+    @Option(help: "inbound, outbound or internal.") var direction: String?
+    @Option(name: .customLong("min-duration"), help: "Seconds or ISO 8601 (PT1M).") var minDuration: String?
+    @Option(name: .customLong("max-duration"), help: "Seconds or ISO 8601 (PT10M).") var maxDuration: String?
+    @Option(name: .customLong("expiring-within"), help: "Audio expiring within this ISO 8601 duration (P3D).") var expiringWithin: String?
+    @Option(help: "Rows per page (1-1000).") var limit = 50
+    @Option(help: "The next_cursor of the previous page.") var cursor: String?
+    @Option(help: "table, json or csv (--json is json).") var format: Format = .table
+
+    func validate() throws {
+        if let d = direction, !["inbound", "outbound", "internal"].contains(d) { throw ValidationError("--direction: inbound, outbound or internal") }
+        if !(1...1000).contains(limit) { throw ValidationError("--limit: 1 to 1000") }
+        if let e = expiringWithin, ISODuration(e) == nil { throw ValidationError("--expiring-within \(e): an ISO 8601 duration such as P3D") }
+    }
+
+    func run() throws {
+        let vault = try global.openVault()
+        var f = ListFilters()
+        f.tenant = tenant; f.team = team; f.agent = agent; f.direction = direction
+        f.from = try from.map { try parseInstant($0, option: "--from") }
+        f.to = try to.map { try parseInstant($0, option: "--to") }
+        f.minDuration = try minDuration.map { try parseSeconds($0, option: "--min-duration") }
+        f.maxDuration = try maxDuration.map { try parseSeconds($0, option: "--max-duration") }
+        f.expiringWithin = expiringWithin.flatMap(ISODuration.init)
+        f.limit = limit
+        f.cursor = cursor
+        let (page, next) = try Listing(vault: vault).list(f)
+        switch global.json ? .json : format {
+        case .json:
+            printJSON(["recordings": page.map(listJSON), "next_cursor": orNull(next)])
+        case .csv:
+            var out = listColumns.joined(separator: ",") + "\n"
+            for r in page {
+                let o = listJSON(r)
+                out += listColumns.map { csvField(o[$0] ?? NSNull()) }.joined(separator: ",") + "\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        case .table:
+            let now = vault.clock.now()
+            let rows = page.map { r -> [String] in
+                let zone = vault.configuration.tenants[r.row.tenant]?.timeZone ?? vault.configuration.timeZone
+                let expires = r.row.audioDeletedAt != nil ? "deleted" :
+                    (Timestamp.parse(r.row.audioExpiresAt).map { $0 > now ? humanDuration($0.timeIntervalSince(now)) : "expired" } ?? "?")
+                return [localTime(r.row.startedAt, zone), r.row.agentID, r.row.team ?? "", humanDuration(r.row.durationS), expires, r.onHold ? "held" : ""]
+            }
+            printLine(table(["started", "agent", "team", "duration", "expires in", "hold"], rows))
+            if let next { printLine("more: --cursor \(next)") }
+        }
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one recording (audited).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The recording id.") var id: String
+
+    func run() throws {
+        let vault = try global.openVault()
+        let (r, holds) = try Listing(vault: vault).show(id: id)
+        var o = listJSON(r)
+        o["audio_path"] = r.row.audioPath
+        o["sha256"] = r.row.sha256
+        o["format"] = r.row.format
+        o["sample_rate"] = r.row.sampleRate
+        o["channels"] = r.row.channels
+        o["audio_deleted_at"] = orNull(r.row.audioDeletedAt)
+        o["holds"] = holds.map { HoldCommand.json($0, recordings: 0).filter { $0.key != "recordings" } }
+        if global.json {
+            printJSON(o)
+        } else {
+            for key in o.keys.sorted() where key != "holds" {
+                let v = o[key]!
+                printLine("\(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(v is NSNull ? "-" : "\(v)")")
+            }
+            for h in holds { printLine("hold                   \(h.id) \(h.kind) case \(h.caseRef)") }
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Copy a recording's audio and a JSON of its metadata into a folder (audited).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The recording id.") var id: String
+    @Option(help: "Folder to write RECORDING-ID.EXT and RECORDING-ID.json into (created if missing).") var to: String
+
+    func run() throws {
+        let vault = try global.openVault()
+        let paths = try Listing(vault: vault).export(id: id, to: to) { rec, holds, withPersonalData in
+            var o = listJSON(rec)
+            o["sha256"] = rec.row.sha256
+            o["format"] = rec.row.format
+            o["sample_rate"] = rec.row.sampleRate
+            o["channels"] = rec.row.channels
+            o["ended_at"] = orNull(rec.row.endedAt)
+            o["site"] = orNull(rec.row.site)
+            o["announcement_flag"] = rec.row.announcementFlag
+            o["announcement_prompt"] = orNull(rec.row.announcementPrompt)
+            o["holds"] = holds.map(\.id)
+            if withPersonalData {
+                // Evidence for officers; coaches get the call without the numbers.
+                o["caller"] = orNull(rec.row.caller)
+                o["callee"] = orNull(rec.row.callee)
+            }
+            return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+        }
+        if global.json { printJSON(["audio": paths.audio, "metadata": paths.metadata]) } else { printLine("exported \(paths.audio) and \(paths.metadata)") }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Compliance report per tenant (default: the last month).")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "From (date or RFC 3339; default one month ago).") var from: String?
+    @Option(help: "To (date or RFC 3339; default now).") var to: String?
+
+    func run() throws {
+        let vault = try global.openVault()
+        let now = vault.clock.now()
+        let end = try to.map { try parseInstant($0, option: "--to") } ?? now
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = vault.configuration.timeZone
+        let start = try from.map { try parseInstant($0, option: "--from") } ?? calendar.date(byAdding: .month, value: -1, to: end)!
+        let tenants = try Listing(vault: vault).report(from: start, to: end)
+        if global.json {
+            printJSON(["from": Timestamp.utc(start), "to": Timestamp.utc(end), "tenants": tenants.map { t -> [String: Any] in
+                ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
+                 "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
+                 "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds]
+            }])
+        } else {
+            printLine("compliance report \(Timestamp.utc(start)) .. \(Timestamp.utc(end))")
+            let pct: (Double?) -> String = { $0.map { String(format: "%.1f %%", $0 * 100) } ?? "-" }
+            printLine(table(["tenant", "stored", "rejected", "announced", "verified", "audio del", "meta del", "overdue", "holds"], tenants.map { t in
+                [t.tenant, String(t.stored), String(t.rejected.values.reduce(0, +)), pct(t.announcementCompliance), pct(t.announcementVerified),
+                 String(t.audioDeleted), String(t.metadataDeleted), String(t.overdue), String(t.activeHolds)]
+            }))
+            for t in tenants where !t.rejected.isEmpty {
+                printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+        }
+    }
+}
