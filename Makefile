@@ -31,6 +31,7 @@ bench: setup
 	bench/ingest-bench.sh
 	bench/sweep-bench.sh
 	bench/watch-bench.sh
+	bench/list-bench.sh
 
 clean:
 	rm -rf .build $(DEMO) .bench

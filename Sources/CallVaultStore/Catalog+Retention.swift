@@ -52,7 +52,7 @@ extension Catalog {
     /// What is due at `now`: deletable audio and metadata (the overdue count after a sweep) and what is held.
     public func dueCounts(at now: Date, tenant: String? = nil) throws -> DueCounts {
         let t = Timestamp.utc(now)
-        let tenantClause = tenant == nil ? "" : " AND tenant = ?"
+        let tenantClause = tenant == nil ? "" : " AND +tenant = ?"  // + : through the expiry indexes
         func args(_ n: Int) -> StatementArguments {
             var a = StatementArguments(Array(repeating: t, count: n))
             if let tenant { _ = a.append(contentsOf: [tenant]) }

@@ -116,8 +116,12 @@ enum CatalogSchema {
                 ALTER TABLE rejections ADD COLUMN deleted_at TEXT;
                 """)
         }
-        m.registerMigration("v3: audit by action and time, for reports") { db in
-            try db.execute(sql: "CREATE INDEX audit_by_action_at ON audit_events (action, at)")
+        m.registerMigration("v3: indexes for reports") { db in
+            try db.execute(sql: """
+                CREATE INDEX audit_by_action_at ON audit_events (action, at);
+                -- Covering: the per-tenant counts of a month's report read the index only.
+                CREATE INDEX recordings_for_report ON recordings (tenant, started_at, announcement_verified, announcement_flag);
+                """)
         }
         return m
     }
