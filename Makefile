@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO := .demo
 
-.PHONY: setup build release demo test bench clean
+.PHONY: setup build release demo test bench eval-announcement clean
 
 setup:
 	@scripts/setup.sh
@@ -35,3 +35,10 @@ bench: setup
 
 clean:
 	rm -rf .build $(DEMO) .bench
+
+# Re-measure the announcement detector on a generated corpus (TPR per condition, FPR per negative kind, cost).
+eval-announcement: setup
+	@scripts/setup.sh sox espeak-ng ffmpeg flac
+	@python3 -c "import numpy" 2>/dev/null || pip install -q numpy
+	$(SWIFT) build -c release
+	python3 eval/announcement_eval.py --per 12

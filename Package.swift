@@ -25,13 +25,15 @@ let package = Package(
             providers: [.apt(["libsndfile1-dev"])]
         ),
         .systemLibrary(name: "CSyscalls"),
+        .systemLibrary(name: "CKissFFT", pkgConfig: "kissfft-float", providers: [.apt(["libkissfft-dev"])]),
+        .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
         .target(
             name: "CallVaultCore",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
         .target(
             name: "CallVaultAudio",
-            dependencies: ["CSndFile", "CallVaultCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSndFile", "CKissFFT", "CSampleRate", "CallVaultCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "CallVaultStore",

@@ -223,7 +223,20 @@ public struct Ingestor: Sendable {
             }
         }
 
-        // announcement_not_detected: audio verification is not built yet; every recording is `not_checked`.
+        // announcement_not_detected: hear the prompt in the audio when the tenant asks for it (SPEC §5).
+        var verdict: AnnouncementVerdict?
+        if tenant.announcement.verify != .off {
+            let v: AnnouncementVerdict
+            do { v = try vault.prompts.check(fd: audioFD, tenant: tenant) } catch let e as VaultError {
+                return .reject(Rejection(.audioUnreadable, "decoding for announcement verification failed: \(e.message)"), tenant: sidecar.tenant)
+            }
+            if !v.detected, tenant.announcement.verify == .enforce {
+                let window = Int(tenant.announcement.window.approximateSeconds)
+                return .reject(Rejection(.announcementNotDetected, String(format: "no configured prompt heard in the first %d s (best score %.2f, threshold %.2f)",
+                                                                          window, v.score, tenant.announcement.threshold)), tenant: sidecar.tenant)
+            }
+            verdict = v
+        }
 
         let digest: (hex: String, bytes: Int64)
         do { digest = try FileDigest.sha256(fd: audioFD) } catch { throw inputFailure("cannot read", audioPath) }
@@ -240,7 +253,7 @@ public struct Ingestor: Sendable {
         let expiries = tenant.retention.expiries(startedAt: sidecar.startedAt, in: tenant.timeZone)
         let dir = Self.audioDirectory(tenant: tenant, startedAt: sidecar.startedAt)
         let audioRel = "\(dir)/\(id).\(facts.container)"
-        let row = RecordingRow(
+        var row = RecordingRow(
             id: id, tenant: sidecar.tenant, callID: sidecar.callID, sha256: digest.hex,
             startedAt: Timestamp.utc(sidecar.startedAt), endedAt: sidecar.endedAt.map(Timestamp.utc),
             durationS: (facts.durationSeconds * 1000).rounded() / 1000, direction: sidecar.direction.rawValue,
@@ -253,6 +266,12 @@ public struct Ingestor: Sendable {
             format: facts.format, sampleRate: facts.sampleRate, channels: facts.channels, frames: facts.frames,
             audioBytes: digest.bytes, audioPath: audioRel, audioExpiresAt: Timestamp.utc(expiries.audio),
             metadataExpiresAt: Timestamp.utc(expiries.metadata), ingestedAt: Timestamp.utc(now))
+        if let v = verdict {
+            row.announcementVerified = v.detected ? "yes" : "no"
+            row.announcementMatch = v.prompt
+            row.announcementOffsetMs = v.offsetMs
+            row.announcementScore = (v.score * 1000).rounded() / 1000
+        }
         return .store(Prepared(pair: pair, row: row, tempPath: "\(dir)/.\(id).\(facts.container).tmp",
                                alreadyExpired: expiries.audio <= now))
     }

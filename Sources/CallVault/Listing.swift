@@ -128,7 +128,9 @@ public struct Listing: Sendable {
 
     public func report(from: Date, to: Date) throws -> [TenantReport] {
         try vault.require(Self.officers, to: "report")
-        let r = try vault.catalog.report(from: from, to: to, now: vault.clock.now(), tenants: vault.configuration.tenants.keys.sorted())
+        let verifying = Set(vault.configuration.tenants.values.filter { $0.announcement.verify != .off }.map(\.name))
+        let r = try vault.catalog.report(from: from, to: to, now: vault.clock.now(), tenants: vault.configuration.tenants.keys.sorted(),
+                                         verifying: verifying)
         try vault.catalog.appendAudit([vault.event("report", target: nil, details: ["from": Timestamp.utc(from), "to": Timestamp.utc(to)])])
         return r
     }

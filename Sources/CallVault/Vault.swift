@@ -12,6 +12,8 @@ public final class Vault: Sendable {
     public let catalog: Catalog
     public let files: StoreFiles
     public let clock: any Clock
+    /// Fingerprints of the tenants' announcement prompts.
+    public let prompts: PromptLibrary
     /// The user acting (SPEC §8): the OS user, or the user an admin acts for with `--as`.
     public let principal: Principal
     /// The audit actor name.
@@ -20,7 +22,9 @@ public final class Vault: Sendable {
     public static let audioDirectory = "audio"
     public static let quarantineDirectory = "quarantine"
 
-    init(root: String, configuration: Configuration, catalog: Catalog, clock: any Clock, principal: Principal) {
+    init(root: String, configuration: Configuration, catalog: Catalog, clock: any Clock, principal: Principal,
+         prompts: PromptLibrary = .empty) {
+        self.prompts = prompts
         self.root = root
         self.configuration = configuration
         self.catalog = catalog
@@ -90,6 +94,7 @@ public final class Vault: Sendable {
             throw VaultError.configuration("\(Configuration.fileName): not valid UTF-8")
         }
         let configuration = try Configuration.parse(text)
+        let prompts = try PromptLibrary.load(configuration, root: root)
         let catalog = try Catalog(path: root + "/" + Catalog.fileName)
         let principal: Principal
         do {
@@ -99,7 +104,7 @@ public final class Vault: Sendable {
                                                  details: ["action": "act as another user"])])
             throw error
         }
-        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal)
+        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
     }
 
     /// Whether this store was made with `init --simulation` (only then is a simulated clock honoured).

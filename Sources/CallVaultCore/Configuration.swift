@@ -20,7 +20,10 @@ public struct AnnouncementPolicy: Sendable, Equatable {
     public enum Verify: String, Sendable { case off, warn, enforce }
     public var verify: Verify = .off
     public var window = ISODuration("PT20S")!
+    /// Reference prompt files; relative paths are relative to the store directory.
     public var prompts: [String] = []
+    /// Block-NCC score from which a prompt counts as heard (ANNOUNCEMENT.md: 0.50; 0.40–0.50 is grey).
+    public var threshold = 0.5
 }
 
 /// Retention periods of one tenant (SPEC §6).
@@ -219,7 +222,7 @@ struct ConfigurationReader {
                 }
                 if let a = try table(t, "announcement", at: path + ".") {
                     let ap = path + ".announcement"
-                    try checkKeys(a, ["verify", "window", "prompts"], at: ap)
+                    try checkKeys(a, ["verify", "window", "prompts", "threshold"], at: ap)
                     if let v = try string(a, "verify", at: ap + ".") {
                         guard let mode = AnnouncementPolicy.Verify(rawValue: v) else {
                             throw fail(ap + ".verify", "must be off, warn or enforce")
@@ -228,6 +231,12 @@ struct ConfigurationReader {
                     }
                     tenant.announcement.window = try duration(a, "window", at: ap + ".") ?? tenant.announcement.window
                     tenant.announcement.prompts = try strings(a, "prompts", at: ap + ".") ?? []
+                    if let v = a["threshold"] {
+                        guard let x = v.double ?? v.int.map(Double.init), x > 0, x < 1 else {
+                            throw fail(ap + ".threshold", "must be a number between 0 and 1 (default 0.5)")
+                        }
+                        tenant.announcement.threshold = x
+                    }
                     if tenant.announcement.verify != .off, tenant.announcement.prompts.isEmpty {
                         throw fail(ap + ".prompts", "verification is \(tenant.announcement.verify.rawValue) but no prompt is configured")
                     }

@@ -26,6 +26,9 @@ public struct TenantReport: Sendable {
     public var metadataDeleted = 0
     public var overdue = 0
     public var activeHolds = 0
+    /// Per queue, for tenants that verify the announcement in the audio: (queue, checked calls, heard share).
+    /// A queue far below the others is the sign of a misconfigured IVR.
+    public var queues: [(queue: String, checked: Int, verifiedRate: Double)] = []
 }
 
 extension Catalog {
@@ -75,7 +78,7 @@ extension Catalog {
 
     /// The compliance report for calls started in [from, to) and events in that range; `overdue` and
     /// `active_holds` are as of `now`.
-    public func report(from: Date, to: Date, now: Date, tenants: [String]) throws -> [TenantReport] {
+    public func report(from: Date, to: Date, now: Date, tenants: [String], verifying: Set<String> = []) throws -> [TenantReport] {
         let f = Timestamp.utc(from), t = Timestamp.utc(to)
         return try wrap("report") {
             try db.read { db in
@@ -94,6 +97,13 @@ extension Catalog {
                     let checked: Int = r["checked"] ?? 0
                     if checked > 0 { x.announcementVerified = Double(r["heard"] as Int? ?? 0) / Double(checked) }
                     x.announcementCompliance = Double(r["compliant"] as Int? ?? 0)  // divided below
+                    if verifying.contains(name) {
+                        x.queues = try Row.fetchAll(db, sql: """
+                            SELECT coalesce(queue, '') AS queue, count(*) AS checked, sum(announcement_verified = 'yes') AS heard
+                            FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
+                            GROUP BY 1 ORDER BY 1
+                            """, arguments: [name, f, t]).map { ($0["queue"], $0["checked"], Double($0["heard"] as Int) / Double($0["checked"] as Int)) }
+                    }
                     out[name] = x
                 }
                 for r in try Row.fetchAll(db, sql: """

@@ -11,7 +11,8 @@ struct CallVaultCommand: AsyncParsableCommand {
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
         subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
-                      ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self])
+                      ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self,
+                      AnnouncementCommand.self])
 
     // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
     @OptionGroup var global: GlobalOptions

@@ -142,7 +142,8 @@ struct ReportCommand: ParsableCommand {
             printJSON(["from": Timestamp.utc(start), "to": Timestamp.utc(end), "tenants": tenants.map { t -> [String: Any] in
                 ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
                  "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
-                 "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds]
+                 "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds,
+                 "queues": t.queues.map { ["queue": $0.queue, "checked": $0.checked, "announcement_verified_rate": $0.verifiedRate] }]
             }])
         } else {
             printLine("compliance report \(Timestamp.utc(start)) .. \(Timestamp.utc(end))")
@@ -151,6 +152,9 @@ struct ReportCommand: ParsableCommand {
                 [t.tenant, String(t.stored), String(t.rejected.values.reduce(0, +)), pct(t.announcementCompliance), pct(t.announcementVerified),
                  String(t.audioDeleted), String(t.metadataDeleted), String(t.overdue), String(t.activeHolds)]
             }))
+            for t in tenants where !t.queues.isEmpty {
+                printLine("\(t.tenant) announcement heard, by queue: " + t.queues.map { "\($0.queue.isEmpty ? "(none)" : $0.queue) \(pct($0.verifiedRate)) of \($0.checked)" }.joined(separator: ", "))
+            }
             for t in tenants where !t.rejected.isEmpty {
                 printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             }

@@ -1,0 +1,2 @@
+// libsamplerate (Debian libsamplerate0-dev): resampling prompts and calls to the analysis rate.
+#include <samplerate.h>

@@ -1,0 +1,82 @@
+// Decodes the start of an audio file to float samples per channel, resampled to the analysis rate.
+import CSampleRate
+import CSndFile
+import CallVaultCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Float PCM, one array per channel, at `sampleRate`.
+public struct PCM: Sendable {
+    public var channels: [[Float]]
+    public var sampleRate: Int
+    public var seconds: Double { channels.first.map { Double($0.count) / Double(sampleRate) } ?? 0 }
+
+    public init(channels: [[Float]], sampleRate: Int) {
+        self.channels = channels
+        self.sampleRate = sampleRate
+    }
+}
+
+public enum PCMReader {
+    /// Reads at most `maxSeconds` from the start of the file open on `fd` (any format libsndfile reads), and
+    /// resamples each channel to `rate` with libsamplerate when the file has another rate.
+    public static func read(fd: Int32, maxSeconds: Double, rate: Int) throws -> PCM {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot seek audio") }
+        var info = SF_INFO()
+        guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
+            throw VaultError(.usage, "libsndfile: \(String(cString: sf_strerror(nil)))")
+        }
+        defer { sf_close(sf) }
+        let channels = Int(info.channels)
+        guard channels > 0, info.samplerate > 0 else { throw VaultError(.usage, "libsndfile: no channels or sample rate") }
+        let want = Int(maxSeconds * Double(info.samplerate))
+        var out = [[Float]](repeating: [], count: channels)
+        for c in 0..<channels { out[c].reserveCapacity(min(want, 1 << 22)) }
+        let chunk = 4096
+        var buffer = [Float](repeating: 0, count: chunk * channels)
+        var total = 0
+        while total < want {
+            let n = Int(buffer.withUnsafeMutableBufferPointer { sf_readf_float(sf, $0.baseAddress, sf_count_t(min(chunk, want - total))) })
+            if n <= 0 { break }
+            for i in 0..<n { for c in 0..<channels { out[c].append(buffer[i * channels + c]) } }
+            total += n
+        }
+        var pcm = PCM(channels: out, sampleRate: Int(info.samplerate))
+        if pcm.sampleRate != rate { pcm = try resample(pcm, to: rate) }
+        return pcm
+    }
+
+    /// Reads a whole file by path (prompts).
+    public static func read(path: String, maxSeconds: Double = 120, rate: Int) throws -> PCM {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError(.usage, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        return try read(fd: fd, maxSeconds: maxSeconds, rate: rate)
+    }
+
+    /// libsamplerate's band-limited sinc converter, one channel at a time.
+    public static func resample(_ pcm: PCM, to rate: Int) throws -> PCM {
+        let ratio = Double(rate) / Double(pcm.sampleRate)
+        var channels: [[Float]] = []
+        for input in pcm.channels {
+            var output = [Float](repeating: 0, count: Int(Double(input.count) * ratio) + 16)
+            var data = SRC_DATA()
+            let err: Int32 = input.withUnsafeBufferPointer { inp in
+                output.withUnsafeMutableBufferPointer { outp in
+                    data.data_in = inp.baseAddress
+                    data.input_frames = Int(inp.count)
+                    data.data_out = outp.baseAddress
+                    data.output_frames = Int(outp.count)
+                    data.src_ratio = ratio
+                    return src_simple(&data, Int32(SRC_SINC_FASTEST), 1)
+                }
+            }
+            guard err == 0 else { throw VaultError.failure("libsamplerate: \(String(cString: src_strerror(err)))") }
+            output.removeLast(output.count - Int(data.output_frames_gen))
+            channels.append(output)
+        }
+        return PCM(channels: channels, sampleRate: rate)
+    }
+}

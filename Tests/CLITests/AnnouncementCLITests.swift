@@ -1,0 +1,114 @@
+// Hearing the announcement in the audio, through ingest and `announcement check`, with real speech fixtures.
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct AnnouncementCLITests {
+    /// A store whose tenant acme-energy verifies with the nl prompt (as 16 kHz FLAC) and the fr prompt.
+    func store(verify: String, prompts: [String] = ["rec-notice-nl-v3-16k.flac", "rec-notice-fr-v1.wav"]) throws -> Sandbox {
+        let box = Sandbox()
+        try box.initStore()
+        try FileManager.default.createDirectory(atPath: box.store + "/prompts", withIntermediateDirectories: true)
+        for p in ["rec-notice-nl-v3-16k.flac", "rec-notice-fr-v1.wav"] {
+            try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/prompts/" + p, toPath: box.store + "/prompts/" + p)
+        }
+        var config = try String(contentsOfFile: box.store + "/callvault.toml", encoding: .utf8)
+        config = config.replacingOccurrences(of: "[tenants.acme-energy]\nretention = { audio = \"P1M\", metadata = \"P6M\" }", with: """
+            [tenants.acme-energy]
+            retention = { audio = "P1M", metadata = "P6M" }
+            announcement = { verify = "\(verify)", window = "PT20S", prompts = [\(prompts.map { "\"prompts/\($0)\"" }.joined(separator: ", "))] }
+            """)
+        config += "\n[users.coach-an]\nrole = \"coach\"\ntenants = [\"acme-energy\"]\n"
+        try config.write(toFile: box.store + "/callvault.toml", atomically: true, encoding: .utf8)
+        return box
+    }
+
+    /// A call whose audio is `audio` (relative to fixtures/), announced by its sidecar.
+    func drop(_ box: Sandbox, _ callID: String, audio: String) throws {
+        let dir = box.inbox + "/acme-energy"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/" + audio, toPath: dir + "/" + callID + ".wav")
+        let sidecar: [String: Any] = ["schema": "callvault.call/1", "call_id": callID, "started_at": "2026-11-20T10:00:00+01:00",
+                                      "direction": "inbound", "agent": ["id": "a-1"], "queue": "billing", "announcement": ["played": true]]
+        try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + callID + ".json"))
+    }
+
+    func row(_ box: Sandbox, _ callID: String) throws -> Row? {
+        try box.catalog().read { try Row.fetchOne($0, sql: "SELECT * FROM recordings WHERE call_id = ?", arguments: [callID]) }
+    }
+
+    @Test func enforceRejectsACallWithoutTheAnnouncementAndRecordsTheMatch() throws {
+        let box = try store(verify: "enforce")
+        try drop(box, "announced", audio: "inbox/acme-energy/call-0001.wav")
+        try drop(box, "silent-ivr", audio: "announcement/no-announcement.wav")
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status == 4)
+        #expect(outcomes(try r.json()) == ["announced.wav": "stored", "silent-ivr.wav": "announcement_not_detected"])
+        let stored = try #require(try row(box, "announced"))
+        #expect(stored["announcement_verified"] as String == "yes")
+        #expect(stored["announcement_match"] as String == "rec-notice-nl-v3-16k")
+        #expect((stored["announcement_offset_ms"] as Int) < 100)
+        #expect((stored["announcement_score"] as Double) > 0.8)
+        let rejected = (try r.json()["rejected"] as! [[String: Any]]).first!
+        #expect((rejected["detail"] as! String).contains("first 20 s"))
+    }
+
+    @Test func warnStoresAndMarksItAndCoachesDoNotSeeIt() throws {
+        let box = try store(verify: "warn")
+        try drop(box, "announced", audio: "inbox/acme-energy/call-0001.wav")
+        try drop(box, "silent-ivr", audio: "announcement/no-announcement.wav")
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect(try row(box, "silent-ivr")?["announcement_verified"] as String? == "no")
+        // Officers see the verdict in the listing; coaches never get a contradicted recording.
+        let all = try box.run(["list", "--json"]).json()["recordings"] as! [[String: Any]]
+        #expect(Dictionary(uniqueKeysWithValues: all.map { ($0["call_id"] as! String, $0["announcement_verified"] as! String) })
+                == ["announced": "yes", "silent-ivr": "no"])
+        let coach = try box.run(["--as", "coach-an", "list", "--json"]).json()["recordings"] as! [[String: Any]]
+        #expect(coach.map { $0["call_id"] as! String } == ["announced"])
+        // The report shows the verified rate per tenant and per queue.
+        let report = try box.run(["report", "--json", "--from", "2026-11-01", "--to", "2026-12-01"]).json()
+        let acme = (report["tenants"] as! [[String: Any]]).first { $0["tenant"] as? String == "acme-energy" }!
+        #expect(acme["announcement_verified_rate"] as? Double == 0.5)
+        #expect(acme["announcement_compliance"] as? Double == 0.5)
+        let queues = acme["queues"] as! [[String: Any]]
+        #expect(queues.count == 1 && queues[0]["queue"] as? String == "billing" && queues[0]["announcement_verified_rate"] as? Double == 0.5)
+    }
+
+    @Test func offStoresWithoutChecking() throws {
+        let box = try store(verify: "off")
+        try drop(box, "silent-ivr", audio: "announcement/no-announcement.wav")
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect(try row(box, "silent-ivr")?["announcement_verified"] as String? == "not_checked")
+    }
+
+    @Test func checkFindsThePromptOnTheSecondChannelAndStoresNothing() throws {
+        let box = try store(verify: "enforce")
+        let r = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/stereo-announcement-on-channel-2.wav"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try r.json()
+        #expect(j["detected"] as? Bool == true)
+        #expect(j["prompt"] as? String == "rec-notice-nl-v3-16k")
+        #expect(j["channel"] as? Int == 1)
+        #expect(abs((j["offset_ms"] as? Int ?? 0) - 3000) <= 50)
+        #expect((j["score"] as? Double ?? 0) >= 0.5)
+        let none = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/no-announcement.wav"]).json()
+        #expect(none["detected"] as? Bool == false)
+        #expect(none["prompt"] is NSNull && none["offset_ms"] is NSNull && none["channel"] is NSNull)
+        #expect((none["score"] as? Double ?? 1) < 0.5)
+        #expect(try box.count("SELECT count(*) FROM recordings") == 0)
+        #expect(try box.run(["announcement", "check", "--tenant", "telco-be", Sandbox.fixtures + "/announcement/no-announcement.wav"]).status == 2,
+                "a tenant without prompts")
+    }
+
+    @Test(arguments: ["missing.wav", "not-audio.wav"])
+    func aMissingOrUnreadablePromptIsRefusedNamingIt(prompt: String) throws {
+        let box = try store(verify: "enforce", prompts: ["rec-notice-fr-v1.wav", prompt])
+        try "not audio".write(toFile: box.store + "/prompts/not-audio.wav", atomically: true, encoding: .utf8)
+        try drop(box, "announced", audio: "inbox/acme-energy/call-0001.wav")
+        let r = try box.run(["ingest", "inbox"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("tenants.acme-energy.announcement.prompts: prompts/\(prompt)"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(box.files(under: box.inbox).count == 2, "nothing taken")
+    }
+}
