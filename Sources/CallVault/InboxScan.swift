@@ -76,7 +76,7 @@ public enum InboxScan {
             let (base, ext) = split(name)
             let key = directory + "/" + base
             var pair = groups[key] ?? InputPair(directory: directory, baseName: base, audio: nil, sidecar: nil, defaultTenant: tenant)
-            if ext == "json" {
+            if ext.lowercased() == "json" {
                 pair.sidecar = path
             } else if pair.audio == nil || pair.audio == path {
                 pair.audio = path
@@ -113,16 +113,15 @@ public enum InboxScan {
                 let folder = URL(fileURLWithPath: dir).lastPathComponent
                 let tenant = isTenant(folder) ? folder : nil
                 add(file: path, directory: dir, name: name, tenant: tenant)
-                // The partner, when it lies beside the named file.
+                // The partner, when it lies beside the named file: the sidecar of an audio file, or the first
+                // audio file of a sidecar.
                 let (base, ext) = split(name)
-                if ext == "json" {
-                    let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-                    for s in siblings where s != name && split(s).0 == base && !isIgnored(s) && isRegularFile(dir + "/" + s) {
-                        add(file: dir + "/" + s, directory: dir, name: s, tenant: tenant)
-                        break
-                    }
-                } else if isRegularFile(dir + "/" + base + ".json") {
-                    add(file: dir + "/" + base + ".json", directory: dir, name: base + ".json", tenant: tenant)
+                let wantSidecar = ext.lowercased() != "json"
+                let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+                for s in siblings where s != name && !isIgnored(s) && split(s).0 == base
+                    && (split(s).1.lowercased() == "json") == wantSidecar && isRegularFile(dir + "/" + s) {
+                    add(file: dir + "/" + s, directory: dir, name: s, tenant: tenant)
+                    break
                 }
             } else {
                 throw VaultError(.usage, "\(path): no such file or folder (symlinks are not followed)")

@@ -135,7 +135,7 @@ public struct InboxTracker: Sendable {
             let dir = url.deletingLastPathComponent().path
             let (base, ext) = InboxScan.split(url.lastPathComponent)
             var g = groups[dir + "/" + base] ?? (nil, nil, dir, base)
-            if ext == "json" { g.sidecar = path } else if g.audio == nil || path < g.audio! { g.audio = path }
+            if ext.lowercased() == "json" { g.sidecar = path } else if g.audio == nil || path < g.audio! { g.audio = path }
             groups[dir + "/" + base] = g
         }
         var pairs: [(InputPair, Date)] = []

@@ -71,6 +71,20 @@ extension Catalog {
         }
     }
 
+    /// The next `limit` rows matching `condition` after `after`, in (expiry, rowid) order: the expiry index
+    /// carries the rowid, so no batch sorts.
+    static func dueBatch(_ db: Database, where condition: String, _ arguments: StatementArguments, expiry: String,
+                         after: SweepKey?, limit: Int) throws -> [Row] {
+        var sql = "SELECT rowid AS rid, id, tenant, audio_path, audio_deleted_at, \(expiry) AS expiry FROM recordings WHERE \(condition)"
+        var args = arguments
+        if let (e, rid) = after {
+            sql += " AND (\(expiry), recordings.rowid) > (?, ?)"
+            _ = args.append(contentsOf: [e, rid])
+        }
+        sql += " ORDER BY \(expiry), recordings.rowid LIMIT \(limit)"
+        return try Row.fetchAll(db, sql: sql, arguments: args)
+    }
+
     /// Deletes the audio of up to `limit` deletable recordings after the key `after`, in one write transaction
     /// that is also the deciding one: a hold committed before it wins, a hold placed while it runs waits and
     /// then sees the audio gone. `remove` deletes the file; the caller makes the removals durable (`sync`)
@@ -83,14 +97,8 @@ extension Catalog {
             try db.write { db in
                 // Rows whose metadata is due too are left to sweepMetadata, which removes their audio first:
                 // one pass per recording instead of an update and then a delete.
-                var sql = "SELECT rowid AS rid, id, tenant, audio_path, audio_expires_at FROM recordings WHERE \(Deletable.audio) AND NOT (\(Deletable.metadataDue))"
-                var args: StatementArguments = [t, t]
-                if let (e, id) = after {
-                    sql += " AND (audio_expires_at, recordings.rowid) > (?, ?)"
-                    _ = args.append(contentsOf: [e, id])
-                }
-                sql += " ORDER BY audio_expires_at, recordings.rowid LIMIT \(limit)"
-                let rows = try Row.fetchAll(db, sql: sql, arguments: args)
+                let rows = try Self.dueBatch(db, where: "\(Deletable.audio) AND NOT (\(Deletable.metadataDue))", [t, t],
+                                             expiry: "audio_expires_at", after: after, limit: limit)
                 var out: [(SweptRecording, AudioRemoval)] = []
                 for row in rows {
                     let r = SweptRecording(id: row["id"], tenant: row["tenant"], audioPath: row["audio_path"], audioPresent: true)
@@ -109,7 +117,7 @@ extension Catalog {
                         break
                     }
                 }
-                let last = rows.last.map { ($0["audio_expires_at"] as String, $0["rid"] as Int64) }
+                let last = rows.last.map { ($0["expiry"] as String, $0["rid"] as Int64) }
                 return (out, last)
             }
         }
@@ -122,14 +130,7 @@ extension Catalog {
         let t = Timestamp.utc(now)
         return try wrap("sweep metadata") {
             try db.write { db in
-                var sql = "SELECT rowid AS rid, id, tenant, audio_path, audio_deleted_at, metadata_expires_at FROM recordings WHERE \(Deletable.metadata)"
-                var args: StatementArguments = [t]
-                if let (e, id) = after {
-                    sql += " AND (metadata_expires_at, recordings.rowid) > (?, ?)"
-                    _ = args.append(contentsOf: [e, id])
-                }
-                sql += " ORDER BY metadata_expires_at, recordings.rowid LIMIT \(limit)"
-                let rows = try Row.fetchAll(db, sql: sql, arguments: args)
+                let rows = try Self.dueBatch(db, where: Deletable.metadata, [t], expiry: "metadata_expires_at", after: after, limit: limit)
                 var out: [(SweptRecording, AudioRemoval)] = []
                 for row in rows {
                     let present = (row["audio_deleted_at"] as String?) == nil
@@ -148,7 +149,7 @@ extension Catalog {
                     try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.metadata_deleted", target: r.id,
                                                    details: details), in: db)
                 }
-                let last = rows.last.map { ($0["metadata_expires_at"] as String, $0["rid"] as Int64) }
+                let last = rows.last.map { ($0["expiry"] as String, $0["rid"] as Int64) }
                 return (out, last)
             }
         }

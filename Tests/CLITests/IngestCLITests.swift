@@ -158,6 +158,18 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         #expect(box.files(under: box.inbox).count == 2)
     }
 
+    @Test func aFileGivenDirectlyIsPairedWithItsPartnerWhateverTheCaseOfTheExtension() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try FileManager.default.createDirectory(atPath: box.inbox + "/acme-energy", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav", toPath: box.inbox + "/acme-energy/REC1.WAV")
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.json", toPath: box.inbox + "/acme-energy/REC1.JSON")
+        let r = try box.run(["ingest", "--json", "inbox/acme-energy/REC1.WAV"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(outcomes(try r.json()) == ["REC1.WAV": "stored"])
+        #expect(box.files(under: box.inbox).isEmpty)
+    }
+
     @Test func loneHalvesAreReportedAndLeftInPlace() throws {
         let box = Sandbox()
         try box.initStore()
