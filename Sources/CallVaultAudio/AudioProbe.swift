@@ -71,11 +71,25 @@ public enum AudioProbe {
         if decodeError != 0 {
             return .failure(Rejection(.audioTruncated, "decoding stopped early: \(String(cString: sf_error_number(decodeError)))"))
         }
-        // The header's frame count is exact for PCM-like containers and FLAC; MP3's is an estimate and Ogg's
-        // may be unknown (Int64.max), so only a shortfall in the exact ones means the stream ends early.
-        let headerIsExact = major != Int(SF_FORMAT_MPEG) && major != Int(SF_FORMAT_OGG)
-        if headerIsExact, decoded < Int64(info.frames) {
-            return .failure(Rejection(.audioTruncated, "decoding stopped after \(decoded) of \(info.frames) frames"))
+        // How many frames the header promises: exact for PCM-like containers and FLAC; for Ogg taken from the
+        // last page, which a cut stream lacks (libsndfile then reports an unknown length); for MP3 an estimate
+        // (exact with a Xing header), so a small shortfall there is encoder padding, not truncation.
+        let promised = Int64(info.frames)
+        let unknown = promised <= 0 || promised == Int64.max
+        switch major {
+        case Int(SF_FORMAT_OGG):
+            if unknown { return .failure(Rejection(.audioTruncated, "the Ogg stream ends without its last page (length unknown)")) }
+            if decoded + 960 < promised {
+                return .failure(Rejection(.audioTruncated, "decoding stopped after \(decoded) of \(promised) frames"))
+            }
+        case Int(SF_FORMAT_MPEG):
+            if !unknown, decoded + max(2304, promised / 50) < promised {
+                return .failure(Rejection(.audioTruncated, "decoding stopped after \(decoded) of about \(promised) frames"))
+            }
+        default:
+            if decoded < promised {
+                return .failure(Rejection(.audioTruncated, "decoding stopped after \(decoded) of \(promised) frames"))
+            }
         }
         return .success(facts)
     }

@@ -59,6 +59,18 @@ func fixture(_ name: String) -> Data { FileManager.default.contents(atPath: fixt
         #expect(reason(wav) == nil)
     }
 
+    @Test(arguments: [("call.opus", "ogg/opus"), ("call.ogg", "ogg/vorbis"), ("call.mp3", "mp3/mp3"), ("call-gsm.wav", "wav/gsm610")])
+    func otherContainersReadWholeAndCutAreTruncated(name: String, format: String) throws {
+        let data = FileManager.default.contents(atPath: fixtureInbox + "/../formats/" + name)!
+        let facts = try probe(data).get()
+        #expect(facts.format == format)
+        #expect(abs(facts.durationSeconds - 9.3) < 0.2)
+        guard case .failure(let r) = probe(data.prefix(data.count / 2)) else {
+            Issue.record("\(name) cut in half was accepted"); return
+        }
+        #expect(r.reason == .audioTruncated)
+    }
+
     @Test func digestMatchesTheBytes() throws {
         let path = fixtureInbox + "/acme-energy/call-0001.wav"
         let fd = open(path, O_RDONLY)
