@@ -20,6 +20,8 @@ demo: build
 	$(SWIFT) run -q callvault ingest --store $(DEMO)/store $(DEMO)/inbox; rc=$$?; \
 	  if [ $$rc -ne 0 ] && [ $$rc -ne 4 ]; then exit $$rc; fi; \
 	  echo "demo: store in $(DEMO)/store; the pairs left in $(DEMO)/inbox are the incomplete ones (reported above)"
+	$(SWIFT) run -q callvault list --store $(DEMO)/store
+	$(SWIFT) run -q callvault report --store $(DEMO)/store --from 2026-01-01
 
 test: setup
 	$(SWIFT) build
