@@ -207,8 +207,13 @@ extension Sandbox {
         for f in box.files(under: box.inbox) {
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: box.inbox + "/" + f)
         }
+        // A long settle time: only the start-up rule (already older than `settle`) can take them at once.
+        try box.setConfig("settle", "\"PT60S\"")
+        for f in box.files(under: box.inbox) {
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: box.inbox + "/" + f)
+        }
         let daemon = try RunningDaemon(box)
-        #expect(try eventually(timeout: 3) { try box.count("SELECT count(*) FROM recordings") == 1 })
+        #expect(try eventually(timeout: 20) { try box.count("SELECT count(*) FROM recordings") == 1 })
         #expect(try box.count("SELECT count(*) FROM rejections WHERE reason = 'audio_truncated'") == 1)
         #expect(daemon.stop().status == 0)
     }
