@@ -39,6 +39,10 @@ public enum AuditLog {
             INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+        // The head of the chain, kept apart: cutting events off the end leaves a chain that is whole in itself,
+        // and only a head that no longer matches tells.
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('audit_head', ?)")
+            .execute(arguments: ["\(seq):\(hash)"])
     }
 
     static func chainHash(prev: String, seq: Int64, at: String, actor: String, principal: String?,

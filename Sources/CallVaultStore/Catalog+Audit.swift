@@ -53,6 +53,13 @@ extension Catalog {
                     expected += 1
                     count += 1
                 }
+                if let head = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'audit_head'"),
+                   head != "\(expected - 1):\(prev)" {
+                    let headSeq = Int64(head.split(separator: ":").first ?? "") ?? expected
+                    return (false, count, expected, headSeq >= expected
+                            ? "events \(expected) to \(headSeq) are missing: the log was cut short"
+                            : "the last event does not match the recorded head of the chain")
+                }
                 return (true, count, nil, nil)
             }
         }

@@ -261,6 +261,16 @@ import Testing
         #expect((json["reason"] as? String)?.contains("event 2 is missing") == true)
     }
 
+    @Test func eventsCutOffTheEndAreFound() throws {
+        let box = try store()
+        let last = try box.count("SELECT max(seq) FROM audit_events")
+        #expect(try sqlite(box, "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq >= \(last - 1)") == 0)
+        let (status, json) = try verify(box)
+        #expect(status == 1)
+        #expect(json["first_bad_seq"] as? Int == last - 1)
+        #expect((json["reason"] as? String)?.contains("cut short") == true)
+    }
+
     @Test func reorderedEventsAreFound() throws {
         let box = try store()
         // Swap events 2 and 3, renumbering them so the sequence still looks whole.
