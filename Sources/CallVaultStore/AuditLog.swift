@@ -26,23 +26,34 @@ public struct AuditEvent: Sendable {
 public enum AuditLog {
     static let genesis = String(repeating: "0", count: 64)
 
-    /// Appends inside the caller's transaction, so an event commits with the change it describes.
+    /// Appends inside the caller's transaction, so events commit with the change they describe.
     public static func append(_ event: AuditEvent, in db: Database) throws {
+        try append([event], in: db)
+    }
+
+    /// Appends several events in order, reading the chain's end once and writing its head once.
+    public static func append(_ events: [AuditEvent], in db: Database) throws {
+        guard !events.isEmpty else { return }
         let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"))
-        let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
-        let prev: String = last?["hash"] ?? genesis
-        let at = Timestamp.utc(event.at)
-        let details = canonicalJSON(event.details)
-        let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
-                             action: event.action, target: event.target, details: details)
-        try db.cachedStatement(sql: """
+        var seq: Int64 = last?["seq"] ?? 0
+        var prev: String = last?["hash"] ?? genesis
+        let insert = try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+            """)
+        for event in events {
+            seq += 1
+            let at = Timestamp.utc(event.at)
+            let details = canonicalJSON(event.details)
+            let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
+                                 action: event.action, target: event.target, details: details)
+            try insert.execute(arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+            prev = hash
+        }
         // The head of the chain, kept apart: cutting events off the end leaves a chain that is whole in itself,
         // and only a head that no longer matches tells.
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('audit_head', ?)")
-            .execute(arguments: ["\(seq):\(hash)"])
+            .execute(arguments: ["\(seq):\(prev)"])
     }
 
     static func chainHash(prev: String, seq: Int64, at: String, actor: String, principal: String?,

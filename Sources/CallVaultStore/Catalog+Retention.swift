@@ -105,18 +105,20 @@ extension Catalog {
                     out.append((r, remove(r)))
                 }
                 try sync()
+                var events: [AuditEvent] = []
                 for (r, result) in out {
                     switch result {
                     case .removed, .alreadyMissing:
                         let how = if case .removed = result { "retention" } else { "found_missing" }
                         try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
                             .execute(arguments: [t, how, r.id])
-                        try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
-                                                       details: ["tenant": r.tenant, "how": how]), in: db)
+                        events.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
+                                                 details: ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break
                     }
                 }
+                try AuditLog.append(events, in: db)
                 let last = rows.last.map { ($0["expiry"] as String, $0["rid"] as Int64) }
                 return (out, last)
             }
@@ -138,6 +140,7 @@ extension Catalog {
                     out.append((r, present ? remove(r) : .removed))
                 }
                 try sync()
+                var events: [AuditEvent] = []
                 for (r, result) in out {
                     if case .failed = result { continue }
                     // One event per recording: the metadata deletion, saying whether the audio went with it.
@@ -146,9 +149,9 @@ extension Catalog {
                         details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
                     try db.cachedStatement(sql: "DELETE FROM recordings WHERE id = ?").execute(arguments: [r.id])
-                    try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.metadata_deleted", target: r.id,
-                                                   details: details), in: db)
+                    events.append(AuditEvent(at: now, actor: actor, action: "sweep.metadata_deleted", target: r.id, details: details))
                 }
+                try AuditLog.append(events, in: db)
                 let last = rows.last.map { ($0["expiry"] as String, $0["rid"] as Int64) }
                 return (out, last)
             }
@@ -167,8 +170,8 @@ extension Catalog {
             try db.write { db in
                 for id in ids {
                     try db.execute(sql: "UPDATE rejections SET deleted_at = ? WHERE id = ?", arguments: [Timestamp.utc(now), id])
-                    try AuditLog.append(AuditEvent(at: now, actor: actor, action: "sweep.quarantine_deleted", target: id), in: db)
                 }
+                try AuditLog.append(ids.map { AuditEvent(at: now, actor: actor, action: "sweep.quarantine_deleted", target: $0) }, in: db)
             }
         }
     }

@@ -191,7 +191,7 @@ public final class Catalog: Sendable {
                     try r.insert(db)
                     try db.execute(sql: "DELETE FROM pending_placements WHERE recording_id = ?", arguments: [r.id])
                 }
-                for e in events { try AuditLog.append(e, in: db) }
+                try AuditLog.append(events, in: db)
             }
         }
     }
@@ -201,7 +201,7 @@ public final class Catalog: Sendable {
         try wrap("register rejections") {
             try db.write { db in
                 for r in rows { try r.insert(db, onConflict: .ignore) }
-                for e in events { try AuditLog.append(e, in: db) }
+                try AuditLog.append(events, in: db)
             }
         }
     }
@@ -213,7 +213,7 @@ public final class Catalog: Sendable {
     }
 
     public func appendAudit(_ events: [AuditEvent]) throws {
-        try wrap("append audit") { try db.write { db in for e in events { try AuditLog.append(e, in: db) } } }
+        try wrap("append audit") { try db.write { db in try AuditLog.append(events, in: db) } }
     }
 
     public func recording(id: String) throws -> RecordingRow? {

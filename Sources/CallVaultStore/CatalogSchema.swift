@@ -123,6 +123,11 @@ enum CatalogSchema {
                 CREATE INDEX recordings_for_report ON recordings (tenant, started_at, announcement_verified, announcement_flag);
                 """)
         }
+        m.registerMigration("v4: one audit index by action") { db in
+            // audit_by_action_at serves every query by action; a second index only slowed each append
+            // (the sweeper appends one event per deletion).
+            try db.execute(sql: "DROP INDEX audit_by_action")
+        }
         return m
     }
 }
