@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "CallVault",
-            dependencies: ["CallVaultCore", "CallVaultAudio", "CallVaultStore"]
+            dependencies: ["CallVaultCore", "CallVaultAudio", "CallVaultStore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "CallVaultDaemon",

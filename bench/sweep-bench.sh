@@ -35,9 +35,9 @@ printf "   1,000 rows: %.4f s; %d rows: %.4f s: %.2f× (target ≤ 2×)\n" "$S" 
 OK1=$(echo "$R1 <= 2" | bc -l)
 rm -rf "$W/small" "$W/big"
 
-echo "== 2. deleting $DEL expired recordings vs find -delete + sqlite3 DELETE"
-store "$W/cv"; fill "$W/cv/catalog.sqlite" "$DEL" "'2026-07-01T00:00:00Z'" "'2026-12-01T00:00:00Z'"
-python3 - "$W/cv" "$DEL" <<'PY'
+echo "== 2. deleting $DEL expired recordings vs find -delete + sqlite3 DELETE (best of 2 rounds, alternating)"
+store "$W/proto"; fill "$W/proto/catalog.sqlite" "$DEL" "'2026-07-01T00:00:00Z'" "'2026-12-01T00:00:00Z'" > /dev/null
+python3 - "$W/proto" "$DEL" <<'PY'
 import os, sys
 root, n = sys.argv[1], int(sys.argv[2])
 for d in range(1, 29):
@@ -47,22 +47,28 @@ for i in range(1, n + 1):
     with open(f"{root}/audio/acme-energy/2026/06/{1 + i % 28:02d}/00000000-0000-7000-8000-{i:012d}.wav", "wb") as f:
         f.write(blob)
 PY
-cp -a "$W/cv" "$W/bound"
-sync
-t0=$(now)
-find "$W/bound/audio" -type f -delete
-sqlite3 "$W/bound/catalog.sqlite" "DELETE FROM recordings WHERE metadata_expires_at <= '2027-01-01T00:00:00Z'"
-sync
-t1=$(now)
-BOUND=$(echo "$t1 - $t0" | bc -l)
-t0=$(now)
-"$BIN" sweep --store "$W/cv" --json --now 2027-01-01T00:00:00Z > "$W/sweep.json"
-sync
-t1=$(now)
-CV=$(echo "$t1 - $t0" | bc -l)
-python3 -c "import json,sys; j=json.load(open('$W/sweep.json')); assert j['metadata_deleted']==$DEL and j['overdue']==0 and not j['errors'], j"
-LEFT=$(find "$W/cv/audio" -type f | wc -l)
-[ "$LEFT" = 0 ] || { echo "FAIL: $LEFT files left"; exit 1; }
+BOUND=999; CV=999
+for round in 1 2; do
+  cp -a "$W/proto" "$W/bound"; cp -a "$W/proto" "$W/cv"
+  # Let the copies' writeback finish before anything is timed.
+  sync; sleep 2
+  t0=$(now)
+  find "$W/bound/audio" -type f -delete
+  sqlite3 "$W/bound/catalog.sqlite" "DELETE FROM recordings WHERE metadata_expires_at <= '2027-01-01T00:00:00Z'"
+  sync
+  t1=$(now)
+  BOUND=$(echo "t=$t1 - $t0; if (t < $BOUND) t else $BOUND" | bc -l)
+  sync; sleep 2
+  t0=$(now)
+  "$BIN" sweep --store "$W/cv" --json --now 2027-01-01T00:00:00Z > "$W/sweep.json"
+  sync
+  t1=$(now)
+  CV=$(echo "t=$t1 - $t0; if (t < $CV) t else $CV" | bc -l)
+  python3 -c "import json,sys; j=json.load(open('$W/sweep.json')); assert j['metadata_deleted']==$DEL and j['overdue']==0 and not j['errors'], j"
+  LEFT=$(find "$W/cv/audio" -type f | wc -l)
+  [ "$LEFT" = 0 ] || { echo "FAIL: $LEFT files left"; exit 1; }
+  rm -rf "$W/bound" "$W/cv"
+done
 R2=$(echo "$CV / $BOUND" | bc -l)
 printf "   bound %.3f s, callvault sweep %.3f s (%d deleted, audited): %.2f× (target ≤ 1.5×)\n" "$BOUND" "$CV" "$DEL" "$R2"
 OK2=$(echo "$R2 <= 1.5" | bc -l)

@@ -1,6 +1,7 @@
 // A Vault is one opened store: its configuration, catalog and files, plus who is acting and the clock.
 import CallVaultCore
 import CallVaultStore
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,7 @@ public final class Vault: Sendable {
                                             details: ["simulation": String(simulation), "tenants": String(tenants.count)])])
         try files.writeFile(Data(text.utf8), at: Configuration.fileName)
         try files.syncFileSystem()
+        try catalog.setMeta("config_sha256", Hex.encode(SHA256.hash(data: Data(text.utf8))))
         let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
         return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal)
     }
@@ -104,7 +106,20 @@ public final class Vault: Sendable {
                                                  details: ["action": "act as another user"])])
             throw error
         }
-        return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
+        let vault = Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
+        try vault.recordPolicyChange(configurationText: text)
+        return vault
+    }
+
+    /// Retention, users and verification live in a file admins edit by hand; the first command that reads an
+    /// edited file records the change (old and new SHA-256 of the file, never its content) in the audit log.
+    func recordPolicyChange(configurationText text: String) throws {
+        let digest = Hex.encode(SHA256.hash(data: Data(text.utf8)))
+        let previous = try catalog.meta("config_sha256")
+        guard previous != digest else { return }
+        try catalog.appendAudit([event(previous == nil ? "policy.recorded" : "policy.changed", target: Configuration.fileName,
+                                       details: ["sha256": digest, "previous_sha256": previous ?? "-"])])
+        try catalog.setMeta("config_sha256", digest)
     }
 
     /// Whether this store was made with `init --simulation` (only then is a simulated clock honoured).

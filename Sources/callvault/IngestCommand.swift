@@ -18,6 +18,7 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
+        try vault.require([.admin], to: "ingest")
         let report = try Ingestor(vault: vault).ingest(paths: paths)
         if global.json {
             printJSON([

@@ -22,6 +22,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let vault = try global.openVault()
+        try vault.require([.admin], to: "watch")
         let paths = inboxes.isEmpty ? vault.configuration.inboxPaths : inboxes
         guard !paths.isEmpty else {
             throw VaultError(.usage, "no inbox: give folders or set inbox.paths in \(Configuration.fileName)")

@@ -100,6 +100,28 @@ import Testing
         }
     }
 
+    @Test func systemDutiesNeedTheirRole() throws {
+        let box = try populated()
+        #expect(try box.run(["--as", "coach-an", "ingest", "inbox"]).status == 3)
+        #expect(try box.run(["--as", "coach-an", "sweep", "--dry-run"]).status == 3)
+        #expect(try box.run(["--as", "dpo", "ingest", "inbox"]).status == 3)
+        #expect(try box.run(["--as", "dpo", "sweep", "--dry-run"]).status == 0)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'access.denied'") == 3)
+    }
+
+    @Test func anEditedConfigurationIsRecordedAsAPolicyChange() throws {
+        let box = Sandbox()
+        try box.initStore()
+        #expect(try box.run(["hold", "list"]).status == 0)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action LIKE 'policy.%'") == 0, "unchanged since init")
+        try box.setConfig("audio", "\"P14D\"")
+        #expect(try box.run(["hold", "list"]).status == 0)
+        #expect(try box.run(["hold", "list"]).status == 0)
+        let changes = try box.catalog().read { try String.fetchAll($0, sql: "SELECT details FROM audit_events WHERE action = 'policy.changed'") }
+        #expect(changes.count == 1, "recorded once, by the first command that read it")
+        #expect(changes.first?.contains("previous_sha256") == true)
+    }
+
     @Test func adminMayActForAnotherOnlyAsAdmin() throws {
         let box = try populated()
         // Make the OS user a coach: it may no longer use --as.
