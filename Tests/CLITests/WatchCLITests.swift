@@ -21,6 +21,12 @@ final class RunningDaemon {
         try process.run()
     }
 
+    /// Waits until the daemon says it is watching (its signal handlers are in place from then on; a SIGTERM
+    /// before that ends the process by the default action, with nothing in hand).
+    func waitReady() {
+        _ = eventually(timeout: 20) { output.contains("watching") }
+    }
+
     /// SIGTERM, then wait; returns the exit status and how long the exit took.
     func stop() -> (status: Int32, seconds: Double) {
         let t0 = Date()
@@ -78,7 +84,7 @@ extension Sandbox {
         try ready(box)
         let staging = box.dir + "/staging"
         let daemon = try RunningDaemon(box)
-        usleep(500_000)
+        daemon.waitReady()
 
         // 1. rename-in, both halves
         var (a, s) = try box.stagePair("renamed", in: staging)
@@ -138,7 +144,7 @@ extension Sandbox {
         let staging = box.dir + "/staging"
         for i in 0..<1000 { _ = try box.stagePair("burst-\(i)", in: staging) }
         let daemon = try RunningDaemon(box)
-        usleep(300_000)
+        daemon.waitReady()
         for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
             try FileManager.default.moveItem(atPath: staging + "/" + name, toPath: box.inbox + "/" + name)
         }
@@ -154,7 +160,7 @@ extension Sandbox {
         let staging = box.dir + "/staging"
         for i in 0..<400 { _ = try box.stagePair("t-\(i)", in: staging) }
         let daemon = try RunningDaemon(box)
-        usleep(300_000)
+        daemon.waitReady()
         for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
             try FileManager.default.moveItem(atPath: staging + "/" + name, toPath: box.inbox + "/" + name)
         }
@@ -164,6 +170,7 @@ extension Sandbox {
         #expect(stopped.seconds < 5)
         let afterStop = try box.count("SELECT count(*) FROM recordings")
         let again = try RunningDaemon(box)
+        again.waitReady()
         #expect(try eventually(timeout: 60) { try box.count("SELECT count(*) FROM recordings") == 400 })
         #expect(try eventually { box.files(under: box.inbox).isEmpty })
         #expect(again.stop().status == 0)
