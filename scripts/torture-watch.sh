@@ -45,8 +45,10 @@ done
 wait "$REC"
 
 # Let it finish: run until the inbox is empty, then stop with SIGTERM.
-"$BIN" --store "$STORE" watch "$INBOX" 2>> "$W/daemon.log" &
+"$BIN" --store "$STORE" watch "$INBOX" 2> "$W/final.log" &
 pid=$!
+# Signal it only once it is watching (a SIGTERM before its handlers exist ends it by the default action).
+for _ in $(seq 1 200); do grep -q watching "$W/final.log" && break; sleep 0.05; done
 for _ in $(seq 1 600); do
   [ -z "$(find "$INBOX" -type f | head -1)" ] && break
   sleep 0.1
