@@ -170,10 +170,4 @@ public struct InboxTracker: Sendable {
             }
         }
     }
-
-    /// Forget a file (it was handled outside `take`).
-    public mutating func forget(_ path: String) {
-        files[path] = nil
-        defaultTenants[path] = nil
-    }
 }

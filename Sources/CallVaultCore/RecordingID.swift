@@ -23,19 +23,3 @@ public enum RecordingID {
         return parts.allSatisfy { $0.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) } }
     }
 }
-
-/// Where time comes from. Production reads the system clock once per operation; tests inject one.
-public protocol Clock: Sendable {
-    func now() -> Date
-}
-
-public struct SystemClock: Clock {
-    public init() {}
-    public func now() -> Date { Date() }
-}
-
-public struct FixedClock: Clock {
-    public let instant: Date
-    public init(_ instant: Date) { self.instant = instant }
-    public func now() -> Date { instant }
-}

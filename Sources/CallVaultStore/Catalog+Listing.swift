@@ -85,13 +85,6 @@ extension Catalog {
         }
     }
 
-    /// Whether an active hold covers a recording.
-    public func isHeld(recordingID: String) throws -> Bool {
-        try wrap("read holds") {
-            try db.read { try Bool.fetchOne($0, sql: "SELECT \(Deletable.held) FROM recordings WHERE id = ?", arguments: [recordingID]) ?? false }
-        }
-    }
-
     /// Whether `id` passes the scope and coaching rule of `q` (for show and export).
     public func visible(id: String, _ q: ListingQuery) throws -> Bool {
         try wrap("check scope") {

@@ -222,8 +222,4 @@ public final class Catalog: Sendable {
     public func recording(id: String) throws -> RecordingRow? {
         try wrap("read recording") { try db.read { try RecordingRow.fetchOne($0, key: id) } }
     }
-
-    public func integrityCheck() throws -> String {
-        try wrap("integrity check") { try db.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") ?? "" } }
-    }
 }
