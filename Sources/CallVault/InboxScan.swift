@@ -66,7 +66,8 @@ public enum InboxScan {
     }
 
     /// Pairs in the given files and folders. Folders are walked; each first-level sub-folder is a tenant
-    /// folder whose name is the default tenant of everything below it. A file given directly is paired with
+    /// folder whose name is the default tenant of everything below it (and a folder given directly whose
+    /// name is a configured tenant is that tenant's folder). A file given directly is paired with
     /// its partner in the same folder, and its folder's name is the default tenant when `isTenant` says so.
     public static func pairs(in paths: [String], isTenant: (String) -> Bool) throws -> [InputPair] {
         var groups: [String: InputPair] = [:]
@@ -104,7 +105,9 @@ public enum InboxScan {
         for raw in paths {
             let path = raw.count > 1 && raw.hasSuffix("/") ? String(raw.dropLast()) : raw
             if isDirectory(path) {
-                walk(path, tenant: nil, depth: 0)
+                // A tenant's own folder given directly (`ingest inbox/acme-energy`) is its default tenant.
+                let own = URL(fileURLWithPath: path).lastPathComponent
+                if isTenant(own) { walk(path, tenant: own, depth: 1) } else { walk(path, tenant: nil, depth: 0) }
             } else if isRegularFile(path) {
                 let url = URL(fileURLWithPath: path)
                 let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."

@@ -170,6 +170,16 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         #expect(box.files(under: box.inbox).isEmpty)
     }
 
+    @Test func aTenantFolderGivenDirectlyGivesItsTenant() throws {
+        let box = Sandbox()
+        try box.initStore()
+        // call-1003's sidecar names no tenant: only its folder does.
+        try box.copyFixtures(["telco-be/call-1003.wav", "telco-be/call-1003.json"])
+        let r = try box.run(["ingest", "--json", "inbox/telco-be"])
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect((try r.json()["stored"] as? [[String: Any]])?.first?["tenant"] as? String == "telco-be")
+    }
+
     @Test func loneHalvesAreReportedAndLeftInPlace() throws {
         let box = Sandbox()
         try box.initStore()
