@@ -123,7 +123,7 @@ extension Sandbox {
         try fh.close()
 
         #expect(try eventually { try box.count("SELECT count(*) FROM recordings") == 5 })
-        #expect(try eventually { box.files(under: box.inbox).isEmpty })
+        #expect(eventually { box.files(under: box.inbox).isEmpty })
         let rows = try box.catalog().read { db in
             try Row.fetchAll(db, sql: "SELECT call_id, tenant, audio_bytes FROM recordings ORDER BY call_id").map { ($0["call_id"] as String, $0["tenant"] as String, $0["audio_bytes"] as Int) }
         }
@@ -149,7 +149,7 @@ extension Sandbox {
             try FileManager.default.moveItem(atPath: staging + "/" + name, toPath: box.inbox + "/" + name)
         }
         #expect(try eventually(timeout: 90) { try box.count("SELECT count(*) FROM recordings") == 1000 })
-        #expect(try eventually { box.files(under: box.inbox).isEmpty })
+        #expect(eventually { box.files(under: box.inbox).isEmpty })
         #expect(try box.count("SELECT count(DISTINCT call_id) FROM recordings") == 1000)
         #expect(daemon.stop().status == 0)
     }
@@ -172,7 +172,7 @@ extension Sandbox {
         let again = try RunningDaemon(box)
         again.waitReady()
         #expect(try eventually(timeout: 60) { try box.count("SELECT count(*) FROM recordings") == 400 })
-        #expect(try eventually { box.files(under: box.inbox).isEmpty })
+        #expect(eventually { box.files(under: box.inbox).isEmpty })
         #expect(again.stop().status == 0)
         #expect(afterStop <= 400)
         #expect(try box.count("SELECT count(*) FROM pending_placements") == 0)
