@@ -10,12 +10,10 @@ N=${1:-500}
 BIN=$(swift build -c release --show-bin-path)/callvault
 W=.bench
 rm -rf "$W" && mkdir -p "$W/inbox/acme-energy"
+source bench/lib.sh
 
 echo "== generating $N one-minute 8 kHz µ-law calls"
-espeak-ng -v nl -s 160 -w "$W/speech.wav" "Goedemiddag, u spreekt met de klantendienst van Acme Energie. Waarmee kan ik u vandaag helpen? Ik heb een vraag over mijn laatste factuur en de meterstand die daarop vermeld staat."
-sox "$W/speech.wav" -r 8000 -c 1 -b 16 "$W/s8k.wav"
-sox "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/long.wav"
-sox "$W/long.wav" -e u-law -b 8 "$W/base.wav" trim 0 60
+one_minute_call "$W" "$W/base.wav"
 python3 - "$W" "$N" <<'PY'
 import json, sys, os, datetime
 w, n = sys.argv[1], int(sys.argv[2])
@@ -35,8 +33,6 @@ PY
 BYTES=$(du -cb "$W"/inbox/acme-energy/*.wav | tail -1 | cut -f1)
 echo "   $N calls, $((BYTES / 1000000)) MB of audio"
 sync
-
-now() { date +%s.%N; }
 
 echo "== bound: openssl dgst -sha256 + cp + one sync over the same bytes"
 mkdir -p "$W/copy"

@@ -1,4 +1,25 @@
-# Shared by the benchmarks: synthetic catalogs made with the sqlite3 shell.
+# Shared by the benchmarks: timing, synthetic calls, synthetic catalogs made with the sqlite3 shell.
+# Expects $BIN (the release callvault) to be set by the sourcing script.
+
+now() { date +%s.%N; }
+
+# best ARGS…: the best wall time of 5 runs of `callvault ARGS…`, in seconds (whole process).
+best() {
+  local b=999
+  for _ in 1 2 3 4 5; do
+    local t0 t1; t0=$(now); "$BIN" "$@" > /dev/null; t1=$(now)
+    b=$(echo "t=$t1 - $t0; if (t < $b) t else $b" | bc -l)
+  done
+  echo "$b"
+}
+
+# one_minute_call WORKDIR OUT.wav: a minute of espeak-ng speech as 8 kHz µ-law WAV, what PBXs write.
+one_minute_call() {
+  espeak-ng -v nl -s 160 -w "$1/speech.wav" "Goedemiddag, u spreekt met de klantendienst van Acme Energie. Waarmee kan ik u vandaag helpen? Ik heb een vraag over mijn laatste factuur en de meterstand die daarop vermeld staat."
+  sox "$1/speech.wav" -r 8000 -c 1 -b 16 "$1/s8k.wav"
+  sox "$1/s8k.wav" "$1/s8k.wav" "$1/s8k.wav" "$1/s8k.wav" "$1/s8k.wav" "$1/s8k.wav" "$1/long.wav"
+  sox "$1/long.wav" -e u-law -b 8 "$2" trim 0 60
+}
 
 # fill DB N AUDIO_EXPIRES METADATA_EXPIRES [DAYS=150]: N synthetic recordings spread over DAYS days from
 # 2026-06-01, all with the given expiry instants (SQL expressions); 100 agents, 10 teams.

@@ -10,16 +10,7 @@ BIN=$(swift build -c release --show-bin-path)/callvault
 W=.bench-list
 rm -rf "$W" && mkdir -p "$W"
 source bench/lib.sh
-now() { date +%s.%N; }
 users() { printf '\n[users.coach-an]\nrole = "coach"\nteams = ["team-3"]\n\n[users.dpo]\nrole = "compliance"\n' >> "$1/callvault.toml"; }
-best() { # best of 5, seconds: best ARGS…
-  local b=999
-  for _ in 1 2 3 4 5; do
-    local t0 t1; t0=$(now); "$BIN" "$@" > /dev/null; t1=$(now)
-    b=$(echo "t=$t1 - $t0; if (t < $b) t else $b" | bc -l)
-  done
-  echo "$b"
-}
 
 for n in 1000 "$ROWS"; do
   "$BIN" init --store "$W/s$n" --tenant acme-energy > /dev/null; users "$W/s$n"

@@ -12,8 +12,6 @@ DEL=${2:-100000}
 BIN=$(swift build -c release --show-bin-path)/callvault
 W=.bench-sweep
 rm -rf "$W" && mkdir -p "$W"
-now() { date +%s.%N; }
-
 source bench/lib.sh
 
 store() { "$BIN" init --simulation --store "$1" --tenant acme-energy > /dev/null; }
@@ -21,15 +19,7 @@ store() { "$BIN" init --simulation --store "$1" --tenant acme-energy > /dev/null
 echo "== 1. sweep with nothing due: 1,000 rows vs $BIG rows"
 store "$W/small"; fill "$W/small/catalog.sqlite" 1000 "'2030-01-01T00:00:00Z'" "'2030-06-01T00:00:00Z'"
 store "$W/big";   fill "$W/big/catalog.sqlite" "$BIG" "'2030-01-01T00:00:00Z'" "'2030-06-01T00:00:00Z'"
-best() { # best of 5 runs of a sweep on STORE, seconds
-  local b=999
-  for _ in 1 2 3 4 5; do
-    local t0 t1; t0=$(now); "$BIN" sweep --store "$1" --now 2026-12-01T00:00:00Z > /dev/null; t1=$(now)
-    b=$(echo "t=$t1 - $t0; if (t < $b) t else $b" | bc -l)
-  done
-  echo "$b"
-}
-S=$(best "$W/small"); B=$(best "$W/big")
+S=$(best sweep --store "$W/small" --now 2026-12-01T00:00:00Z); B=$(best sweep --store "$W/big" --now 2026-12-01T00:00:00Z)
 R1=$(echo "$B / $S" | bc -l)
 printf "   1,000 rows: %.4f s; %d rows: %.4f s: %.2f× (target ≤ 2×)\n" "$S" "$BIG" "$B" "$R1"
 OK1=$(echo "$R1 <= 2" | bc -l)

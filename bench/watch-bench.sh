@@ -10,13 +10,10 @@ RATE=${2:-50}
 BIN=$(swift build -c release --show-bin-path)/callvault
 W=.bench-watch
 rm -rf "$W" && mkdir -p "$W/stage"
-now() { date +%s.%N; }
+source bench/lib.sh
 
 echo "== $N one-minute 8 kHz µ-law calls"
-espeak-ng -v nl -s 160 -w "$W/speech.wav" "Goedemiddag, u spreekt met de klantendienst. Waarmee kan ik u helpen?"
-sox "$W/speech.wav" -r 8000 -c 1 -b 16 "$W/s8k.wav"
-sox "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/s8k.wav" "$W/long.wav"
-sox "$W/long.wav" -e u-law -b 8 "$W/base.wav" trim 0 60
+one_minute_call "$W" "$W/base.wav"
 python3 - "$W" "$N" <<'PY'
 import json, sys
 w, n = sys.argv[1], int(sys.argv[2])

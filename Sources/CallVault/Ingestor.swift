@@ -36,7 +36,7 @@ public struct IngestReport: Sendable {
 
     public init() {}
 
-    mutating func merge(_ other: IngestReport) {
+    public mutating func merge(_ other: IngestReport) {
         stored += other.stored
         duplicates += other.duplicates
         rejected += other.rejected

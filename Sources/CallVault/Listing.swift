@@ -46,8 +46,8 @@ public struct Listing: Sendable {
     static let officers: Set<Role> = [.compliance, .admin]
 
     /// The base query of the acting user: coaches get their scope and the coaching rule; officers see all.
-    func baseQuery(now: Date) -> ListingQuery {
-        var q = ListingQuery(now: now)
+    func baseQuery() -> ListingQuery {
+        var q = ListingQuery()
         if let user = vault.principal.user, user.role == .coach {
             q.scopeTeams = user.teams.isEmpty ? nil : user.teams
             q.scopeTenants = user.tenants.isEmpty ? nil : user.tenants
@@ -72,7 +72,7 @@ public struct Listing: Sendable {
     public func list(_ f: ListFilters) throws -> (page: [ListedRecording], nextCursor: String?) {
         try vault.require(Self.readers, to: "list")
         let now = vault.clock.now()
-        var q = baseQuery(now: now)
+        var q = baseQuery()
         q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.direction = f.direction
         q.from = f.from; q.to = f.to; q.minDuration = f.minDuration; q.maxDuration = f.maxDuration
         q.expiringBefore = f.expiringWithin.map { $0.added(to: now, in: vault.configuration.timeZone) }
@@ -88,7 +88,7 @@ public struct Listing: Sendable {
     /// One recording, if the acting user may see it; refusals are audited (exit 3).
     public func show(id: String, action: String = "show") throws -> (ListedRecording, [HoldRow]) {
         try vault.require(Self.readers, to: action)
-        let q = baseQuery(now: vault.clock.now())
+        let q = baseQuery()
         guard let row = try vault.catalog.recording(id: id) else {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "no such recording"])])
             throw VaultError(.usage, "\(action) \(id): no such recording")

@@ -122,10 +122,7 @@ public struct WatchService: Service {
                                 // always clean up on a full disk) before trying again.
                                 if recovering { try Repair(vault: vault).run() }
                                 var r = try ingestor.resolveLone(loneNow)
-                                let b = try ingestor.ingestBatch(batch.map(\.0))
-                                r.stored += b.stored
-                                r.duplicates += b.duplicates
-                                r.rejected += b.rejected
+                                r.merge(try ingestor.ingestBatch(batch.map(\.0)))
                                 return r
                             })
                         } catch let e as VaultError {

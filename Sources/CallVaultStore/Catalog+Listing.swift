@@ -20,12 +20,11 @@ public struct ListingQuery: Sendable {
     public var maxDuration: Double?
     /// Audio expiring before this instant.
     public var expiringBefore: Date?
-    public var now: Date
     public var limit = 50
     /// Resume after this (started_at, id), newest first.
     public var after: (startedAt: String, id: String)?
 
-    public init(now: Date) { self.now = now }
+    public init() {}
 
     func whereClause() -> (String, StatementArguments) {
         var c: [String] = []

@@ -6,19 +6,13 @@ import Foundation
 
 /// "3 d 4 h", "5 m 44 s", "12 s": the two largest units, for people.
 func humanDuration(_ seconds: Double) -> String {
-    var s = Int(seconds.rounded())
-    if s < 60 { return "\(s) s" }
-    let units: [(String, Int)] = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)]
-    var parts: [String] = []
-    for (name, size) in units where parts.count < 2 {
-        let n = s / size
-        if n > 0 || !parts.isEmpty {
-            if n > 0 { parts.append("\(n) \(name)") }
-            s -= n * size
-            if !parts.isEmpty && parts.count == 1 && n == 0 { break }
-        }
-    }
-    return parts.joined(separator: " ")
+    let s = Int(seconds.rounded())
+    let parts = [("d", s / 86_400), ("h", s / 3600 % 24), ("m", s / 60 % 60), ("s", s % 60)]
+    // The largest non-zero unit, and the next one when it is not zero.
+    guard let first = parts.firstIndex(where: { $0.1 > 0 }) else { return "0 s" }
+    var text = "\(parts[first].1) \(parts[first].0)"
+    if first + 1 < parts.count, parts[first + 1].1 > 0 { text += " \(parts[first + 1].1) \(parts[first + 1].0)" }
+    return text
 }
 
 /// The `list` object of SPEC §11.
