@@ -30,9 +30,18 @@ public struct IngestReport: Sendable {
         /// Where the pair now lies, relative to the store; nil when it was left in place (missing half).
         public var quarantinePath: String?
     }
+    /// An input the vault user cannot open or read (a recorder's umask, a file owned by another user): not a
+    /// rejection (the file is not known to be bad) and not a vault failure (the other pairs go on). It is left
+    /// in place, reported, and tried again later.
+    public struct Unreadable: Sendable {
+        public var input: String
+        public var detail: String
+        public init(input: String, detail: String) { self.input = input; self.detail = detail }
+    }
     public var stored: [Stored] = []
     public var duplicates: [Duplicate] = []
     public var rejected: [Rejected] = []
+    public var unreadable: [Unreadable] = []
 
     public init() {}
 
@@ -40,6 +49,7 @@ public struct IngestReport: Sendable {
         stored += other.stored
         duplicates += other.duplicates
         rejected += other.rejected
+        unreadable += other.unreadable
     }
 }
 
