@@ -82,7 +82,8 @@ enum InboxFiles {
             guard FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) == identity else { return }
         }
         if unlink(path) != 0, errno != ENOENT {
-            throw VaultError.failure("cannot remove inbox file \(path): \(StoreFiles.errnoText())")
+            // No path: inbox names may carry phone numbers, and this line can reach the daemon's log.
+            throw VaultError.failure("cannot remove a file from the inbox: \(StoreFiles.errnoText()) (the vault user needs write access to the inbox folder)")
         }
     }
 

@@ -60,8 +60,6 @@ public struct IngestReport: Sendable {
 public struct Ingestor: Sendable {
     public let vault: Vault
     public var batchSize = 128
-    /// Called after each batch with the number of pairs done and their audio bytes (a terminal's progress).
-    public var progress: (@Sendable (_ pairs: Int, _ bytes: Int64) -> Void)?
 
     public init(vault: Vault) { self.vault = vault }
 
@@ -84,17 +82,21 @@ public struct Ingestor: Sendable {
     /// One-shot ingest of files and folders: repair first, then every pair; a half without its partner is
     /// reported (`sidecar_missing` / `audio_missing`) and left in place, as are names that are not UTF-8 and
     /// inputs or folders the vault user cannot read.
-    public func ingest(paths: [String]) throws -> IngestReport {
+    /// `scanned` is told what was found before any work; `progress` after each batch (pairs and audio bytes
+    /// done) — a terminal's progress line.
+    public func ingest(paths: [String], scanned: (InboxScan.Found) -> Void = { _ in },
+                       progress: (_ pairs: Int, _ bytes: Int64) -> Void = { _, _ in }) throws -> IngestReport {
         try vault.withIngestLock {
             try repair()
             let found = try scan(paths: paths)
+            scanned(found)
             CrashPoint.reached("ingest.after-scan")
-            return try ingest(found)
+            return try ingest(found, progress: progress)
         }
     }
 
     /// Ingests what a scan found. Callers hold the ingest lock and have repaired.
-    public func ingest(_ found: InboxScan.Found) throws -> IngestReport {
+    public func ingest(_ found: InboxScan.Found, progress: (_ pairs: Int, _ bytes: Int64) -> Void = { _, _ in }) throws -> IngestReport {
         var report = IngestReport()
         for u in found.unreadableFolders { report.unreadable.append(.init(input: u.path, detail: u.detail)) }
         for name in found.undecodableNames {
@@ -131,7 +133,7 @@ public struct Ingestor: Sendable {
             start += batchSize
             done += batch.count
             bytes += batch.reduce(0) { $0 + $1.audioSize }
-            progress?(done, bytes)
+            progress(done, bytes)
         }
         return report
     }

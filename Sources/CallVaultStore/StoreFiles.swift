@@ -39,15 +39,18 @@ public struct StoreFiles: Sendable {
     public func copyIn(from fd: Int32, to relative: String) throws -> (sha256: String, bytes: Int64) {
         let dest = absolute(relative)
         let temp = dest + ".part"
+        // Errors name the folder, not the file: a quarantined input keeps the recorder's name, which may hold
+        // a phone number.
+        let folder = String(dest[..<(dest.lastIndex(of: "/") ?? dest.endIndex)])
         unlink(temp)
         let out = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard out >= 0 else { throw fail("cannot create", temp) }
+        guard out >= 0 else { throw fail("cannot create a copy in", folder) }
         var ok = false
         defer {
             close(out)
             if !ok { unlink(temp) }
         }
-        guard fchmod(out, 0o600) == 0 else { throw fail("cannot make private", temp) }
+        guard fchmod(out, 0o600) == 0 else { throw fail("cannot make a copy private in", folder) }
         var hasher = SHA256()
         var total: Int64 = 0
         let size = 1 << 20
@@ -55,20 +58,20 @@ public struct StoreFiles: Sendable {
         defer { buffer.deallocate() }
         while true {
             let n = pread(fd, buffer, size, off_t(total))
-            if n < 0 { if errno == EINTR { continue }; throw fail("cannot read input for", dest) }
+            if n < 0 { if errno == EINTR { continue }; throw fail("cannot read the input of a copy into", folder) }
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
             var written = 0
             while written < n {
                 let w = write(out, buffer + written, n - written)
-                if w < 0 { if errno == EINTR { continue }; throw fail("cannot write", temp) }
+                if w < 0 { if errno == EINTR { continue }; throw fail("cannot write a copy in", folder) }
                 written += w
             }
             total += Int64(n)
             CrashPoint.reached("copy.mid-write")
         }
-        guard fsync(out) == 0 else { throw fail("cannot fsync", temp) }
-        guard Glibc.rename(temp, dest) == 0 else { throw fail("cannot rename", temp) }
+        guard fsync(out) == 0 else { throw fail("cannot fsync a copy in", folder) }
+        guard Glibc.rename(temp, dest) == 0 else { throw fail("cannot rename a copy in", folder) }
         ok = true
         return (Hex.encode(hasher.finalize()), total)
     }
@@ -76,7 +79,7 @@ public struct StoreFiles: Sendable {
     /// A private, fsynced copy of everything readable from `fd` at `relative` (which must not exist).
     public func copy(from fd: Int32, to relative: String) throws {
         let dest = absolute(relative)
-        guard !exists(relative) else { throw fail("cannot create", dest, EEXIST) }
+        guard !exists(relative) else { throw fail("cannot create", dest, EEXIST) }  // export: the target names an id
         try copyIn(from: fd, to: relative)
     }
 
@@ -114,19 +117,19 @@ public struct StoreFiles: Sendable {
     }
 
     /// Removes a store directory and everything below it, without following symlinks; gone already is fine.
+    /// An error names the directory given, not a file below it (quarantined inputs keep the recorder's names).
     public func removeTree(_ relative: String) throws {
-        let path = absolute(relative)
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
-            if errno == ENOENT { return }
-            throw fail("cannot inspect", path)
+        func remove(_ path: String) -> Int32? {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return errno == ENOENT ? nil : errno }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                for name in names { if let e = remove(path + "/" + name) { return e } }
+                return rmdir(path) == 0 || errno == ENOENT ? nil : errno
+            }
+            return unlink(path) == 0 || errno == ENOENT ? nil : errno
         }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            try remove(relative)
-            return
-        }
-        for name in list(relative) { try removeTree(relative + "/" + name) }
-        guard rmdir(path) == 0 || errno == ENOENT else { throw fail("cannot remove", path) }
+        if let e = remove(absolute(relative)) { throw fail("cannot remove", absolute(relative), e) }
     }
 
     public func exists(_ relative: String) -> Bool {
