@@ -40,7 +40,8 @@ enum Main {
             if code == .success || code.rawValue == 0 {
                 CallVaultCommand.exit(withError: error)  // --help, --version: printed to stdout, exit 0
             }
-            let message = CallVaultCommand.fullMessage(for: error)
+            // One line (SPEC §9): the message without ArgumentParser's usage block, which `--help` gives.
+            let message = CallVaultCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("callvault: \(message)\n".utf8))
             // Usage mistakes are exit 2 (SPEC §9), whatever ArgumentParser's own convention.
             exit(2)
