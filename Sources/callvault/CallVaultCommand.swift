@@ -12,7 +12,7 @@ struct CallVaultCommand: AsyncParsableCommand {
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
         subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
                       ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self,
-                      AnnouncementCommand.self])
+                      AnnouncementCommand.self, FixityCommand.self])
 
     // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
     @OptionGroup var global: GlobalOptions
