@@ -92,6 +92,27 @@ import Testing
         #expect(try box.count("SELECT count(*) FROM recordings WHERE audio_expires_at = '2026-12-20T09:00:00Z'") == 1)
     }
 
+    @Test func aStoreFromAnOlderVersionHasItsFiveDigitExpiriesMadeSafe() throws {
+        let box = Sandbox()
+        try box.initStore(["--simulation"])
+        try box.addCall(callID: "c1", startedAt: "2026-11-20T10:00:00+01:00")
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        // What a P9999Y policy wrote before: text that sorts before every real instant.
+        let q = try DatabaseQueue(path: box.store + "/catalog.sqlite")
+        try q.write { db in
+            for t in ["recordings_instants_on_insert", "recordings_instants_on_update", "holds_instants_on_insert", "holds_instants_on_update"] {
+                try db.execute(sql: "DROP TRIGGER \(t)")
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v5:%'")
+            try db.execute(sql: "UPDATE recordings SET audio_expires_at = '12025-11-20T09:00:00Z', metadata_expires_at = '12025-11-20T09:00:00Z'")
+        }
+        let r = try box.run(["sweep", "--json", "--now", "2026-11-22T00:00:00Z"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try r.json()["audio_deleted"] as? Int == 0)
+        #expect(try r.json()["metadata_deleted"] as? Int == 0)
+        #expect(try box.count("SELECT count(*) FROM recordings WHERE audio_expires_at = '9999-12-31T23:59:59Z'") == 1)
+    }
+
     @Test func hugeDurationsAreUsageErrorsNotCrashes() throws {
         let box = Sandbox()
         try box.initStore()
