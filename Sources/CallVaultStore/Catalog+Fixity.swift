@@ -41,11 +41,13 @@ public struct FixitySummary: Codable, Sendable, Equatable {
     public var modified: Int
     public var missing: Int
     public var unexpected: Int
-    public var ok: Bool { modified == 0 && missing == 0 && unexpected == 0 }
+    /// Stored too, so that readers of `store_meta` need not know the rule.
+    public var ok: Bool
 
     public init(at: String, checked: Int, bytes: Int64, modified: Int, missing: Int, unexpected: Int) {
         self.at = at; self.checked = checked; self.bytes = bytes
         self.modified = modified; self.missing = missing; self.unexpected = unexpected
+        ok = modified == 0 && missing == 0 && unexpected == 0
     }
 }
 
