@@ -26,7 +26,7 @@ public enum Daemon {
         if let metrics {
             let (host, port) = try parseAddress(metrics)
             let router = Router()
-            router.get("metrics") { _, _ -> String in registry.emitToString() }
+            router.get("metrics") { _, _ -> String in registry.emitToString() + FixityMetrics.text(vault.catalog) }
             router.get("healthz") { _, _ -> Response in
                 if let failure = health.failure {
                     return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "vault failure: \(failure)\n")))
