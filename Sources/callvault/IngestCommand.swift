@@ -19,7 +19,20 @@ struct IngestCommand: ParsableCommand {
     func run() throws {
         let vault = try global.openVault()
         try vault.require([.admin], to: "ingest")
-        let report = try Ingestor(vault: vault).ingest(paths: paths)
+        // A large backlog takes minutes: show pairs, bytes, rate and time left on a terminal (never in --json).
+        let meter = ProgressMeter(label: "ingest", enabled: !global.json)
+        var done = (pairs: 0, bytes: Int64(0))
+        let report: IngestReport
+        do {
+            defer { meter.finish() }
+            report = try Ingestor(vault: vault).ingest(paths: paths, scanned: { found in
+                let complete = found.pairs.filter { $0.audio != nil && $0.sidecar != nil }
+                meter.setTotals(files: complete.count, bytes: complete.reduce(0) { $0 + $1.audioSize })
+            }, progress: { pairs, bytes in
+                meter.advance(files: pairs - done.pairs, bytes: bytes - done.bytes)
+                done = (pairs, bytes)
+            })
+        }
         if global.json {
             printJSON([
                 "stored": report.stored.map {

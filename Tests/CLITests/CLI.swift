@@ -152,3 +152,23 @@ extension Sandbox {
         }
     }
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), as a user at a terminal would: stdout and
+/// stderr both end up in `output`.
+func onTerminal(_ box: Sandbox, _ args: [String]) throws -> (status: Int32, output: String) {
+    let quoted = ([Sandbox.binary] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+    p.arguments = ["-qec", quoted, "/dev/null"]
+    var env = ProcessInfo.processInfo.environment
+    env["CALLVAULT_STORE"] = box.store
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -188,24 +188,6 @@ import Glibc
     }
 
     /// Runs the binary on a pseudo-terminal (util-linux `script`), returning everything the terminal received.
-    func onTerminal(_ box: Sandbox, _ args: [String]) throws -> (status: Int32, output: String) {
-        let quoted = ([Sandbox.binary] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-qec", quoted, "/dev/null"]
-        var env = ProcessInfo.processInfo.environment
-        env["CALLVAULT_STORE"] = box.store
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test func progressIsShownOnATerminalOnlyAndErasedAtTheEnd() throws {
         let box = try stored()
         let tty = try onTerminal(box, ["fixity"])

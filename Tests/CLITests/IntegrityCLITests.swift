@@ -351,3 +351,26 @@ func waitUntilStopped(_ p: Process) -> Bool {
         #expect(coach.status == 3, "\(coach.stderr)")
     }
 }
+
+@Suite struct IngestProgressCLITests {
+    /// A one-shot ingest shows its progress on a terminal (pairs, bytes) and erases it before the summary;
+    /// with --json or without a terminal it writes none.
+    @Test func progressOnATerminalOnly() throws {
+        let box = Sandbox()
+        try box.initStore()
+        for i in 0..<3 { try box.addCall(callID: "p\(i)", startedAt: recent()) }
+        let tty = try onTerminal(box, ["ingest", box.inbox])
+        #expect(tty.status == 0, "\(tty.output)")
+        #expect(tty.output.contains("ingest: ") && tty.output.contains("/3 files"), "\(tty.output)")
+        let erase = tty.output.range(of: "\r\u{1B}[K", options: .backwards)
+        let summary = tty.output.range(of: "3 stored")
+        #expect(erase != nil && summary != nil && erase!.upperBound <= summary!.lowerBound)
+
+        for i in 3..<5 { try box.addCall(callID: "p\(i)", startedAt: recent()) }
+        let json = try onTerminal(box, ["ingest", "--json", box.inbox])
+        #expect(!json.output.contains("/2 files"), "\(json.output)")
+        for i in 5..<7 { try box.addCall(callID: "p\(i)", startedAt: recent()) }
+        let piped = try box.run(["ingest", "inbox"])
+        #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
+    }
+}
