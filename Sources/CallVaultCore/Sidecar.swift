@@ -43,7 +43,8 @@ extension Sidecar {
     /// timestamp_invalid, announcement_missing. (too_large is decided by the caller from the file size.)
     ///
     /// - Parameters:
-    ///   - defaultTenant: the inbox sub-folder's tenant, used when the sidecar has none.
+    ///   - defaultTenant: the inbox sub-folder's tenant, used when the sidecar has none; a sidecar naming
+    ///     another tenant is `sidecar_invalid` (a recorder writes only for the tenant of its folder).
     ///   - isKnownTenant: whether the configuration lists a tenant.
     public static func validate(
         _ data: Data, defaultTenant: String?, isKnownTenant: (String) -> Bool, now: Date
