@@ -157,6 +157,10 @@ func sidecarText(_ insert: String = "", announcement: String = #"{"played": true
         #expect(r.detail.hasPrefix("announcement:"), "\(r.detail)")
         #expect(rejection(sidecarText(labels: #"{"a": "x", "\u0061": "y"}"#)).detail.hasPrefix("labels.a:"))
         #expect(rejection(sidecarText(labels: #"{"a/b": "x", "a\/b": "y"}"#)).reason == "sidecar_invalid")
+        // Composed and decomposed é: one key to a Swift dictionary, so two of them would silently become one.
+        let nfc = rejection(sidecarText(labels: #"{"caf\u00e9": "x", "cafe\u0301": "y"}"#))
+        #expect(nfc.reason == "sidecar_invalid")
+        #expect(nfc.detail.hasPrefix("labels.<key 2>:"), "\(nfc.detail)")
     }
 
     @Test func distinctKeysInDistinctObjectsAreFine() {
