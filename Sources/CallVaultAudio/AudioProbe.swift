@@ -20,6 +20,10 @@ public struct AudioFacts: Sendable, Equatable {
 }
 
 public enum AudioProbe {
+    /// Sample rates telephony and audio use, from 4 kHz narrow-band to 384 kHz studio. A header outside
+    /// them is hostile or corrupt, and would make every duration (and the retention built on it) absurd.
+    public static let sampleRates = 4000...384_000
+
     /// Opens the file on an already open descriptor (so the checked file is the decoded file), decodes every
     /// frame and classifies what is wrong as `audio_unreadable`, `audio_empty` or `audio_truncated`.
     /// Memory is constant: frames are decoded through one fixed buffer.
@@ -42,6 +46,9 @@ public enum AudioProbe {
         let format = "\(container)/\(encodingName(minor))"
         guard info.channels > 0, info.samplerate > 0 else {
             return .failure(Rejection(.audioUnreadable, "libsndfile: no channels or sample rate"))
+        }
+        guard sampleRates.contains(Int(info.samplerate)) else {
+            return .failure(Rejection(.audioUnreadable, "sample rate \(info.samplerate) Hz is outside \(sampleRates.lowerBound)-\(sampleRates.upperBound) Hz"))
         }
 
         // Decode everything: this is what finds truncated FLAC/Opus/MP3 whose header claims the full length.
@@ -70,6 +77,10 @@ public enum AudioProbe {
         }
         if decodeError != 0 {
             return .failure(Rejection(.audioTruncated, "decoding stopped early: \(String(cString: sf_error_number(decodeError)))"))
+        }
+        // A frame count libsndfile reads but does not hold the file to (AIFF's COMM, WAV's fact): compared here.
+        if let claim = ContainerHeader.claimedFrames(fd: fd, fileSize: fileSize, major: major, minor: minor), claim.frames > decoded {
+            return .failure(Rejection(.audioTruncated, "the \(claim.chunk) chunk promises \(claim.frames) frames but the file holds \(decoded)"))
         }
         // How many frames the header promises: exact for PCM-like containers and FLAC; for Ogg taken from the
         // last page, which a cut stream lacks (libsndfile then reports an unknown length); for MP3 an estimate
@@ -129,5 +140,47 @@ public enum AudioProbe {
         case Int(SF_FORMAT_MPEG_LAYER_III): return "mp3"
         default: return String(format: "0x%04x", minor)
         }
+    }
+}
+
+/// Reads the frame count a WAV or AIFF header states in a chunk libsndfile only logs about: AIFF's `COMM`
+/// (libsndfile takes the count from the `SSND` size instead) and the `fact` chunk of a compressed WAV (GSM,
+/// ADPCM, µ-law…), which libsndfile ignores. Plain PCM WAVs are left out: writers disagree on what their
+/// optional `fact` counts (frames or samples), and their `data` size is already checked through the log.
+enum ContainerHeader {
+    static func claimedFrames(fd: Int32, fileSize: Int64, major: Int, minor: Int) -> (chunk: String, frames: Int64)? {
+        switch major {
+        case Int(SF_FORMAT_AIFF):
+            guard let body = chunk("COMM", fd: fd, fileSize: fileSize, bigEndian: true, length: 6) else { return nil }
+            return ("COMM", Int64(UInt32(body[2]) << 24 | UInt32(body[3]) << 16 | UInt32(body[4]) << 8 | UInt32(body[5])))
+        case Int(SF_FORMAT_WAV), Int(SF_FORMAT_WAVEX):
+            let pcm = [SF_FORMAT_PCM_U8, SF_FORMAT_PCM_S8, SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32,
+                       SF_FORMAT_FLOAT, SF_FORMAT_DOUBLE].map { Int($0) }
+            guard !pcm.contains(minor), let body = chunk("fact", fd: fd, fileSize: fileSize, bigEndian: false, length: 4) else { return nil }
+            return ("fact", Int64(UInt32(body[3]) << 24 | UInt32(body[2]) << 16 | UInt32(body[1]) << 8 | UInt32(body[0])))
+        default:
+            return nil
+        }
+    }
+
+    /// The first `length` bytes of the first chunk named `id` in a RIFF (little-endian) or IFF (big-endian)
+    /// file, walking chunk headers with `pread` (nothing else is read); nil when absent or cut short.
+    static func chunk(_ id: String, fd: Int32, fileSize: Int64, bigEndian: Bool, length: Int) -> [UInt8]? {
+        func read(_ n: Int, at offset: Int64) -> [UInt8]? {
+            guard offset >= 0, offset + Int64(n) <= fileSize else { return nil }
+            var buffer = [UInt8](repeating: 0, count: n)
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, off_t(offset)) }
+            return got == n ? buffer : nil
+        }
+        let want = Array(id.utf8)
+        var offset: Int64 = 12   // after RIFF/FORM, the size and WAVE/AIFF
+        for _ in 0..<4096 {
+            guard let header = read(8, at: offset) else { return nil }
+            let b = header[4..<8].map(UInt32.init)
+            let size = Int64(bigEndian ? b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3] : b[3] << 24 | b[2] << 16 | b[1] << 8 | b[0])
+            if Array(header[0..<4]) == want { return size >= Int64(length) ? read(length, at: offset + 8) : nil }
+            offset += 8 + size + (size & 1)   // chunks are padded to an even length
+        }
+        return nil
     }
 }

@@ -31,6 +31,10 @@ public enum PCMReader {
         defer { sf_close(sf) }
         let channels = Int(info.channels)
         guard channels > 0, info.samplerate > 0 else { throw VaultError(.usage, "libsndfile: no channels or sample rate") }
+        // The same bound as ingest: an absurd rate would size buffers and the resampling ratio from a lie.
+        guard AudioProbe.sampleRates.contains(Int(info.samplerate)) else {
+            throw VaultError(.usage, "sample rate \(info.samplerate) Hz is outside \(AudioProbe.sampleRates.lowerBound)-\(AudioProbe.sampleRates.upperBound) Hz")
+        }
         let want = Int(maxSeconds * Double(info.samplerate))
         var out = [[Float]](repeating: [], count: channels)
         for c in 0..<channels { out[c].reserveCapacity(min(want, 1 << 22)) }

@@ -43,7 +43,8 @@ extension Sidecar {
     /// timestamp_invalid, announcement_missing. (too_large is decided by the caller from the file size.)
     ///
     /// - Parameters:
-    ///   - defaultTenant: the inbox sub-folder's tenant, used when the sidecar has none.
+    ///   - defaultTenant: the inbox sub-folder's tenant, used when the sidecar has none; a sidecar naming
+    ///     another tenant is `sidecar_invalid` (a recorder writes only for the tenant of its folder).
     ///   - isKnownTenant: whether the configuration lists a tenant.
     public static func validate(
         _ data: Data, defaultTenant: String?, isKnownTenant: (String) -> Bool, now: Date
@@ -51,9 +52,9 @@ extension Sidecar {
         func invalid(_ detail: String) -> Result<Sidecar, Rejection> { .failure(Rejection(.sidecarInvalid, detail)) }
         guard data.count <= maxBytes else { return .failure(Rejection(.tooLarge, "sidecar is over 64 KiB")) }
         guard String(data: data, encoding: .utf8) != nil else { return invalid("sidecar is not valid UTF-8") }
-        guard let root = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            return invalid("sidecar is not valid JSON")
-        }
+        // One strict pass: duplicate keys, nesting and control characters anywhere in the document.
+        let root: JSONValue
+        do { root = try StrictJSON.parse(data, forbidding: isForbiddenInText) } catch { return invalid(describe(error)) }
         guard case .object(let o) = root else { return invalid("sidecar is not a JSON object") }
 
         // --- sidecar_invalid: presence, types, forms and limits ---
@@ -70,6 +71,10 @@ extension Sidecar {
             guard let d = defaultTenant else { return invalid("tenant: required (no tenant sub-folder)") }
             tenant = d
         case .string(let t)?:
+            // The tenant folder is the boundary a recorder is given: it cannot file calls for another tenant.
+            if let folder = defaultTenant, t != folder {
+                return invalid("tenant: names another tenant than the tenant folder the pair lies in")
+            }
             tenant = t
         default:
             return invalid("tenant: must be a string")
@@ -103,8 +108,7 @@ extension Sidecar {
         switch agent["team"] {
         case nil, .null?: break
         case .string(let t)?:
-            guard (1...128).contains(t.count), !t.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true })
-            else { return invalid("agent.team: must be 1-128 printable characters") }
+            guard (1...128).contains(t.count) else { return invalid("agent.team: must be 1-128 characters") }
             team = t
         default: return invalid("agent.team: must be a string")
         }
@@ -199,6 +203,58 @@ extension Sidecar {
             agentID: agentID, team: team, caller: caller, callee: callee, queue: queue, site: site,
             announcementPlayed: played, announcementPrompt: prompt, announcementAtMs: atMs,
             labels: labels, extra: extra))
+    }
+
+    /// Characters no text field may hold, because terminals, spreadsheets and the catalog act on them: C0
+    /// (NUL, TAB, CR, LF, ESC, BEL, …), DEL, C1, and the bidi controls that reorder what a reader sees.
+    public static func isForbiddenInText(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: return true
+        default: return false
+        }
+    }
+
+    /// A strict-parse failure as a one-line detail naming the field (never its value).
+    static func describe(_ f: StrictJSON.Failure) -> String {
+        let field = fieldPath(f.path)
+        switch f.kind {
+        case .syntax(let what, let offset):
+            return "sidecar is not valid JSON (\(what) at byte \(offset)\(field.isEmpty ? "" : ", in " + field))"
+        case .duplicateKey:
+            return "\(field): duplicate key (readers disagree on which one counts)"
+        case .tooDeep:
+            return "sidecar is nested deeper than \(StrictJSON.maxDepth) levels" + (field.isEmpty ? "" : " (at \(field))")
+        case .forbiddenCharacter(let u, let inKey):
+            return "\(field): \(inKey ? "key contains" : "contains") a control or bidi character (\(String(format: "U+%04X", u.value)))"
+        }
+    }
+
+    /// A path such as `labels.campaign`, `extra.pbx.legs[1]` or `agent.team`. Unknown top-level fields are
+    /// shown under `extra.` (where they are kept); a key that is not a plain name is shown by its position
+    /// (`labels.<key 2>`), as it may hold anything, a phone number or a terminal escape included.
+    static func fieldPath(_ path: [StrictJSON.PathComponent]) -> String {
+        var out = ""
+        for (n, component) in path.enumerated() {
+            switch component {
+            case .key(let k, let position):
+                if n == 0, !knownFields.contains(k) { out = "extra" }
+                if !out.isEmpty { out += "." }
+                out += isPlainKey(k) ? k : "<key \(position)>"
+            case .index(let i):
+                out += "[\(i)]"
+            }
+        }
+        return out
+    }
+
+    /// 1-64 ASCII letters, digits, `_` and `-`, starting with a letter or `_`, and too few digits to be a number.
+    static func isPlainKey(_ k: String) -> Bool {
+        let u = Array(k.utf8)
+        func letter(_ c: UInt8) -> Bool { (65...90).contains(c) || (97...122).contains(c) || c == 95 }
+        func digit(_ c: UInt8) -> Bool { (48...57).contains(c) }
+        guard (1...64).contains(u.count), letter(u[0]) else { return false }
+        return u.allSatisfy { letter($0) || digit($0) || $0 == 45 } && u.filter(digit).count < 7
     }
 
     /// `[A-Za-z0-9._:@-]`, the character set of `call_id` and `agent.id`.

@@ -10,7 +10,7 @@ import Testing
         "acme-energy/call-0002.wav", "acme-energy/call-0002.json",
         "telco-be/call-1002.flac", "telco-be/call-1002.json",
         "acme-energy/bad-audio-truncated.wav", "acme-energy/bad-audio-truncated.json",
-        "acme-energy/bad-tenant-unknown.wav", "acme-energy/bad-tenant-unknown.json",
+        "bad-tenant-unknown.wav", "bad-tenant-unknown.json",
     ]
 
     /// Every named step of the write paths, and for per-file steps the first and a later hit.

@@ -103,3 +103,138 @@ func verdict(_ data: Data, defaultTenant: String? = nil) -> String {
         #expect(r.detail.hasPrefix("caller:"))
     }
 }
+
+/// The reason and detail for raw sidecar text (for inputs JSONSerialization cannot write: duplicate keys, escapes).
+func rejection(_ text: String, defaultTenant: String? = nil) -> (reason: String, detail: String) {
+    switch Sidecar.validate(Data(text.utf8), defaultTenant: defaultTenant,
+                            isKnownTenant: { ["acme-energy", "telco-be"].contains($0) }, now: now) {
+    case .success: return ("ok", "")
+    case .failure(let r): return (r.reason.rawValue, r.detail)
+    }
+}
+
+/// A valid sidecar as text with `insert` spliced in before its closing brace (JSON text, so keys may repeat).
+func sidecarText(_ insert: String = "", announcement: String = #"{"played": true}"#, labels: String = #"{"campaign": "winter-2026"}"#) -> String {
+    """
+    {"schema": "callvault.call/1", "call_id": "c-1", "tenant": "acme-energy",
+     "started_at": "2026-11-21T10:14:03+01:00", "direction": "inbound", "agent": {"id": "a-1", "team": "billing-nl"},
+     "announcement": \(announcement), "labels": \(labels)\(insert)}
+    """
+}
+
+@Suite struct HostileSidecarTests {
+    @Test func theTextHelperIsValid() {
+        #expect(rejection(sidecarText()).reason == "ok")
+    }
+
+    // Foundation keeps the first of two keys, jq and Python the last: the flag must not depend on the reader.
+    @Test func aTopLevelDuplicateKeyIsInvalidAndNamed() {
+        let r = rejection(sidecarText(#", "announcement": {"played": false}"#))
+        #expect(r.reason == "sidecar_invalid")
+        #expect(r.detail.hasPrefix("announcement:"), "\(r.detail)")
+        #expect(r.detail.contains("duplicate"))
+        // The other order (false first, true last) is just as invalid.
+        let flipped = rejection(sidecarText(#", "announcement": {"played": true}"#, announcement: #"{"played": false}"#))
+        #expect(flipped.reason == "sidecar_invalid")
+    }
+
+    @Test func aNestedDuplicateKeyIsInvalidAndNamedByItsPath() {
+        let r = rejection(sidecarText(labels: #"{"campaign": "a", "campaign": "b"}"#))
+        #expect(r.reason == "sidecar_invalid")
+        #expect(r.detail.hasPrefix("labels.campaign:"), "\(r.detail)")
+        let played = rejection(sidecarText(announcement: #"{"played": true, "played": false}"#))
+        #expect(played.reason == "sidecar_invalid")
+        #expect(played.detail.hasPrefix("announcement.played:"), "\(played.detail)")
+        let deep = rejection(sidecarText(#", "pbx": {"legs": [{"id": 1}, {"id": 2, "id": 3}]}"#))
+        #expect(deep.reason == "sidecar_invalid")
+        #expect(deep.detail.hasPrefix("extra.pbx.legs[1].id:"), "\(deep.detail)")
+    }
+
+    @Test func keysThatDifferOnlyByEscapesAreTheSameKey() {
+        // "\u0061nnouncement" is "announcement" once decoded.
+        let r = rejection(sidecarText(#", "\u0061nnouncement": {"played": false}"#))
+        #expect(r.reason == "sidecar_invalid")
+        #expect(r.detail.hasPrefix("announcement:"), "\(r.detail)")
+        #expect(rejection(sidecarText(labels: #"{"a": "x", "\u0061": "y"}"#)).detail.hasPrefix("labels.a:"))
+        #expect(rejection(sidecarText(labels: #"{"a/b": "x", "a\/b": "y"}"#)).reason == "sidecar_invalid")
+        // Composed and decomposed é: one key to a Swift dictionary, so two of them would silently become one.
+        let nfc = rejection(sidecarText(labels: #"{"caf\u00e9": "x", "cafe\u0301": "y"}"#))
+        #expect(nfc.reason == "sidecar_invalid")
+        #expect(nfc.detail.hasPrefix("labels.<key 2>:"), "\(nfc.detail)")
+    }
+
+    @Test func distinctKeysInDistinctObjectsAreFine() {
+        // The same key in two different objects is not a duplicate.
+        #expect(rejection(sidecarText(#", "x": {"id": 1}, "y": {"id": 1}"#)).reason == "ok")
+    }
+
+    @Test func strictGrammar() {
+        #expect(rejection(sidecarText() + " x").reason == "sidecar_invalid")
+        #expect(rejection(sidecarText(#", "n": 01"#)).reason == "sidecar_invalid")
+        #expect(rejection(sidecarText(#", "n": 1e999"#)).reason == "sidecar_invalid")
+        #expect(rejection(sidecarText(#", "s": "\ud800""#)).reason == "sidecar_invalid", "a lone surrogate")
+        #expect(rejection(sidecarText(#", "t": tru"#)).reason == "sidecar_invalid")
+        #expect(rejection(sidecarText(#", "a": [1,]"#)).reason == "sidecar_invalid")
+        #expect(rejection(sidecarText(#", "n": -0.5e+3, "s": "\ud83d\ude00 \u00e9", "e": [], "o": {}"#)).reason == "ok")
+        // Deep nesting is refused, not recursed into without bound.
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(rejection(sidecarText(", \"deep\": " + deep)).reason == "sidecar_invalid")
+    }
+
+    /// Every class of forbidden character, in every text field the catalog keeps or shows.
+    static let forbidden: [String] = [
+        #"\u0000"#, #"\u001b[31m"#, #"\u0007"#, #"\t"#, #"\r"#, #"\n"#, #"\u007f"#, #"\u0085"#, #"\u009b"#,
+        #"\u202e"#, #"\u202a"#, #"\u2066"#, #"\u2069"#, #"\u200e"#, #"\u200f"#, #"\u061c"#,
+    ]
+
+    @Test(arguments: forbidden)
+    func controlAndBidiCharactersAreRejectedInEveryTextField(char: String) {
+        let cases: [(String, String)] = [
+            (sidecarText().replacingOccurrences(of: #""team": "billing-nl""#, with: #""team": "billing\#(char)nl""#), "agent.team"),
+            (sidecarText(labels: #"{"campaign": "winter\#(char)"}"#), "labels.campaign"),
+            (sidecarText(#", "queue": "q\#(char)""#), "queue"),
+            (sidecarText(#", "site": "\#(char)s""#), "site"),
+            (sidecarText(announcement: #"{"played": true, "prompt": "p\#(char)"}"#), "announcement.prompt"),
+            (sidecarText(#", "pbx_node": "ast\#(char)02""#), "extra.pbx_node"),
+            (sidecarText(#", "pbx": {"legs": ["a", "b\#(char)"]}"#), "extra.pbx.legs[1]"),
+            (sidecarText().replacingOccurrences(of: #""call_id": "c-1""#, with: #""call_id": "c-1\#(char)""#), "call_id"),
+            (sidecarText().replacingOccurrences(of: #""tenant": "acme-energy""#, with: #""tenant": "acme-energy\#(char)""#), "tenant"),
+            (sidecarText().replacingOccurrences(of: #""id": "a-1""#, with: #""id": "a-1\#(char)""#), "agent.id"),
+            (sidecarText(#", "caller": "+32470123456\#(char)""#), "caller"),
+        ]
+        for (text, field) in cases {
+            let r = rejection(text)
+            #expect(r.reason == "sidecar_invalid", "\(field) with \(char)")
+            #expect(r.detail.hasPrefix(field + ":"), "\(field) with \(char): \(r.detail)")
+            #expect(!r.detail.contains("32470123456"), "no phone number in the detail")
+        }
+    }
+
+    @Test func aControlCharacterInALabelKeyIsRejectedWithoutEchoingTheKey() {
+        let r = rejection(sidecarText(labels: #"{"ok": "x", "\u001b]0;pwned\u0007": "y"}"#))
+        #expect(r.reason == "sidecar_invalid")
+        #expect(r.detail.hasPrefix("labels."), "\(r.detail)")
+        #expect(!r.detail.contains("pwned") && !r.detail.contains("\u{1b}"), "\(r.detail)")
+    }
+
+    @Test func ordinaryUnicodeTextIsFine() {
+        #expect(rejection(sidecarText(#", "site": "Liège – Œuvre 東京 \ud83d\udcde""#)).reason == "ok")
+        // A zero-width joiner or no-break space is not a control character.
+        #expect(rejection(sidecarText(#", "queue": "a\u200db\u00a0c""#)).reason == "ok")
+    }
+
+    @Test func aSidecarInATenantFolderMustNameThatTenantOrNone() {
+        let other = rejection(sidecarText(), defaultTenant: "telco-be")
+        #expect(other.reason == "sidecar_invalid", "a recorder of telco-be cannot write into acme-energy")
+        #expect(other.detail.hasPrefix("tenant:"), "\(other.detail)")
+        #expect(rejection(sidecarText(), defaultTenant: "acme-energy").reason == "ok")
+        let absent = sidecarText().replacingOccurrences(of: #""tenant": "acme-energy","#, with: "")
+        #expect(rejection(absent, defaultTenant: "telco-be").reason == "ok")
+        let null = sidecarText().replacingOccurrences(of: #""tenant": "acme-energy""#, with: #""tenant": null"#)
+        #expect(rejection(null, defaultTenant: "telco-be").reason == "ok")
+        // Outside a tenant folder the sidecar names its tenant freely.
+        #expect(rejection(sidecarText(), defaultTenant: nil).reason == "ok")
+        // Even an unknown or malformed tenant inside another tenant's folder is the folder mismatch.
+        #expect(rejection(sidecarText().replacingOccurrences(of: "\"acme-energy\"", with: "\"globex\""), defaultTenant: "acme-energy").reason == "sidecar_invalid")
+    }
+}
