@@ -23,7 +23,7 @@ dist: setup
 # one-month audio expiry, whenever the demo runs.
 demo: build
 	@rm -rf $(DEMO) && mkdir -p $(DEMO) && cp -r fixtures/inbox $(DEMO)/inbox
-	@sed -i "s/2026-11-20T/$$(date -u -d yesterday +%F)T/g" $(DEMO)/inbox/*/*.json
+	@sed -i "s/2026-11-20T/$$(date -u -d yesterday +%F)T/g" $(DEMO)/inbox/*.json $(DEMO)/inbox/*/*.json
 	$(SWIFT) run -q callvault init --store $(DEMO)/store --tenant acme-energy --tenant telco-be
 	$(SWIFT) run -q callvault ingest --store $(DEMO)/store $(DEMO)/inbox; rc=$$?; \
 	  if [ $$rc -ne 0 ] && [ $$rc -ne 4 ]; then exit $$rc; fi; \
