@@ -1,4 +1,4 @@
-// Fault injection for the kill tests: the process kills itself with SIGKILL at a named step.
+// Fault injection for the kill tests: the process kills itself with SIGKILL at a named step (debug builds only).
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +6,10 @@ import Glibc
 
 /// The named steps of every write path. `CALLVAULT_CRASH_AT=STEP[:N]` makes the process SIGKILL itself
 /// the Nth time (default first) it reaches STEP — the same as `kill -9` at that instant, which is what
-/// the crash tests need to prove the ordering. Unset in production; reading it costs one getenv.
+/// the crash tests need to prove the ordering. Only debug builds (the tests' binary) honour it: in a
+/// release build an environment variable must never be able to kill the vault half-way.
 public enum CrashPoint {
+    #if DEBUG
     private static let target: (String, Int)? = {
         guard let v = ProcessInfo.processInfo.environment["CALLVAULT_CRASH_AT"], !v.isEmpty else { return nil }
         let parts = v.split(separator: ":")
@@ -15,13 +17,17 @@ public enum CrashPoint {
     }()
     nonisolated(unsafe) private static var hits: [String: Int] = [:]
     private static let lock = NSLock()
+    #endif
 
+    @inline(__always)
     public static func reached(_ step: String) {
+        #if DEBUG
         guard let (name, n) = target, name == step else { return }
         let count: Int = lock.withLock {
             hits[step, default: 0] += 1
             return hits[step]!
         }
         if count == n { kill(getpid(), SIGKILL) }
+        #endif
     }
 }

@@ -10,6 +10,7 @@ struct CallVaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
+        version: "callvault \(CallVaultVersion.current)",
         subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
                       ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self,
                       AnnouncementCommand.self])
@@ -31,7 +32,8 @@ enum Main {
                 try command.run()
             }
         } catch let error as VaultError {
-            FileHandle.standardError.write(Data("callvault: \(error.message)\n".utf8))
+            // Messages may quote what the user typed; like all human output, never raw controls (one line).
+            FileHandle.standardError.write(Data("callvault: \(escapedForTerminal(error.message))\n".utf8))
             exit(error.exitCode)
         } catch let error as ExitCode {
             exit(error.rawValue)
@@ -41,7 +43,7 @@ enum Main {
                 CallVaultCommand.exit(withError: error)  // --help, --version: printed to stdout, exit 0
             }
             let message = CallVaultCommand.fullMessage(for: error)
-            FileHandle.standardError.write(Data("callvault: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("callvault: \(escapedForTerminal(message, keepNewlines: true))\n".utf8))
             // Usage mistakes are exit 2 (SPEC §9), whatever ArgumentParser's own convention.
             exit(2)
         }
