@@ -416,7 +416,7 @@ import Testing
         let box = try store()
         let text = try head(box)
         #expect(text.range(of: "^[0-9]+:[0-9a-f]{64}$", options: .regularExpression) != nil, "\(text)")
-        let seq = Int(text.split(separator: ":")[0])!
+        let seq = try #require(Int(text.split(separator: ":").first ?? ""))
         #expect(try box.catalog().read { try String.fetchOne($0, sql: "SELECT seq || ':' || hash FROM audit_events WHERE action = 'audit.head'") } == text)
         let json = try box.run(["audit", "head", "--json"]).json()
         #expect(json["seq"] as? Int == seq + 1)
@@ -434,7 +434,7 @@ import Testing
     @Test func aTailCutTogetherWithItsHeadIsFoundByTheAnchoredHead() throws {
         let box = try store()
         let anchored = try head(box)
-        let seq = Int(anchored.split(separator: ":")[0])!
+        let seq = try #require(Int(anchored.split(separator: ":").first ?? ""))
         _ = try box.run(["list"])
         _ = try box.run(["report"])
         // The attacker removes the anchored event and everything after it, and rewrites the head to match.
