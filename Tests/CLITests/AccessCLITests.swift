@@ -236,7 +236,10 @@ import Testing
 
     @Test func aCoachIsToldNothingAboutHolds() throws {
         let box = try populated()
-        let inside = try box.recordingIDs()["new-billing"]!
+        // A call of an hour ago: inside coach-an's scope whatever the date the tests run on.
+        try box.addCall(callID: "recent-billing", startedAt: isoUTC(Date().addingTimeInterval(-3600)), agent: "a-1099", team: "billing-nl")
+        _ = try box.run(["ingest", "inbox/acme-energy/recent-billing.wav"])
+        let inside = try #require(try box.recordingIDs()["recent-billing"])
         let placed = try box.run(["hold", "place", "--json", "--kind", "legal", "--case", "CASE-SECRET-7", "--note", "NOTE-SECRET",
                                   "--recording", inside]).json()
         let holdID = placed["hold_id"] as! String

@@ -52,8 +52,9 @@ func parseCSV(_ text: String) throws -> [[String: String]] {
         try q.write { db in
             try db.execute(sql: "UPDATE recordings SET call_id = ?, team = ?, queue = ?, site = ? WHERE id = ?",
                            arguments: [hostileText, hostileText, hostileText, hostileText, id])
-            try db.execute(sql: "INSERT INTO rejections (id, at, tenant, reason, detail, quarantine_path) VALUES (?, ?, 'acme-energy', ?, ?, 'quarantine/x')",
-                           arguments: [quarantineID, isoUTC(Date()), hostileText, hostileText])
+            // A fixed instant inside the report's range (`--to` is now, exclusive, to the second).
+            try db.execute(sql: "INSERT INTO rejections (id, at, tenant, reason, detail, quarantine_path) VALUES (?, '2026-11-01T00:00:00Z', 'acme-energy', ?, ?, 'quarantine/x')",
+                           arguments: [quarantineID, hostileText, hostileText])
             let seq = try Int.fetchOne(db, sql: "SELECT max(seq) FROM audit_events")! + 1
             try db.execute(sql: """
                 INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
