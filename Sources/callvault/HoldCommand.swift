@@ -28,14 +28,14 @@ struct HoldCommand: ParsableCommand {
         @Option(help: "incident or legal") var kind: String
         @Option(name: .customLong("case"), help: "Case reference (required).") var caseRef: String
         @Option(help: "Free-text note.") var note: String?
-        @Option(name: .customLong("review-at"), help: "When to review the hold (date or RFC 3339).") var reviewAt: String?
+        @Option(name: .customLong("review-at"), help: "When to review the hold (RFC 3339, or a date: midnight in the tenant's time zone).") var reviewAt: String?
         @Option(name: .customLong("recording"), help: "A recording id (repeatable).") var recordings: [String] = []
         @Option(name: .customLong("call-id"), help: "A call_id (repeatable).") var callIDs: [String] = []
         @Option(help: "Query: tenant.") var tenant: String?
         @Option(help: "Query: caller or callee number.") var caller: String?
         @Option(help: "Query: agent id.") var agent: String?
-        @Option(help: "Query: started at or after (date or RFC 3339).") var from: String?
-        @Option(help: "Query: started before (date or RFC 3339).") var to: String?
+        @Option(help: "Query: started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
+        @Option(help: "Query: started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
 
         func validate() throws {
             guard kind == "incident" || kind == "legal" else { throw ValidationError("--kind must be incident or legal") }
