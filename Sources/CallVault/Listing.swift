@@ -18,12 +18,19 @@ public struct ListFilters: Sendable {
 
     public init() {}
 
-    /// The filters for the audit event: which were used, never their values when they could be personal
-    /// (an agent id is an id; none of these is a phone number).
+    /// Refuses filter values that cannot be what they name (exit 2), before anything is audited: a tenant
+    /// outside the tenant charset, an agent outside the id charset (a phone number among them).
+    func validate() throws {
+        if let tenant, !Sidecar.isSafeTenant(tenant) { throw VaultError(.usage, "--tenant: not a tenant name ([a-z0-9][a-z0-9-]{0,62})") }
+        if let agent, !Sidecar.isSafeIdentifier(agent) { throw VaultError(.usage, "--agent: not an agent id (A-Z a-z 0-9 . _ : @ -)") }
+    }
+
+    /// The filters for the audit event: which were used, with the values that are ids (validated); a team
+    /// name is free text, so it is recorded only when it has the form of an id.
     var auditDetails: [String: String] {
         var d: [String: String] = [:]
         if let tenant { d["tenant"] = tenant }
-        if let team { d["team"] = team }
+        if let team { d["team"] = Sidecar.isSafeIdentifier(team) ? team : "(free text)" }
         if let agent { d["agent"] = agent }
         if let direction { d["direction"] = direction }
         if let from { d["from"] = Timestamp.utc(from) }
@@ -45,13 +52,18 @@ public struct Listing: Sendable {
     static let readers: Set<Role> = [.coach, .compliance, .admin]
     static let officers: Set<Role> = [.compliance, .admin]
 
-    /// The base query of the acting user: coaches get their scope and the coaching rule; officers see all.
+    /// Whether the acting user is a coach: scoped, and told nothing about holds.
+    var isCoach: Bool { vault.principal.user?.role == .coach }
+
+    /// The base query of the acting user: coaches get their scope and the coaching rule (nothing past its normal
+    /// audio expiry, held or not); officers see all.
     func baseQuery() -> ListingQuery {
         var q = ListingQuery()
         if let user = vault.principal.user, user.role == .coach {
             q.scopeTeams = user.teams.isEmpty ? nil : user.teams
             q.scopeTenants = user.tenants.isEmpty ? nil : user.tenants
             q.coachingOnly = true
+            q.audioUnexpiredAt = vault.clock.now()
         }
         return q
     }
@@ -71,6 +83,7 @@ public struct Listing: Sendable {
 
     public func list(_ f: ListFilters) throws -> (page: [ListedRecording], nextCursor: String?) {
         try vault.require(Self.readers, to: "list")
+        try f.validate()
         let now = vault.clock.now()
         var q = baseQuery()
         q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.direction = f.direction
@@ -78,16 +91,19 @@ public struct Listing: Sendable {
         q.expiringBefore = f.expiringWithin.map { $0.added(to: now, in: vault.configuration.timeZone) }
         q.limit = max(1, min(f.limit, 1000))
         if let c = f.cursor { q.after = try Self.decode(cursor: c) }
-        let (page, more) = try vault.catalog.list(q)
+        var (page, more) = try vault.catalog.list(q)
+        if isCoach { page = page.map { ListedRecording(row: $0.row, onHold: nil) } }
         var details = f.auditDetails
         details["results"] = String(page.count)
         try vault.catalog.appendAudit([vault.event("list", target: nil, details: details)])
         return (page, more ? page.last.map { Self.cursor(for: $0.row) } : nil)
     }
 
-    /// One recording, if the acting user may see it; refusals are audited (exit 3).
+    /// One recording, if the acting user may see it; refusals are audited (exit 3). A coach gets no hold:
+    /// neither the holds nor whether there is one.
     public func show(id: String, action: String = "show") throws -> (ListedRecording, [HoldRow]) {
         try vault.require(Self.readers, to: action)
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: action, what: "recording") }
         let q = baseQuery()
         guard let row = try vault.catalog.recording(id: id) else {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "no such recording"])])
@@ -97,8 +113,9 @@ public struct Listing: Sendable {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "outside scope"])])
             throw VaultError(.accessDenied, "\(action) \(id): not allowed for \(vault.actor): outside your scope, non-compliant or without audio")
         }
-        let holds = try vault.catalog.activeHolds(recordingID: id)
         if action == "show" { try vault.catalog.appendAudit([vault.event("show", target: id)]) }
+        if isCoach { return (ListedRecording(row: row, onHold: nil), []) }
+        let holds = try vault.catalog.activeHolds(recordingID: id)
         return (ListedRecording(row: row, onHold: !holds.isEmpty), holds)
     }
 
@@ -135,18 +152,34 @@ public struct Listing: Sendable {
         return r
     }
 
-    public func verifyAudit() throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+    /// Verifies the chain, and with `expectedHead` (a head anchored outside the host) that the chain still holds it.
+    public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
         try vault.require(Self.officers, to: "audit verify")
         // Verify first, then record that it was verified (the new event is not part of what was checked).
-        let r = try vault.catalog.verifyAudit()
-        try vault.catalog.appendAudit([vault.event("audit.verify", target: nil, details: ["ok": String(r.ok), "events": String(r.events)])])
+        let r = try vault.catalog.verifyAudit(expectedHead: expectedHead)
+        var details = ["ok": String(r.ok), "events": String(r.events)]
+        if let expectedHead { details["expected_head"] = String(expectedHead.seq) }
+        try vault.catalog.appendAudit([vault.event("audit.verify", target: nil, details: details)])
         return r
     }
 
-    public func auditEvents(since: Date?, actor: String?, action: String?, limit: Int) throws -> [AuditRow] {
+    /// The head of the chain to anchor outside the host: the `audit.head` event this call appends.
+    public func auditHead() throws -> (seq: Int64, hash: String) {
+        try vault.require(Self.officers, to: "audit head")
+        return try vault.catalog.appendAuditReturningHead(vault.event("audit.head", target: nil))
+    }
+
+    /// Audit events by filter. The audit event of the listing names the filters used, not their values
+    /// (a typed value is not known to be free of personal data).
+    public func auditEvents(since: Date?, until: Date? = nil, actor: String?, action: String?, target: String? = nil,
+                            limit: Int) throws -> [AuditRow] {
         try vault.require(Self.officers, to: "audit list")
-        let rows = try vault.catalog.auditEvents(since: since, actor: actor, action: action, limit: limit)
-        try vault.catalog.appendAudit([vault.event("audit.list", target: nil, details: ["results": String(rows.count)])])
+        let rows = try vault.catalog.auditEvents(since: since, until: until, actor: actor, action: action, target: target, limit: limit)
+        let used = [("since", since != nil), ("until", until != nil), ("actor", actor != nil), ("action", action != nil),
+                    ("target", target != nil)].filter(\.1).map(\.0)
+        var details = ["results": String(rows.count)]
+        if !used.isEmpty { details["filters"] = used.joined(separator: ",") }
+        try vault.catalog.appendAudit([vault.event("audit.list", target: nil, details: details)])
         return rows
     }
 
@@ -159,6 +192,7 @@ public struct Listing: Sendable {
 
     public func quarantineEntry(id: String) throws -> (RejectionRow, deletedAt: String?, files: [String]) {
         try vault.require([.admin], to: "quarantine show")
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "quarantine show", what: "quarantine entry") }
         guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.usage, "quarantine \(id): no such entry") }
         try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])
         // Inputs lie under files/ (apart from reason.json); the first version kept them beside it.

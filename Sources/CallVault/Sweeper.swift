@@ -27,10 +27,17 @@ public struct Sweeper: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    /// Sweeps at `now`. A dry run changes nothing and reports what a sweep would delete.
-    public func sweep(now: Date, dryRun: Bool) throws -> SweepReport {
+    /// Sweeps at `now`. A dry run changes nothing and reports what a sweep would delete. With `simulated`
+    /// (`sweep --now` on a simulation store), `now` is not the wall clock: the events keep the wall clock as
+    /// their time, so the chain's times never run backwards, and carry the simulated instant as `simulated_now`.
+    public func sweep(now: Date, dryRun: Bool, simulated: Bool = false) throws -> SweepReport {
         var report = SweepReport(now: now, dryRun: dryRun)
         let catalog = vault.catalog
+        let event: SweepEventFactory = { action, target, details in
+            var d = details
+            if simulated { d["simulated_now"] = Timestamp.utc(now) }
+            return vault.event(action, target: target, details: d)
+        }
         if dryRun {
             let due = try catalog.dueCounts(at: now)
             report.audioDeleted = due.audio
@@ -67,7 +74,7 @@ public struct Sweeper: Sendable {
         // Audio first, then metadata: a row whose audio is still due keeps pointing at it until then.
         var after: SweepKey? = nil
         repeat {
-            let (swept, last) = try catalog.sweepAudio(at: now, after: after, limit: batchSize, actor: vault.actor,
+            let (swept, last) = try catalog.sweepAudio(at: now, after: after, limit: batchSize, event: event,
                                                        remove: remove, sync: { try files.syncFileSystem() })
             tally(swept, metadata: false)
             after = last
@@ -75,7 +82,7 @@ public struct Sweeper: Sendable {
         } while after != nil
         after = nil
         repeat {
-            let (swept, last) = try catalog.sweepMetadata(at: now, after: after, limit: batchSize, actor: vault.actor,
+            let (swept, last) = try catalog.sweepMetadata(at: now, after: after, limit: batchSize, event: event,
                                                           remove: remove, sync: { try files.syncFileSystem() })
             tally(swept, metadata: true)
             after = last
@@ -93,13 +100,13 @@ public struct Sweeper: Sendable {
         }
         if !deletedQ.isEmpty {
             try files.syncFileSystem()
-            try catalog.markRejectionsDeleted(deletedQ, at: now, actor: vault.actor)
+            try catalog.markRejectionsDeleted(deletedQ, at: now, event: event)
         }
         report.quarantineDeleted = deletedQ.count
 
         let after2 = try catalog.dueCounts(at: now)
         report.overdue = after2.audio + after2.metadata
-        try catalog.appendAudit([vault.event("sweep.finished", target: nil, details: [
+        try catalog.appendAudit([event("sweep.finished", nil, [
             "now": Timestamp.utc(now), "audio_deleted": String(report.audioDeleted),
             "metadata_deleted": String(report.metadataDeleted), "quarantine_deleted": String(report.quarantineDeleted),
             "found_missing": String(report.audioFoundMissing), "errors": String(report.errors.count),
@@ -146,10 +153,29 @@ public struct Holds: Sendable {
 
     public func release(id: String, note: String) throws {
         try vault.require(Self.officers, to: "hold release")
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold release", what: "hold") }
         guard !note.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--note: say why the hold is released") }
         let released = try vault.catalog.releaseHold(id: id, by: vault.actor, note: note, at: vault.clock.now(),
                                                      event: vault.event("hold.released", target: id))
         guard released else { throw VaultError(.usage, "hold \(id): no such active hold") }
+    }
+
+    /// Holds with their recording counts (officers only; audited).
+    public func list(activeOnly: Bool) throws -> [(HoldRow, Int)] {
+        try vault.require(Self.officers, to: "hold list")
+        let holds = try vault.catalog.holds(activeOnly: activeOnly)
+        try vault.catalog.appendAudit([vault.event("hold.list", target: nil, details: ["results": String(holds.count),
+                                                                                    "active_only": String(activeOnly)])])
+        return holds
+    }
+
+    /// One hold and its items (officers only; audited).
+    public func show(id: String) throws -> (HoldRow, [(recordingID: String, metadataOnly: Bool)]) {
+        try vault.require(Self.officers, to: "hold show")
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold show", what: "hold") }
+        guard let found = try vault.catalog.hold(id: id) else { throw VaultError(.usage, "hold \(id): no such hold") }
+        try vault.catalog.appendAudit([vault.event("hold.show", target: id)])
+        return found
     }
 
     /// Recomputes the stored expiry instants of a tenant (or all) after a policy change (SPEC §6).

@@ -34,9 +34,22 @@ public final class Vault: Sendable {
         self.principal = principal
     }
 
-    /// An audit event by the acting principal (with the OS user behind `--as`).
+    /// An audit event by the acting principal (with the OS user behind `--as`), at the wall clock.
+    /// Every event outside the ingest path is built here, so none drops `principal`.
     public func event(_ action: String, target: String?, details: [String: String] = [:]) -> AuditEvent {
+        Self.event(action, target: target, details: details, by: principal, clock: clock)
+    }
+
+    static func event(_ action: String, target: String?, details: [String: String], by principal: Principal,
+                      clock: any Clock) -> AuditEvent {
         AuditEvent(at: clock.now(), actor: principal.name, principal: principal.onBehalfOf, action: action, target: target, details: details)
+    }
+
+    /// `access.denied` for a value typed by a user that is not a well-formed id: the log records that it was
+    /// invalid, never the text itself (it may be a phone number). Returns the usage error to throw (exit 2).
+    public func refuseInvalidID(action: String, what: String) -> VaultError {
+        try? catalog.appendAudit([event("access.denied", target: nil, details: ["action": action, "target": "invalid_id"])])
+        return VaultError(.usage, "\(action): not a \(what) id (ids look like 0192f3a4-5b6c-7d8e-9f01-23456789abcd)")
     }
 
     /// Checks the acting user's role; a refusal is itself audited before it is reported (exit 3).
@@ -66,6 +79,14 @@ public final class Vault: Sendable {
         if FileManager.default.fileExists(atPath: configPath) {
             throw VaultError(.usage, "\(root) already holds a store (\(Configuration.fileName) exists)")
         }
+        // A catalog without its configuration is still a store (the file was lost or moved): re-initialising
+        // it would rewrite its metadata (a simulation flag lets `sweep --now` delete everything).
+        for name in [Catalog.fileName, Catalog.fileName + "-wal"] {
+            var st = stat()
+            if lstat(root + "/" + name, &st) == 0 {
+                throw VaultError(.usage, "\(root) already holds a catalog (\(name) exists): restore its \(Configuration.fileName) instead of running init")
+            }
+        }
         if mkdir(root, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create store directory \(root): \(String(cString: strerror(errno)))")
         }
@@ -77,38 +98,64 @@ public final class Vault: Sendable {
         let catalog = try Catalog(path: root + "/" + Catalog.fileName)
         try catalog.setMeta("simulation", simulation ? "true" : "false")
         try catalog.setMeta("created_at", Timestamp.utc(clock.now()))
-        try catalog.appendAudit([AuditEvent(at: clock.now(), actor: actor, action: "store.init", target: nil,
-                                            details: ["simulation": String(simulation), "tenants": String(tenants.count)])])
+        let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
+        try catalog.appendAudit([event("store.init", target: nil, details: ["simulation": String(simulation), "tenants": String(tenants.count)],
+                                       by: principal, clock: clock)])
         try files.writeFile(Data(text.utf8), at: Configuration.fileName)
         try files.syncFileSystem()
         try catalog.setMeta("config_sha256", Hex.encode(SHA256.hash(data: Data(text.utf8))))
-        let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
         return Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal)
     }
 
     /// Opens an existing store. A missing store or a broken configuration is a `.configuration` error (exit 2).
     public static func open(at root: String, actor: String, asUser: String? = nil, clock: any Clock = SystemClock()) throws -> Vault {
         let configPath = root + "/" + Configuration.fileName
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw VaultError.configuration("no store at \(root) (missing \(Configuration.fileName)); create one with `callvault init`")
-        }
+        let data = try readConfiguration(root: root, path: configPath)
         guard let text = String(data: data, encoding: .utf8) else {
             throw VaultError.configuration("\(Configuration.fileName): not valid UTF-8")
         }
         let configuration = try Configuration.parse(text)
         let prompts = try PromptLibrary.load(configuration, root: root)
-        let catalog = try Catalog(path: root + "/" + Catalog.fileName)
+        let catalogPath = root + "/" + Catalog.fileName
+        if access(catalogPath, R_OK | W_OK) != 0, errno == EACCES {
+            throw VaultError(.accessDenied, "cannot read the store at \(root): permission denied on \(Catalog.fileName) (run as the vault's user)")
+        }
+        let catalog = try Catalog(path: catalogPath)
         let principal: Principal
         do {
             principal = try Principal.resolve(osUser: actor, asUser: asUser, configuration: configuration)
         } catch {
-            try? catalog.appendAudit([AuditEvent(at: clock.now(), actor: actor, action: "access.denied", target: nil,
-                                                 details: ["action": "act as another user"])])
+            // The name given to --as is not recorded: it was refused, so it is not known to be a user name.
+            let os = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
+            try? catalog.appendAudit([event("access.denied", target: nil, details: ["action": "act as another user"], by: os, clock: clock)])
             throw error
         }
         let vault = Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
         try vault.recordPolicyChange(configurationText: text)
         return vault
+    }
+
+    /// The configuration's bytes. "No store" (with the advice to create one) only when it truly does not exist;
+    /// a store this user may not read says so (exit 3), and so does any other failure, with its cause.
+    static func readConfiguration(root: String, path: String) throws -> Data {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let err = errno
+            switch err {
+            case ENOENT, ENOTDIR:
+                throw VaultError.configuration("no store at \(root) (missing \(Configuration.fileName)); create one with `callvault init`")
+            case EACCES, EPERM:
+                throw VaultError(.accessDenied, "cannot read the store at \(root): permission denied (run as the vault's user)")
+            default:
+                throw VaultError.configuration("cannot read \(path): \(String(cString: strerror(err)))")
+            }
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            throw VaultError.configuration("cannot read \(path): \(error.localizedDescription)")
+        }
     }
 
     /// Retention, users and verification live in a file admins edit by hand; the first command that reads an

@@ -1,4 +1,4 @@
-// Fault injection for the kill tests: the process kills (or stops) itself at a named step.
+// Fault injection for the kill tests: the process kills (or stops) itself at a named step (debug builds only).
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -8,8 +8,10 @@ import Glibc
 /// the Nth time (default first) it reaches STEP — the same as `kill -9` at that instant, which is what
 /// the crash tests need to prove the ordering. `CALLVAULT_STOP_AT=STEP[:N]` makes it SIGSTOP itself there
 /// instead, so a test can change the inbox at exactly that instant (a file swapped by rename, a symlink)
-/// and then continue it. Unset in production; reading them costs one getenv each.
+/// and then continue it. Only debug builds (the tests' binary) honour them: in a release build an
+/// environment variable must never be able to kill or stop the vault half-way.
 public enum CrashPoint {
+    #if DEBUG
     private static func parse(_ variable: String) -> (String, Int)? {
         guard let v = ProcessInfo.processInfo.environment[variable], !v.isEmpty else { return nil }
         let parts = v.split(separator: ":")
@@ -19,8 +21,11 @@ public enum CrashPoint {
     private static let stopTarget = parse("CALLVAULT_STOP_AT")
     nonisolated(unsafe) private static var hits: [String: Int] = [:]
     private static let lock = NSLock()
+    #endif
 
+    @inline(__always)
     public static func reached(_ step: String) {
+        #if DEBUG
         let crash = crashTarget.map { $0.0 == step } ?? false
         let stop = stopTarget.map { $0.0 == step } ?? false
         guard crash || stop else { return }
@@ -30,5 +35,6 @@ public enum CrashPoint {
         }
         if crash, count == crashTarget!.1 { kill(getpid(), SIGKILL) }
         if stop, count == stopTarget!.1 { kill(getpid(), SIGSTOP) }
+        #endif
     }
 }

@@ -34,13 +34,17 @@ public struct TenantReport: Sendable {
 extension Catalog {
     /// Walks the chain in order and returns the first event whose sequence, link or hash is wrong, with why:
     /// an edited row no longer matches its hash, a removed row leaves a gap (the next event is named), rows
-    /// moved to other places break their hashes (the sequence number is hashed).
-    public func verifyAudit() throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+    /// moved to other places break their hashes (the sequence number is hashed). The recorded head must be
+    /// there (a non-empty log without it was cut together with it) and match the last event. `expectedHead`,
+    /// a head anchored outside the host (`audit head`), must be an event of the chain with that very hash:
+    /// this finds a tail cut off together with a rewritten head.
+    public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
         try wrap("verify audit") {
             try db.read { db in
                 var expected: Int64 = 1
                 var prev = AuditLog.genesis
                 var count = 0
+                var anchored: String?
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
                 while let r = try cursor.next() {
                     let seq: Int64 = r["seq"]
@@ -50,29 +54,58 @@ extension Catalog {
                                                         action: r["action"], target: r["target"], details: r["details"])
                     if (r["hash"] as String) != recomputed { return (false, count, seq, "content does not match its hash") }
                     prev = r["hash"]
+                    if seq == expectedHead?.seq { anchored = prev }
                     expected += 1
                     count += 1
                 }
-                if let head = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'audit_head'"),
-                   head != "\(expected - 1):\(prev)" {
+                let head = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'audit_head'")
+                if head == nil, count > 0 {
+                    return (false, count, expected, "the recorded head of the chain is missing: the log may have been cut short")
+                }
+                if let head, head != "\(expected - 1):\(prev)" {
                     let headSeq = Int64(head.split(separator: ":").first ?? "") ?? expected
                     return (false, count, expected, headSeq >= expected
                             ? "events \(expected) to \(headSeq) are missing: the log was cut short"
                             : "the last event does not match the recorded head of the chain")
+                }
+                if let (seq, hash) = expectedHead {
+                    guard let anchored else {
+                        return (false, count, expected, "the anchored head \(seq) is not in the log (it ends at \(expected - 1)): the log was cut short")
+                    }
+                    if anchored != hash {
+                        return (false, count, seq, "event \(seq) does not match the anchored head: the log was cut short and written again, or rewritten")
+                    }
                 }
                 return (true, count, nil, nil)
             }
         }
     }
 
-    public func auditEvents(since: Date?, actor: String?, action: String?, limit: Int) throws -> [AuditRow] {
+    /// Appends `event` and returns the chain's new head (its seq and hash), in one transaction: the head
+    /// printed for anchoring is the event that records the anchoring.
+    public func appendAuditReturningHead(_ event: AuditEvent) throws -> (seq: Int64, hash: String) {
+        try wrap("append audit") {
+            try db.write { db in
+                try AuditLog.append(event, in: db)
+                let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")!
+                return (row["seq"], row["hash"])
+            }
+        }
+    }
+
+    /// Events matching every given filter, the most recent `limit` of them, oldest first. `since` is
+    /// inclusive and `until` exclusive; `action` matches itself or as a prefix (`hold` → `hold.placed`).
+    public func auditEvents(since: Date?, until: Date? = nil, actor: String?, action: String?, target: String? = nil,
+                            limit: Int) throws -> [AuditRow] {
         try wrap("list audit") {
             try db.read { db in
                 var c: [String] = []
                 var a = StatementArguments()
                 if let since { c.append("at >= ?"); _ = a.append(contentsOf: [Timestamp.utc(since)]) }
+                if let until { c.append("at < ?"); _ = a.append(contentsOf: [Timestamp.utc(until)]) }
                 if let actor { c.append("(actor = ? OR principal = ?)"); _ = a.append(contentsOf: [actor, actor]) }
                 if let action { c.append("(action = ? OR action LIKE ?)"); _ = a.append(contentsOf: [action, action + ".%"]) }
+                if let target { c.append("target = ?"); _ = a.append(contentsOf: [target]) }
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT * FROM (SELECT * FROM audit_events \(c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND "))
                     ORDER BY seq DESC LIMIT \(limit)) ORDER BY seq

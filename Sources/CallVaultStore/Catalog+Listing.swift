@@ -10,6 +10,9 @@ public struct ListingQuery: Sendable {
     public var scopeTenants: [String]?
     /// The QA coaching rule: compliant, not restricted, audio still there.
     public var coachingOnly = false
+    /// With `coachingOnly`: the instant whose normal audio expiry hides a recording, held or not (a hold keeps
+    /// evidence for officers; it does not prolong a coach's use of the call — SPEC §14).
+    public var audioUnexpiredAt: Date?
     public var tenant: String?
     public var team: String?
     public var agent: String?
@@ -42,6 +45,7 @@ public struct ListingQuery: Sendable {
         }
         if coachingOnly {
             c.append("announcement_flag = 1 AND announcement_verified != 'no' AND restricted = 0 AND audio_deleted_at IS NULL")
+            if let audioUnexpiredAt { add("audio_expires_at > ?", [Timestamp.utc(audioUnexpiredAt)]) }
         }
         if let tenant { add("tenant = ?", [tenant]) }
         if let team { add("team = ?", [team]) }
@@ -57,12 +61,12 @@ public struct ListingQuery: Sendable {
     }
 }
 
-/// A recording as listed: the row and whether an active hold covers it.
+/// A recording as listed: the row and whether an active hold covers it (nil: not for this user to know).
 public struct ListedRecording: Sendable {
     public var row: RecordingRow
-    public var onHold: Bool
+    public var onHold: Bool?
 
-    public init(row: RecordingRow, onHold: Bool) {
+    public init(row: RecordingRow, onHold: Bool?) {
         self.row = row
         self.onHold = onHold
     }
@@ -78,7 +82,7 @@ extension Catalog {
                     SELECT recordings.*, \(Deletable.held) AS on_hold FROM recordings
                     WHERE \(w) ORDER BY started_at DESC, id DESC LIMIT \(q.limit + 1)
                     """, arguments: args)
-                let page = try rows.prefix(q.limit).map { ListedRecording(row: try RecordingRow(row: $0), onHold: $0["on_hold"]) }
+                let page = try rows.prefix(q.limit).map { ListedRecording(row: try RecordingRow(row: $0), onHold: $0["on_hold"] as Bool) }
                 return (page, rows.count > q.limit)
             }
         }

@@ -34,6 +34,10 @@ public enum AudioRemoval: Sendable {
 /// carries the rowid, so this order costs no sort even when many rows share one instant.
 public typealias SweepKey = (String, Int64)
 
+/// Builds a sweep's audit event (action, target, details) for the acting user: the caller decides actor,
+/// principal and the event's time, so the catalog never drops them.
+public typealias SweepEventFactory = (_ action: String, _ target: String?, _ details: [String: String]) -> AuditEvent
+
 public struct SweptRecording: Sendable {
     public var id: String
     public var tenant: String
@@ -89,7 +93,7 @@ extension Catalog {
     /// that is also the deciding one: a hold committed before it wins, a hold placed while it runs waits and
     /// then sees the audio gone. `remove` deletes the file; the caller makes the removals durable (`sync`)
     /// before the transaction commits, so the catalog never says gone while the file is still there.
-    public func sweepAudio(at now: Date, after: SweepKey?, limit: Int, actor: String,
+    public func sweepAudio(at now: Date, after: SweepKey?, limit: Int, event: SweepEventFactory,
                            remove: (SweptRecording) -> AudioRemoval, sync: () throws -> Void)
         throws -> (swept: [(SweptRecording, AudioRemoval)], last: SweepKey?) {
         let t = Timestamp.utc(now)
@@ -112,8 +116,7 @@ extension Catalog {
                         let how = if case .removed = result { "retention" } else { "found_missing" }
                         try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
                             .execute(arguments: [t, how, r.id])
-                        events.append(AuditEvent(at: now, actor: actor, action: "sweep.audio_deleted", target: r.id,
-                                                 details: ["tenant": r.tenant, "how": how]))
+                        events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break
                     }
@@ -126,7 +129,7 @@ extension Catalog {
     }
 
     /// Deletes the metadata (the row and its audio, audio first) of up to `limit` deletable recordings after `after`.
-    public func sweepMetadata(at now: Date, after: SweepKey?, limit: Int, actor: String,
+    public func sweepMetadata(at now: Date, after: SweepKey?, limit: Int, event: SweepEventFactory,
                               remove: (SweptRecording) -> AudioRemoval, sync: () throws -> Void)
         throws -> (swept: [(SweptRecording, AudioRemoval)], last: SweepKey?) {
         let t = Timestamp.utc(now)
@@ -149,7 +152,7 @@ extension Catalog {
                         details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
                     try db.cachedStatement(sql: "DELETE FROM recordings WHERE id = ?").execute(arguments: [r.id])
-                    events.append(AuditEvent(at: now, actor: actor, action: "sweep.metadata_deleted", target: r.id, details: details))
+                    events.append(event("sweep.metadata_deleted", r.id, details))
                 }
                 try AuditLog.append(events, in: db)
                 let last = rows.last.map { ($0["expiry"] as String, $0["rid"] as Int64) }
@@ -165,13 +168,13 @@ extension Catalog {
         }
     }
 
-    public func markRejectionsDeleted(_ ids: [String], at now: Date, actor: String) throws {
+    public func markRejectionsDeleted(_ ids: [String], at now: Date, event: SweepEventFactory) throws {
         try wrap("mark quarantine deleted") {
             try db.write { db in
                 for id in ids {
                     try db.execute(sql: "UPDATE rejections SET deleted_at = ? WHERE id = ?", arguments: [Timestamp.utc(now), id])
                 }
-                try AuditLog.append(ids.map { AuditEvent(at: now, actor: actor, action: "sweep.quarantine_deleted", target: $0) }, in: db)
+                try AuditLog.append(ids.map { event("sweep.quarantine_deleted", $0, [:]) }, in: db)
             }
         }
     }

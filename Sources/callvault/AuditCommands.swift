@@ -1,4 +1,4 @@
-// `audit verify|list` and `quarantine list|show`: the compliance officer's and admin's view (SPEC §8, §11).
+// `audit verify|head|list` and `quarantine list|show`: the compliance officer's and admin's view (SPEC §8, §11).
 import ArgumentParser
 import CallVault
 import CallVaultCore
@@ -7,15 +7,32 @@ import Foundation
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "The hash-chained audit log.",
-                                                    subcommands: [Verify.self, List.self])
+                                                    subcommands: [Verify.self, Head.self, List.self])
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check the chain; name the first broken event.")
         @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("expect-head"), help: "SEQ:HASH printed earlier by `audit head` and kept outside this host: fail unless the chain still holds that event with that hash.")
+        var expectHead: String?
+
+        /// `SEQ:HASH`, as `audit head` prints it.
+        var expected: (seq: Int64, hash: String)? {
+            get throws {
+                guard let text = expectHead else { return nil }
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 2, let seq = Int64(parts[0]), seq > 0, parts[1].count == 64,
+                      parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                    throw ValidationError("--expect-head: give SEQ:HASH as printed by `callvault audit head`")
+                }
+                return (seq, String(parts[1]))
+            }
+        }
+
+        func validate() throws { _ = try expected }
 
         func run() throws {
             let vault = try global.openVault()
-            let r = try Listing(vault: vault).verifyAudit()
+            let r = try Listing(vault: vault).verifyAudit(expectedHead: try expected)
             if global.json {
                 printJSON(["ok": r.ok, "events": r.events, "first_bad_seq": orNull(r.firstBad), "reason": orNull(r.reason)])
             } else if r.ok {
@@ -27,18 +44,35 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
+    struct Head: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "head", abstract: "Print the chain's head as SEQ:HASH, to keep outside this host (syslog, a ticket).",
+            discussion: "The head printed is the audit.head event this command appends. Later, `audit verify --expect-head SEQ:HASH` fails if that event is gone or altered.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let vault = try global.openVault()
+            let head = try Listing(vault: vault).auditHead()
+            if global.json { printJSON(["seq": head.seq, "hash": head.hash]) } else { printLine("\(head.seq):\(head.hash)") }
+        }
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Audit events, oldest first.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Since (date or RFC 3339).") var since: String?
+        @Option(help: "Since, inclusive (RFC 3339, or a date: midnight in the configured time zone).") var since: String?
+        @Option(help: "Until, exclusive (RFC 3339, or a date: midnight in the configured time zone).") var until: String?
+        @Option(help: "Events about this target (a recording, hold or quarantine id).") var target: String?
         @Option(help: "Acting user (or the OS user behind --as).") var actor: String?
         @Option(help: "Action, or a prefix such as hold or sweep.") var action: String?
         @Option(help: "At most this many (the most recent).") var limit = 1000
 
         func run() throws {
             let vault = try global.openVault()
-            let rows = try Listing(vault: vault).auditEvents(since: try since.map { try parseInstant($0, option: "--since") },
-                                                             actor: actor, action: action, limit: limit)
+            let zone = dateZone(vault.configuration)
+            let rows = try Listing(vault: vault).auditEvents(since: try since.map { try parseInstant($0, option: "--since", zone: zone) },
+                                                             until: try until.map { try parseInstant($0, option: "--until", zone: zone) },
+                                                             actor: actor, action: action, target: target, limit: limit)
             if global.json {
                 printJSON(["events": rows.map { e -> [String: Any] in
                     ["seq": e.seq, "at": e.at, "actor": e.actor, "principal": orNull(e.principal), "action": e.action,
@@ -92,7 +126,7 @@ struct QuarantineCommand: ParsableCommand {
             if global.json {
                 printJSON(o)
             } else {
-                for key in o.keys.sorted() { printLine("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(o[key]! is NSNull ? "-" : "\(o[key]!)")") }
+                for key in o.keys.sorted() { printLine("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(o[key]! is NSNull ? "-" : escapedForTerminal("\(o[key]!)"))") }
             }
         }
     }

@@ -10,6 +10,7 @@ struct CallVaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callvault",
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
+        version: "callvault \(CallVaultVersion.current)",
         subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
                       ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self,
                       AnnouncementCommand.self, FixityCommand.self])
@@ -31,7 +32,8 @@ enum Main {
                 try command.run()
             }
         } catch let error as VaultError {
-            FileHandle.standardError.write(Data("callvault: \(error.message)\n".utf8))
+            // Messages may quote what the user typed; like all human output, never raw controls (one line).
+            FileHandle.standardError.write(Data("callvault: \(escapedForTerminal(error.message))\n".utf8))
             exit(error.exitCode)
         } catch let error as ExitCode {
             exit(error.rawValue)
@@ -40,9 +42,10 @@ enum Main {
             if code == .success || code.rawValue == 0 {
                 CallVaultCommand.exit(withError: error)  // --help, --version: printed to stdout, exit 0
             }
-            // One line (SPEC §9): the message without ArgumentParser's usage block, which `--help` gives.
+            // One line (SPEC §9): the message without ArgumentParser's usage block, which `--help` gives; escaped,
+            // since it may quote what the user typed.
             let message = CallVaultCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("callvault: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("callvault: \(escapedForTerminal(message))\n".utf8))
             // Usage mistakes are exit 2 (SPEC §9), whatever ArgumentParser's own convention.
             exit(2)
         }

@@ -27,21 +27,52 @@ struct GlobalOptions: ParsableArguments {
 }
 
 /// Writes one JSON document to stdout, keys sorted so output is stable for scripts and tests.
+/// The serializer escapes C0 controls; DEL, C1 and bidi controls are escaped too (`\u009b`), so that
+/// `--json` read on a terminal is as safe as the tables. Such scalars only occur inside strings.
 func printJSON(_ value: Any) {
     let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    FileHandle.standardOutput.write(data)
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    var text = String(decoding: data, as: UTF8.self)
+    if text.unicodeScalars.contains(where: isUnsafeForTerminal) {
+        var out = String.UnicodeScalarView()
+        for u in text.unicodeScalars {
+            if isUnsafeForTerminal(u) {
+                let hex = String(u.value, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            } else {
+                out.append(u)
+            }
+        }
+        text = String(out)
+    }
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
+/// Writes human output: whatever a line carries, no control character reaches the terminal.
 func printLine(_ s: String) {
-    FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    FileHandle.standardOutput.write(Data((escapedForTerminal(s, keepNewlines: true) + "\n").utf8))
 }
 
-/// Reads an instant given on the command line: RFC 3339, or a date `YYYY-MM-DD` meaning its midnight UTC.
-func parseInstant(_ text: String, option: String) throws -> Date {
+/// The zone a bare date (`2026-11-21`) is read in: the tenant's when one is named (or when every configured
+/// tenant shares one zone), else the configured default `time_zone` — the zone the tables show.
+func dateZone(_ configuration: Configuration, tenant: String? = nil) -> TimeZone {
+    if let t = tenant, let zone = configuration.tenants[t]?.timeZone { return zone }
+    let zones = Set(configuration.tenants.values.map(\.timeZone.identifier))
+    if zones.count == 1, let id = zones.first, let zone = TimeZone(identifier: id) { return zone }
+    return configuration.timeZone
+}
+
+/// Reads an instant given on the command line: RFC 3339, or a date `YYYY-MM-DD` meaning its midnight in `zone`.
+func parseInstant(_ text: String, option: String, zone: TimeZone) throws -> Date {
     if let d = Timestamp.parse(text) { return d }
-    if text.count == 10, let d = Timestamp.parse(text + "T00:00:00Z") { return d }
-    throw ValidationError("\(option) \(text): give RFC 3339 (2026-11-21T10:00:00+01:00) or a date (2026-11-21)")
+    if text.count == 10, let utcMidnight = Timestamp.parse(text + "T00:00:00Z") {
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        var local = Calendar(identifier: .gregorian)
+        local.timeZone = zone
+        let day = utc.dateComponents([.year, .month, .day], from: utcMidnight)
+        if let d = local.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) { return d }
+    }
+    throw ValidationError("\(option) \(text): give RFC 3339 (2026-11-21T10:00:00+01:00) or a date (2026-11-21, midnight in the tenant's time zone)")
 }
 
 /// A JSON value or null.

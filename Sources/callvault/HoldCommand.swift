@@ -15,9 +15,11 @@ struct HoldCommand: ParsableCommand {
          "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
     }
 
+    /// One hold on one line; its texts escaped, so a newline in a case reference cannot forge another hold.
     static func line(_ h: HoldRow, recordings: Int) -> String {
-        let state = h.releasedAt.map { "released \($0) by \(h.releasedBy ?? "?")" } ?? "active"
-        return "\(h.id)  \(h.kind)  case \(h.caseRef)  \(recordings) recording(s)  placed \(h.placedAt) by \(h.placedBy)  \(state)"
+        let e = { (s: String) in escapedForTerminal(s) }
+        let state = h.releasedAt.map { "released \($0) by \(e(h.releasedBy ?? "?"))" } ?? "active"
+        return "\(h.id)  \(e(h.kind))  case \(e(h.caseRef))  \(recordings) recording(s)  placed \(h.placedAt) by \(e(h.placedBy))  \(state)"
     }
 
     struct Place: ParsableCommand {
@@ -26,14 +28,14 @@ struct HoldCommand: ParsableCommand {
         @Option(help: "incident or legal") var kind: String
         @Option(name: .customLong("case"), help: "Case reference (required).") var caseRef: String
         @Option(help: "Free-text note.") var note: String?
-        @Option(name: .customLong("review-at"), help: "When to review the hold (date or RFC 3339).") var reviewAt: String?
+        @Option(name: .customLong("review-at"), help: "When to review the hold (RFC 3339, or a date: midnight in the tenant's time zone).") var reviewAt: String?
         @Option(name: .customLong("recording"), help: "A recording id (repeatable).") var recordings: [String] = []
         @Option(name: .customLong("call-id"), help: "A call_id (repeatable).") var callIDs: [String] = []
         @Option(help: "Query: tenant.") var tenant: String?
         @Option(help: "Query: caller or callee number.") var caller: String?
         @Option(help: "Query: agent id.") var agent: String?
-        @Option(help: "Query: started at or after (date or RFC 3339).") var from: String?
-        @Option(help: "Query: started before (date or RFC 3339).") var to: String?
+        @Option(help: "Query: started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
+        @Option(help: "Query: started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
 
         func validate() throws {
             guard kind == "incident" || kind == "legal" else { throw ValidationError("--kind must be incident or legal") }
@@ -47,9 +49,10 @@ struct HoldCommand: ParsableCommand {
             s.tenant = tenant
             s.caller = caller
             s.agent = agent
-            s.from = try from.map { try parseInstant($0, option: "--from") }
-            s.to = try to.map { try parseInstant($0, option: "--to") }
-            let review = try reviewAt.map { try parseInstant($0, option: "--review-at") }
+            let zone = dateZone(vault.configuration, tenant: tenant)
+            s.from = try from.map { try parseInstant($0, option: "--from", zone: zone) }
+            s.to = try to.map { try parseInstant($0, option: "--to", zone: zone) }
+            let review = try reviewAt.map { try parseInstant($0, option: "--review-at", zone: zone) }
             let r = try Holds(vault: vault).place(kind: kind, caseRef: caseRef, note: note, reviewAt: review, selection: s)
             if global.json {
                 printJSON(["hold_id": r.holdID, "recordings": r.recordings, "metadata_only": r.metadataOnly])
@@ -80,8 +83,7 @@ struct HoldCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            try vault.require([.compliance, .admin], to: "hold list")
-            let holds = try vault.catalog.holds(activeOnly: active)
+            let holds = try Holds(vault: vault).list(activeOnly: active)
             if global.json {
                 printJSON(["holds": holds.map { HoldCommand.json($0.0, recordings: $0.1) }])
             } else {
@@ -98,15 +100,14 @@ struct HoldCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            try vault.require([.compliance, .admin], to: "hold show")
-            guard let (h, items) = try vault.catalog.hold(id: hold) else { throw VaultError(.usage, "hold \(hold): no such hold") }
+            let (h, items) = try Holds(vault: vault).show(id: hold)
             if global.json {
                 var o = HoldCommand.json(h, recordings: items.count)
                 o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
                 printJSON(o)
             } else {
                 printLine(HoldCommand.line(h, recordings: items.count))
-                if let n = h.note { printLine("note: \(n)") }
+                if let n = h.note { printLine("note: \(escapedForTerminal(n))") }
                 if let r = h.reviewAt { printLine("review at: \(r)") }
                 for i in items { printLine("  \(i.recordingID)\(i.metadataOnly ? "  (metadata only: audio already deleted)" : "")") }
             }

@@ -6,7 +6,12 @@ import CallVaultStore
 import Foundation
 
 struct ListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List recordings you may use (coaches: your scope, compliant, with audio).")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List recordings you may use (coaches: your scope, compliant, with audio).",
+        discussion: """
+            Dates without a time (2026-11-21) mean midnight in the time zone of --tenant, or the zone all \
+            configured tenants share, else the configured time_zone: the zone the table shows.
+            """)
 
     enum Format: String, ExpressibleByArgument { case table, json, csv }
 
@@ -14,14 +19,14 @@ struct ListCommand: ParsableCommand {
     @Option var tenant: String?
     @Option var team: String?
     @Option var agent: String?
-    @Option(help: "Started at or after (date or RFC 3339).") var from: String?
-    @Option(help: "Started before (date or RFC 3339).") var to: String?
+    @Option(help: "Started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
+    @Option(help: "Started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
     @Option(help: "inbound, outbound or internal.") var direction: String?
     @Option(name: .customLong("min-duration"), help: "Seconds or ISO 8601 (PT1M).") var minDuration: String?
     @Option(name: .customLong("max-duration"), help: "Seconds or ISO 8601 (PT10M).") var maxDuration: String?
     @Option(name: .customLong("expiring-within"), help: "Audio expiring within this ISO 8601 duration (P3D).") var expiringWithin: String?
     @Option(help: "Rows per page (1-1000).") var limit = 50
-    @Option(help: "The next_cursor of the previous page.") var cursor: String?
+    @Option(help: "The next_cursor of the previous page (with --format csv it is printed on stderr: `next page: --cursor C`).") var cursor: String?
     @Option(help: "table, json or csv (--json is json).") var format: Format = .table
 
     func validate() throws {
@@ -34,8 +39,9 @@ struct ListCommand: ParsableCommand {
         let vault = try global.openVault()
         var f = ListFilters()
         f.tenant = tenant; f.team = team; f.agent = agent; f.direction = direction
-        f.from = try from.map { try parseInstant($0, option: "--from") }
-        f.to = try to.map { try parseInstant($0, option: "--to") }
+        let zone = dateZone(vault.configuration, tenant: tenant)
+        f.from = try from.map { try parseInstant($0, option: "--from", zone: zone) }
+        f.to = try to.map { try parseInstant($0, option: "--to", zone: zone) }
         f.minDuration = try minDuration.map { try parseSeconds($0, option: "--min-duration") }
         f.maxDuration = try maxDuration.map { try parseSeconds($0, option: "--max-duration") }
         f.expiringWithin = expiringWithin.flatMap(ISODuration.init)
@@ -52,13 +58,15 @@ struct ListCommand: ParsableCommand {
                 out += listColumns.map { csvField(o[$0] ?? NSNull()) }.joined(separator: ",") + "\n"
             }
             FileHandle.standardOutput.write(Data(out.utf8))
+            // The cursor goes to stderr, so the CSV on stdout stays one clean table a script can append to.
+            if let next { FileHandle.standardError.write(Data("next page: --cursor \(next)\n".utf8)) }
         case .table:
             let now = vault.clock.now()
             let rows = page.map { r -> [String] in
                 let zone = vault.configuration.tenants[r.row.tenant]?.timeZone ?? vault.configuration.timeZone
                 let expires = r.row.audioDeletedAt != nil ? "deleted" :
                     (Timestamp.parse(r.row.audioExpiresAt).map { $0 > now ? humanDuration($0.timeIntervalSince(now)) : "expired" } ?? "?")
-                return [localTime(r.row.startedAt, zone), r.row.agentID, r.row.team ?? "", humanDuration(r.row.durationS), expires, r.onHold ? "held" : ""]
+                return [localTime(r.row.startedAt, zone), r.row.agentID, r.row.team ?? "", humanDuration(r.row.durationS), expires, r.onHold == true ? "held" : ""]
             }
             printLine(table(["started", "agent", "team", "duration", "expires in", "hold"], rows))
             if let next { printLine("more: --cursor \(next)") }
@@ -87,9 +95,10 @@ struct ShowCommand: ParsableCommand {
         } else {
             for key in o.keys.sorted() where key != "holds" {
                 let v = o[key]!
-                printLine("\(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(v is NSNull ? "-" : "\(v)")")
+                printLine("\(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(v is NSNull ? "-" : escapedForTerminal("\(v)"))")
             }
-            for h in holds { printLine("hold                   \(h.id) \(h.kind) case \(h.caseRef)") }
+            // Empty for coaches: the use case tells them nothing about holds.
+            for h in holds { printLine("hold                   \(h.id) \(h.kind) case \(escapedForTerminal(h.caseRef))") }
         }
     }
 }
@@ -130,16 +139,17 @@ struct ExportCommand: ParsableCommand {
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Compliance report per tenant (default: the last month).")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "From (date or RFC 3339; default one month ago).") var from: String?
-    @Option(help: "To (date or RFC 3339; default now).") var to: String?
+    @Option(help: "From (RFC 3339, or a date: midnight in the configured time zone; default one month ago).") var from: String?
+    @Option(help: "To (RFC 3339, or a date: midnight in the configured time zone; default now).") var to: String?
 
     func run() throws {
         let vault = try global.openVault()
         let now = vault.clock.now()
-        let end = try to.map { try parseInstant($0, option: "--to") } ?? now
+        let zone = dateZone(vault.configuration)
+        let end = try to.map { try parseInstant($0, option: "--to", zone: zone) } ?? now
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = vault.configuration.timeZone
-        let start = try from.map { try parseInstant($0, option: "--from") } ?? calendar.date(byAdding: .month, value: -1, to: end)!
+        let start = try from.map { try parseInstant($0, option: "--from", zone: zone) } ?? calendar.date(byAdding: .month, value: -1, to: end)!
         let tenants = try Listing(vault: vault).report(from: start, to: end)
         if global.json {
             printJSON(["from": Timestamp.utc(start), "to": Timestamp.utc(end), "tenants": tenants.map { t -> [String: Any] in
@@ -156,10 +166,10 @@ struct ReportCommand: ParsableCommand {
                  String(t.audioDeleted), String(t.metadataDeleted), String(t.overdue), String(t.activeHolds)]
             }))
             for t in tenants where !t.queues.isEmpty {
-                printLine("\(t.tenant) announcement heard, by queue: " + t.queues.map { "\($0.queue.isEmpty ? "(none)" : $0.queue) \(pct($0.verifiedRate)) of \($0.checked)" }.joined(separator: ", "))
+                printLine("\(t.tenant) announcement heard, by queue: " + t.queues.map { "\($0.queue.isEmpty ? "(none)" : escapedForTerminal($0.queue)) \(pct($0.verifiedRate)) of \($0.checked)" }.joined(separator: ", "))
             }
             for t in tenants where !t.rejected.isEmpty {
-                printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\(escapedForTerminal($0.key)) \($0.value)" }.joined(separator: ", "))
             }
         }
     }

@@ -20,14 +20,16 @@ struct SweepCommand: ParsableCommand {
         try vault.require([.admin, .compliance], to: "sweep")
         var instant = vault.clock.now()
         var dry = dryRun
+        var simulated = false
         if let text = now {
-            instant = try parseInstant(text, option: "--now")
+            instant = try parseInstant(text, option: "--now", zone: dateZone(vault.configuration))
+            simulated = true
             if try !vault.isSimulation() {
                 dry = true
                 FileHandle.standardError.write(Data("callvault: --now is honoured only on a simulation store: running as --dry-run\n".utf8))
             }
         }
-        let r = try Sweeper(vault: vault).sweep(now: instant, dryRun: dry)
+        let r = try Sweeper(vault: vault).sweep(now: instant, dryRun: dry, simulated: simulated)
         if global.json {
             printJSON([
                 "now": Timestamp.utc(r.now), "dry_run": r.dryRun, "audio_deleted": r.audioDeleted,

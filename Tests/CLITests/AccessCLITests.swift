@@ -233,6 +233,101 @@ import Testing
         #expect(show["detail"] as? String == truncated["detail"] as? String)
         #expect((show["files"] as? [String])?.sorted() == ["files/bad-audio-truncated.json", "files/bad-audio-truncated.wav", "reason.json"])
     }
+
+    @Test func aCoachIsToldNothingAboutHolds() throws {
+        let box = try populated()
+        // A call of an hour ago: inside coach-an's scope whatever the date the tests run on.
+        try box.addCall(callID: "recent-billing", startedAt: isoUTC(Date().addingTimeInterval(-3600)), agent: "a-1099", team: "billing-nl")
+        _ = try box.run(["ingest", "inbox/acme-energy/recent-billing.wav"])
+        let inside = try #require(try box.recordingIDs()["recent-billing"])
+        let placed = try box.run(["hold", "place", "--json", "--kind", "legal", "--case", "CASE-SECRET-7", "--note", "NOTE-SECRET",
+                                  "--recording", inside]).json()
+        let holdID = placed["hold_id"] as! String
+        for args in [["show", inside], ["show", inside, "--json"], ["list"], ["list", "--json"], ["list", "--format", "csv"]] {
+            let r = try box.run(["--as", "coach-an"] + args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            for secret in ["CASE-SECRET-7", "NOTE-SECRET", holdID, "legal"] { #expect(!r.stdout.contains(secret), "\(args) shows \(secret)") }
+            #expect(!r.stdout.contains("held"), "\(args): not even that it is held")
+        }
+        let shown = try box.run(["--as", "coach-an", "show", inside, "--json"]).json()
+        #expect((shown["holds"] as? [Any])?.isEmpty == true)
+        #expect(shown["on_hold"] is NSNull)
+        #expect(try box.run(["--as", "coach-an", "export", inside, "--to", box.dir + "/out"]).status == 0)
+        #expect(!(try String(contentsOfFile: box.dir + "/out/\(inside).json", encoding: .utf8)).contains(holdID))
+        // Officers see the hold as before.
+        let officer = try box.run(["--as", "dpo", "show", inside, "--json"]).json()
+        #expect(officer["on_hold"] as? Bool == true)
+        #expect(((officer["holds"] as? [[String: Any]])?.first?["case_ref"] as? String) == "CASE-SECRET-7")
+    }
+
+    @Test func aCoachDoesNotSeeHeldRecordingsPastTheirNormalAudioExpiry() throws {
+        let box = try populated()
+        // old-billing (September) is past its audio expiry; the hold keeps its audio for the case, not for coaching.
+        let old = try box.recordingIDs()["old-billing"]!
+        #expect(try box.run(["hold", "place", "--kind", "incident", "--case", "I-9", "--recording", old]).status == 0)
+        #expect(try box.run(["sweep"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: box.store + "/" + (try box.catalog().read {
+            try String.fetchOne($0, sql: "SELECT audio_path FROM recordings WHERE id = ?", arguments: [old])! })), "held: audio kept")
+        #expect(!(try ids(box.run(["--as", "coach-an", "list", "--json"]))).contains("old-billing"))
+        #expect(try box.run(["--as", "coach-an", "show", old]).status == 3)
+        #expect(try box.run(["--as", "coach-an", "export", old, "--to", box.dir + "/x"]).status == 3)
+        #expect(try ids(box.run(["--as", "dpo", "list", "--json", "--limit", "100"])).contains("old-billing"))
+        #expect(try box.run(["--as", "dpo", "show", old]).status == 0)
+    }
+
+    @Test func typedValuesThatAreNotIdsNeverReachTheAuditLog() throws {
+        let box = try populated()
+        let phone = "+32470123456"
+        let attempts: [[String]] = [
+            ["--as", "coach-an", "show", phone], ["--as", "coach-an", "export", phone, "--to", box.dir + "/x"],
+            ["show", phone], ["hold", "show", phone], ["hold", "release", phone, "--note", "n"], ["quarantine", "show", phone],
+        ]
+        for args in attempts {
+            let r = try box.run(args)
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1)
+            #expect(!r.stderr.contains(phone))
+        }
+        #expect(try box.run(["--as", "coach-an", "list", "--agent", phone]).status == 2)
+        #expect(try box.run(["--as", phone, "list"]).status == 3)
+        #expect(try box.run(["audit", "list", "--target", phone]).status == 0)
+        #expect(try box.run(["audit", "list", "--actor", phone, "--action", phone]).status == 0)
+        try box.catalog().read { db in
+            let texts = try Row.fetchAll(db, sql: "SELECT actor, coalesce(principal, '') AS p, coalesce(target, '') AS t, details FROM audit_events")
+                .map { "\($0["actor"] as String)|\($0["p"] as String)|\($0["t"] as String)|\($0["details"] as String)" }
+            #expect(!texts.contains { $0.contains("32470123456") }, "the typed number is nowhere in the log")
+            let invalid = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM audit_events WHERE action = 'access.denied' AND target IS NULL AND details LIKE '%"target":"invalid_id"%'
+                """)
+            #expect(invalid == attempts.count, "each attempt recorded as an invalid id")
+        }
+    }
+
+    @Test func underAsEveryEventCarriesBothUsers() throws {
+        let box = try populated()
+        let inside = try box.recordingIDs()["new-billing"]!
+        let first = try box.count("SELECT max(seq) FROM audit_events")
+        #expect(try box.run(["--as", "dpo", "list"]).status == 0)
+        #expect(try box.run(["--as", "dpo", "show", inside]).status == 0)
+        let hold = try box.run(["--as", "dpo", "hold", "place", "--json", "--kind", "legal", "--case", "C-1", "--recording", inside]).json()["hold_id"] as! String
+        #expect(try box.run(["--as", "dpo", "hold", "list"]).status == 0)
+        #expect(try box.run(["--as", "dpo", "hold", "show", hold]).status == 0)
+        #expect(try box.run(["--as", "dpo", "hold", "release", hold, "--note", "closed"]).status == 0)
+        #expect(try box.run(["--as", "dpo", "sweep", "--now", "2099-01-01T00:00:00Z"]).status == 0)
+        #expect(try box.run(["--as", "dpo", "audit", "head"]).status == 0)
+        let rows = try box.catalog().read {
+            try Row.fetchAll($0, sql: "SELECT action, actor, principal FROM audit_events WHERE seq > ? ORDER BY seq", arguments: [first])
+        }
+        let actions = Set(rows.map { $0["action"] as String })
+        for a in ["list", "show", "hold.placed", "hold.list", "hold.show", "hold.released", "sweep.metadata_deleted", "sweep.finished", "audit.head"] {
+            #expect(actions.contains(a), "\(a) audited")
+        }
+        #expect(rows.allSatisfy { ($0["actor"] as String) == "dpo" && ($0["principal"] as String?) == Self.osUser },
+                "\(rows.filter { ($0["principal"] as String?) == nil }.map { $0["action"] as String })")
+    }
+
+    /// The OS user the tests run as (the admin `init` configured).
+    static var osUser: String { ProcessInfo.processInfo.userName }
 }
 
 @Suite struct AuditTamperTests {
@@ -304,6 +399,65 @@ import Testing
         #expect(status == 1)
         #expect(json["first_bad_seq"] as? Int == last - 1)
         #expect((json["reason"] as? String)?.contains("cut short") == true)
+    }
+
+    func head(_ box: Sandbox) throws -> String {
+        let r = try box.run(["audit", "head"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aMissingHeadIsAFailure() throws {
+        let box = try store()
+        #expect(try sqlite(box, "DELETE FROM store_meta WHERE key = 'audit_head'") == 0)
+        let (status, json) = try verify(box)
+        #expect(status == 1)
+        #expect((json["reason"] as? String)?.contains("head") == true)
+    }
+
+    @Test func theHeadPrintedIsAnEventOfTheChain() throws {
+        let box = try store()
+        let text = try head(box)
+        #expect(text.range(of: "^[0-9]+:[0-9a-f]{64}$", options: .regularExpression) != nil, "\(text)")
+        let seq = try #require(Int(text.split(separator: ":").first ?? ""))
+        #expect(try box.catalog().read { try String.fetchOne($0, sql: "SELECT seq || ':' || hash FROM audit_events WHERE action = 'audit.head'") } == text)
+        let json = try box.run(["audit", "head", "--json"]).json()
+        #expect(json["seq"] as? Int == seq + 1)
+        #expect((json["hash"] as? String)?.count == 64)
+        // Later events do not disturb an anchored head; a wrong or malformed one does.
+        _ = try box.run(["list"])
+        #expect(try box.run(["audit", "verify", "--expect-head", text]).status == 0)
+        let wrong = String(text.dropLast()) + (text.hasSuffix("0") ? "1" : "0")
+        let bad = try box.run(["audit", "verify", "--expect-head", wrong])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.split(separator: "\n").count == 1)
+        #expect(try box.run(["audit", "verify", "--expect-head", "12:nothex"]).status == 2)
+    }
+
+    @Test func aTailCutTogetherWithItsHeadIsFoundByTheAnchoredHead() throws {
+        let box = try store()
+        let anchored = try head(box)
+        let seq = try #require(Int(anchored.split(separator: ":").first ?? ""))
+        _ = try box.run(["list"])
+        _ = try box.run(["report"])
+        // The attacker removes the anchored event and everything after it, and rewrites the head to match.
+        #expect(try sqlite(box, """
+            DROP TRIGGER audit_events_no_delete;
+            DELETE FROM audit_events WHERE seq >= \(seq);
+            UPDATE store_meta SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE key = 'audit_head';
+            """) == 0)
+        let r = try box.run(["audit", "verify", "--json", "--expect-head", anchored])
+        #expect(r.status == 1)
+        #expect((try r.json()["reason"] as? String)?.contains("cut short") == true)
+        // Events appended since (each verification is one) take the cut numbers again: still not the anchored one.
+        let human = try box.run(["audit", "verify", "--expect-head", anchored])
+        #expect(human.status == 1)
+        #expect(human.stdout.contains("anchored head"))
+        #expect(try verify(box).0 == 0, "a chain cut with its head is whole in itself: only an anchor outside tells")
+
+        // Cut with the head deleted instead of rewritten: the missing head alone fails.
+        #expect(try sqlite(box, "DELETE FROM audit_events WHERE seq >= \(seq - 2); DELETE FROM store_meta WHERE key = 'audit_head'") == 0)
+        #expect(try verify(box).0 == 1)
     }
 
     @Test func reorderedEventsAreFound() throws {

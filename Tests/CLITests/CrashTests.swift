@@ -59,3 +59,35 @@ import Testing
         #expect(third.status == 0, "\(third.stderr)")
     }
 }
+
+@Suite struct CrashInjectionBuildTests {
+    /// Compiles `CrashPoint.swift` with a two-line program the way a build configuration would, and runs it
+    /// with `CALLVAULT_CRASH_AT` set to the step it reaches. Returns whether it was killed.
+    func killed(debug: Bool) throws -> Bool {
+        let dir = NSTemporaryDirectory() + "callvault-crashpoint-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "CrashPoint.reached(\"step\")\nprint(\"alive\")\n".write(toFile: dir + "/main.swift", atomically: true, encoding: .utf8)
+        let compile = Process()
+        compile.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        compile.arguments = ["swiftc"] + (debug ? ["-Onone", "-DDEBUG"] : ["-O"])
+            + [Sandbox.packageRoot + "/Sources/CallVaultCore/CrashPoint.swift", dir + "/main.swift", "-o", dir + "/probe"]
+        try compile.run()
+        compile.waitUntilExit()
+        #expect(compile.terminationStatus == 0)
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: dir + "/probe")
+        run.environment = ["CALLVAULT_CRASH_AT": "step"]
+        run.standardOutput = FileHandle.nullDevice
+        try run.run()
+        run.waitUntilExit()
+        return run.terminationReason == .uncaughtSignal
+    }
+
+    /// A release build (no DEBUG) must never let an environment variable kill the vault half-way; the debug
+    /// build the crash tests run keeps honouring it.
+    @Test func onlyDebugBuildsHonourCrashInjection() throws {
+        #expect(try killed(debug: false) == false)
+        #expect(try killed(debug: true) == true)
+    }
+}
