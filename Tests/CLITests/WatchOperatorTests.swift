@@ -108,6 +108,8 @@ func metric(_ text: String, _ name: String) -> Double? {
         try box.setConfig("paths", "[\"\(box.inbox)\"]")
         let daemon = try RunningDaemon(box, inboxes: [])
         daemon.waitReady()
+        let policyChanges = "SELECT count(*) FROM audit_events WHERE action = 'policy.changed' AND target = 'callvault.toml'"
+        let changesBefore = try box.count(policyChanges)
 
         // A tenant and a second inbox added while the daemon runs: their first calls are stored, not quarantined.
         let inbox2 = box.dir + "/inbox2"
@@ -121,7 +123,7 @@ func metric(_ text: String, _ name: String) -> Double? {
         #expect(try eventually { try box.count("SELECT count(*) FROM recordings WHERE tenant = 'newco'") == 2 })
         #expect(try box.count("SELECT count(*) FROM rejections") == 0)
         // The edited file is recorded as a policy change by the daemon that took it.
-        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'policy.changed' AND target = 'callvault.toml'") == 1)
+        #expect(try box.count(policyChanges) == changesBefore + 1)
 
         // A broken file: one line naming the key; the configuration in force stays (newco still known).
         try appendConfig(box, "\n[tenants.broken]\nretention = { audio = \"forever\" }\n")
