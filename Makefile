@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO := .demo
 
-.PHONY: setup build release demo test bench eval-announcement clean
+.PHONY: setup build release dist demo test bench eval-announcement clean
 
 setup:
 	@scripts/setup.sh
@@ -13,15 +13,23 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# The binary to install on a vault host: release, with the Swift runtime linked in (the host needs only the
+# Debian C libraries: libsndfile1, libsqlite3-0, libkissfft-float131, libsamplerate0).
+dist: setup
+	$(SWIFT) build -c release --static-swift-stdlib
+
 # The main job on the embedded default: a fresh local store over a copy of the sample inbox in fixtures/.
+# The sample calls are dated yesterday (the fixtures say 2026-11-20), so they are never already past their
+# one-month audio expiry, whenever the demo runs.
 demo: build
 	@rm -rf $(DEMO) && mkdir -p $(DEMO) && cp -r fixtures/inbox $(DEMO)/inbox
+	@sed -i "s/2026-11-20T/$$(date -u -d yesterday +%F)T/g" $(DEMO)/inbox/*/*.json
 	$(SWIFT) run -q callvault init --store $(DEMO)/store --tenant acme-energy --tenant telco-be
 	$(SWIFT) run -q callvault ingest --store $(DEMO)/store $(DEMO)/inbox; rc=$$?; \
 	  if [ $$rc -ne 0 ] && [ $$rc -ne 4 ]; then exit $$rc; fi; \
 	  echo "demo: store in $(DEMO)/store; the pairs left in $(DEMO)/inbox are the incomplete ones (reported above)"
 	$(SWIFT) run -q callvault list --store $(DEMO)/store
-	$(SWIFT) run -q callvault report --store $(DEMO)/store --from 2026-01-01
+	$(SWIFT) run -q callvault report --store $(DEMO)/store --from $$(date -u -d '2 days ago' +%F)
 
 test: setup
 	$(SWIFT) build

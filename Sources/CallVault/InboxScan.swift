@@ -13,6 +13,8 @@ public struct InputPair: Sendable, Equatable {
     public var sidecar: String?
     /// The tenant given by the inbox sub-folder, used when the sidecar names none.
     public var defaultTenant: String?
+    /// The audio's size when scanned (for progress only; the checks use the size of what is read).
+    public var audioSize: Int64 = 0
 
     /// The path reported for this pair: the audio, or the sidecar when there is no audio (SPEC §11).
     public var input: String { audio ?? sidecar ?? directory + "/" + baseName }
@@ -91,15 +93,29 @@ public enum InboxScan {
         return listing
     }
 
+    /// What a one-shot scan found: the pairs, and what it cannot take — never skipped in silence.
+    public struct Found: Sendable {
+        public var pairs: [InputPair] = []
+        /// Folders the vault user cannot read (a tenant folder with the wrong owner or mode).
+        public var unreadableFolders: [(path: String, detail: String)] = []
+        /// Names that are not UTF-8, shown with their bad bytes escaped; left in place as `unsafe_name`.
+        public var undecodableNames: [String] = []
+    }
+
     /// Pairs in the given files and folders. Folders are walked; each first-level sub-folder is a tenant
     /// folder whose name is the default tenant of everything below it (and a folder given directly whose
     /// name is a configured tenant is that tenant's folder). A file given directly is paired with
     /// its partner in the same folder, and its folder's name is the default tenant when `isTenant` says so.
     public static func pairs(in paths: [String], isTenant: (String) -> Bool) throws -> [InputPair] {
+        try scan(paths, isTenant: isTenant).pairs
+    }
+
+    public static func scan(_ paths: [String], isTenant: (String) -> Bool) throws -> Found {
+        var found = Found()
         var groups: [String: InputPair] = [:]
         var extraAudio: [InputPair] = []
 
-        func add(file path: String, directory: String, name: String, tenant: String?) {
+        func add(file path: String, size: Int64, directory: String, name: String, tenant: String?) {
             let (base, ext) = split(name)
             let key = directory + "/" + base
             var pair = groups[key] ?? InputPair(directory: directory, baseName: base, audio: nil, sidecar: nil, defaultTenant: tenant)
@@ -107,24 +123,35 @@ public enum InboxScan {
                 pair.sidecar = path
             } else if pair.audio == nil || pair.audio == path {
                 pair.audio = path
+                pair.audioSize = size
             } else {
                 // A second audio file for one sidecar: the first (by name) keeps the pair, this one stands alone.
-                extraAudio.append(InputPair(directory: directory, baseName: base, audio: path, sidecar: nil, defaultTenant: tenant))
+                extraAudio.append(InputPair(directory: directory, baseName: base, audio: path, sidecar: nil, defaultTenant: tenant, audioSize: size))
                 return
             }
             groups[key] = pair
         }
 
         func walk(_ dir: String, tenant: String?, depth: Int) {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            for name in names where !isIgnored(name) {
+            let listing: (names: [String], undecodable: [[UInt8]])
+            switch InboxFiles.list(dir) {
+            case .success(let l): listing = l
+            case .failure(let u):
+                found.unreadableFolders.append((dir, u.detail))
+                return
+            }
+            for bytes in listing.undecodable where !(bytes.first == 46) {
+                found.undecodableNames.append(dir + "/" + InboxFiles.escaped(bytes))
+            }
+            for name in listing.names where !isIgnored(name) {
                 let path = dir + "/" + name
-                if isDirectory(path) {
-                    walk(path, tenant: depth == 0 ? name : tenant, depth: depth + 1)
-                } else if isRegularFile(path) {
-                    add(file: path, directory: dir, name: name, tenant: tenant)
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR: walk(path, tenant: depth == 0 ? name : tenant, depth: depth + 1)
+                case S_IFREG: add(file: path, size: Int64(st.st_size), directory: dir, name: name, tenant: tenant)
+                default: break  // Symlinks, devices, sockets: never followed, never ingested.
                 }
-                // Symlinks, devices, sockets: never followed, never ingested.
             }
         }
 
@@ -141,21 +168,26 @@ public enum InboxScan {
                 guard !isIgnored(name) else { continue }
                 let folder = URL(fileURLWithPath: dir).lastPathComponent
                 let tenant = isTenant(folder) ? folder : nil
-                add(file: path, directory: dir, name: name, tenant: tenant)
+                var st = stat()
+                _ = lstat(path, &st)
+                add(file: path, size: Int64(st.st_size), directory: dir, name: name, tenant: tenant)
                 // The partner, when it lies beside the named file: the sidecar of an audio file, or the first
                 // audio file of a sidecar.
                 let (base, ext) = split(name)
                 let wantSidecar = ext.lowercased() != "json"
-                let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+                let siblings = (try? InboxFiles.list(dir).get().names) ?? []
                 for s in siblings where s != name && !isIgnored(s) && split(s).0 == base
                     && (split(s).1.lowercased() == "json") == wantSidecar && isRegularFile(dir + "/" + s) {
-                    add(file: dir + "/" + s, directory: dir, name: s, tenant: tenant)
+                    var sst = stat()
+                    _ = lstat(dir + "/" + s, &sst)
+                    add(file: dir + "/" + s, size: Int64(sst.st_size), directory: dir, name: s, tenant: tenant)
                     break
                 }
             } else {
                 throw VaultError(.usage, "\(path): no such file or folder (symlinks are not followed)")
             }
         }
-        return (Array(groups.values) + extraAudio).sorted { $0.input < $1.input }
+        found.pairs = (Array(groups.values) + extraAudio).sorted { $0.input < $1.input }
+        return found
     }
 }

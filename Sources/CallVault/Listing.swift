@@ -161,6 +161,8 @@ public struct Listing: Sendable {
         try vault.require([.admin], to: "quarantine show")
         guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.usage, "quarantine \(id): no such entry") }
         try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])
-        return (row, deleted, vault.files.list(row.quarantinePath))
+        // Inputs lie under files/ (apart from reason.json); the first version kept them beside it.
+        let inputs = vault.files.list(row.quarantinePath + "/files").map { "files/" + $0 }
+        return (row, deleted, vault.files.list(row.quarantinePath).filter { $0 != "files" } + inputs)
     }
 }

@@ -85,10 +85,7 @@ public struct Sweeper: Sendable {
         var deletedQ: [String] = []
         for row in dueQ {
             do {
-                for name in files.list(row.quarantinePath) { try files.remove(row.quarantinePath + "/" + name) }
-                if rmdir(files.absolute(row.quarantinePath)) != 0, errno != ENOENT {
-                    throw VaultError.failure("cannot remove \(row.quarantinePath): \(String(cString: strerror(errno)))")
-                }
+                try files.removeTree(row.quarantinePath)
                 deletedQ.append(row.id)
             } catch let e as VaultError {
                 report.errors.append((row.id, e.message))

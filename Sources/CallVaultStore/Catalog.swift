@@ -42,6 +42,8 @@ public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, Persi
     public var audioDeletedAt: String?
     public var restricted: Bool
     public var ingestedAt: String
+    /// SHA-256 of the sidecar's bytes: only an identical sidecar is a duplicate (nil for rows of the first version).
+    public var sidecarSHA256: String?
 
     enum CodingKeys: String, CodingKey {
         case id, tenant, sha256, direction, team, caller, callee, queue, site, labels, extra, format, channels, frames, restricted
@@ -51,7 +53,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, Persi
         case announcementMatch = "announcement_match", announcementOffsetMs = "announcement_offset_ms"
         case announcementScore = "announcement_score", sampleRate = "sample_rate", audioBytes = "audio_bytes"
         case audioPath = "audio_path", audioExpiresAt = "audio_expires_at", metadataExpiresAt = "metadata_expires_at"
-        case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at"
+        case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at", sidecarSHA256 = "sidecar_sha256"
     }
 
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,
@@ -158,12 +160,12 @@ public final class Catalog: Sendable {
 
     // MARK: ingest
 
-    /// The recording stored under tenant + call_id, if any (the idempotency key).
-    public func existing(tenant: String, callID: String) throws -> (id: String, sha256: String)? {
+    /// The recording stored under tenant + call_id, if any (the idempotency key), with its audio and sidecar digests.
+    public func existing(tenant: String, callID: String) throws -> (id: String, sha256: String, sidecarSHA256: String?)? {
         try wrap("look up call") {
             try db.read { db in
-                try Row.fetchOne(db, sql: "SELECT id, sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
-                                 arguments: [tenant, callID]).map { ($0["id"], $0["sha256"]) }
+                try Row.fetchOne(db, sql: "SELECT id, sha256, sidecar_sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
+                                 arguments: [tenant, callID]).map { ($0["id"], $0["sha256"], $0["sidecar_sha256"]) }
             }
         }
     }

@@ -128,6 +128,10 @@ enum CatalogSchema {
             // (the sweeper appends one event per deletion).
             try db.execute(sql: "DROP INDEX audit_by_action")
         }
+        m.registerMigration("v6: sidecar digest") { db in
+            // Only a byte-identical sidecar under a stored call_id is a duplicate; any other is a conflict.
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN sidecar_sha256 TEXT")
+        }
         return m
     }
 }

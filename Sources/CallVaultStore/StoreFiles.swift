@@ -1,6 +1,7 @@
 // Every file-system effect on the store goes through here: placement, durability, removal.
 import CSyscalls
 import CallVaultCore
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,9 +17,9 @@ public struct StoreFiles: Sendable {
 
     public func absolute(_ relative: String) -> String { root + "/" + relative }
 
-    static func errnoText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
+    public static func errnoText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
 
-    func fail(_ what: String, _ path: String, _ e: Int32 = errno) -> VaultError {
+    public func fail(_ what: String, _ path: String, _ e: Int32 = errno) -> VaultError {
         VaultError.failure("\(what) \(path): \(Self.errnoText(e))")
     }
 
@@ -31,53 +32,55 @@ public struct StoreFiles: Sendable {
         }
     }
 
-    /// Puts the bytes of `source` at `destination` (relative): a hard link when possible (same file system,
-    /// same owner), else a copy through a fixed buffer followed by fsync. Returns true when linked.
+    /// A private (0600, vault-owned), fsynced copy of everything readable from `fd` at `relative`, written under
+    /// `relative.part` and renamed, so the final name only ever holds a whole copy. Returns the SHA-256 and size
+    /// of the bytes written. A `.part` left by an interrupted copy is replaced.
     @discardableResult
-    public func place(source: String, sourceFD: Int32, at destination: String) throws -> Bool {
-        let dest = absolute(destination)
-        if link(source, dest) == 0 {
-            if chmod(dest, 0o600) == 0 { return true }
-            // Not our file to chmod: fall back to a private copy.
-            unlink(dest)
-        } else if errno == EEXIST {
-            throw fail("cannot place audio at", dest)
+    public func copyIn(from fd: Int32, to relative: String) throws -> (sha256: String, bytes: Int64) {
+        let dest = absolute(relative)
+        let temp = dest + ".part"
+        // Errors name the folder, not the file: a quarantined input keeps the recorder's name, which may hold
+        // a phone number.
+        let folder = String(dest[..<(dest.lastIndex(of: "/") ?? dest.endIndex)])
+        unlink(temp)
+        let out = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard out >= 0 else { throw fail("cannot create a copy in", folder) }
+        var ok = false
+        defer {
+            close(out)
+            if !ok { unlink(temp) }
         }
-        try copy(fd: sourceFD, to: dest)
-        return false
+        guard fchmod(out, 0o600) == 0 else { throw fail("cannot make a copy private in", folder) }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        let size = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = pread(fd, buffer, size, off_t(total))
+            if n < 0 { if errno == EINTR { continue }; throw fail("cannot read the input of a copy into", folder) }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+            var written = 0
+            while written < n {
+                let w = write(out, buffer + written, n - written)
+                if w < 0 { if errno == EINTR { continue }; throw fail("cannot write a copy in", folder) }
+                written += w
+            }
+            total += Int64(n)
+            CrashPoint.reached("copy.mid-write")
+        }
+        guard fsync(out) == 0 else { throw fail("cannot fsync a copy in", folder) }
+        guard Glibc.rename(temp, dest) == 0 else { throw fail("cannot rename a copy in", folder) }
+        ok = true
+        return (Hex.encode(hasher.finalize()), total)
     }
 
     /// A private, fsynced copy of everything readable from `fd` at `relative` (which must not exist).
     public func copy(from fd: Int32, to relative: String) throws {
-        try copy(fd: fd, to: absolute(relative))
-    }
-
-    func copy(fd: Int32, to dest: String) throws {
-        let out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard out >= 0 else { throw fail("cannot create", dest) }
-        var ok = false
-        defer {
-            close(out)
-            if !ok { unlink(dest) }
-        }
-        let size = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: off_t = 0
-        while true {
-            let n = pread(fd, buffer, size, offset)
-            if n < 0 { if errno == EINTR { continue }; throw fail("cannot read input for", dest) }
-            if n == 0 { break }
-            var written = 0
-            while written < n {
-                let w = write(out, buffer + written, n - written)
-                if w < 0 { if errno == EINTR { continue }; throw fail("cannot write", dest) }
-                written += w
-            }
-            offset += off_t(n)
-        }
-        guard fsync(out) == 0 else { throw fail("cannot fsync", dest) }
-        ok = true
+        let dest = absolute(relative)
+        guard !exists(relative) else { throw fail("cannot create", dest, EEXIST) }  // export: the target names an id
+        try copyIn(from: fd, to: relative)
     }
 
     /// Writes a small file atomically and durably (temporary name, fsync, rename).
@@ -105,31 +108,28 @@ public struct StoreFiles: Sendable {
         guard Glibc.rename(absolute(from), absolute(to)) == 0 else { throw fail("cannot rename", absolute(from)) }
     }
 
-    /// Moves an input file (outside the store) into the store: rename when on the same file system,
-    /// else copy + fsync + rename, and only then unlink the source.
-    public func moveIn(source: String, to relative: String) throws {
-        let dest = absolute(relative)
-        if Glibc.rename(source, dest) == 0 {
-            // A renamed file keeps the writer's mode; quarantine is as private as the vault.
-            guard chmod(dest, 0o600) == 0 else { throw fail("cannot make private", dest) }
-            return
-        }
-        guard errno == EXDEV else { throw fail("cannot move input to", dest) }
-        let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw fail("cannot open", source) }
-        defer { close(fd) }
-        try copy(fd: fd, to: dest + ".tmp")
-        guard Glibc.rename(dest + ".tmp", dest) == 0 else { throw fail("cannot rename", dest) }
-        try syncFileSystem()
-        guard unlink(source) == 0 || errno == ENOENT else { throw fail("cannot remove", source) }
-    }
-
     /// Removes a store file; a file already gone is not an error. Returns whether it existed.
     @discardableResult
     public func remove(_ relative: String) throws -> Bool {
         if unlink(absolute(relative)) == 0 { return true }
         if errno == ENOENT { return false }
         throw fail("cannot remove", absolute(relative))
+    }
+
+    /// Removes a store directory and everything below it, without following symlinks; gone already is fine.
+    /// An error names the directory given, not a file below it (quarantined inputs keep the recorder's names).
+    public func removeTree(_ relative: String) throws {
+        func remove(_ path: String) -> Int32? {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return errno == ENOENT ? nil : errno }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                for name in names { if let e = remove(path + "/" + name) { return e } }
+                return rmdir(path) == 0 || errno == ENOENT ? nil : errno
+            }
+            return unlink(path) == 0 || errno == ENOENT ? nil : errno
+        }
+        if let e = remove(absolute(relative)) { throw fail("cannot remove", absolute(relative), e) }
     }
 
     public func exists(_ relative: String) -> Bool {

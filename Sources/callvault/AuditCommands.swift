@@ -56,7 +56,7 @@ struct AuditCommand: ParsableCommand {
 
 struct QuarantineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "quarantine", abstract: "Rejected inputs (admins).",
-                                                    subcommands: [List.self, Show.self])
+                                                    subcommands: [List.self, Show.self, Retry.self])
 
     static func json(_ r: RejectionRow) -> [String: Any] {
         ["id": r.id, "at": r.at, "tenant": orNull(r.tenant), "reason": r.reason, "detail": r.detail, "path": r.quarantinePath]

@@ -33,6 +33,7 @@ struct IngestCommand: ParsableCommand {
                     o["quarantine"] = r.quarantinePath ?? NSNull()
                     return o
                 },
+                "unreadable": report.unreadable.map { ["input": $0.input, "detail": $0.detail] },
             ])
         } else {
             for s in report.stored {
@@ -43,8 +44,13 @@ struct IngestCommand: ParsableCommand {
                 let place = r.quarantinePath.map { "-> \($0)" } ?? "(left in place)"
                 printLine("rejected   \(r.input)  \(r.reason.rawValue): \(r.detail)  \(place)")
             }
-            printLine("\(report.stored.count) stored, \(report.duplicates.count) duplicate(s), \(report.rejected.count) rejected")
+            for u in report.unreadable {
+                printLine("unreadable \(u.input)  \(u.detail)  (left in place)")
+            }
+            printLine("\(report.stored.count) stored, \(report.duplicates.count) duplicate(s), \(report.rejected.count) rejected"
+                      + (report.unreadable.isEmpty ? "" : ", \(report.unreadable.count) unreadable (left in place)"))
         }
-        if !report.rejected.isEmpty { throw ExitCode(4) }
+        // Every input is accounted for; some were not stored (rejected, or left in place to be tried again).
+        if !report.rejected.isEmpty || !report.unreadable.isEmpty { throw ExitCode(4) }
     }
 }

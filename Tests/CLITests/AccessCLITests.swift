@@ -231,7 +231,7 @@ import Testing
         let truncated = list.first { $0["reason"] as? String == "audio_truncated" }!
         let show = try box.run(["quarantine", "show", "--json", truncated["id"] as! String]).json()
         #expect(show["detail"] as? String == truncated["detail"] as? String)
-        #expect((show["files"] as? [String])?.sorted() == ["bad-audio-truncated.json", "bad-audio-truncated.wav", "reason.json"])
+        #expect((show["files"] as? [String])?.sorted() == ["files/bad-audio-truncated.json", "files/bad-audio-truncated.wav", "reason.json"])
     }
 }
 

@@ -42,11 +42,18 @@ final class Sandbox {
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// Runs the binary; with `user`, as that OS user through `runuser` (root is never denied, so permission
+    /// cases need another user).
     @discardableResult
-    func run(_ args: [String], env: [String: String] = [:]) throws -> CLIResult {
+    func run(_ args: [String], env: [String: String] = [:], as user: String? = nil) throws -> CLIResult {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
+        if let user {
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            p.arguments = ["-u", user, "--", Self.binary, "--store", store] + args
+        } else {
+            p.executableURL = URL(fileURLWithPath: Self.binary)
+            p.arguments = args
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "CALLVAULT_CRASH_AT")

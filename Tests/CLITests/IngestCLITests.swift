@@ -51,7 +51,7 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
             let reason = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/reason.json"))) as! [String: Any]
             #expect(reason["reason"] as? String == item["reason"] as? String)
             let names = box.files(under: dir)
-            #expect(names.contains(URL(fileURLWithPath: item["input"] as! String).lastPathComponent))
+            #expect(names.contains("files/" + URL(fileURLWithPath: item["input"] as! String).lastPathComponent), "inputs under files/")
             #expect(names.count == 3, "audio, sidecar and reason.json")
         }
     }

@@ -1,0 +1,187 @@
+// Checking one input pair (SPEC §3 steps 1–3): sidecar, audio, announcement, duplicates — in the order of the
+// reason codes. The audio is checked on the vault's own staged copy, so the bytes checked are the bytes stored.
+import CallVaultAudio
+import CallVaultCore
+import CallVaultStore
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The verdict on one pair before anything is committed.
+enum Verdict {
+    case store(Prepared)
+    case duplicate(recordingID: String, inputs: [String: FileIdentity])
+    case reject(Rejection, tenant: String?)
+    /// The vault user cannot open or read an input: left in place, reported, tried again later.
+    case unreadable(String)
+}
+
+struct Prepared {
+    var pair: InputPair
+    /// What each inbox path referred to when it was read: only those files are removed after the commit.
+    var inputs: [String: FileIdentity]
+    var row: RecordingRow
+    var staged: StagedAudio
+    var alreadyExpired: Bool
+}
+
+/// What a sidecar read through its descriptor gave.
+enum SidecarRead {
+    case valid(Sidecar, digest: String, identity: FileIdentity)
+    case reject(Rejection)
+    case unreadable(String)
+}
+
+struct PairCheck {
+    let vault: Vault
+
+    var placement: Placement { Placement(files: vault.files, catalog: vault.catalog) }
+
+    /// Reads and validates a sidecar through an `O_NOFOLLOW` descriptor, the 64 KiB limit enforced on the read.
+    func readSidecar(_ path: String, defaultTenant: String?) -> SidecarRead {
+        let file: InputFile
+        switch InboxFiles.open(path) {
+        case .success(let f): file = f
+        case .failure(let u): return .unreadable("sidecar " + u.detail)
+        }
+        let data: Data
+        switch InboxFiles.read(file, limit: Sidecar.maxBytes) {
+        case .success(let d): data = d
+        case .failure(let u): return .unreadable("sidecar " + u.detail)
+        }
+        if data.count > Sidecar.maxBytes { return .reject(Rejection(.tooLarge, "sidecar is over 64 KiB")) }
+        let config = vault.configuration
+        switch Sidecar.validate(data, defaultTenant: defaultTenant, isKnownTenant: { config.tenants[$0] != nil }, now: vault.clock.now()) {
+        case .success(let s): return .valid(s, digest: Hex.encode(SHA256.hash(data: data)), identity: file.identity)
+        case .failure(let r): return .reject(r)
+        }
+    }
+
+    /// Checks a complete pair. `inBatch` holds the calls already decided in this batch (tenant/call_id → audio
+    /// and sidecar digests, id), so two pairs of one call in one batch behave as they would in two runs.
+    func check(_ pair: InputPair, inBatch: [String: (sha: String, sidecar: String?, id: String)]) throws -> Verdict {
+        let config = vault.configuration
+        guard let audioPath = pair.audio, let sidecarPath = pair.sidecar else {
+            preconditionFailure("check takes complete pairs")
+        }
+        let knownDefault = config.tenants[pair.defaultTenant ?? ""] != nil ? pair.defaultTenant : nil
+
+        let audio: InputFile
+        switch InboxFiles.open(audioPath) {
+        case .success(let f): audio = f
+        case .failure(let u): return .unreadable("audio " + u.detail)
+        }
+        // too_large: the audio's size as opened (staging enforces it again on the bytes read).
+        if audio.size > config.maxAudioBytes {
+            return .reject(Rejection(.tooLarge, "audio is \(audio.size) bytes, over the maximum of \(config.maxAudioBytes)"), tenant: knownDefault)
+        }
+        // too_large (sidecar) … announcement_missing
+        let sidecar: Sidecar
+        let sidecarDigest: String
+        let inputs: [String: FileIdentity]
+        switch readSidecar(sidecarPath, defaultTenant: pair.defaultTenant) {
+        case .valid(let s, let d, let identity):
+            sidecar = s; sidecarDigest = d
+            inputs = [audioPath: audio.identity, sidecarPath: identity]
+        case .reject(let r): return .reject(r, tenant: knownDefault)
+        case .unreadable(let detail): return .unreadable(detail)
+        }
+        let tenant = config.tenants[sidecar.tenant]!
+        let now = vault.clock.now()
+        let id = RecordingID.make(at: now)
+
+        // One read pass over the input: a private copy, hashed as it is written. Everything below reads the copy.
+        let staged: StagedAudio
+        do {
+            staged = try placement.stage(from: audio.fd, id: id, maxBytes: config.maxAudioBytes)
+        } catch {
+            switch error {
+            case .inputUnreadable(let detail): return .unreadable("audio " + detail)
+            case .tooLarge(let n): return .reject(Rejection(.tooLarge, "audio grew to \(n) bytes while read, over the maximum of \(config.maxAudioBytes)"), tenant: sidecar.tenant)
+            case .vault(let e): throw e
+            }
+        }
+        var keep = false
+        defer { if !keep { placement.discard(staged) } }
+
+        // audio_unreadable, audio_empty, audio_truncated
+        let facts: AudioFacts
+        switch AudioProbe.probe(fd: staged.fd, fileSize: staged.bytes) {
+        case .success(let f): facts = f
+        case .failure(let r): return .reject(r, tenant: sidecar.tenant)
+        }
+
+        // duration_mismatch
+        if let stated = sidecar.statedDuration {
+            let allowed = 5 + 0.02 * stated
+            if abs(stated - facts.durationSeconds) > allowed {
+                return .reject(Rejection(.durationMismatch, String(format: "ended_at - started_at is %.1f s but the audio lasts %.1f s", stated, facts.durationSeconds)), tenant: sidecar.tenant)
+            }
+        }
+
+        // announcement_not_detected: hear the prompt in the audio when the tenant asks for it (SPEC §5).
+        var verdict: AnnouncementVerdict?
+        if tenant.announcement.verify != .off {
+            let v: AnnouncementVerdict
+            do { v = try vault.prompts.check(fd: staged.fd, tenant: tenant) } catch let e as VaultError {
+                return .reject(Rejection(.audioUnreadable, "decoding for announcement verification failed: \(e.message)"), tenant: sidecar.tenant)
+            }
+            if !v.detected, tenant.announcement.verify == .enforce {
+                let window = Int(tenant.announcement.window.approximateSeconds)
+                return .reject(Rejection(.announcementNotDetected, String(format: "no configured prompt heard in the first %d s (best score %.2f, threshold %.2f)",
+                                                                          window, v.score, tenant.announcement.threshold)), tenant: sidecar.tenant)
+            }
+            verdict = v
+        }
+
+        // duplicate / duplicate_conflict: a duplicate is the same audio and the same sidecar; anything else
+        // under a stored call_id would lose what differs.
+        let key = sidecar.tenant + "/" + sidecar.callID
+        let earlier = try inBatch[key] ?? vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID).map { ($0.sha256, $0.sidecarSHA256, $0.id) }
+        if let (sha, storedSidecar, existingID) = earlier {
+            if sha != staged.sha256 {
+                return .reject(Rejection(.duplicateConflict, "call_id already stored for this tenant with other audio (recording \(existingID))"), tenant: sidecar.tenant)
+            }
+            // Rows stored before sidecar digests were kept (nil) are compared by their audio, as they were then.
+            if let storedSidecar, storedSidecar != sidecarDigest {
+                return .reject(Rejection(.duplicateConflict, "call_id already stored for this tenant with the same audio but another sidecar (recording \(existingID))"), tenant: sidecar.tenant)
+            }
+            return .duplicate(recordingID: existingID, inputs: inputs)
+        }
+
+        let expiries = tenant.retention.expiries(startedAt: sidecar.startedAt, in: tenant.timeZone)
+        let dir = Self.audioDirectory(tenant: tenant, startedAt: sidecar.startedAt)
+        var row = RecordingRow(
+            id: id, tenant: sidecar.tenant, callID: sidecar.callID, sha256: staged.sha256,
+            startedAt: Timestamp.utc(sidecar.startedAt), endedAt: sidecar.endedAt.map(Timestamp.utc),
+            durationS: (facts.durationSeconds * 1000).rounded() / 1000, direction: sidecar.direction.rawValue,
+            agentID: sidecar.agentID, team: sidecar.team, caller: sidecar.caller, callee: sidecar.callee,
+            queue: sidecar.queue, site: sidecar.site, announcementFlag: sidecar.announcementPlayed,
+            announcementPrompt: sidecar.announcementPrompt, announcementAtMs: sidecar.announcementAtMs,
+            announcementVerified: "not_checked",
+            labels: JSONValue.object(sidecar.labels.mapValues { .string($0) }).jsonText,
+            extra: JSONValue.object(sidecar.extra).jsonText,
+            format: facts.format, sampleRate: facts.sampleRate, channels: facts.channels, frames: facts.frames,
+            audioBytes: staged.bytes, audioPath: "\(dir)/\(id).\(facts.container)", audioExpiresAt: Timestamp.utc(expiries.audio),
+            metadataExpiresAt: Timestamp.utc(expiries.metadata), ingestedAt: Timestamp.utc(now))
+        row.sidecarSHA256 = sidecarDigest
+        if let v = verdict {
+            row.announcementVerified = v.detected ? "yes" : "no"
+            row.announcementMatch = v.prompt
+            row.announcementOffsetMs = v.offsetMs
+            row.announcementScore = (v.score * 1000).rounded() / 1000
+        }
+        keep = true
+        return .store(Prepared(pair: pair, inputs: inputs, row: row, staged: staged, alreadyExpired: expiries.audio <= now))
+    }
+
+    /// `audio/TENANT/YYYY/MM/DD`, the call's local date in the tenant's time zone.
+    static func audioDirectory(tenant: Tenant, startedAt: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = tenant.timeZone
+        let c = calendar.dateComponents([.year, .month, .day], from: startedAt)
+        return String(format: "%@/%@/%04d/%02d/%02d", Vault.audioDirectory, tenant.name, c.year!, c.month!, c.day!)
+    }
+}

@@ -1,0 +1,172 @@
+// Quarantine (SPEC §3): rejected inputs become vault-owned private copies with a reason, all or nothing per
+// pair; the repair of an interrupted quarantine; and `quarantine retry`, which puts pairs back through ingest.
+import CallVaultAudio
+import CallVaultCore
+import CallVaultStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The content of `reason.json` in a quarantine folder. Written after the copies are whole: its presence says
+/// the folder holds every input, so repair may finish the move.
+struct QuarantineReason: Codable {
+    struct Input: Codable {
+        var name: String
+        var from: String
+        /// Of the copy, so repair removes an inbox file only when it is still the file that was copied.
+        var sha256: String?
+        var bytes: Int64?
+    }
+    var id: String
+    var reason: String
+    var detail: String
+    var at: String
+    var tenant: String?
+    /// The inbox sub-folder's tenant, for `quarantine retry` of a sidecar that names none.
+    var defaultTenant: String?
+    var inputs: [Input]
+
+    enum CodingKeys: String, CodingKey {
+        case id, reason, detail, at, tenant, inputs
+        case defaultTenant = "default_tenant"
+    }
+
+    func encoded() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+}
+
+/// Folder layout: `quarantine/YYYY-MM-DD/ID/reason.json` and the inputs under `…/ID/files/` — apart, so an input
+/// named `reason.json` can never overwrite the reason. Stores of the first version kept inputs beside it.
+public struct Quarantine: Sendable {
+    public let vault: Vault
+    static let filesDirectory = "files"
+
+    public init(vault: Vault) { self.vault = vault }
+
+    /// Where a quarantined input lies, relative to the store: under `files/`, or (first version) beside reason.json.
+    func inputPath(_ dir: String, _ name: String) -> String {
+        let nested = "\(dir)/\(Self.filesDirectory)/\(name)"
+        return vault.files.exists(nested) || !vault.files.exists("\(dir)/\(name)") ? nested : "\(dir)/\(name)"
+    }
+
+    /// Quarantines rejected pairs: per pair, private copies of its inputs, then `reason.json`; one sync for the
+    /// batch; then the inbox files are removed and the rejections registered. A pair whose input the vault
+    /// cannot read is not quarantined: it is returned as unreadable and left in place.
+    func quarantine(_ items: [(InputPair, Rejection, String?)]) throws -> (rejected: [IngestReport.Rejected], unreadable: [IngestReport.Unreadable]) {
+        let files = vault.files
+        let now = vault.clock.now()
+        let day = String(Timestamp.utc(now).prefix(10))
+        var done: [(QuarantineReason, String, InputPair, Rejection)] = []
+        var unreadable: [IngestReport.Unreadable] = []
+        for (pair, rejection, tenant) in items {
+            let id = RecordingID.make(at: now)
+            let dir = "\(Vault.quarantineDirectory)/\(day)/\(id)"
+            try files.makeDirectories("\(dir)/\(Self.filesDirectory)")
+            var inputs: [QuarantineReason.Input] = []
+            var problem: String?
+            for path in [pair.audio, pair.sidecar].compactMap({ $0 }) where problem == nil {
+                let file: InputFile
+                switch InboxFiles.open(path) {
+                case .success(let f): file = f
+                case .failure(let u):
+                    problem = u.detail
+                    continue
+                }
+                let name = URL(fileURLWithPath: path).lastPathComponent
+                let copy = try files.copyIn(from: file.fd, to: "\(dir)/\(Self.filesDirectory)/\(name)")
+                inputs.append(.init(name: name, from: absolutePath(path), sha256: copy.sha256, bytes: copy.bytes))
+                CrashPoint.reached("quarantine.after-copy")
+            }
+            if let problem {
+                try files.removeTree(dir)
+                unreadable.append(.init(input: pair.input, detail: problem))
+                continue
+            }
+            let reason = QuarantineReason(id: id, reason: rejection.reason.rawValue, detail: rejection.detail,
+                                          at: Timestamp.utc(now), tenant: tenant, defaultTenant: pair.defaultTenant, inputs: inputs)
+            try files.writeFile(reason.encoded(), at: dir + "/reason.json")
+            CrashPoint.reached("quarantine.after-reason")
+            done.append((reason, dir, pair, rejection))
+        }
+        guard !done.isEmpty else { return ([], unreadable) }
+        try files.syncFileSystem()
+        for (reason, _, _, _) in done {
+            try removeOriginals(reason)
+            CrashPoint.reached("quarantine.after-remove-input")
+        }
+        try vault.catalog.commitRejections(done.map { reason, dir, _, _ in row(reason, dir) },
+                                           events: done.map { reason, _, _, _ in event(reason, repaired: false) })
+        return (done.map { reason, dir, pair, rejection in
+            IngestReport.Rejected(input: pair.input, reason: rejection.reason, detail: rejection.detail, quarantinePath: dir)
+        }, unreadable)
+    }
+
+    func row(_ reason: QuarantineReason, _ dir: String) -> RejectionRow {
+        RejectionRow(id: reason.id, at: reason.at, tenant: reason.tenant, reason: reason.reason, detail: reason.detail, quarantinePath: dir)
+    }
+
+    func event(_ reason: QuarantineReason, repaired: Bool) -> AuditEvent {
+        var details = ["reason": reason.reason]
+        if let t = reason.tenant { details["tenant"] = t }
+        if repaired { details["repaired"] = "true" }
+        return vault.event("ingest.rejected", target: reason.id, details: details)
+    }
+
+    /// Removes the inbox files of a quarantined pair — each only while it is still the file that was copied
+    /// (same size and SHA-256): a recorder that wrote a new file under the name keeps it.
+    func removeOriginals(_ reason: QuarantineReason) throws {
+        for input in reason.inputs {
+            guard let sha = input.sha256 else { continue }
+            guard case .success(let file) = InboxFiles.open(input.from), file.size == input.bytes,
+                  (try? FileDigest.sha256(fd: file.fd).hex) == sha else { continue }
+            try InboxFiles.remove(input.from)
+        }
+    }
+
+    /// Finishes what a crash interrupted: a folder without `reason.json` holds incomplete copies (the inputs are
+    /// still in the inbox) and is removed; a folder with it but unregistered gets its inbox files removed and is
+    /// registered, as the interrupted run would have done.
+    func repair() throws -> Int {
+        let files = vault.files
+        var rows: [RejectionRow] = []
+        var events: [AuditEvent] = []
+        for day in files.list(Vault.quarantineDirectory) where files.isDirectory("\(Vault.quarantineDirectory)/\(day)") {
+            for id in files.list("\(Vault.quarantineDirectory)/\(day)") {
+                let dir = "\(Vault.quarantineDirectory)/\(day)/\(id)"
+                guard RecordingID.isWellFormed(id), files.isDirectory(dir), try !vault.catalog.hasRejection(id: id) else { continue }
+                guard let data = FileManager.default.contents(atPath: files.absolute(dir + "/reason.json")),
+                      let reason = try? JSONDecoder().decode(QuarantineReason.self, from: data) else {
+                    try files.removeTree(dir)
+                    continue
+                }
+                if reason.inputs.allSatisfy({ $0.sha256 != nil }) {
+                    try removeOriginals(reason)
+                } else {
+                    // First version: reason.json came first and inputs were moved one by one; finish the moves.
+                    for input in reason.inputs where !files.exists(dir + "/" + input.name) {
+                        if case .success(let file) = InboxFiles.open(input.from) {
+                            try files.copyIn(from: file.fd, to: dir + "/" + input.name)
+                            try files.syncFileSystem()
+                            try InboxFiles.remove(input.from)
+                        }
+                    }
+                }
+                rows.append(row(reason, dir))
+                events.append(event(reason, repaired: true))
+            }
+        }
+        if !rows.isEmpty {
+            try files.syncFileSystem()
+            try vault.catalog.commitRejections(rows, events: events)
+        }
+        return rows.count
+    }
+
+    func absolutePath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}

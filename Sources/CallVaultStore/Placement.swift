@@ -1,0 +1,165 @@
+// The placement protocol of stored audio (SPEC §3, §12): stage an independent copy, record the intent, sync,
+// rename into place, commit, or undo — and the repair of what a crash left. Owns the audio layout of the store.
+import CSyscalls
+import CallVaultCore
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A vault-owned private copy of one input's audio, made through the descriptor the vault opened, with the
+/// SHA-256 and size of exactly the bytes copied. No path or descriptor outside the store reaches its inode, so
+/// what is probed, hashed and later stored cannot change behind the vault's back.
+public final class StagedAudio: Sendable {
+    /// Open for reading: the probe and the announcement check read the copy, never the input.
+    public let fd: Int32
+    /// Relative to the store root (under `staging/`).
+    public let path: String
+    public let sha256: String
+    public let bytes: Int64
+
+    init(fd: Int32, path: String, sha256: String, bytes: Int64) {
+        self.fd = fd; self.path = path; self.sha256 = sha256; self.bytes = bytes
+    }
+
+    deinit { close(fd) }
+}
+
+/// Why staging failed: the input could not be read (its problem: left in place, reported), it grew past the
+/// maximum while being read, or the store could not be written (a vault failure).
+public enum StagingFailure: Error {
+    case inputUnreadable(String)
+    case tooLarge(Int64)
+    case vault(VaultError)
+}
+
+/// One recording to place: its staged copy and its final store path.
+public struct PlacementItem: Sendable {
+    public var recordingID: String
+    public var staged: StagedAudio
+    public var audioPath: String
+
+    public init(recordingID: String, staged: StagedAudio, audioPath: String) {
+        self.recordingID = recordingID; self.staged = staged; self.audioPath = audioPath
+    }
+}
+
+public struct Placement: Sendable {
+    public static let stagingDirectory = "staging"
+    public let files: StoreFiles
+    public let catalog: Catalog
+
+    public init(files: StoreFiles, catalog: Catalog) {
+        self.files = files; self.catalog = catalog
+    }
+
+    /// Copies everything readable from `input` (the descriptor the vault opened and checked) into
+    /// `staging/ID.tmp`, hashing the bytes as they are written: one read pass over the input. A copy-on-write
+    /// clone (FICLONE) is used where the file system offers one — it is as independent as a copy — and is then
+    /// hashed. The copy is 0600 and owned by the vault user whatever the input's owner and mode.
+    public func stage(from input: Int32, id: String, maxBytes: Int64) throws(StagingFailure) -> StagedAudio {
+        do { try files.makeDirectories(Self.stagingDirectory) } catch { throw .vault(error as? VaultError ?? .failure("\(error)")) }
+        let relative = "\(Self.stagingDirectory)/\(id).tmp"
+        let path = files.absolute(relative)
+        let out = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard out >= 0 else { throw .vault(files.fail("cannot create", path)) }
+        var ok = false
+        defer { if !ok { close(out); unlink(path) } }
+        // The umask can only remove bits; fchmod makes 0600 explicit whatever the process umask.
+        guard fchmod(out, 0o600) == 0 else { throw .vault(files.fail("cannot make private", path)) }
+
+        var hasher = SHA256()
+        var total: Int64 = 0
+        let size = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        if callvault_ficlone(out, input) == 0 {
+            // The clone holds the input's bytes as of this instant; hash the clone, not the input.
+            while true {
+                let n = pread(out, buffer, size, off_t(total))
+                if n < 0 { if errno == EINTR { continue }; throw .vault(files.fail("cannot read", path)) }
+                if n == 0 { break }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+                total += Int64(n)
+                if total > maxBytes { throw .tooLarge(total) }
+            }
+        } else {
+            while true {
+                let n = pread(input, buffer, size, off_t(total))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .inputUnreadable("cannot read: \(StoreFiles.errnoText())")
+                }
+                if n == 0 { break }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+                var written = 0
+                while written < n {
+                    let w = write(out, buffer + written, n - written)
+                    if w < 0 { if errno == EINTR { continue }; throw .vault(files.fail("cannot write", path)) }
+                    written += w
+                }
+                total += Int64(n)
+                if total > maxBytes { throw .tooLarge(total) }
+                CrashPoint.reached("ingest.mid-stage")
+            }
+        }
+        ok = true
+        return StagedAudio(fd: out, path: relative, sha256: Hex.encode(hasher.finalize()), bytes: total)
+    }
+
+    /// Drops a staged copy that will not be stored (its pair was rejected or is a duplicate).
+    public func discard(_ staged: StagedAudio) {
+        unlink(files.absolute(staged.path))
+    }
+
+    /// Makes a batch of staged copies the stored audio, in the order that survives kill -9 at any step:
+    /// intent recorded → data synced → renamed into place → names synced → `commit` (the catalog rows, which
+    /// clear the intent in the same transaction). On any failure every placed name is removed again and the
+    /// intent cleared, so the inputs (still in the inbox) can be retried.
+    public func place(_ items: [PlacementItem], commit: () throws -> Void) throws {
+        try catalog.recordPending(items.map { PendingPlacement(recordingID: $0.recordingID, audioPath: $0.audioPath, tempPath: $0.staged.path) })
+        CrashPoint.reached("ingest.after-pending")
+        do {
+            try files.syncFileSystem()
+            CrashPoint.reached("ingest.after-sync")
+            for item in items {
+                try files.makeDirectories(String(item.audioPath[..<item.audioPath.lastIndex(of: "/")!]))
+                try files.rename(item.staged.path, to: item.audioPath)
+                CrashPoint.reached("ingest.after-rename")
+            }
+            try files.syncFileSystem()
+            CrashPoint.reached("ingest.after-sync-renames")
+            try commit()
+            CrashPoint.reached("ingest.after-commit")
+        } catch {
+            for item in items {
+                _ = try? files.remove(item.staged.path)
+                _ = try? files.remove(item.audioPath)
+            }
+            try? catalog.clearPending(items.map(\.recordingID))
+            throw error
+        }
+    }
+
+    /// Undoes placements whose row never committed (both names are orphans: no row exists for a pending
+    /// placement) and empties staging (a copy there belongs to an evaluation a crash interrupted). Callers hold
+    /// the ingest lock, so no other process is staging. Returns the number of orphans removed.
+    public func repair() throws -> Int {
+        var removed = 0
+        let pending = try catalog.pendingPlacements()
+        for p in pending {
+            let a = try files.remove(p.tempPath)
+            let b = try files.remove(p.audioPath)
+            if a || b { removed += 1 }
+        }
+        for name in files.list(Self.stagingDirectory) {
+            if try files.remove("\(Self.stagingDirectory)/\(name)") { removed += 1 }
+        }
+        if !pending.isEmpty {
+            try files.syncFileSystem()
+            try catalog.clearPending(pending.map(\.recordingID))
+        }
+        return removed
+    }
+}
