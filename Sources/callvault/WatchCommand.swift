@@ -21,6 +21,9 @@ struct WatchCommand: AsyncParsableCommand {
     var metrics: String?
 
     func run() async throws {
+        // A SIGHUP (systemctl reload) while starting must not end the daemon (the default action); from
+        // `watching` on it reloads. One lost here is harmless: the configuration is read just below.
+        signal(SIGHUP, SIG_IGN)
         let vault = try global.openVault()
         try vault.require([.admin], to: "watch")
         let paths = inboxes.isEmpty ? vault.configuration.inboxPaths : inboxes
