@@ -122,6 +122,32 @@ public struct Configuration: Sendable {
     }
 }
 
+/// The longest value a configured period may take. Retention instants are stored and compared in the catalog,
+/// and the inbox timers are waited on: a period of millennia is a typo, never a policy, so it is refused.
+struct DurationLimit {
+    let text: String
+    let limit: ISODuration
+
+    init(_ text: String) {
+        self.text = text
+        limit = ISODuration(text)!
+    }
+
+    /// Retention (audio, metadata, quarantine): P100Y, far beyond any legal retention, far from year 9999.
+    static let retention = DurationLimit("P100Y")
+    /// `settle` and `pair_timeout`: a day; a pair that waits longer is stuck, not settling.
+    static let inboxTimer = DurationLimit("P1D")
+    /// The announcement window: prompts play at the start of a call.
+    static let announcementWindow = DurationLimit("PT1H")
+
+    /// Compared by adding both to one reference instant in UTC, so calendar parts count as the calendar does.
+    func admits(_ d: ISODuration) -> Bool {
+        let utc = TimeZone(identifier: "UTC")!
+        let reference = Date(timeIntervalSince1970: 946_684_800)  // 2000-01-01T00:00:00Z
+        return d.added(to: reference, in: utc) <= limit.added(to: reference, in: utc)
+    }
+}
+
 /// Walks the TOML tree key by key so that an unknown or wrongly typed key is named exactly.
 struct ConfigurationReader {
     func fail(_ key: String, _ why: String) -> VaultError {
@@ -142,7 +168,19 @@ struct ConfigurationReader {
 
     func duration(_ t: TOMLTable, _ key: String, at path: String) throws -> ISODuration? {
         guard let s = try string(t, key, at: path) else { return nil }
-        guard let d = ISODuration(s) else { throw fail(path + key, "'\(s)' is not an ISO 8601 duration (e.g. P1M, P14D, PT10M)") }
+        do {
+            return try ISODuration(validating: s)
+        } catch ISODuration.Invalid.tooLong {
+            throw fail(path + key, "'\(s)' is too long")
+        } catch {
+            throw fail(path + key, "'\(s)' is not an ISO 8601 duration (e.g. P1M, P14D, PT10M)")
+        }
+    }
+
+    /// A duration no longer than `limit`, measured on the calendar (P1200M and P100Y are the same length).
+    func duration(_ t: TOMLTable, _ key: String, at path: String, atMost limit: DurationLimit) throws -> ISODuration? {
+        guard let d = try duration(t, key, at: path) else { return nil }
+        guard limit.admits(d) else { throw fail(path + key, "'\(d)' is longer than the maximum \(limit.text)") }
         return d
     }
 
@@ -175,9 +213,9 @@ struct ConfigurationReader {
         var quarantine = ISODuration("P7D")!
         if let r = try table(root, "retention", at: "") {
             try checkKeys(r, ["audio", "metadata", "quarantine"], at: "retention")
-            retention.audio = try duration(r, "audio", at: "retention.") ?? retention.audio
-            retention.metadata = try duration(r, "metadata", at: "retention.") ?? retention.metadata
-            quarantine = try duration(r, "quarantine", at: "retention.") ?? quarantine
+            retention.audio = try duration(r, "audio", at: "retention.", atMost: .retention) ?? retention.audio
+            retention.metadata = try duration(r, "metadata", at: "retention.", atMost: .retention) ?? retention.metadata
+            quarantine = try duration(r, "quarantine", at: "retention.", atMost: .retention) ?? quarantine
             guard retention.audioWithinMetadata else {
                 throw fail("retention.audio", "audio period \(retention.audio) is longer than metadata period \(retention.metadata)")
             }
@@ -189,8 +227,8 @@ struct ConfigurationReader {
         if let i = try table(root, "inbox", at: "") {
             try checkKeys(i, ["paths", "settle", "pair_timeout"], at: "inbox")
             paths = try strings(i, "paths", at: "inbox.") ?? []
-            settle = try duration(i, "settle", at: "inbox.") ?? settle
-            pairTimeout = try duration(i, "pair_timeout", at: "inbox.") ?? pairTimeout
+            settle = try duration(i, "settle", at: "inbox.", atMost: .inboxTimer) ?? settle
+            pairTimeout = try duration(i, "pair_timeout", at: "inbox.", atMost: .inboxTimer) ?? pairTimeout
         }
 
         var maxAudio: Int64 = 4 << 30
@@ -213,8 +251,8 @@ struct ConfigurationReader {
                                     retention: retention, announcement: AnnouncementPolicy())
                 if let r = try table(t, "retention", at: path + ".") {
                     try checkKeys(r, ["audio", "metadata"], at: path + ".retention")
-                    tenant.retention.audio = try duration(r, "audio", at: path + ".retention.") ?? retention.audio
-                    tenant.retention.metadata = try duration(r, "metadata", at: path + ".retention.") ?? retention.metadata
+                    tenant.retention.audio = try duration(r, "audio", at: path + ".retention.", atMost: .retention) ?? retention.audio
+                    tenant.retention.metadata = try duration(r, "metadata", at: path + ".retention.", atMost: .retention) ?? retention.metadata
                 }
                 guard tenant.retention.audioWithinMetadata else {
                     throw fail(path + ".retention.audio",
@@ -229,7 +267,7 @@ struct ConfigurationReader {
                         }
                         tenant.announcement.verify = mode
                     }
-                    tenant.announcement.window = try duration(a, "window", at: ap + ".") ?? tenant.announcement.window
+                    tenant.announcement.window = try duration(a, "window", at: ap + ".", atMost: .announcementWindow) ?? tenant.announcement.window
                     tenant.announcement.prompts = try strings(a, "prompts", at: ap + ".") ?? []
                     if let v = a["threshold"] {
                         guard let x = v.double ?? v.int.map(Double.init), x > 0, x < 1 else {

@@ -11,8 +11,37 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// Parses `PnYnMnWnDTnHnMnS` (integers; fractional seconds allowed). Nil when malformed or empty.
+    /// Why a text is not an acceptable duration.
+    public enum Invalid: Error, Sendable, Equatable {
+        /// Not of the form `PnYnMnWnDTnHnMnS`.
+        case malformed
+        /// Longer than `ISODuration.longestSeconds`: arithmetic on it could overflow.
+        case tooLong
+    }
+
+    /// The longest duration any text may denote: 10,000 years (P10000Y, counted as 366-day years).
+    /// Every duration is bounded here, at parsing, so that no later arithmetic on one — seconds, calendar
+    /// addition, a query bound — can overflow; settings have their own, much smaller limits on top.
+    public static let longestSeconds = 10_000.0 * 366 * 86_400
+
+    /// Parses `PnYnMnWnDTnHnMnS` (integers; fractional seconds allowed). Nil when malformed, empty or
+    /// longer than `longestSeconds`.
     public init?(_ text: String) {
+        guard let d = try? ISODuration(validating: text) else { return nil }
+        self = d
+    }
+
+    /// Like `init?(_:)`, saying why a text is refused.
+    public init(validating text: String) throws(Invalid) {
+        guard let d = ISODuration(parsing: text) else { throw .malformed }
+        // Each part is at most 18 digits (Int), so these products are finite doubles, never traps.
+        let upper = (Double(d.years) * 366 + Double(d.months) * 31 + Double(d.weeks) * 7 + Double(d.days)) * 86_400
+            + Double(d.hours) * 3600 + Double(d.minutes) * 60 + d.seconds
+        guard upper.isFinite, upper <= Self.longestSeconds else { throw .tooLong }
+        self = d
+    }
+
+    private init?(parsing text: String) {
         self.text = text
         var s = Substring(text)
         guard s.first == "P" else { return nil }
@@ -36,7 +65,7 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
             guard !seen.contains(unit) else { return nil }
             seen.insert(unit)
             if unit == "TS" {
-                guard let v = Double(number), v >= 0 else { return nil }
+                guard let v = Double(number), v >= 0, v.isFinite else { return nil }
                 seconds = v
             } else {
                 guard let v = Int(number), v >= 0 else { return nil }
@@ -59,7 +88,8 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Exact length in seconds of the time part only; calendar parts counted as 24 h days and 30-day months.
-    /// Used only for settings such as `settle` where the calendar does not matter.
+    /// Used only for settings such as `settle` where the calendar does not matter. Cannot overflow: every
+    /// part is bounded by `longestSeconds` at parsing.
     public var approximateSeconds: Double {
         Double(((years * 365 + months * 30 + weeks * 7 + days) * 24 + hours) * 3600 + minutes * 60) + seconds
     }
@@ -76,7 +106,9 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
         calendarPart.month = months
         calendarPart.day = weeks * 7 + days
         if years != 0 || months != 0 || weeks != 0 || days != 0 {
-            date = calendar.date(byAdding: calendarPart, to: date, wrappingComponents: false) ?? date
+            // Durations are non-negative and bounded, so a nil here can only be "beyond the calendar": the
+            // latest instant, never `start` (which would make a record kept for long due at once).
+            date = calendar.date(byAdding: calendarPart, to: date, wrappingComponents: false) ?? Timestamp.latest
         }
         return date.addingTimeInterval(Double(hours * 3600 + minutes * 60) + seconds)
     }

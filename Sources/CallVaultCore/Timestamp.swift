@@ -52,12 +52,29 @@ public enum Timestamp {
         guard i == b.count else { return nil }
         let days = daysFromCivil(year, month, day)
         let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
+        // An offset can push a 4-digit local time out of the 4-digit UTC range (9999-12-31T23:30-01:00):
+        // such an instant has no catalog form, so it is refused rather than clamped.
+        guard seconds >= earliestSeconds, seconds < latestSeconds + 1 else { return nil }
         return Date(timeIntervalSince1970: seconds)
     }
 
-    /// `2026-11-21T09:14:03Z`: the one form the catalog and `--json` use. Fixed width, so it sorts.
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants whose UTC form has a 4-digit year.
+    public static let earliestSeconds = Double(daysFromCivil(0, 1, 1) * 86_400)
+    public static let latestSeconds = Double(daysFromCivil(9999, 12, 31) * 86_400 + 86_399)
+    /// The latest instant the catalog can hold; an expiry computed beyond it is stored as this.
+    public static let latest = Date(timeIntervalSince1970: latestSeconds)
+
+    /// `2026-11-21T09:14:03Z`: the one form the catalog and `--json` use. Always 20 characters with a 4-digit
+    /// year, because the catalog compares instants as text: a 5-digit year ("12025-…") would sort before
+    /// "2026-…" and make a record kept for ten millennia due at once. So instants past 9999-12-31T23:59:59Z
+    /// (an expiry computed from a long period) are written as that instant — kept longer, never shorter —
+    /// and instants before year 0000, which only arithmetic on a query bound can produce, as
+    /// 0000-01-01T00:00:00Z. Input never reaches either: `parse` refuses instants outside the range.
     public static func utc(_ date: Date) -> String {
-        let total = Int(floor(date.timeIntervalSince1970))
+        let raw = date.timeIntervalSince1970
+        // NaN counts as "latest": of the two ends, the one that never makes anything due early.
+        let clamped = raw.isNaN ? latestSeconds : min(max(raw, earliestSeconds), latestSeconds)
+        let total = Int(floor(clamped))
         let days = Int(floor(Double(total) / 86_400))
         let secs = total - days * 86_400
         let (y, m, d) = civilFromDays(days)

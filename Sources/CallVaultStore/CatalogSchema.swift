@@ -128,6 +128,38 @@ enum CatalogSchema {
             // (the sweeper appends one event per deletion).
             try db.execute(sql: "DROP INDEX audit_by_action")
         }
+        m.registerMigration("v5: instants are fixed-width text") { db in
+            // The catalog compares instants as text, which is right only when every instant has the one
+            // 20-character form YYYY-MM-DDTHH:MM:SSZ. Before this version a period of millennia stored
+            // "12025-…", which sorts before "2026-…": due at once. Such expiries become the latest instant
+            // the form can hold (kept longer, never shorter), and triggers refuse any other form from now on.
+            let form = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'"
+            for column in ["audio_expires_at", "metadata_expires_at"] {
+                try db.execute(sql: """
+                    UPDATE recordings SET \(column) = '9999-12-31T23:59:59Z'
+                    WHERE \(column) NOT GLOB \(form) AND length(\(column)) > 20 AND \(column) GLOB '[0-9]*'
+                    """)
+            }
+            func refuse(_ table: String, required: [String], optional: [String]) throws {
+                let newValues = required.map { "NEW.\($0) NOT GLOB \(form)" }
+                    + optional.map { "(NEW.\($0) IS NOT NULL AND NEW.\($0) NOT GLOB \(form))" }
+                // On update only changed columns are checked, so a row from an older version can still be
+                // marked deleted or have its expiry fixed.
+                let changedValues = (required + optional).map { "(NEW.\($0) IS NOT OLD.\($0) AND NEW.\($0) IS NOT NULL AND NEW.\($0) NOT GLOB \(form))" }
+                let message = "'\(table): an instant that is not YYYY-MM-DDTHH:MM:SSZ'"
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_instants_on_insert BEFORE INSERT ON \(table)
+                        WHEN \(newValues.joined(separator: " OR "))
+                        BEGIN SELECT RAISE(ABORT, \(message)); END;
+                    CREATE TRIGGER \(table)_instants_on_update BEFORE UPDATE OF \((required + optional).joined(separator: ", ")) ON \(table)
+                        WHEN \(changedValues.joined(separator: " OR "))
+                        BEGIN SELECT RAISE(ABORT, \(message)); END;
+                    """)
+            }
+            try refuse("recordings", required: ["started_at", "audio_expires_at", "metadata_expires_at", "ingested_at"],
+                       optional: ["ended_at", "audio_deleted_at"])
+            try refuse("holds", required: ["placed_at"], optional: ["review_at", "released_at"])
+        }
         m.registerMigration("v6: sidecar digest") { db in
             // Only a byte-identical sidecar under a stored call_id is a duplicate; any other is a conflict.
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN sidecar_sha256 TEXT")

@@ -12,7 +12,7 @@ struct CallVaultCommand: AsyncParsableCommand {
         abstract: "Call-recording compliance vault: ingest, retention, holds, coach listing, audit.",
         subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
                       ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self,
-                      AnnouncementCommand.self])
+                      AnnouncementCommand.self, FixityCommand.self])
 
     // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
     @OptionGroup var global: GlobalOptions
@@ -40,7 +40,8 @@ enum Main {
             if code == .success || code.rawValue == 0 {
                 CallVaultCommand.exit(withError: error)  // --help, --version: printed to stdout, exit 0
             }
-            let message = CallVaultCommand.fullMessage(for: error)
+            // One line (SPEC §9): the message without ArgumentParser's usage block, which `--help` gives.
+            let message = CallVaultCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("callvault: \(message)\n".utf8))
             // Usage mistakes are exit 2 (SPEC §9), whatever ArgumentParser's own convention.
             exit(2)

@@ -102,6 +102,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
+        // Altered evidence is refused, never copied: the stored file before, and the copy after (SPEC §12).
+        try Fixity(vault: vault).checkBeforeExport(id: id)
         let paths = try Listing(vault: vault).export(id: id, to: to) { rec, holds, withPersonalData in
             var o = listJSON(rec)
             o["sha256"] = rec.row.sha256
@@ -120,6 +122,7 @@ struct ExportCommand: ParsableCommand {
             }
             return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
         }
+        try Fixity(vault: vault).checkExportedCopy(id: id, audio: paths.audio, metadata: paths.metadata)
         if global.json { printJSON(["audio": paths.audio, "metadata": paths.metadata]) } else { printLine("exported \(paths.audio) and \(paths.metadata)") }
     }
 }

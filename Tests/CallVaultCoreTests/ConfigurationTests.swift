@@ -60,6 +60,17 @@ import Testing
         ("[retention]\naudio = \"P1Y\"", "retention.audio"),
         ("[ingest]\nmax_audio_bytes = -1", "ingest.max_audio_bytes"),
         ("[tenants.a\n", "line 1"),
+        // Periods are bounded, so that every expiry has a 4-digit year and no arithmetic overflows.
+        ("[retention]\naudio = \"P9999Y\"\nmetadata = \"P9999Y\"", "retention.audio: 'P9999Y' is longer than the maximum P100Y"),
+        ("[retention]\nmetadata = \"P101Y\"", "retention.metadata"),
+        ("[retention]\nquarantine = \"P1201M\"", "retention.quarantine"),
+        ("[tenants.a]\nretention = { audio = \"P9999Y\", metadata = \"P9999Y\" }", "tenants.a.retention.audio"),
+        ("[tenants.a]\nretention = { metadata = \"P36526D\" }", "tenants.a.retention.metadata"),
+        ("[retention]\naudio = \"P99999999999999999Y\"", "retention.audio: 'P99999999999999999Y' is too long"),
+        ("[inbox]\nsettle = \"P99999999999999999Y\"", "inbox.settle"),
+        ("[inbox]\nsettle = \"PT86401S\"", "inbox.settle"),
+        ("[inbox]\npair_timeout = \"P2D\"", "inbox.pair_timeout"),
+        ("[tenants.a]\nannouncement = { window = \"P1Y\" }", "tenants.a.announcement.window"),
     ])
     func brokenRuleNamesTheKey(text: String, key: String) {
         do {
@@ -72,6 +83,22 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+    }
+
+    @Test func theLongestPeriodsAreAccepted() throws {
+        let c = try Configuration.parse("""
+            [retention]
+            audio = "P100Y"
+            metadata = "P1200M"
+            quarantine = "P36525D"
+            [inbox]
+            settle = "P1D"
+            pair_timeout = "PT24H"
+            [tenants.a]
+            retention = { audio = "P99Y", metadata = "P100Y" }
+            """)
+        #expect(c.tenants["a"]?.retention.metadata.text == "P100Y")
+        #expect(c.settle.approximateSeconds == 86_400)
     }
 
     @Test func initialConfigurationRoundTrips() throws {

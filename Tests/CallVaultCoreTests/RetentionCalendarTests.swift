@@ -55,6 +55,24 @@ let brussels = TimeZone(identifier: "Europe/Brussels")!
 
     @Test(arguments: ["", "P", "PT", "1M", "P1", "PM", "P1X", "P-1M", "P1MT", "P1M1M", "p1m"])
     func invalidDurations(text: String) { #expect(ISODuration(text) == nil) }
+
+    /// Before: these parsed, and `approximateSeconds` or calendar addition trapped (SIGILL).
+    @Test(arguments: ["P99999999999999999Y", "P9999999999Y", "P10001Y", "P200000M", "P999999999999W", "P99999999999999D",
+                      "PT99999999999999999H", "PT99999999999999999M", "PT99999999999999999999S", "PT1e400S",
+                      "P99999999999999999999Y"])
+    func durationsTooLongToComputeWithAreRefused(text: String) {
+        #expect(ISODuration(text) == nil)
+        #expect(throws: (any Error).self) { try ISODuration(validating: text) }
+    }
+
+    @Test func theLongestDurationStillComputes() throws {
+        let d = try ISODuration(validating: "P9999Y")
+        #expect(d.approximateSeconds > 3e11)
+        #expect(throws: ISODuration.Invalid.tooLong) { try ISODuration(validating: "P10001Y") }
+        #expect(throws: ISODuration.Invalid.malformed) { try ISODuration(validating: "P1Q") }
+        // Far past the last 4-digit year, yet stored in the fixed-width form: kept longer, never due early.
+        #expect(Timestamp.utc(d.added(to: at("2026-11-21T10:00:00+01:00"), in: brussels)) == "9999-12-31T23:59:59Z")
+    }
 }
 
 @Suite struct TimestampTests {
@@ -67,4 +85,27 @@ let brussels = TimeZone(identifier: "Europe/Brussels")!
     @Test(arguments: ["2026-11-21T10:14:03", "2026-11-21 10:14:03+01:00x", "2026-02-30T10:00:00Z", "2026-13-01T00:00:00Z",
                       "2026-11-21T24:00:00Z", "21/11/2026 10:14", "2026-11-21T10:14:03+0100", "2026-11-21"])
     func rejectsTimesWithoutOffsetOrOutOfRange(text: String) { #expect(Timestamp.parse(text) == nil) }
+
+    /// The catalog compares instants as text: every instant must be 20 characters with a 4-digit year.
+    @Test func everyInstantIsFixedWidthAndSorts() {
+        let instants = [-1e13, -62_167_219_201, -62_167_219_200, 0, 1_795_000_000, 253_402_300_799, 253_402_300_800, 1e13, 1e300,
+                        .infinity, -.infinity, .nan]
+        let texts = instants.map { Timestamp.utc(Date(timeIntervalSince1970: $0)) }
+        for t in texts { #expect(t.utf8.count == 20, "\(t)") }
+        #expect(texts.first == "0000-01-01T00:00:00Z")
+        #expect(Timestamp.utc(Date(timeIntervalSince1970: 253_402_300_800)) == "9999-12-31T23:59:59Z")
+        #expect(Timestamp.utc(Date(timeIntervalSince1970: .nan)) == "9999-12-31T23:59:59Z", "unknown: never due early")
+        let ordered = texts.dropLast(4)
+        #expect(Array(ordered) == ordered.sorted())
+        #expect("9999-12-31T23:59:59Z" > Timestamp.utc(Date()))
+    }
+
+    @Test(arguments: ["9999-12-31T23:30:00-01:00", "0000-01-01T00:30:00+01:00"])
+    func refusesInstantsWhoseUTCYearHasNotFourDigits(text: String) { #expect(Timestamp.parse(text) == nil) }
+
+    @Test func acceptsTheEndsOfTheRange() {
+        #expect(Timestamp.utc(at("0000-01-01T00:00:00Z")) == "0000-01-01T00:00:00Z")
+        #expect(Timestamp.utc(at("9999-12-31T23:59:59.9Z")) == "9999-12-31T23:59:59Z")
+        #expect(Timestamp.utc(at("9999-12-31T23:59:59+01:00")) == "9999-12-31T22:59:59Z")
+    }
 }
