@@ -235,6 +235,10 @@ public struct InboxTracker: Sendable {
         let key = pair.directory + "/" + pair.baseName
         let first = unreadableUntil[key] == nil
         requeue([pair], at: now)
+        if pair.audio == nil || pair.sidecar == nil, let path = pair.audio ?? pair.sidecar {
+            // A half already past its pair timeout stays past it: on retry it is resolved at once.
+            files[path]?.settledAt = now.addingTimeInterval(-pairTimeout)
+        }
         unreadableUntil[key] = retryAt
         return first
     }

@@ -185,4 +185,16 @@ import Glibc
         #expect(t.take(at: at(12)).pairs.isEmpty, "written again: settle counts from the write")
         #expect(t.take(at: at(15)).pairs.count == 1)
     }
+
+    @Test func anUnreadableHalfAloneIsResolvedAgainAtOnceWhenMadeReadable() throws {
+        let (dir, pair) = try pairOnDisk()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.removeItem(atPath: dir + "/a.json")
+        let lone = InputPair(directory: pair.directory, baseName: "a", audio: pair.audio, sidecar: nil, defaultTenant: "acme")
+        var t = InboxTracker(settle: 5, pairTimeout: 600)
+        t.deferUnreadable(lone, until: at(60), at: at(0))
+        #expect(t.take(at: at(10)).lone.isEmpty)
+        t.noteAttributes(path: lone.audio!, at: at(11))
+        #expect(t.take(at: at(11)).lone.map(\.audio) == [lone.audio], "not another pair timeout")
+    }
 }
