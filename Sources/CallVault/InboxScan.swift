@@ -44,27 +44,53 @@ public enum InboxScan {
 
     /// Every candidate file below the inbox folders, with size, mtime and the tenant of its first-level
     /// sub-folder; symlinks and other non-regular files are never followed, ignored names are skipped.
-    /// Also returns every folder found (the daemon watches them).
-    public static func entries(in inboxes: [String]) -> (files: [(path: String, size: Int64, mtime: Double, tenant: String?)], folders: [String]) {
-        var files: [(String, Int64, Double, String?)] = []
-        var folders: [String] = []
+    /// Also returns every folder listed (the daemon watches them), and what must not pass in silence: folders
+    /// that cannot be listed, and names that are not valid UTF-8 (no path in Swift can name them).
+    public static func entries(in inboxes: [String]) -> InboxListing {
+        var listing = InboxListing()
         func walk(_ dir: String, tenant: String?, depth: Int) {
-            folders.append(dir)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-            for name in names where !isIgnored(name) {
-                let path = dir + "/" + name
+            // readdir, not FileManager: it gives a name's bytes as they are, so a non-UTF-8 name is seen.
+            guard let handle = opendir(dir) else {
+                // A sub-folder that vanished mid-scan is no news; anything else, or an inbox missing, is.
+                if errno != ENOENT || depth == 0 {
+                    listing.unreadableFolders.append((dir, tenant, String(cString: strerror(errno))))
+                }
+                return
+            }
+            defer { closedir(handle) }
+            listing.folders.append(dir)
+            let dfd = dirfd(handle)
+            while let entry = readdir(handle) {
+                let bytes: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+                if bytes == [46] || bytes == [46, 46] { continue }
                 var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
-                switch st.st_mode & S_IFMT {
+                let found = bytes.withUnsafeBufferPointer { b -> Bool in
+                    var cName = b.map { CChar(bitPattern: $0) }
+                    cName.append(0)
+                    return fstatat(dfd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0
+                }
+                guard found else { continue }
+                let kind = st.st_mode & S_IFMT
+                guard let name = String(validating: bytes, as: UTF8.self) else {
+                    // Ignored names stay ignored whatever their encoding (their markers are ASCII).
+                    let lossy = String(decoding: bytes, as: UTF8.self)
+                    if !isIgnored(lossy), kind == S_IFREG || kind == S_IFDIR {
+                        listing.invalidNames.append((dir + "/" + Hex.encode(bytes), depth == 0 ? nil : tenant))
+                    }
+                    continue
+                }
+                guard !isIgnored(name) else { continue }
+                let path = dir + "/" + name
+                switch kind {
                 case S_IFDIR: walk(path, tenant: depth == 0 ? name : tenant, depth: depth + 1)
                 case S_IFREG:
-                    files.append((path, Int64(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9, tenant))
+                    listing.files.append((path, Int64(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9, tenant))
                 default: break
                 }
             }
         }
         for inbox in inboxes { walk(inbox, tenant: nil, depth: 0) }
-        return (files, folders)
+        return listing
     }
 
     /// What a one-shot scan found: the pairs, and what it cannot take — never skipped in silence.

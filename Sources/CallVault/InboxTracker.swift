@@ -1,5 +1,6 @@
 // Settling and pairing for the daemon (SPEC §2): which files are finished, which pairs are ready,
-// which halves waited too long. Pure state: the watcher feeds observations and the clock.
+// which halves waited too long, which inputs wait because the vault cannot read them. Pure state: the
+// watcher feeds observations and the clock.
 import CallVaultCore
 import Foundation
 #if canImport(Glibc)
@@ -10,7 +11,8 @@ import Glibc
 public enum ArrivalEvidence: Sendable {
     /// Renamed into the inbox (IN_MOVED_TO): complete the moment it appears.
     case renamedIn
-    /// Closed after writing (IN_CLOSE_WRITE): complete once it then stays unchanged for a moment.
+    /// Closed after writing (IN_CLOSE_WRITE): complete once it then stays unchanged for `settle` (a writer may
+    /// reopen it to append the next chunk).
     case closedAfterWrite
 }
 
@@ -18,7 +20,7 @@ public enum ArrivalEvidence: Sendable {
 struct TrackedFile {
     var size: Int64
     var mtime: Double
-    /// When (size, mtime) last changed, or the file was first seen.
+    /// When (size, mtime) last changed, the file was last written or closed, or first seen.
     var changedAt: Date
     var evidence: ArrivalEvidence?
     var evidenceAt: Date?
@@ -26,18 +28,36 @@ struct TrackedFile {
     var settledAt: Date?
 }
 
+/// What one scan of the inboxes found (`InboxScan.entries`).
+public struct InboxListing: Sendable {
+    /// Every regular, non-ignored file with a UTF-8 name: size, mtime and the tenant of its first-level folder.
+    public var files: [(path: String, size: Int64, mtime: Double, tenant: String?)] = []
+    /// Every folder listed (the daemon watches them).
+    public var folders: [String] = []
+    /// Folders that could not be listed (permission): the folder, the tenant folder it lies in (nil for an
+    /// inbox itself) and why.
+    public var unreadableFolders: [(path: String, tenant: String?, reason: String)] = []
+    /// Files and folders whose names are not valid UTF-8: a key that tells them apart (the folder and the
+    /// name's bytes in hex, never shown) and the tenant folder they lie in.
+    public var invalidNames: [(key: String, tenant: String?)] = []
+
+    public init() {}
+}
+
 /// Tracks inbox files from scans and watch events and says what to ingest.
 public struct InboxTracker: Sendable {
-    /// Unchanged for this long, a file is settled even without a watch event (polling, network shares).
+    /// After its last write or close, a file must stay unchanged this long to be settled (a writer may reopen
+    /// it to append); in polling mode, the only rule. A rename-in is complete at once.
     public var settle: TimeInterval
     /// A settled half without its partner for this long is rejected as sidecar_missing / audio_missing.
     public var pairTimeout: TimeInterval
-    /// After a close-after-write event, the file must stay unchanged this long (a writer may reopen it).
-    public var quiet: TimeInterval = 0.5
 
     var files: [String: TrackedFile] = [:]
     var defaultTenants: [String: String] = [:]
     var lastScanAt: Date?
+    /// Pairs (by folder/base name) the vault user could not read: not tried again before this instant, unless
+    /// one of their files changes (chmod, chown, a write) first.
+    var unreadableUntil: [String: Date] = [:]
 
     public init(settle: TimeInterval, pairTimeout: TimeInterval) {
         self.settle = settle
@@ -47,11 +67,42 @@ public struct InboxTracker: Sendable {
     /// Files tracked and not yet handed out.
     public var backlog: Int { files.count }
 
+    /// Pairs waiting because the vault user cannot read them.
+    public var unreadableWaiting: Int { unreadableUntil.count }
+
+    /// Tracked files other than those waiting out an unreadable pair: files that may settle at any moment.
+    public var inProgress: Int {
+        unreadableUntil.isEmpty ? files.count : files.keys.filter { unreadableUntil[Self.pairKey($0)] == nil }.count
+    }
+
+    /// The pair a file belongs to: its folder and base name.
+    static func pairKey(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().path + "/" + InboxScan.split(url.lastPathComponent).0
+    }
+
+    /// Something about `path` changed: an unreadable pair it belongs to is worth trying again at once.
+    mutating func wakeUnreadable(_ path: String, at now: Date) {
+        let key = Self.pairKey(path)
+        if let until = unreadableUntil[key], until > now { unreadableUntil[key] = now }
+    }
+
     /// A watch event for `path`.
     public mutating func note(_ evidence: ArrivalEvidence, path: String, at now: Date) {
+        wakeUnreadable(path, at: now)
         if var f = files[path] {
             f.evidence = evidence
             f.evidenceAt = now
+            f.settledAt = nil
+            switch evidence {
+            case .closedAfterWrite:
+                // The settle period counts from the close: a writer that reopens to append is not done.
+                f.changedAt = now
+            case .renamedIn:
+                // A new file under a known name: its size and mtime are those of the next scan, not a change.
+                f.size = -1
+                f.mtime = -1
+            }
             files[path] = f
         } else {
             // The scan will fill in size and mtime; keep the evidence.
@@ -61,12 +112,19 @@ public struct InboxTracker: Sendable {
 
     /// A write to `path` (after any close or rename we saw): it is not finished until a new close.
     public mutating func noteModified(path: String, at now: Date) {
+        wakeUnreadable(path, at: now)
         guard var f = files[path] else { return }
         f.evidence = nil
         f.evidenceAt = nil
         f.changedAt = now
         f.settledAt = nil
         files[path] = f
+    }
+
+    /// Owner or mode of `path` changed (IN_ATTRIB): the content did not, but an input that could not be read
+    /// may be readable now.
+    public mutating func noteAttributes(path: String, at now: Date) {
+        wakeUnreadable(path, at: now)
     }
 
     /// The result of one scan of the inboxes: every regular, non-ignored file with its size, mtime and
@@ -79,7 +137,7 @@ public struct InboxTracker: Sendable {
             defaultTenants[e.path] = e.tenant
             if var f = files[e.path] {
                 if f.size != e.size || f.mtime != e.mtime {
-                    if f.size >= 0 { f.changedAt = now; f.settledAt = nil }
+                    if f.size >= 0 { f.changedAt = now; f.settledAt = nil; wakeUnreadable(e.path, at: now) }
                     // A close event older than the previous scan cannot explain this change: the writer opened
                     // the file again and is still writing. Only a new close (or rename) counts.
                     if let at = f.evidenceAt, let last = lastScanAt, at < last {
@@ -100,20 +158,19 @@ public struct InboxTracker: Sendable {
             files[path] = nil
             defaultTenants[path] = nil
         }
+        // An unreadable pair whose files are gone (taken away, or stored after a retry) no longer waits.
+        let present = Set(files.keys.map(Self.pairKey))
+        unreadableUntil = unreadableUntil.filter { present.contains($0.key) }
         lastScanAt = now
     }
 
-    func isSettled(_ f: TrackedFile, at now: Date) -> Bool {
+    func isSettled(_ path: String, _ f: TrackedFile, at now: Date) -> Bool {
         guard f.size >= 0 else { return false }
-        switch f.evidence {
-        case .renamedIn?:
-            // Complete on arrival, unless it changed after the rename (then it is being written in place).
-            if let at = f.evidenceAt, f.changedAt <= at { return true }
-        case .closedAfterWrite?:
-            if let at = f.evidenceAt, now.timeIntervalSince(max(at, f.changedAt)) >= quiet { return true }
-        case nil:
-            break
-        }
+        if let until = unreadableUntil[Self.pairKey(path)], until > now { return false }
+        // Complete on arrival by rename, unless it changed after the rename (then it is being written in place).
+        if f.evidence == .renamedIn, let at = f.evidenceAt, f.changedAt <= at { return true }
+        // A close is no proof: writers append in chunks, closing in between. Only `settle` unchanged after the
+        // last write or close is (`changedAt` moves with every close, write event and size or mtime change).
         return now.timeIntervalSince(f.changedAt) >= settle
     }
 
@@ -124,12 +181,11 @@ public struct InboxTracker: Sendable {
         var groups: [String: (audio: String?, sidecar: String?, dir: String, base: String)] = [:]
         // Names with a half still being written: the other half is not alone, it waits (no pair timeout).
         var unsettled = Set<String>()
-        for (path, f) in files where !isSettled(f, at: now) {
-            let url = URL(fileURLWithPath: path)
-            unsettled.insert(url.deletingLastPathComponent().path + "/" + InboxScan.split(url.lastPathComponent).0)
+        for (path, f) in files where !isSettled(path, f, at: now) {
+            unsettled.insert(Self.pairKey(path))
         }
         for (path, var f) in files {
-            guard isSettled(f, at: now) else { continue }
+            guard isSettled(path, f, at: now) else { continue }
             if f.settledAt == nil { f.settledAt = now; files[path] = f }
             let url = URL(fileURLWithPath: path)
             let dir = url.deletingLastPathComponent().path
@@ -169,5 +225,21 @@ public struct InboxTracker: Sendable {
                 defaultTenants[path] = pair.defaultTenant
             }
         }
+    }
+
+    /// Puts back a pair the vault user could not read (left in place by ingest), to be tried again at `retryAt`
+    /// or as soon as one of its files changes. Returns true the first time the pair is reported unreadable
+    /// (false while it keeps waiting), so that it is logged once, not once a minute.
+    @discardableResult
+    public mutating func deferUnreadable(_ pair: InputPair, until retryAt: Date, at now: Date) -> Bool {
+        let key = pair.directory + "/" + pair.baseName
+        let first = unreadableUntil[key] == nil
+        requeue([pair], at: now)
+        if pair.audio == nil || pair.sidecar == nil, let path = pair.audio ?? pair.sidecar {
+            // A half already past its pair timeout stays past it: on retry it is resolved at once.
+            files[path]?.settledAt = now.addingTimeInterval(-pairTimeout)
+        }
+        unreadableUntil[key] = retryAt
+        return first
     }
 }

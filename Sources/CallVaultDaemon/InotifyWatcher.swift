@@ -1,4 +1,5 @@
-// inotify on Linux: which inbox files were closed after writing or renamed in, and which folders appeared.
+// inotify on Linux: which inbox files were closed after writing, renamed in, written or chmod-ed, and which
+// folders appeared.
 import CallVault
 import Dispatch
 import Foundation
@@ -12,6 +13,8 @@ public enum WatchEvent: Sendable, Equatable {
     case renamedIn(String)
     /// Written to (IN_MODIFY): whatever close came before, the writer is not done.
     case modified(String)
+    /// Owner or mode changed (IN_ATTRIB): an input the vault could not read may be readable now.
+    case attributesChanged(String)
     case directoryCreated(String)
     /// The kernel queue overflowed: events were lost, rescan everything.
     case overflow
@@ -48,7 +51,8 @@ public final class InotifyWatcher: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if watches.values.contains(directory) { return true }
-        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_MODIFY) | UInt32(IN_ONLYDIR) | UInt32(IN_DONT_FOLLOW)
+        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_MODIFY) | UInt32(IN_ATTRIB)
+            | UInt32(IN_ONLYDIR) | UInt32(IN_DONT_FOLLOW)
         let wd = inotify_add_watch(fd, directory, mask)
         guard wd >= 0 else { return false }
         watches[wd] = directory
@@ -89,7 +93,8 @@ public final class InotifyWatcher: @unchecked Sendable {
                 guard let dir = watches[wd], !name.isEmpty else { continue }
                 let path = dir + "/" + name
                 if mask & UInt32(IN_ISDIR) != 0 {
-                    if mask & (UInt32(IN_CREATE) | UInt32(IN_MOVED_TO)) != 0 { batch.append(.directoryCreated(path)) }
+                    // A folder made readable by chmod can be watched now: treat it as new.
+                    if mask & (UInt32(IN_CREATE) | UInt32(IN_MOVED_TO) | UInt32(IN_ATTRIB)) != 0 { batch.append(.directoryCreated(path)) }
                 } else if mask & UInt32(IN_MOVED_TO) != 0 {
                     batch.append(.renamedIn(path))
                 } else if mask & UInt32(IN_CLOSE_WRITE) != 0 {
@@ -97,6 +102,8 @@ public final class InotifyWatcher: @unchecked Sendable {
                 } else if mask & UInt32(IN_MODIFY) != 0 {
                     // The kernel merges repeated identical events, so a steady writer costs little.
                     if batch.last != .modified(path) { batch.append(.modified(path)) }
+                } else if mask & UInt32(IN_ATTRIB) != 0 {
+                    if batch.last != .attributesChanged(path) { batch.append(.attributesChanged(path)) }
                 }
             }
             pending.append(contentsOf: batch)

@@ -7,7 +7,7 @@ import Foundation
 
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "watch", abstract: "Run the ingest daemon over inbox folders until SIGTERM/SIGINT.")
+        commandName: "watch", abstract: "Run the ingest daemon over inbox folders until SIGTERM/SIGINT; SIGHUP reloads the configuration.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -21,6 +21,9 @@ struct WatchCommand: AsyncParsableCommand {
     var metrics: String?
 
     func run() async throws {
+        // A SIGHUP (systemctl reload) while starting must not end the daemon (the default action); from
+        // `watching` on it reloads. One lost here is harmless: the configuration is read just below.
+        signal(SIGHUP, SIG_IGN)
         let vault = try global.openVault()
         try vault.require([.admin], to: "watch")
         let paths = inboxes.isEmpty ? vault.configuration.inboxPaths : inboxes
@@ -33,9 +36,14 @@ struct WatchCommand: AsyncParsableCommand {
                 throw VaultError(.usage, "inbox \(p): no such folder")
             }
         }
-        let options = WatchOptions(inboxes: paths.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, poll: poll,
+        var options = WatchOptions(inboxes: paths.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, poll: poll,
                                    settle: vault.configuration.settle.approximateSeconds,
                                    pairTimeout: vault.configuration.pairTimeout.approximateSeconds)
-        try await Daemon.run(vault: vault, options: options, metrics: metrics)
+        options.inboxesFromConfiguration = inboxes.isEmpty
+        // SIGHUP opens the store again as it was opened now: same store, same user, same `--as`.
+        let store = global.storePath, asUser = global.asUser
+        try await Daemon.run(vault: vault, options: options, metrics: metrics) {
+            try Vault.open(at: store, actor: Vault.osUser(), asUser: asUser)
+        }
     }
 }

@@ -11,11 +11,19 @@ final class RunningDaemon {
     let process = Process()
     let log: String
 
-    init(_ box: Sandbox, _ extra: [String] = []) throws {
+    /// `asUser` runs it as that user (`setpriv`, which execs in place, so signals reach the daemon itself).
+    /// `inboxes` default to the sandbox's inbox; pass [] to take `inbox.paths` of the configuration.
+    init(_ box: Sandbox, _ extra: [String] = [], asUser: String? = nil, inboxes: [String]? = nil) throws {
         log = box.dir + "/daemon-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Sandbox.binary)
-        process.arguments = ["--store", box.store, "watch", box.inbox] + extra
+        let args = ["--store", box.store, "watch"] + (inboxes ?? [box.inbox]) + extra
+        if let asUser {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(asUser)", "--regid=nogroup", "--clear-groups", "--", Sandbox.binary] + args
+        } else {
+            process.executableURL = URL(fileURLWithPath: Sandbox.binary)
+            process.arguments = args
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
@@ -34,6 +42,9 @@ final class RunningDaemon {
         process.waitUntilExit()
         return (process.terminationStatus, Date().timeIntervalSince(t0))
     }
+
+    /// SIGHUP: reload the configuration.
+    func hangup() { kill(process.processIdentifier, SIGHUP) }
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
 
@@ -136,6 +147,32 @@ extension Sandbox {
         #expect(stopped.seconds < 5)
         #expect(!daemon.output.contains("+32"), "no phone number in the logs")
         #expect(daemon.output.components(separatedBy: " stored").count - 1 == 5, "one log line per outcome")
+    }
+
+    @Test func aWriterThatClosesAndAppendsLaterIsStoredWhole() throws {
+        let box = Sandbox()
+        try ready(box)
+        try box.setConfig("settle", "\"PT2S\"")
+        let daemon = try RunningDaemon(box)
+        daemon.waitReady()
+        let (a, s) = try box.stagePair("appended", in: box.dir + "/staging")
+        let full = try [UInt8](Data(contentsOf: URL(fileURLWithPath: a)))
+        try FileManager.default.moveItem(atPath: s, toPath: box.inbox + "/appended.json")
+        // In place, in chunks 1 s apart (less than `settle`), closed after each: a recorder flushing as it goes.
+        let target = box.inbox + "/appended.wav"
+        let third = full.count / 3
+        for i in 0..<3 {
+            let fd = open(target, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            let chunk = Array(full[(i * third)..<(i == 2 ? full.count : (i + 1) * third)])
+            #expect(fd >= 0 && write(fd, chunk, chunk.count) == chunk.count)
+            close(fd)
+            if i < 2 { usleep(1_000_000) }
+        }
+        #expect(try eventually { try box.count("SELECT count(*) FROM recordings") + box.count("SELECT count(*) FROM rejections") >= 1 })
+        #expect(eventually { box.files(under: box.inbox).isEmpty })
+        #expect(try box.count("SELECT count(*) FROM rejections") == 0, "no head quarantined as audio_truncated")
+        #expect(try box.count("SELECT audio_bytes FROM recordings WHERE call_id = 'appended'") == full.count, "stored whole")
+        #expect(daemon.stop().status == 0)
     }
 
     @Test func aBurstOfAThousandPairs() throws {
