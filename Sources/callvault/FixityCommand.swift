@@ -32,7 +32,8 @@ struct FixityCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
-        let options = FixityOptions(tenant: tenant, since: try since.map { try parseInstant($0, option: "--since") },
+        let zone = dateZone(vault.configuration, tenant: tenant)
+        let options = FixityOptions(tenant: tenant, since: try since.map { try parseInstant($0, option: "--since", zone: zone) },
                                     maxBytesPerSecond: try bytesPerSecond())
         let meter = ProgressMeter(label: "fixity", enabled: !global.json)
         let report: FixityReport
@@ -53,20 +54,5 @@ struct FixityCommand: ParsableCommand {
             for path in report.unexpected { printLine("unexpected  \(escapedForTerminal(path))") }
         }
         if !report.ok { throw ExitCode(1) }
-    }
-
-    /// Control characters (C0, DEL, C1) and bidi controls as \u{…}, so a name cannot move the cursor or reorder text.
-    func escapedForTerminal(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            let v = u.value
-            if v < 0x20 || (0x7F...0x9F).contains(v) || (0x200E...0x200F).contains(v) || (0x202A...0x202E).contains(v)
-                || (0x2066...0x2069).contains(v) {
-                out += "\\u{\(String(v, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-        return out
     }
 }
