@@ -102,34 +102,19 @@ public struct Ingestor: Sendable {
         for name in found.undecodableNames {
             report.rejected.append(.init(input: name, reason: .unsafeName, detail: "file name is not valid UTF-8 (left in place: rename it)", quarantinePath: nil))
         }
-        var complete: [InputPair] = []
-        var lone: [InputPair] = []
-        for pair in found.pairs {
-            if pair.audio != nil, pair.sidecar != nil { complete.append(pair) } else { lone.append(pair) }
-        }
-        var events: [AuditEvent] = []
-        for pair in lone {
-            if pair.audio == nil, let outcome = try resolveStoredCall(pair) {
-                report.merge(outcome)
-                continue
-            }
-            let reason: ReasonCode = pair.sidecar == nil ? .sidecarMissing : .audioMissing
-            let detail = reason == .sidecarMissing ? "no \(pair.baseName).json beside the audio" : "no audio file beside the sidecar"
-            report.rejected.append(.init(input: pair.input, reason: reason, detail: detail, quarantinePath: nil))
-            events.append(vault.event("ingest.incomplete", target: nil, details: ["reason": reason.rawValue]))
-        }
         if !report.unreadable.isEmpty || !found.undecodableNames.isEmpty {
-            events.append(vault.event("ingest.left_in_place", target: nil, details: [
-                "unreadable": String(report.unreadable.count), "unsafe_names": String(found.undecodableNames.count)]))
+            try vault.catalog.appendAudit([vault.event("ingest.left_in_place", target: nil, details: [
+                "unreadable": String(report.unreadable.count), "unsafe_names": String(found.undecodableNames.count)])])
         }
-        if !events.isEmpty { try vault.catalog.appendAudit(events) }
+        let complete = found.pairs.filter { $0.audio != nil && $0.sidecar != nil }
+        var lone = found.pairs.filter { $0.audio == nil || $0.sidecar == nil }
         var start = 0
         var done = 0
         var bytes: Int64 = 0
-        while start < complete.count {
+        while start < complete.count || !lone.isEmpty {
             let batch = Array(complete[start..<min(start + batchSize, complete.count)])
-            let r = try ingestBatch(batch)
-            report.merge(r)
+            report.merge(try process(batch, lone: lone, halves: .leaveInPlace))
+            lone = []
             start += batchSize
             done += batch.count
             bytes += batch.reduce(0) { $0 + $1.audioSize }
@@ -138,26 +123,45 @@ public struct Ingestor: Sendable {
         return report
     }
 
-    /// Halves whose partner never came within the pair timeout (the daemon): a lone sidecar of a stored call
-    /// is resolved as at one-shot ingest; every other half is quarantined as `sidecar_missing` /
-    /// `audio_missing`. Callers hold the ingest lock.
-    public func resolveLone(_ pairs: [InputPair]) throws -> IngestReport {
+    /// What becomes of a half whose partner is absent.
+    public enum LoneHalves: Sendable {
+        /// One-shot ingest: reported (`sidecar_missing` / `audio_missing`) and left in place — the partner may
+        /// still be on its way.
+        case leaveInPlace
+        /// The daemon, once `pair_timeout` has passed: quarantined with that reason.
+        case quarantine
+    }
+
+    /// One batch: the body that the one-shot ingest and the daemon both run, under the ingest lock and after
+    /// repair. Lone halves first (a lone sidecar of a stored call is resolved as a duplicate or a conflict),
+    /// then the complete pairs, checked, placed and committed together.
+    public func process(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves) throws -> IngestReport {
         var report = IngestReport()
         var toQuarantine: [(InputPair, Rejection, String?)] = []
-        for pair in pairs {
+        var events: [AuditEvent] = []
+        for pair in lone {
             if pair.audio == nil, let outcome = try resolveStoredCall(pair) {
                 report.merge(outcome)
-            } else if pair.audio != nil {
-                toQuarantine.append((pair, Rejection(.sidecarMissing, "no \(pair.baseName).json arrived within the pair timeout"), nil))
-            } else {
-                toQuarantine.append((pair, Rejection(.audioMissing, "no audio file arrived within the pair timeout"), nil))
+                continue
+            }
+            let reason: ReasonCode = pair.sidecar == nil ? .sidecarMissing : .audioMissing
+            switch halves {
+            case .leaveInPlace:
+                let detail = reason == .sidecarMissing ? "no \(pair.baseName).json beside the audio" : "no audio file beside the sidecar"
+                report.rejected.append(.init(input: pair.input, reason: reason, detail: detail, quarantinePath: nil))
+                events.append(vault.event("ingest.incomplete", target: nil, details: ["reason": reason.rawValue]))
+            case .quarantine:
+                let detail = reason == .sidecarMissing ? "no \(pair.baseName).json arrived within the pair timeout" : "no audio file arrived within the pair timeout"
+                toQuarantine.append((pair, Rejection(reason, detail), nil))
             }
         }
+        if !events.isEmpty { try vault.catalog.appendAudit(events) }
         if !toQuarantine.isEmpty {
             let q = try Quarantine(vault: vault).quarantine(toQuarantine)
             report.rejected += q.rejected
             report.unreadable += q.unreadable
         }
+        if !pairs.isEmpty { report.merge(try ingestBatch(pairs)) }
         return report
     }
 

@@ -186,9 +186,7 @@ public struct WatchService: Service {
                                 // After a failure, undo what a half-done batch may have left (it could not
                                 // always clean up on a full disk) before trying again.
                                 if recovering { try Repair(vault: vault).run() }
-                                var r = try ingestor.resolveLone(loneNow)
-                                r.merge(try ingestor.ingestBatch(batch.map(\.0)))
-                                return r
+                                return try ingestor.process(batch.map(\.0), lone: loneNow, halves: .quarantine)
                             })
                         } catch let e as VaultError {
                             return .failure(e)

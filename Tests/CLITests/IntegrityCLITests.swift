@@ -374,3 +374,18 @@ func waitUntilStopped(_ p: Process) -> Bool {
         #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
     }
 }
+
+@Suite struct IngestAuditCLITests {
+    /// Each input's outcome is one audit event: a half left in place is recorded once, not once per batch pass.
+    @Test func aLoneHalfIsAuditedOnce() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "whole", startedAt: recent())
+        try box.addCall(callID: "half", startedAt: recent())
+        unlink(box.inbox + "/acme-energy/half.json")
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status == 4)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'ingest.incomplete'") == 1)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'ingest.stored'") == 1)
+    }
+}

@@ -215,7 +215,8 @@ func metric(_ text: String, _ name: String) -> Double? {
 
     /// A good pair owned by `owner`, mode 0600, renamed into `folder` as `name` (default: the call id).
     func dropOwned(_ box: Sandbox, _ callID: String, into folder: String, name: String? = nil, owner: String = "nobody:nogroup") throws {
-        let (a, s) = try box.stagePair(callID, in: box.dir + "/staging")
+        // No tenant in the sidecar: the tenant folder it is dropped into gives it.
+        let (a, s) = try box.stagePair(callID, tenant: nil, in: box.dir + "/staging")
         #expect(shell("chown \(owner) '\(a)' '\(s)' && chmod 600 '\(a)' '\(s)'") == 0)
         try FileManager.default.moveItem(atPath: a, toPath: folder + "/" + (name ?? callID) + ".wav")
         try FileManager.default.moveItem(atPath: s, toPath: folder + "/" + (name ?? callID) + ".json")
