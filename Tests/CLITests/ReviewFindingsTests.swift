@@ -1,0 +1,200 @@
+// Review of issue 9 (evidence integrity), attacked as a hostile recorder, a careless operator, a coach and a DPO
+// would. Each test fails on the reviewed commit (ba89ac6) and states the promise it holds the vault to.
+import Foundation
+import GRDB
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private func sh(_ cmd: String) -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", cmd]
+    try? p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+private let reviewCanMount: Bool = {
+    let dir = NSTemporaryDirectory() + "callvault-review-mount-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { rmdir(dir) }
+    return sh("mount -t tmpfs -o size=1m tmpfs '\(dir)' 2>/dev/null && umount '\(dir)'") == 0
+}()
+
+@Suite(.serialized) struct ReviewFindingsTests {
+    /// F1. `quarantine retry` of a lone sidecar kept as `duplicate_conflict` quarantines the entry's own file a
+    /// second time: a new entry appears, the file is moved out of the first one (which stays open, now empty),
+    /// and every further retry adds one more entry.
+    @Test func retryOfAConflictingLoneSidecarDoesNotMultiplyTheQuarantine() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "r1", startedAt: recent())
+        let sidecarPath = box.inbox + "/acme-energy/r1.json"
+        let sidecar = try Data(contentsOf: URL(fileURLWithPath: sidecarPath))
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+
+        var changed = try JSONSerialization.jsonObject(with: sidecar) as! [String: Any]
+        changed["agent"] = ["id": "a-other", "team": "billing-nl"]
+        try JSONSerialization.data(withJSONObject: changed).write(to: URL(fileURLWithPath: sidecarPath))
+        let first = try box.run(["ingest", "--json", "inbox"])
+        #expect(first.status == 4)
+        let rejected = try #require((try first.json()["rejected"] as? [[String: Any]])?.first)
+        #expect(rejected["reason"] as? String == "duplicate_conflict")
+        let qdir = box.store + "/" + (rejected["quarantine"] as! String)
+        let id = URL(fileURLWithPath: qdir).lastPathComponent
+
+        let retry = try box.run(["quarantine", "retry", id, "--json"])
+        #expect(retry.status == 4, "\(retry.stdout) \(retry.stderr)")
+        #expect(try box.count("SELECT count(*) FROM rejections") == 1, "a retry must not create another quarantine entry")
+        #expect(FileManager.default.fileExists(atPath: qdir + "/files/r1.json"), "the entry keeps its sidecar")
+    }
+
+    /// F2. The inbox file is rewritten in place (same inode: a recorder fixing up its WAV header, appending) after
+    /// the vault staged its copy. The vault stores the earlier bytes — correct — but then removes the inbox file
+    /// although its current bytes were never stored: the identity check is device + inode only.
+    @Test func anInPlaceRewriteAfterStagingIsNotDeleted() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "r2", startedAt: recent())
+        let name = box.inbox + "/acme-energy/r2.wav"
+        let (p, _) = try box.start(["ingest", "--json", "inbox"], env: ["CALLVAULT_STOP_AT": "ingest.after-stage"])
+        #expect(waitUntilStopped(p))
+        let fd = open(name, O_WRONLY)
+        #expect(fd >= 0)
+        let patch = [UInt8](repeating: 0x41, count: 4096)
+        #expect(pwrite(fd, patch, patch.count, 4096) == patch.count)
+        close(fd)
+        let rewritten = try sha256sum(name)
+        kill(p.processIdentifier, SIGCONT)
+        p.waitUntilExit()
+        let (path, _) = try #require(try box.stored("r2"))
+        let storedNow = try sha256sum(path)
+        #expect(FileManager.default.fileExists(atPath: name) || storedNow == rewritten,
+                "the rewritten bytes are neither stored nor left in the inbox: lost")
+    }
+
+    /// F3. Quarantine re-opens the inbox files by path instead of keeping the descriptor that was checked: a file
+    /// renamed over a rejected input between the check and the quarantine is copied (never checked) under the
+    /// first file's reason, and removed from the inbox.
+    @Test func quarantineKeepsTheBytesThatWereChecked() throws {
+        let box = Sandbox()
+        try box.initStore()
+        // "a-bad" sorts first: checked (audio_unreadable), then "z-good" is staged and the run stops.
+        try box.addCall(callID: "z-good", startedAt: recent())
+        try box.addCall(callID: "a-bad", startedAt: recent())
+        let bad = box.inbox + "/acme-energy/a-bad.wav"
+        try Data(repeating: 0x20, count: 5000).write(to: URL(fileURLWithPath: bad))
+        let checked = try sha256sum(bad)
+        let (p, out) = try box.start(["ingest", "--json", "inbox"], env: ["CALLVAULT_STOP_AT": "ingest.after-stage"])
+        #expect(waitUntilStopped(p))
+        let replacement = box.dir + "/replacement.wav"
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0002.wav", toPath: replacement)
+        #expect(rename(replacement, bad) == 0)
+        kill(p.processIdentifier, SIGCONT)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        let rejected = try #require((json["rejected"] as? [[String: Any]])?.first)
+        #expect(rejected["reason"] as? String == "audio_unreadable")
+        let q = box.store + "/" + (rejected["quarantine"] as! String)
+        #expect(try sha256sum(q + "/files/a-bad.wav") == checked, "quarantine holds the bytes that earned the reason")
+        #expect(FileManager.default.fileExists(atPath: bad), "the replacement is new input: left in the inbox")
+    }
+
+    /// F4. `fixity` misses a stray file under audio/ whose name is not UTF-8: the name is decoded lossily, the
+    /// lossy path does not exist, and the stray is dropped as "vanished meanwhile". Exit 0, "all match".
+    @Test func fixityReportsAStrayWithANonUTF8Name() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "r4", startedAt: recent())
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        let dir = box.store + "/audio/acme-energy"
+        var raw = Array((dir + "/planted-").utf8) + [0xff] + Array(".wav".utf8) + [0]
+        let fd = raw.withUnsafeMutableBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o600) }
+        #expect(fd >= 0)
+        _ = write(fd, "RIFF", 4)
+        close(fd)
+        let r = try box.run(["fixity", "--json"])
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        #expect((try r.json()["unexpected"] as? [Any])?.count == 1)
+    }
+
+    /// F5. A hostile recorder drops a sparse file over `max_audio_bytes` (`truncate -s 1T`): it is rejected
+    /// `too_large`, and quarantine then copies every byte of it — unbounded, dense — into the store. When the
+    /// store fills, the whole batch fails as a vault failure: the good pair beside it is not stored, and every
+    /// later run (and the daemon, forever) fails the same way.
+    @Test(.enabled(if: reviewCanMount, "mounting a small tmpfs is not permitted here"))
+    func aSparseOversizedInputCannotFillTheStoreAndBlockGoodPairs() throws {
+        let box = Sandbox()
+        let mountPoint = box.dir + "/small"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(sh("mount -t tmpfs -o size=8m,mode=0700 tmpfs '\(mountPoint)'") == 0)
+        defer { _ = sh("umount -l '\(mountPoint)'") }
+        let store = mountPoint + "/store"
+        #expect(try box.run(["init", "--store", store, "--tenant", "acme-energy", "--tenant", "telco-be"]).status == 0)
+        let config = store + "/callvault.toml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "max_audio_bytes = 4294967296", with: "max_audio_bytes = 1048576")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+
+        try box.addCall(callID: "good", startedAt: recent())
+        try box.addCall(callID: "big", startedAt: recent())
+        #expect(truncate(box.inbox + "/acme-energy/big.wav", 64 << 20) == 0)  // sparse: no space taken in the inbox
+
+        let r = try box.run(["ingest", "--store", store, "--json", "inbox"])
+        #expect(r.status == 4, "rejected, not a vault failure: \(r.stderr)")
+        var c = Configuration()
+        c.readonly = true
+        let db = try DatabaseQueue(path: store + "/catalog.sqlite", configuration: c)
+        #expect(try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM recordings WHERE call_id = 'good'") } == 1,
+                "the good pair of the batch is stored")
+    }
+    /// F6. SPEC §2/§12: a file is settled when it arrived by rename, or was *closed* after writing and then stayed
+    /// unchanged. The daemon takes a file its writer still holds open as soon as it stayed unchanged for `settle`
+    /// (a recorder pausing on hold, a slow network write): the head is quarantined as `audio_truncated` and the
+    /// inbox name removed, so everything the writer writes afterwards goes to an unlinked inode — lost.
+    @Test func theDaemonDoesNotTakeAFileStillOpenForWriting() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try FileManager.default.createDirectory(atPath: box.inbox, withIntermediateDirectories: true)
+        try box.setConfig("settle", "\"PT2S\"")
+        let daemon = try RunningDaemon(box)
+        daemon.waitReady()
+        let (a, s) = try box.stagePair("held-open", in: box.dir + "/staging")
+        let full = try [UInt8](Data(contentsOf: URL(fileURLWithPath: a)))
+        try FileManager.default.moveItem(atPath: s, toPath: box.inbox + "/held-open.json")
+        let fd = open(box.inbox + "/held-open.wav", O_WRONLY | O_CREAT, 0o644)
+        #expect(fd >= 0)
+        let half = full.count / 2
+        #expect(write(fd, Array(full[..<half]), half) == half)
+        usleep(5_000_000)  // the writer pauses, the file still open
+        #expect(write(fd, Array(full[half...]), full.count - half) == full.count - half)
+        close(fd)
+        #expect(try eventually { try box.count("SELECT count(*) FROM recordings") + box.count("SELECT count(*) FROM rejections") >= 1 })
+        usleep(1_000_000)
+        #expect(try box.count("SELECT count(*) FROM rejections") == 0, "no head quarantined while the writer still held the file")
+        #expect(try box.count("SELECT audio_bytes FROM recordings WHERE call_id = 'held-open'") == full.count, "stored whole")
+        #expect(daemon.stop().status == 0)
+    }
+    /// F7. `quarantine retry` killed after the stored pair's quarantine copies were removed and before the entry
+    /// was resolved (`ingest.after-remove-input`, 2nd time): the entry stays open with no files, every later retry
+    /// says "not retried: no audio file in this entry" (exit 4), and `quarantine list` shows a call that is stored.
+    @Test func aRetryKilledBeforeResolvingLeavesNoOpenEntryBehind() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(tenant: "newco", callID: "k1", startedAt: recent())
+        #expect(try box.run(["ingest", "--json", "inbox"]).status == 4)
+        let config = box.store + "/callvault.toml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try (text + "\n[tenants.newco]\n").write(toFile: config, atomically: true, encoding: .utf8)
+
+        let killed = try box.run(["quarantine", "retry", "--reason", "tenant_unknown"], env: ["CALLVAULT_CRASH_AT": "ingest.after-remove-input:2"])
+        #expect(killed.killed)
+        #expect(try box.stored("k1") != nil, "the call is stored")
+        let again = try box.run(["quarantine", "retry", "--reason", "tenant_unknown", "--json"])
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "no open entry for a stored call")
+    }
+}
