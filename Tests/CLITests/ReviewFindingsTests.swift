@@ -174,7 +174,8 @@ private let reviewCanMount: Bool = {
         close(fd)
         #expect(try eventually { try box.count("SELECT count(*) FROM recordings") + box.count("SELECT count(*) FROM rejections") >= 1 })
         usleep(1_000_000)
-        #expect(try box.count("SELECT count(*) FROM rejections") == 0, "no head quarantined while the writer still held the file")
+        let reasons = try box.catalog().read { try String.fetchAll($0, sql: "SELECT reason || ' ' || detail FROM rejections") }
+        #expect(try box.count("SELECT count(*) FROM rejections") == 0, "no head quarantined while the writer still held the file: \(reasons)")
         #expect(try box.count("SELECT audio_bytes FROM recordings WHERE call_id = 'held-open'") == full.count, "stored whole")
         #expect(daemon.stop().status == 0)
     }
