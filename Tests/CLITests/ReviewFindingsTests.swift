@@ -198,4 +198,32 @@ private let reviewCanMount: Bool = {
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "no open entry for a stored call")
     }
+    /// F8. Two sidecars for one base name (`c1.json` and `c1.JSON`, another agent in each): one is paired by byte
+    /// order (the daemon: by dictionary order), the other is neither stored, rejected nor reported — exit 0, as if
+    /// it did not exist. A second audio file for one sidecar is reported; a second sidecar must be too.
+    @Test func aSecondSidecarForOneNameIsReportedNotSkipped() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "c8", startedAt: recent())
+        let dir = box.inbox + "/acme-energy"
+        var other = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/c8.json"))) as! [String: Any]
+        other["agent"] = ["id": "a-2"]
+        try JSONSerialization.data(withJSONObject: other).write(to: URL(fileURLWithPath: dir + "/c8.JSON"))
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.stdout.contains("c8.JSON") || r.status != 0, "c8.JSON is left in the inbox without a word: \(r.stdout)")
+    }
+
+    /// F9. SPEC §12 "Human output escapes control characters": a line feed in an inbox file name (the recorder's
+    /// choice) reaches the terminal raw, so a hostile name forges lines of the ingest report
+    /// (`printLine` keeps newlines for every argument, input paths included).
+    @Test func aLineFeedInAnInputNameCannotForgeReportLines() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let dir = box.inbox + "/acme-energy"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav",
+                                         toPath: dir + "/x\n7 stored, 0 duplicate(s), 0 rejected.wav")
+        let r = try box.run(["ingest", "inbox"])
+        #expect(!r.stdout.split(separator: "\n").contains { $0.hasPrefix("7 stored") }, "\(r.stdout)")
+    }
 }
