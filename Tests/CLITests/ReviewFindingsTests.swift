@@ -226,4 +226,21 @@ private let reviewCanMount: Bool = {
         let r = try box.run(["ingest", "inbox"])
         #expect(!r.stdout.split(separator: "\n").contains { $0.hasPrefix("7 stored") }, "\(r.stdout)")
     }
+    /// F10. SPEC §2 "anything outside the inbox is never followed": only the last path component is opened with
+    /// O_NOFOLLOW. A tenant folder swapped for a symlink after the scan (a recorder with write access to the
+    /// inbox root) makes the vault read — and then delete — files outside the inbox.
+    @Test func aTenantFolderSwappedForASymlinkIsNotFollowed() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "c10", startedAt: recent())
+        let (p, _) = try box.start(["ingest", "--json", "inbox"], env: ["CALLVAULT_STOP_AT": "ingest.after-scan"])
+        #expect(waitUntilStopped(p))
+        let outside = box.dir + "/outside"
+        #expect(rename(box.inbox + "/acme-energy", outside) == 0)
+        #expect(symlink(outside, box.inbox + "/acme-energy") == 0)
+        kill(p.processIdentifier, SIGCONT)
+        p.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: outside + "/c10.wav"), "a file outside the inbox was taken and deleted")
+        #expect(try box.stored("c10") == nil, "stored from outside the inbox, through a symlink")
+    }
 }
