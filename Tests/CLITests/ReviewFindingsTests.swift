@@ -243,4 +243,38 @@ private let reviewCanMount: Bool = {
         #expect(FileManager.default.fileExists(atPath: outside + "/c10.wav"), "a file outside the inbox was taken and deleted")
         #expect(try box.stored("c10") == nil, "stored from outside the inbox, through a symlink")
     }
+    /// F11. Issue 9 item 17 "check every container's promise against the bytes": two containers libsndfile reads
+    /// are still taken at their word. A Sony Wave64 whose `data` chunk promises 1000× the bytes it holds (RIFF size
+    /// intact) and a Creative VOC cut at 60 % (its sound-data block promises the rest) are both stored as whole
+    /// recordings, instead of `audio_truncated`.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sox"), "needs sox to write W64 and VOC"))
+    func truncatedWave64AndVOCAreNotStoredAsWhole() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let dir = box.inbox + "/acme-energy"
+        let wav = Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav"
+        for ext in ["w64", "voc"] {
+            try box.addCall(callID: "t-\(ext)", startedAt: recent())
+            try FileManager.default.removeItem(atPath: dir + "/t-\(ext).wav")
+            #expect(sh("sox '\(wav)' -e signed-integer -b 16 '\(dir)/t-\(ext).\(ext)'") == 0)
+        }
+        // W64: the data chunk (GUID "data" + f3acd311…, then a 64-bit LE size) claims 1000× its bytes.
+        var w64 = try Data(contentsOf: URL(fileURLWithPath: dir + "/t-w64.w64"))
+        let guid = Data([0x64, 0x61, 0x74, 0x61, 0xf3, 0xac, 0xd3, 0x11])
+        let at = try #require(w64.range(of: guid)).lowerBound + 16
+        let size = w64[at..<(at + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let claimed = size * 1000
+        for k in 0..<8 { w64[at + k] = UInt8((claimed >> (8 * UInt64(k))) & 0xff) }
+        try w64.write(to: URL(fileURLWithPath: dir + "/t-w64.w64"))
+        // VOC: cut at 60 %.
+        let voc = try Data(contentsOf: URL(fileURLWithPath: dir + "/t-voc.voc"))
+        try voc.prefix(voc.count * 6 / 10).write(to: URL(fileURLWithPath: dir + "/t-voc.voc"))
+
+        let r = try box.run(["ingest", "--json", "inbox"])
+        let rejected = (try r.json()["rejected"] as? [[String: Any]]) ?? []
+        for ext in ["w64", "voc"] {
+            #expect(rejected.contains { ($0["input"] as? String)?.hasSuffix("t-\(ext).\(ext)") == true && $0["reason"] as? String == "audio_truncated" },
+                    "\(ext): \(r.stdout)")
+        }
+    }
 }
