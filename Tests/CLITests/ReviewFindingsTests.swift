@@ -277,4 +277,33 @@ private let reviewCanMount: Bool = {
                     "\(ext): \(r.stdout)")
         }
     }
+    /// F12. One stored file the vault user cannot open (chowned to root by an operator's `cp -a`, or by an
+    /// intruder) aborts the whole fixity run: exit 1 with "cannot open", no report of the other files (a modified
+    /// one goes unnamed), no `fixity.checked` event, and the recorded summary — what `/metrics` shows as
+    /// `callvault_fixity_ok` — stays at the last good run. It must be reported (modified/unreadable) and the run
+    /// go on.
+    @Test func oneUnreadableStoredFileDoesNotAbortFixity() throws {
+        let box = Sandbox()
+        box.handToNobody()
+        #expect(try box.run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
+        try box.addCall(callID: "f1", startedAt: recent())
+        try box.addCall(callID: "f2", startedAt: recent())
+        _ = sh("chown -R nobody '\(box.inbox)'")
+        #expect(try box.run(["ingest", box.inbox], as: "nobody").status == 0)
+        #expect(try box.run(["fixity", "--json"], as: "nobody").status == 0)
+        let (p1, _) = try #require(try box.stored("f1"))
+        let (p2, _) = try #require(try box.stored("f2"))
+        #expect(chown(p1, 0, 0) == 0)
+        let h = try #require(FileHandle(forWritingAtPath: p2))
+        try h.seek(toOffset: 300)
+        h.write(Data(repeating: 0x11, count: 64))
+        try h.close()
+
+        let r = try box.run(["fixity", "--json"], as: "nobody")
+        #expect(r.status == 1)
+        let modified = (try? r.json()["modified"] as? [String]) ?? nil
+        let ids = try box.recordingIDs()
+        #expect(modified?.contains(ids["f2"]!) == true, "the altered recording is named: \(r.stdout) \(r.stderr)")
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'fixity.checked'") == 2, "the run is audited")
+    }
 }
