@@ -306,4 +306,27 @@ private let reviewCanMount: Bool = {
         #expect(modified?.contains(ids["f2"]!) == true, "the altered recording is named: \(r.stdout) \(r.stderr)")
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'fixity.checked'") == 2, "the run is audited")
     }
+    /// F13. A rejected pair whose base name is long but legal (248 bytes: `NAME.wav` and `NAME.json` fit in 255)
+    /// cannot be quarantined: the copy's temporary name `NAME.json.part` exceeds NAME_MAX, ENAMETOOLONG is a vault
+    /// failure, the batch is abandoned — the good pair beside it is not stored, exit 1 — and the same happens on
+    /// every run (the daemon retries it forever with /healthz at 503).
+    @Test func aLongInputNameDoesNotBlockTheBatch() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "good13", startedAt: recent())
+        try box.addCall(callID: "long13", startedAt: recent())
+        let dir = box.inbox + "/acme-energy"
+        let long = String(repeating: "x", count: 248)
+        // Rejected (announcement_missing) so that it goes to quarantine.
+        var sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/long13.json"))) as! [String: Any]
+        sidecar["announcement"] = ["played": false]
+        try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + long + ".json"))
+        try FileManager.default.removeItem(atPath: dir + "/long13.json")
+        try FileManager.default.moveItem(atPath: dir + "/long13.wav", toPath: dir + "/" + long + ".wav")
+
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status == 4, "\(r.stderr)")
+        #expect(try box.stored("good13") != nil, "the good pair is stored")
+        #expect(try box.count("SELECT count(*) FROM rejections WHERE reason = 'announcement_missing'") == 1)
+    }
 }
