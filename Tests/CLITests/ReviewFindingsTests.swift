@@ -329,4 +329,31 @@ private let reviewCanMount: Bool = {
         #expect(try box.stored("good13") != nil, "the good pair is stored")
         #expect(try box.count("SELECT count(*) FROM rejections WHERE reason = 'announcement_missing'") == 1)
     }
+    /// F14. Issue 9 item 18 "never skip quietly": a pair deeper than PATH_MAX below the inbox (2100 nested
+    /// folders) is skipped in silence — `lstat` fails with ENAMETOOLONG and the scan `continue`s: exit 0, nothing
+    /// stored, rejected or reported.
+    @Test func aPairBeyondPathMaxIsReportedNotSkipped() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let top = box.inbox + "/acme-energy"
+        try FileManager.default.createDirectory(atPath: top, withIntermediateDirectories: true)
+        defer { _ = sh("rm -rf '\(top)/a'") }  // deeper than FileManager removes
+        var fd = open(top, O_RDONLY | O_DIRECTORY)
+        for _ in 0..<2100 {
+            #expect(mkdirat(fd, "a", 0o755) == 0)
+            let next = openat(fd, "a", O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        let audio = try Data(contentsOf: URL(fileURLWithPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav"))
+        let sidecar = Data(#"{"schema":"callvault.call/1","call_id":"deep","started_at":"\#(recent())","direction":"inbound","agent":{"id":"a"},"announcement":{"played":true}}"#.utf8)
+        for (name, data) in [("deep.wav", audio), ("deep.json", sidecar)] {
+            let f = openat(fd, name, O_WRONLY | O_CREAT, 0o644)
+            _ = data.withUnsafeBytes { write(f, $0.baseAddress, data.count) }
+            close(f)
+        }
+        close(fd)
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status != 0 || r.stdout.contains("deep"), "\(r.stdout)")
+    }
 }
