@@ -78,5 +78,5 @@ DRIFT=$(echo "($R2 - $R1) * 100 / $R1" | bc -l)
 printf "   1 min: %d KiB, 2 h (1.38 GB): %d KiB peak RSS: %+.1f %% (target within ±20 %%)\n" "$R1" "$R2" "$DRIFT"
 OK2=$(echo "$DRIFT <= 20 && $DRIFT >= -20" | bc -l)
 
-rm -rf "$W"
+[ -n "${KEEP:-}" ] || rm -rf "$W"
 if [ "$OK1" = 1 ] && [ "$OK2" = 1 ]; then echo "bench: PASS"; else echo "bench: FAIL"; exit 1; fi
