@@ -120,7 +120,7 @@ public struct Fixity: Sendable {
         switch try Self.digest(path: vault.files.absolute(item.audioPath), limiter: &limiter, progress: progress) {
         case .absent:
             return .missing
-        case .notARegularFile:
+        case .notARegularFile, .unreadable:
             return .modified(0)
         case .read(let hex, let bytes):
             return hex == item.sha256 && bytes == item.audioBytes ? .matches(bytes) : .modified(bytes)
@@ -131,6 +131,9 @@ public struct Fixity: Sendable {
         case absent
         /// A symlink, directory, device or FIFO where a stored file should be.
         case notARegularFile
+        /// The vault can no longer open or read its own file (owner or mode changed, an I/O error): it cannot be
+        /// vouched for, so it is reported with the modified ones and the run goes on.
+        case unreadable
         case read(hex: String, bytes: Int64)
     }
 
@@ -142,12 +145,12 @@ public struct Fixity: Sendable {
             switch errno {
             case ENOENT, ENOTDIR: return .absent
             case ELOOP, ENXIO: return .notARegularFile
-            default: throw VaultError.failure("fixity: cannot open \(path): \(String(cString: strerror(errno)))")
+            default: return .unreadable
             }
         }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw VaultError.failure("fixity: cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &st) == 0 else { return .unreadable }
         guard (st.st_mode & S_IFMT) == S_IFREG else { return .notARegularFile }
         var hasher = SHA256()
         var total: Int64 = 0
@@ -158,7 +161,7 @@ public struct Fixity: Sendable {
             let n = read(fd, buffer.baseAddress, size)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw VaultError.failure("fixity: cannot read \(path): \(String(cString: strerror(errno)))")
+                return .unreadable
             }
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -190,8 +193,11 @@ public struct Fixity: Sendable {
             }
             defer { closedir(handle) }
             while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                let bytes: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+                guard let name = String(validating: bytes, as: UTF8.self) else {
+                    // Never a name the vault wrote (ids and extensions are ASCII): a stray, shown escaped.
+                    strays.append(dir + "/" + InboxFiles.escaped(bytes))
+                    continue
                 }
                 if name == "." || name == ".." { continue }
                 let rel = dir + "/" + name
@@ -238,6 +244,7 @@ public struct Fixity: Sendable {
         case .read(let hex, _) where hex != row.sha256: why = "sha256"
         case .read: return
         case .notARegularFile: why = "not a regular file"
+        case .unreadable: why = "unreadable"
         case .absent: return  // export reports a missing file itself
         }
         for p in removing { unlink(p) }

@@ -7,10 +7,25 @@ import Foundation
 import Glibc
 #endif
 
-/// Which file a name referred to when the vault opened it (device and inode).
+/// Which file a name referred to when the vault opened it, and in what state: device and inode, size,
+/// modification and change times. A file rewritten in place since (same inode) is not the file that was read.
 struct FileIdentity: Sendable, Equatable {
     var device: UInt64
     var inode: UInt64
+    var size: Int64
+    var modified: timespec
+    var changed: timespec
+
+    init(_ st: stat) {
+        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        modified = st.st_mtim; changed = st.st_ctim
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size
+            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+            && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+    }
 }
 
 /// An inbox file opened for reading: the descriptor every later check reads through.
@@ -30,9 +45,37 @@ enum InboxFiles {
         var detail: String
     }
 
-    /// Opens a regular file without following a symlink and without blocking on a FIFO swapped in.
+    /// Splits a path into its folder and name.
+    static func split(_ path: String) -> (folder: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let folder = String(path[..<slash])
+        return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
+    }
+
+    /// The folder holding an input, opened without following a symlink: a tenant folder swapped for a symlink
+    /// after the scan cannot lead the vault outside the inbox.
+    static func openFolder(_ folder: String) -> Result<Int32, Unreadable> {
+        let fd = Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ELOOP || e == ENOTDIR { return .failure(Unreadable(detail: "its folder became a symlink (symlinks are never followed)")) }
+            if e == ENOENT { return .failure(Unreadable(detail: "vanished before it could be read")) }
+            return .failure(Unreadable(detail: "cannot open its folder: \(StoreFiles.errnoText(e))"))
+        }
+        return .success(fd)
+    }
+
+    /// Opens a regular file without following a symlink (neither the file nor its folder) and without blocking
+    /// on a FIFO swapped in.
     static func open(_ path: String) -> Result<InputFile, Unreadable> {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        let (folder, name) = split(path)
+        let dirfd: Int32
+        switch openFolder(folder) {
+        case .success(let d): dirfd = d
+        case .failure(let u): return .failure(u)
+        }
+        defer { close(dirfd) }
+        let fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             let e = errno
             switch e {
@@ -51,7 +94,7 @@ enum InboxFiles {
             close(fd)
             return .failure(Unreadable(detail: "is not a regular file"))
         }
-        return .success(InputFile(fd: fd, size: Int64(st.st_size), identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))))
+        return .success(InputFile(fd: fd, size: Int64(st.st_size), identity: FileIdentity(st)))
     }
 
     /// Reads at most `limit + 1` bytes through the descriptor (the limit is enforced on the read, not on a
@@ -76,12 +119,17 @@ enum InboxFiles {
     /// the name still refers to the file that was read: a file a recorder put under the name since (a rename
     /// over it) is new input and stays.
     static func remove(_ path: String, ifStill identity: FileIdentity? = nil) throws {
+        let (folder, name) = split(path)
+        // Relative to the folder opened without following a symlink: never a file outside the inbox.
+        guard case .success(let dirfd) = openFolder(folder) else { return }
+        defer { close(dirfd) }
         if let identity {
             var st = stat()
-            guard lstat(path, &st) == 0 else { return }
-            guard FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) == identity else { return }
+            guard fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            // Changed since it was read (replaced, rewritten, appended to): new input, left for the next run.
+            guard FileIdentity(st) == identity else { return }
         }
-        if unlink(path) != 0, errno != ENOENT {
+        if unlinkat(dirfd, name, 0) != 0, errno != ENOENT {
             // No path: inbox names may carry phone numbers, and this line can reach the daemon's log.
             throw VaultError.failure("cannot remove a file from the inbox: \(StoreFiles.errnoText()) (the vault user needs write access to the inbox folder)")
         }

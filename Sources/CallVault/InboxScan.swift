@@ -1,5 +1,6 @@
 // Finds input pairs (audio + NAME.json sidecar) in the paths given to ingest, without following symlinks.
 import CallVaultCore
+import CallVaultStore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -119,7 +120,12 @@ public enum InboxScan {
             let (base, ext) = split(name)
             let key = directory + "/" + base
             var pair = groups[key] ?? InputPair(directory: directory, baseName: base, audio: nil, sidecar: nil, defaultTenant: tenant)
-            if ext.lowercased() == "json" {
+            if ext.lowercased() == "json", pair.sidecar != nil, pair.sidecar != path {
+                // A second sidecar for one name (`c8.json` and `c8.JSON`): neither is chosen in silence; this one
+                // stands alone and is reported.
+                extraAudio.append(InputPair(directory: directory, baseName: base, audio: nil, sidecar: path, defaultTenant: tenant))
+                return
+            } else if ext.lowercased() == "json" {
                 pair.sidecar = path
             } else if pair.audio == nil || pair.audio == path {
                 pair.audio = path
@@ -146,7 +152,11 @@ public enum InboxScan {
             for name in listing.names where !isIgnored(name) {
                 let path = dir + "/" + name
                 var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
+                guard lstat(path, &st) == 0 else {
+                    // Gone meanwhile is fine; anything else (a path too long, an I/O error) is reported, not skipped.
+                    if errno != ENOENT { found.unreadableFolders.append((dir, "cannot inspect an entry: \(StoreFiles.errnoText())")) }
+                    continue
+                }
                 switch st.st_mode & S_IFMT {
                 case S_IFDIR: walk(path, tenant: depth == 0 ? name : tenant, depth: depth + 1)
                 case S_IFREG: add(file: path, size: Int64(st.st_size), directory: dir, name: name, tenant: tenant)

@@ -26,6 +26,8 @@ struct TrackedFile {
     var evidenceAt: Date?
     /// When the file was first found settled.
     var settledAt: Date?
+    /// Written to (IN_MODIFY) and not closed since: a writer still holds it open, however long it pauses.
+    var writtenSinceClose = false
 }
 
 /// What one scan of the inboxes found (`InboxScan.entries`).
@@ -98,10 +100,12 @@ public struct InboxTracker: Sendable {
             case .closedAfterWrite:
                 // The settle period counts from the close: a writer that reopens to append is not done.
                 f.changedAt = now
+                f.writtenSinceClose = false
             case .renamedIn:
                 // A new file under a known name: its size and mtime are those of the next scan, not a change.
                 f.size = -1
                 f.mtime = -1
+                f.writtenSinceClose = false
             }
             files[path] = f
         } else {
@@ -113,12 +117,23 @@ public struct InboxTracker: Sendable {
     /// A write to `path` (after any close or rename we saw): it is not finished until a new close.
     public mutating func noteModified(path: String, at now: Date) {
         wakeUnreadable(path, at: now)
-        guard var f = files[path] else { return }
+        guard var f = files[path] else {
+            // Written before any scan saw it: the scan fills in size and mtime; the open writer is remembered.
+            files[path] = TrackedFile(size: -1, mtime: -1, changedAt: now, evidence: nil, evidenceAt: nil, settledAt: nil, writtenSinceClose: true)
+            return
+        }
         f.evidence = nil
         f.evidenceAt = nil
         f.changedAt = now
         f.settledAt = nil
+        f.writtenSinceClose = true
         files[path] = f
+    }
+
+    /// The watch lost events (IN_Q_OVERFLOW): a close may have been among them, so open-writer marks are dropped
+    /// and those files settle on `settle` unchanged alone, as in polling mode.
+    public mutating func forgetOpenWriters() {
+        for key in files.keys { files[key]?.writtenSinceClose = false }
     }
 
     /// Owner or mode of `path` changed (IN_ATTRIB): the content did not, but an input that could not be read
@@ -169,6 +184,9 @@ public struct InboxTracker: Sendable {
         if let until = unreadableUntil[Self.pairKey(path)], until > now { return false }
         // Complete on arrival by rename, unless it changed after the rename (then it is being written in place).
         if f.evidence == .renamedIn, let at = f.evidenceAt, f.changedAt <= at { return true }
+        // Written and not closed since: the writer still holds it open (SPEC §2: closed after writing, then
+        // unchanged) — however long it pauses. The kernel closes it for a writer that dies.
+        if f.writtenSinceClose { return false }
         // A close is no proof: writers append in chunks, closing in between. Only `settle` unchanged after the
         // last write or close is (`changedAt` moves with every close, write event and size or mtime change).
         return now.timeIntervalSince(f.changedAt) >= settle

@@ -137,7 +137,7 @@ public struct Ingestor: Sendable {
     /// then the complete pairs, checked, placed and committed together.
     public func process(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves) throws -> IngestReport {
         var report = IngestReport()
-        var toQuarantine: [(InputPair, Rejection, String?)] = []
+        var toQuarantine: [Quarantine.Item] = []
         var events: [AuditEvent] = []
         for pair in lone {
             if pair.audio == nil, let outcome = try resolveStoredCall(pair) {
@@ -152,7 +152,7 @@ public struct Ingestor: Sendable {
                 events.append(vault.event("ingest.incomplete", target: nil, details: ["reason": reason.rawValue]))
             case .quarantine:
                 let detail = reason == .sidecarMissing ? "no \(pair.baseName).json arrived within the pair timeout" : "no audio file arrived within the pair timeout"
-                toQuarantine.append((pair, Rejection(reason, detail), nil))
+                toQuarantine.append(.init(pair: pair, rejection: Rejection(reason, detail), tenant: nil))
             }
         }
         if !events.isEmpty { try vault.catalog.appendAudit(events) }
@@ -172,15 +172,16 @@ public struct Ingestor: Sendable {
     /// stored (or the sidecar is invalid): an ordinary lone half.
     func resolveStoredCall(_ pair: InputPair) throws -> IngestReport? {
         guard pair.audio == nil, let path = pair.sidecar,
-              case .valid(let sidecar, let digest, let identity) = check.readSidecar(path, defaultTenant: pair.defaultTenant),
+              case .valid(let sidecar, let digest, let file) = check.readSidecar(path, defaultTenant: pair.defaultTenant),
               let stored = try vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID) else { return nil }
         var report = IngestReport()
         if stored.sidecarSHA256 == digest {
-            try InboxFiles.remove(path, ifStill: identity)
+            try InboxFiles.remove(path, ifStill: file.identity)
             report.duplicates.append(.init(input: pair.input, recordingID: stored.id))
             try vault.catalog.appendAudit([vault.event("ingest.duplicate", target: stored.id)])
         } else {
-            let q = try Quarantine(vault: vault).quarantine([(pair, Rejection(.duplicateConflict, "call_id already stored for this tenant with another sidecar (recording \(stored.id))"), sidecar.tenant)])
+            let q = try Quarantine(vault: vault).quarantine([.init(pair: pair, rejection: Rejection(.duplicateConflict, "call_id already stored for this tenant with another sidecar (recording \(stored.id))"),
+                                                                   tenant: sidecar.tenant, opened: [path: file])])
             report.rejected += q.rejected
             report.unreadable += q.unreadable
         }
@@ -192,7 +193,7 @@ public struct Ingestor: Sendable {
         var report = IngestReport()
         var toStore: [Prepared] = []
         var duplicates: [(InputPair, String, [String: FileIdentity])] = []
-        var rejections: [(InputPair, Rejection, String?)] = []
+        var rejections: [Quarantine.Item] = []
         var inBatch: [String: (sha: String, sidecar: String?, id: String)] = [:]
         let check = self.check
 
@@ -205,8 +206,8 @@ public struct Ingestor: Sendable {
                     CrashPoint.reached("ingest.after-stage")
                 case .duplicate(let id, let inputs):
                     duplicates.append((pair, id, inputs))
-                case .reject(let r, let tenant):
-                    rejections.append((pair, r, tenant))
+                case .reject(let r, let tenant, let opened):
+                    rejections.append(.init(pair: pair, rejection: r, tenant: tenant, opened: opened))
                 case .unreadable(let detail):
                     report.unreadable.append(.init(input: pair.input, detail: detail))
                 }
@@ -241,7 +242,7 @@ public struct Ingestor: Sendable {
     }
 
     /// Places, syncs, commits, then removes inputs — the order of SPEC §3, batched.
-    func store(_ items: [Prepared]) throws -> [IngestReport.Stored] {
+    func store(_ items: [Prepared], removingInputs: Bool = true) throws -> [IngestReport.Stored] {
         try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
                 vault.event("ingest.stored", target: item.row.id,
@@ -250,7 +251,7 @@ public struct Ingestor: Sendable {
         }
         var stored: [IngestReport.Stored] = []
         for item in items {
-            try removeInputs(item.pair, item.inputs)
+            if removingInputs { try removeInputs(item.pair, item.inputs) }
             stored.append(.init(input: item.pair.input, recordingID: item.row.id, callID: item.row.callID,
                                 tenant: item.row.tenant, audioExpiresAt: item.row.audioExpiresAt,
                                 metadataExpiresAt: item.row.metadataExpiresAt, alreadyExpired: item.alreadyExpired))

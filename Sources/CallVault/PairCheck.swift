@@ -13,7 +13,8 @@ import Glibc
 enum Verdict {
     case store(Prepared)
     case duplicate(recordingID: String, inputs: [String: FileIdentity])
-    case reject(Rejection, tenant: String?)
+    /// With the inputs as opened and checked: quarantine copies these descriptors, not whatever the names hold later.
+    case reject(Rejection, tenant: String?, inputs: [String: InputFile])
     /// The vault user cannot open or read an input: left in place, reported, tried again later.
     case unreadable(String)
 }
@@ -29,8 +30,8 @@ struct Prepared {
 
 /// What a sidecar read through its descriptor gave.
 enum SidecarRead {
-    case valid(Sidecar, digest: String, identity: FileIdentity)
-    case reject(Rejection)
+    case valid(Sidecar, digest: String, file: InputFile)
+    case reject(Rejection, file: InputFile)
     case unreadable(String)
 }
 
@@ -51,11 +52,11 @@ struct PairCheck {
         case .success(let d): data = d
         case .failure(let u): return .unreadable("sidecar " + u.detail)
         }
-        if data.count > Sidecar.maxBytes { return .reject(Rejection(.tooLarge, "sidecar is over 64 KiB")) }
+        if data.count > Sidecar.maxBytes { return .reject(Rejection(.tooLarge, "sidecar is over 64 KiB"), file: file) }
         let config = vault.configuration
         switch Sidecar.validate(data, defaultTenant: defaultTenant, isKnownTenant: { config.tenants[$0] != nil }, now: vault.clock.now()) {
-        case .success(let s): return .valid(s, digest: Hex.encode(SHA256.hash(data: data)), identity: file.identity)
-        case .failure(let r): return .reject(r)
+        case .success(let s): return .valid(s, digest: Hex.encode(SHA256.hash(data: data)), file: file)
+        case .failure(let r): return .reject(r, file: file)
         }
     }
 
@@ -75,19 +76,21 @@ struct PairCheck {
         }
         // too_large: the audio's size as opened (staging enforces it again on the bytes read).
         if audio.size > config.maxAudioBytes {
-            return .reject(Rejection(.tooLarge, "audio is \(audio.size) bytes, over the maximum of \(config.maxAudioBytes)"), tenant: knownDefault)
+            return .reject(Rejection(.tooLarge, "audio is \(audio.size) bytes, over the maximum of \(config.maxAudioBytes)"), tenant: knownDefault,
+                           inputs: [audioPath: audio])
         }
         // too_large (sidecar) … announcement_missing
         let sidecar: Sidecar
         let sidecarDigest: String
-        let inputs: [String: FileIdentity]
+        let opened: [String: InputFile]
         switch readSidecar(sidecarPath, defaultTenant: pair.defaultTenant) {
-        case .valid(let s, let d, let identity):
+        case .valid(let s, let d, let file):
             sidecar = s; sidecarDigest = d
-            inputs = [audioPath: audio.identity, sidecarPath: identity]
-        case .reject(let r): return .reject(r, tenant: knownDefault)
+            opened = [audioPath: audio, sidecarPath: file]
+        case .reject(let r, let file): return .reject(r, tenant: knownDefault, inputs: [audioPath: audio, sidecarPath: file])
         case .unreadable(let detail): return .unreadable(detail)
         }
+        let inputs = opened.mapValues(\.identity)
         let tenant = config.tenants[sidecar.tenant]!
         let now = vault.clock.now()
         let id = RecordingID.make(at: now)
@@ -99,7 +102,7 @@ struct PairCheck {
         } catch {
             switch error {
             case .inputUnreadable(let detail): return .unreadable("audio " + detail)
-            case .tooLarge(let n): return .reject(Rejection(.tooLarge, "audio grew to \(n) bytes while read, over the maximum of \(config.maxAudioBytes)"), tenant: sidecar.tenant)
+            case .tooLarge(let n): return .reject(Rejection(.tooLarge, "audio grew to \(n) bytes while read, over the maximum of \(config.maxAudioBytes)"), tenant: sidecar.tenant, inputs: opened)
             case .vault(let e): throw e
             }
         }
@@ -110,14 +113,14 @@ struct PairCheck {
         let facts: AudioFacts
         switch AudioProbe.probe(fd: staged.fd, fileSize: staged.bytes) {
         case .success(let f): facts = f
-        case .failure(let r): return .reject(r, tenant: sidecar.tenant)
+        case .failure(let r): return .reject(r, tenant: sidecar.tenant, inputs: opened)
         }
 
         // duration_mismatch
         if let stated = sidecar.statedDuration {
             let allowed = 5 + 0.02 * stated
             if abs(stated - facts.durationSeconds) > allowed {
-                return .reject(Rejection(.durationMismatch, String(format: "ended_at - started_at is %.1f s but the audio lasts %.1f s", stated, facts.durationSeconds)), tenant: sidecar.tenant)
+                return .reject(Rejection(.durationMismatch, String(format: "ended_at - started_at is %.1f s but the audio lasts %.1f s", stated, facts.durationSeconds)), tenant: sidecar.tenant, inputs: opened)
             }
         }
 
@@ -126,12 +129,12 @@ struct PairCheck {
         if tenant.announcement.verify != .off {
             let v: AnnouncementVerdict
             do { v = try vault.prompts.check(fd: staged.fd, tenant: tenant) } catch let e as VaultError {
-                return .reject(Rejection(.audioUnreadable, "decoding for announcement verification failed: \(e.message)"), tenant: sidecar.tenant)
+                return .reject(Rejection(.audioUnreadable, "decoding for announcement verification failed: \(e.message)"), tenant: sidecar.tenant, inputs: opened)
             }
             if !v.detected, tenant.announcement.verify == .enforce {
                 let window = Int(tenant.announcement.window.approximateSeconds)
                 return .reject(Rejection(.announcementNotDetected, String(format: "no configured prompt heard in the first %d s (best score %.2f, threshold %.2f)",
-                                                                          window, v.score, tenant.announcement.threshold)), tenant: sidecar.tenant)
+                                                                          window, v.score, tenant.announcement.threshold)), tenant: sidecar.tenant, inputs: opened)
             }
             verdict = v
         }
@@ -142,11 +145,11 @@ struct PairCheck {
         let earlier = try inBatch[key] ?? vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID).map { ($0.sha256, $0.sidecarSHA256, $0.id) }
         if let (sha, storedSidecar, existingID) = earlier {
             if sha != staged.sha256 {
-                return .reject(Rejection(.duplicateConflict, "call_id already stored for this tenant with other audio (recording \(existingID))"), tenant: sidecar.tenant)
+                return .reject(Rejection(.duplicateConflict, "call_id already stored for this tenant with other audio (recording \(existingID))"), tenant: sidecar.tenant, inputs: opened)
             }
             // Rows stored before sidecar digests were kept (nil) are compared by their audio, as they were then.
             if let storedSidecar, storedSidecar != sidecarDigest {
-                return .reject(Rejection(.duplicateConflict, "call_id already stored for this tenant with the same audio but another sidecar (recording \(existingID))"), tenant: sidecar.tenant)
+                return .reject(Rejection(.duplicateConflict, "call_id already stored for this tenant with the same audio but another sidecar (recording \(existingID))"), tenant: sidecar.tenant, inputs: opened)
             }
             return .duplicate(recordingID: existingID, inputs: inputs)
         }

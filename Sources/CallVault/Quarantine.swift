@@ -53,55 +53,87 @@ public struct Quarantine: Sendable {
         return vault.files.exists(nested) || !vault.files.exists("\(dir)/\(name)") ? nested : "\(dir)/\(name)"
     }
 
-    /// Quarantines rejected pairs: per pair, private copies of its inputs, then `reason.json`; one sync for the
-    /// batch; then the inbox files are removed and the rejections registered. A pair whose input the vault
-    /// cannot read is not quarantined: it is returned as unreadable and left in place.
-    func quarantine(_ items: [(InputPair, Rejection, String?)]) throws -> (rejected: [IngestReport.Rejected], unreadable: [IngestReport.Unreadable]) {
+    /// A rejected pair, with the inputs as the check opened them (when it did).
+    struct Item {
+        var pair: InputPair
+        var rejection: Rejection
+        var tenant: String?
+        var opened: [String: InputFile] = [:]
+    }
+
+    /// Room the store keeps free after a quarantine copy: a recorder's huge (or sparse) file must not fill it.
+    static let reserveBytes: Int64 = 64 << 20
+
+    /// Quarantines rejected pairs: per pair, private copies of its inputs — from the descriptors the check read,
+    /// so what is kept is what was judged — then `reason.json`; one sync for the batch; then the inbox files are
+    /// removed (each only while unchanged) and the rejections registered. A pair that cannot be quarantined (an
+    /// input the vault cannot read, too big for the room left, a copy that fails) is left in place and reported
+    /// as unreadable: one input never stops the others.
+    func quarantine(_ items: [Item]) throws -> (rejected: [IngestReport.Rejected], unreadable: [IngestReport.Unreadable]) {
         let files = vault.files
         let now = vault.clock.now()
         let day = String(Timestamp.utc(now).prefix(10))
-        var done: [(QuarantineReason, String, InputPair, Rejection)] = []
+        var done: [(QuarantineReason, String, Item, [String: FileIdentity])] = []
         var unreadable: [IngestReport.Unreadable] = []
-        for (pair, rejection, tenant) in items {
+        for item in items {
+            let pair = item.pair
             let id = RecordingID.make(at: now)
             let dir = "\(Vault.quarantineDirectory)/\(day)/\(id)"
-            try files.makeDirectories("\(dir)/\(Self.filesDirectory)")
             var inputs: [QuarantineReason.Input] = []
+            var identities: [String: FileIdentity] = [:]
             var problem: String?
-            for path in [pair.audio, pair.sidecar].compactMap({ $0 }) where problem == nil {
-                let file: InputFile
-                switch InboxFiles.open(path) {
-                case .success(let f): file = f
-                case .failure(let u):
-                    problem = u.detail
-                    continue
+            do {
+                try files.makeDirectories("\(dir)/\(Self.filesDirectory)")
+                for path in [pair.audio, pair.sidecar].compactMap({ $0 }) where problem == nil {
+                    let file: InputFile
+                    if let f = item.opened[path] {
+                        file = f
+                    } else {
+                        switch InboxFiles.open(path) {
+                        case .success(let f): file = f
+                        case .failure(let u):
+                            problem = u.detail
+                            continue
+                        }
+                    }
+                    let free = files.freeBytes()
+                    if file.size > free - Self.reserveBytes {
+                        problem = "cannot be quarantined: \(file.size) bytes, and the store has \(max(free, 0)) bytes free"
+                        continue
+                    }
+                    let name = URL(fileURLWithPath: path).lastPathComponent
+                    let copy = try files.copyIn(from: file.fd, to: "\(dir)/\(Self.filesDirectory)/\(name)")
+                    inputs.append(.init(name: name, from: absolutePath(path), sha256: copy.sha256, bytes: copy.bytes))
+                    identities[path] = file.identity
+                    CrashPoint.reached("quarantine.after-copy")
                 }
-                let name = URL(fileURLWithPath: path).lastPathComponent
-                let copy = try files.copyIn(from: file.fd, to: "\(dir)/\(Self.filesDirectory)/\(name)")
-                inputs.append(.init(name: name, from: absolutePath(path), sha256: copy.sha256, bytes: copy.bytes))
-                CrashPoint.reached("quarantine.after-copy")
+            } catch let e as VaultError {
+                problem = "cannot be quarantined (\(item.rejection.reason.rawValue)): \(e.message)"
             }
             if let problem {
                 try files.removeTree(dir)
                 unreadable.append(.init(input: pair.input, detail: problem))
                 continue
             }
-            let reason = QuarantineReason(id: id, reason: rejection.reason.rawValue, detail: rejection.detail,
-                                          at: Timestamp.utc(now), tenant: tenant, defaultTenant: pair.defaultTenant, inputs: inputs)
+            let reason = QuarantineReason(id: id, reason: item.rejection.reason.rawValue, detail: item.rejection.detail,
+                                          at: Timestamp.utc(now), tenant: item.tenant, defaultTenant: pair.defaultTenant, inputs: inputs)
             try files.writeFile(reason.encoded(), at: dir + "/reason.json")
             CrashPoint.reached("quarantine.after-reason")
-            done.append((reason, dir, pair, rejection))
+            done.append((reason, dir, item, identities))
         }
         guard !done.isEmpty else { return ([], unreadable) }
         try files.syncFileSystem()
-        for (reason, _, _, _) in done {
-            try removeOriginals(reason)
+        for (reason, _, item, identities) in done {
+            for path in [item.pair.audio, item.pair.sidecar].compactMap({ $0 }) {
+                try InboxFiles.remove(path, ifStill: identities[path])
+            }
+            _ = reason
             CrashPoint.reached("quarantine.after-remove-input")
         }
         try vault.catalog.commitRejections(done.map { reason, dir, _, _ in row(reason, dir) },
                                            events: done.map { reason, _, _, _ in event(reason, repaired: false) })
-        return (done.map { reason, dir, pair, rejection in
-            IngestReport.Rejected(input: pair.input, reason: rejection.reason, detail: rejection.detail, quarantinePath: dir)
+        return (done.map { reason, dir, item, _ in
+            IngestReport.Rejected(input: item.pair.input, reason: item.rejection.reason, detail: item.rejection.detail, quarantinePath: dir)
         }, unreadable)
     }
 
@@ -137,7 +169,12 @@ public struct Quarantine: Sendable {
         for day in files.list(Vault.quarantineDirectory) where files.isDirectory("\(Vault.quarantineDirectory)/\(day)") {
             for id in files.list("\(Vault.quarantineDirectory)/\(day)") {
                 let dir = "\(Vault.quarantineDirectory)/\(day)/\(id)"
-                guard RecordingID.isWellFormed(id), files.isDirectory(dir), try !vault.catalog.hasRejection(id: id) else { continue }
+                guard RecordingID.isWellFormed(id), files.isDirectory(dir) else { continue }
+                if let (_, deletedAt) = try vault.catalog.rejection(id: id) {
+                    // A registered entry; one resolved by `quarantine retry` whose folder a crash left is removed.
+                    if deletedAt != nil { try files.removeTree(dir) }
+                    continue
+                }
                 guard let data = FileManager.default.contents(atPath: files.absolute(dir + "/reason.json")),
                       let reason = try? JSONDecoder().decode(QuarantineReason.self, from: data) else {
                     try files.removeTree(dir)

@@ -71,14 +71,21 @@ public struct QuarantineRetry: Sendable {
             // Checked and placed like any pair, but never re-quarantined: rejected again, the entry stays as is.
             switch try ingestor.check.check(pair, inBatch: [:]) {
             case .store(let prepared):
-                let stored = try ingestor.store([prepared])
+                // The entry keeps its copies until it is resolved: a retry killed after the commit finds them
+                // again, as a duplicate, and resolves the entry then.
+                let stored = try ingestor.store([prepared], removingInputs: false)
                 outcome = .stored(recordingID: stored[0].recordingID)
             case .duplicate(let id, _): outcome = .duplicate(recordingID: id)
-            case .reject(let r, _): outcome = .rejected(r.reason, r.detail)
+            case .reject(let r, _, _): outcome = .rejected(r.reason, r.detail)
             case .unreadable(let detail): outcome = .unreadable(detail)
             }
-        } else if pair.audio == nil, pair.sidecar != nil, let r = try ingestor.resolveStoredCall(pair), let d = r.duplicates.first {
-            outcome = .duplicate(recordingID: d.recordingID)
+        } else if pair.audio == nil, let path = pair.sidecar,
+                  case .valid(let sidecar, let digest, _) = ingestor.check.readSidecar(path, defaultTenant: pair.defaultTenant),
+                  let stored = try vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID) {
+            // A lone sidecar of a stored call: decided here, never quarantined a second time.
+            outcome = stored.sidecarSHA256 == digest
+                ? .duplicate(recordingID: stored.id)
+                : .rejected(.duplicateConflict, "call_id already stored for this tenant with another sidecar (recording \(stored.id))")
         } else {
             outcome = .incomplete(pair.audio == nil ? "no audio file in this entry" : "no sidecar in this entry")
         }
@@ -98,9 +105,12 @@ public struct QuarantineRetry: Sendable {
         let event = vault.event("quarantine.retried", target: row.id, details: details)
         switch outcome {
         case .stored, .duplicate:
+            // Resolved first, then removed: a crash in between leaves a folder whose entry is resolved, which
+            // repair removes; never an open entry without its files.
+            try vault.catalog.resolveRejection(id: row.id, at: vault.clock.now(), event: event)
+            CrashPoint.reached("retry.after-resolve")
             try vault.files.removeTree(row.quarantinePath)
             try vault.files.syncFileSystem()
-            try vault.catalog.resolveRejection(id: row.id, at: vault.clock.now(), event: event)
         default:
             try vault.catalog.appendAudit([event])
         }

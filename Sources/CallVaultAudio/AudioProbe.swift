@@ -78,6 +78,10 @@ public enum AudioProbe {
         if decodeError != 0 {
             return .failure(Rejection(.audioTruncated, "decoding stopped early: \(String(cString: sf_error_number(decodeError)))"))
         }
+        // A length libsndfile caps to the file without a word (Wave64's data chunk, a VOC block): compared here.
+        if let cut = ContainerHeader.cutShort(fd: fd, fileSize: fileSize, major: major) {
+            return .failure(Rejection(.audioTruncated, cut))
+        }
         // A frame count libsndfile reads but does not hold the file to (AIFF's COMM, WAV's fact): compared here.
         if let claim = ContainerHeader.claimedFrames(fd: fd, fileSize: fileSize, major: major, minor: minor), claim.frames > decoded {
             return .failure(Rejection(.audioTruncated, "the \(claim.chunk) chunk promises \(claim.frames) frames but the file holds \(decoded)"))
@@ -158,6 +162,50 @@ enum ContainerHeader {
                        SF_FORMAT_FLOAT, SF_FORMAT_DOUBLE].map { Int($0) }
             guard !pcm.contains(minor), let body = chunk("fact", fd: fd, fileSize: fileSize, bigEndian: false, length: 4) else { return nil }
             return ("fact", Int64(UInt32(body[3]) << 24 | UInt32(body[2]) << 16 | UInt32(body[1]) << 8 | UInt32(body[0])))
+        default:
+            return nil
+        }
+    }
+
+    /// A detail when a container's own length field promises more bytes than the file holds, for the containers
+    /// whose promise libsndfile neither checks nor logs: Wave64 (`data` chunk: a 16-byte GUID then a 64-bit
+    /// little-endian size that counts its 24-byte header) and Creative VOC (blocks: a type byte, then a 24-bit
+    /// little-endian length; type 0 ends the file).
+    static func cutShort(fd: Int32, fileSize: Int64, major: Int) -> String? {
+        func read(_ n: Int, at offset: Int64) -> [UInt8]? {
+            guard offset >= 0, offset + Int64(n) <= fileSize else { return nil }
+            var buffer = [UInt8](repeating: 0, count: n)
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, off_t(offset)) }
+            return got == n ? buffer : nil
+        }
+        func le(_ b: ArraySlice<UInt8>) -> UInt64 { b.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        switch major {
+        case Int(SF_FORMAT_W64):
+            let data: [UInt8] = [0x64, 0x61, 0x74, 0x61, 0xf3, 0xac, 0xd3, 0x11, 0x8c, 0xd1, 0x00, 0xc0, 0x4f, 0x8e, 0xdb, 0x8a]
+            var offset: Int64 = 40   // after the riff GUID, its size and the wave GUID
+            for _ in 0..<4096 {
+                guard let header = read(24, at: offset) else { return nil }
+                let size = le(header[16..<24])
+                guard size >= 24, size < UInt64(Int64.max / 2) else { return "a Wave64 chunk has an impossible size" }
+                if Array(header[0..<16]) == data {
+                    return offset + Int64(size) > fileSize
+                        ? "the Wave64 data chunk promises \(size - 24) bytes but the file holds \(fileSize - offset - 24)" : nil
+                }
+                offset += (Int64(size) + 7) & ~7   // chunks are aligned to 8 bytes
+            }
+            return nil
+        case Int(SF_FORMAT_VOC):
+            guard let header = read(26, at: 0) else { return nil }
+            var offset = Int64(le(header[20..<22]))
+            for _ in 0..<1_000_000 {
+                guard let type = read(1, at: offset)?.first else { return "the VOC file ends without its terminator block" }
+                if type == 0 { return nil }
+                guard let length = read(3, at: offset + 1) else { return "a VOC block header is cut short" }
+                let end = offset + 4 + Int64(le(length[0..<3]))
+                if end > fileSize { return "a VOC block promises \(end - offset - 4) bytes but the file holds \(fileSize - offset - 4)" }
+                offset = end
+            }
+            return nil
         default:
             return nil
         }

@@ -155,7 +155,9 @@ public struct WatchService: Service {
                     case .modified(let p): tracker.noteModified(path: p, at: now)
                     case .attributesChanged(let p): tracker.noteAttributes(path: p, at: now)
                     case .directoryCreated(let d): watcher.watch(directory: d); lastFullScan = .distantPast
-                    case .overflow: lastFullScan = .distantPast
+                    case .overflow:
+                        lastFullScan = .distantPast
+                        tracker.forgetOpenWriters()
                     }
                 }
             }

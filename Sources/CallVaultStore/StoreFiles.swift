@@ -33,16 +33,16 @@ public struct StoreFiles: Sendable {
     }
 
     /// A private (0600, vault-owned), fsynced copy of everything readable from `fd` at `relative`, written under
-    /// `relative.part` and renamed, so the final name only ever holds a whole copy. Returns the SHA-256 and size
-    /// of the bytes written. A `.part` left by an interrupted copy is replaced.
+    /// a hidden `.part` name in the same folder and renamed, so the final name only ever holds a whole copy.
+    /// Returns the SHA-256 and size of the bytes written.
     @discardableResult
     public func copyIn(from fd: Int32, to relative: String) throws -> (sha256: String, bytes: Int64) {
         let dest = absolute(relative)
-        let temp = dest + ".part"
         // Errors name the folder, not the file: a quarantined input keeps the recorder's name, which may hold
         // a phone number.
         let folder = String(dest[..<(dest.lastIndex(of: "/") ?? dest.endIndex)])
-        unlink(temp)
+        // The temporary name does not grow the input's name: a legal 250-byte name must not become too long.
+        let temp = folder + "/." + String(UUID().uuidString.prefix(12)) + ".part"
         let out = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard out >= 0 else { throw fail("cannot create a copy in", folder) }
         var ok = false
@@ -130,6 +130,13 @@ public struct StoreFiles: Sendable {
             return unlink(path) == 0 || errno == ENOENT ? nil : errno
         }
         if let e = remove(absolute(relative)) { throw fail("cannot remove", absolute(relative), e) }
+    }
+
+    /// Bytes free for the vault user on the store's file system.
+    public func freeBytes() -> Int64 {
+        var st = statvfs()
+        guard statvfs(root, &st) == 0 else { return Int64.max }
+        return Int64(st.f_bavail) * Int64(st.f_frsize)
     }
 
     public func exists(_ relative: String) -> Bool {

@@ -80,7 +80,7 @@ struct AuditCommand: ParsableCommand {
                      "details": (try? JSONSerialization.jsonObject(with: Data(e.details.utf8))) ?? e.details]
                 }])
             } else {
-                printLine(table(["seq", "at", "actor", "action", "target", "details"], rows.map {
+                printText(table(["seq", "at", "actor", "action", "target", "details"], rows.map {
                     [String($0.seq), $0.at, ($0.principal.map { "\($0)→" } ?? "") + $0.actor, $0.action, $0.target ?? "", $0.details]
                 }))
             }
@@ -107,7 +107,7 @@ struct QuarantineCommand: ParsableCommand {
             if global.json {
                 printJSON(["quarantine": rows.map(QuarantineCommand.json)])
             } else {
-                printLine(table(["at", "id", "tenant", "reason", "detail"], rows.map { [$0.at, $0.id, $0.tenant ?? "-", $0.reason, $0.detail] }))
+                printText(table(["at", "id", "tenant", "reason", "detail"], rows.map { [$0.at, $0.id, $0.tenant ?? "-", $0.reason, $0.detail] }))
             }
         }
     }

@@ -48,7 +48,14 @@ func printJSON(_ value: Any) {
 }
 
 /// Writes human output: whatever a line carries, no control character reaches the terminal.
+/// One line of human output: every control character escaped, newlines included — a value from outside (an
+/// inbox file name, a sidecar field) must never forge a line of the report.
 func printLine(_ s: String) {
+    FileHandle.standardOutput.write(Data((escapedForTerminal(s) + "\n").utf8))
+}
+
+/// Several lines the program itself laid out (a table, whose cells are escaped by `table`).
+func printText(_ s: String) {
     FileHandle.standardOutput.write(Data((escapedForTerminal(s, keepNewlines: true) + "\n").utf8))
 }
 

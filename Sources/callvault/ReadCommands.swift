@@ -68,7 +68,7 @@ struct ListCommand: ParsableCommand {
                     (Timestamp.parse(r.row.audioExpiresAt).map { $0 > now ? humanDuration($0.timeIntervalSince(now)) : "expired" } ?? "?")
                 return [localTime(r.row.startedAt, zone), r.row.agentID, r.row.team ?? "", humanDuration(r.row.durationS), expires, r.onHold == true ? "held" : ""]
             }
-            printLine(table(["started", "agent", "team", "duration", "expires in", "hold"], rows))
+            printText(table(["started", "agent", "team", "duration", "expires in", "hold"], rows))
             if let next { printLine("more: --cursor \(next)") }
         }
     }
@@ -161,7 +161,7 @@ struct ReportCommand: ParsableCommand {
         } else {
             printLine("compliance report \(Timestamp.utc(start)) .. \(Timestamp.utc(end))")
             let pct: (Double?) -> String = { $0.map { String(format: "%.1f %%", $0 * 100) } ?? "-" }
-            printLine(table(["tenant", "stored", "rejected", "announced", "verified", "audio del", "meta del", "overdue", "holds"], tenants.map { t in
+            printText(table(["tenant", "stored", "rejected", "announced", "verified", "audio del", "meta del", "overdue", "holds"], tenants.map { t in
                 [t.tenant, String(t.stored), String(t.rejected.values.reduce(0, +)), pct(t.announcementCompliance), pct(t.announcementVerified),
                  String(t.audioDeleted), String(t.metadataDeleted), String(t.overdue), String(t.activeHolds)]
             }))

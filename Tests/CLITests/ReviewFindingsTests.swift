@@ -179,10 +179,11 @@ private let reviewCanMount: Bool = {
         #expect(try box.count("SELECT audio_bytes FROM recordings WHERE call_id = 'held-open'") == full.count, "stored whole")
         #expect(daemon.stop().status == 0)
     }
-    /// F7. `quarantine retry` killed after the stored pair's quarantine copies were removed and before the entry
-    /// was resolved (`ingest.after-remove-input`, 2nd time): the entry stays open with no files, every later retry
-    /// says "not retried: no audio file in this entry" (exit 4), and `quarantine list` shows a call that is stored.
-    @Test func aRetryKilledBeforeResolvingLeavesNoOpenEntryBehind() throws {
+    /// F7. `quarantine retry` killed at any step after the recording is committed — before the entry is resolved,
+    /// or after it is resolved but before its folder is removed — leaves no open entry for a stored call and no
+    /// orphan folder: the next retry (or repair) finishes it.
+    @Test(arguments: ["ingest.after-commit", "retry.after-resolve"])
+    func aRetryKilledPartWayLeavesNoOpenEntryBehind(point: String) throws {
         let box = Sandbox()
         try box.initStore()
         try box.addCall(tenant: "newco", callID: "k1", startedAt: recent())
@@ -191,12 +192,14 @@ private let reviewCanMount: Bool = {
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try (text + "\n[tenants.newco]\n").write(toFile: config, atomically: true, encoding: .utf8)
 
-        let killed = try box.run(["quarantine", "retry", "--reason", "tenant_unknown"], env: ["CALLVAULT_CRASH_AT": "ingest.after-remove-input:2"])
+        let killed = try box.run(["quarantine", "retry", "--reason", "tenant_unknown"], env: ["CALLVAULT_CRASH_AT": point])
         #expect(killed.killed)
         #expect(try box.stored("k1") != nil, "the call is stored")
         let again = try box.run(["quarantine", "retry", "--reason", "tenant_unknown", "--json"])
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "no open entry for a stored call")
+        #expect(box.files(under: box.store + "/quarantine").isEmpty, "no orphan quarantine folder")
+        #expect(try box.count("SELECT count(*) FROM recordings") == 1)
     }
     /// F8. Two sidecars for one base name (`c1.json` and `c1.JSON`, another agent in each): one is paired by byte
     /// order (the daemon: by dictionary order), the other is neither stored, rejected nor reported — exit 0, as if

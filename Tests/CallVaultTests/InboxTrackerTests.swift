@@ -182,7 +182,9 @@ import Glibc
         var t = InboxTracker(settle: 5, pairTimeout: 600)
         t.deferUnreadable(pair, until: at(60), at: at(0))
         t.noteModified(path: pair.audio!, at: at(10))
-        #expect(t.take(at: at(12)).pairs.isEmpty, "written again: settle counts from the write")
+        #expect(t.take(at: at(14)).pairs.isEmpty, "written again and still open: not settled")
+        t.note(.closedAfterWrite, path: pair.audio!, at: at(10))
+        #expect(t.take(at: at(12)).pairs.isEmpty, "written again: settle counts from the close")
         #expect(t.take(at: at(15)).pairs.count == 1)
     }
 
