@@ -123,8 +123,10 @@ public struct Placement: Sendable {
         do {
             try files.syncFileSystem()
             CrashPoint.reached("ingest.after-sync")
+            var made = Set<String>()   // a batch shares a few day folders: one mkdir walk each
             for item in items {
-                try files.makeDirectories(String(item.audioPath[..<item.audioPath.lastIndex(of: "/")!]))
+                let dir = String(item.audioPath[..<item.audioPath.lastIndex(of: "/")!])
+                if made.insert(dir).inserted { try files.makeDirectories(dir) }
                 try files.rename(item.staged.path, to: item.audioPath)
                 CrashPoint.reached("ingest.after-rename")
             }
