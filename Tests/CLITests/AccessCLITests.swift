@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct AccessCLITests {
     /// A simulation store with the sample inbox ingested, a coach for team billing-nl, another for tenant telco-be,
-    /// a compliance officer; plus a few calls across months for acme-energy.
+    /// a compliance officer; plus a few calls across months for acme-energy (dated relative to today: `shifted`).
     func populated() throws -> Sandbox {
         let box = Sandbox()
         try box.initStore(["--simulation"])
@@ -27,9 +27,9 @@ import Testing
         """
         try config.write(toFile: box.store + "/callvault.toml", atomically: true, encoding: .utf8)
         try box.copyFixtures()
-        try box.addCall(callID: "old-billing", startedAt: "2026-09-01T10:00:00+02:00", agent: "a-1042", team: "billing-nl")
-        try box.addCall(callID: "new-billing", startedAt: "2026-11-21T08:00:00+01:00", agent: "a-1099", team: "billing-nl")
-        try box.addCall(callID: "other-team", startedAt: "2026-11-21T08:30:00+01:00", agent: "a-7", team: "retention-nl")
+        try box.addCall(callID: "old-billing", startedAt: shifted("2026-09-01T10:00:00+02:00"), agent: "a-1042", team: "billing-nl")
+        try box.addCall(callID: "new-billing", startedAt: shifted("2026-11-21T08:00:00+01:00"), agent: "a-1099", team: "billing-nl")
+        try box.addCall(callID: "other-team", startedAt: shifted("2026-11-21T08:30:00+01:00"), agent: "a-7", team: "retention-nl")
         #expect(try box.run(["ingest", "inbox"]).status == 4)
         return box
     }
@@ -41,7 +41,7 @@ import Testing
     @Test func aCoachSeesExactlyTheirScope() throws {
         let box = try populated()
         // Audio of old-billing is gone after a sweep; a second billing call fails audio verification.
-        #expect(try box.run(["sweep", "--now", "2026-11-21T12:00:00Z"]).status == 0)
+        #expect(try box.run(["sweep", "--now", shifted("2026-11-21T12:00:00Z")]).status == 0)
         let q = try DatabaseQueue(path: box.store + "/catalog.sqlite")
         try q.write { try $0.execute(sql: "UPDATE recordings SET announcement_verified = 'no' WHERE call_id = 'pbx1-1732181000.4712'") }
 
@@ -180,12 +180,12 @@ import Testing
         let box = try populated()
         func calls(_ args: [String]) throws -> [String] { try ids(box.run(["--as", "dpo", "list", "--json", "--limit", "100"] + args)) }
         #expect(try calls(["--agent", "a-1042"]) == ["pbx1-1732180443.4711", "old-billing"])
-        #expect(try calls(["--from", "2026-11-21", "--to", "2026-11-22"]) == ["other-team", "new-billing"])
+        #expect(try calls(["--from", shifted("2026-11-21"), "--to", shifted("2026-11-22")]) == ["other-team", "new-billing"])
         #expect(try calls(["--direction", "outbound"]) == ["sbc7-20261120-0002", "pbx1-1732182000.4713"])
         #expect(try calls(["--tenant", "telco-be", "--min-duration", "8"]) == ["sbc7-20261120-0002"])
         #expect(try calls(["--tenant", "telco-be", "--max-duration", "PT8S"]) == ["sbc7-20261120-0003", "sbc7-20261120-0001"])
-        // old-billing's audio expired in October (a backfill): it is "expiring within" any window. The other
-        // calls join as the real clock reaches a day before their expiry (the listing runs on the real clock).
+        // old-billing's audio expired a month after its call, weeks ago (a backfill): it is "expiring within" any
+        // window. The other calls would join a day before their expiry (the listing runs on the real clock).
         let dayAhead = isoUTC(Date().addingTimeInterval(86_400))
         let expiring = try box.catalog().read {
             try String.fetchAll($0, sql: "SELECT call_id FROM recordings WHERE audio_deleted_at IS NULL AND audio_expires_at <= ? ORDER BY started_at DESC", arguments: [dayAhead])
@@ -198,7 +198,7 @@ import Testing
     @Test func reportCountsPerTenant() throws {
         let box = try populated()
         _ = try box.run(["hold", "place", "--kind", "incident", "--case", "I-1", "--call-id", "new-billing"])
-        let r = try box.run(["--as", "dpo", "report", "--json", "--from", "2026-08-01", "--to", "2026-12-01"])
+        let r = try box.run(["--as", "dpo", "report", "--json", "--from", shifted("2026-08-01"), "--to", shifted("2026-12-01")])
         #expect(r.status == 0, "\(r.stderr)")
         let tenants = try r.json()["tenants"] as! [[String: Any]]
         let acme = tenants.first { $0["tenant"] as? String == "acme-energy" }!
@@ -220,7 +220,7 @@ import Testing
         let telco = tenants.first { $0["tenant"] as? String == "telco-be" }!
         #expect(telco["stored"] as? Int == 3)
         #expect(telco["active_holds"] as? Int == 0)
-        let table = try box.run(["report", "--from", "2026-08-01", "--to", "2026-12-01"]).stdout
+        let table = try box.run(["report", "--from", shifted("2026-08-01"), "--to", shifted("2026-12-01")]).stdout
         #expect(table.contains("acme-energy") && table.contains("85.7 %"))
     }
 

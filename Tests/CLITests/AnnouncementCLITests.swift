@@ -28,7 +28,7 @@ import Testing
         let dir = box.inbox + "/acme-energy"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/" + audio, toPath: dir + "/" + callID + ".wav")
-        let sidecar: [String: Any] = ["schema": "callvault.call/1", "call_id": callID, "started_at": "2026-11-20T10:00:00+01:00",
+        let sidecar: [String: Any] = ["schema": "callvault.call/1", "call_id": callID, "started_at": shifted("2026-11-20T10:00:00+01:00"),
                                       "direction": "inbound", "agent": ["id": "a-1"], "queue": "billing", "announcement": ["played": true]]
         try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + callID + ".json"))
     }
@@ -66,7 +66,7 @@ import Testing
         let coach = try box.run(["--as", "coach-an", "list", "--json"]).json()["recordings"] as! [[String: Any]]
         #expect(coach.map { $0["call_id"] as! String } == ["announced"])
         // The report shows the verified rate per tenant and per queue.
-        let report = try box.run(["report", "--json", "--from", "2026-11-01", "--to", "2026-12-01"]).json()
+        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-12-01")]).json()
         let acme = (report["tenants"] as! [[String: Any]]).first { $0["tenant"] as? String == "acme-energy" }!
         #expect(acme["announcement_verified_rate"] as? Double == 0.5)
         #expect(acme["announcement_compliance"] as? Double == 0.5)

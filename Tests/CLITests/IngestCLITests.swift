@@ -85,10 +85,12 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         #expect(row["call_id"] as String == "pbx1-1732180443.4711")
         #expect(row["format"] as String == "wav/ulaw")
         #expect(row["sample_rate"] as Int == 8000)
-        #expect(row["started_at"] as String == "2026-11-20T09:14:03Z")
-        // P1M and P6M on the Brussels wall clock: 10:14 local stays 10:14 local across the DST change.
-        #expect(row["audio_expires_at"] as String == "2026-12-20T09:14:03Z")
-        #expect(row["metadata_expires_at"] as String == "2027-05-20T08:14:03Z")
+        // The sample call of 2026-11-20 10:14:03 in Brussels, moved to two days ago by `copyFixtures`.
+        let started = TestDays.instant(shifted("2026-11-20T10:14:03+01:00"))
+        #expect(row["started_at"] as String == isoUTC(started))
+        // P1M and P6M on the Brussels wall clock: 10:14 local stays 10:14 local across a DST change.
+        #expect(row["audio_expires_at"] as String == isoUTC(TestDays.adding(months: 1, to: started)))
+        #expect(row["metadata_expires_at"] as String == isoUTC(TestDays.adding(months: 6, to: started)))
         #expect(row["extra"] as String == #"{"pbx_node":"ast-02"}"#)
         #expect(row["announcement_verified"] as String == "not_checked")
         // The audit event names ids only: no phone number.
