@@ -167,7 +167,10 @@ public enum AnnouncementDetector {
         }
         let k = prompt.blocks.count
         // A recording that starts inside the prompt puts the prompt's start before the file's: negative lags.
-        let minLag = -Int((Double(prompt.frames) * (1 - minShare)).rounded(.down))
+        // The heard part's ends fall anywhere on the 16-frame block grid: runs may cover one block step less than
+        // minShare (the part heard is that much longer), else a prompt heard from 62 % would need 69 %.
+        let slack = Double(PromptFingerprint.blockStep) / Double(prompt.frames)
+        let minLag = -Int((Double(prompt.frames) * (1 - minShare)).rounded(.down)) - PromptFingerprint.blockStep
         let shifts = rates.map { r in prompt.offsets.map { Int((Float($0) * r).rounded()) } }
         // C_j(p), computed only where some rate and lag can put block j.
         var c = [Float](repeating: -1, count: k * positions)
@@ -187,7 +190,7 @@ public enum AnnouncementDetector {
         for a in 0..<k {
             for b in a..<k where !(a == 0 && b == k - 1) {
                 let covered = Double(prompt.offsets[b] + bf - prompt.offsets[a]) / Double(prompt.frames)
-                if covered >= minShare - 1e-9 { runs.append((a, b, covered, partialPenalty * Float(1 - covered))) }
+                if covered >= minShare - slack - 1e-9 { runs.append((a, b, covered, partialPenalty * Float(1 - covered))) }
             }
         }
         let keep = Int((0.75 * Double(k)).rounded(.up))
@@ -228,7 +231,7 @@ public enum AnnouncementDetector {
                             let end = prompt.offsets[run.b] + bf
                             best.start = 0
                             best.promptStart = -o
-                            best.share = Double(end + o) / Double(prompt.frames)
+                            best.share = min(1, Double(end + o) / Double(prompt.frames))
                         }
                     }
                 }
