@@ -175,6 +175,8 @@ struct PairCheck {
             row.announcementMatch = v.prompt
             row.announcementOffsetMs = v.offsetMs
             row.announcementScore = (v.score * 1000).rounded() / 1000
+            row.announcementShare = v.matchedShare
+            row.announcementPromptOffsetMs = v.promptOffsetMs
         }
         keep = true
         return .store(Prepared(pair: pair, inputs: inputs, row: row, staged: staged, alreadyExpired: expiries.audio <= now))

@@ -24,6 +24,8 @@ public struct AnnouncementPolicy: Sendable, Equatable {
     public var prompts: [String] = []
     /// Block-NCC score from which a prompt counts as heard (ANNOUNCEMENT.md: 0.50; 0.40–0.50 is grey).
     public var threshold = 0.5
+    /// The least share of a prompt that counts as hearing it (a recording that started late, a transfer).
+    public var minShare = 0.6
 }
 
 /// Retention periods of one tenant (SPEC §6).
@@ -260,7 +262,7 @@ struct ConfigurationReader {
                 }
                 if let a = try table(t, "announcement", at: path + ".") {
                     let ap = path + ".announcement"
-                    try checkKeys(a, ["verify", "window", "prompts", "threshold"], at: ap)
+                    try checkKeys(a, ["verify", "window", "prompts", "threshold", "min_share"], at: ap)
                     if let v = try string(a, "verify", at: ap + ".") {
                         guard let mode = AnnouncementPolicy.Verify(rawValue: v) else {
                             throw fail(ap + ".verify", "must be off, warn or enforce")
@@ -274,6 +276,12 @@ struct ConfigurationReader {
                             throw fail(ap + ".threshold", "must be a number between 0 and 1 (default 0.5)")
                         }
                         tenant.announcement.threshold = x
+                    }
+                    if let v = a["min_share"] {
+                        guard let x = v.double ?? v.int.map(Double.init), x >= 0.3, x <= 1 else {
+                            throw fail(ap + ".min_share", "must be a number between 0.3 and 1 (default 0.6)")
+                        }
+                        tenant.announcement.minShare = x
                     }
                     if tenant.announcement.verify != .off, tenant.announcement.prompts.isEmpty {
                         throw fail(ap + ".prompts", "verification is \(tenant.announcement.verify.rawValue) but no prompt is configured")

@@ -28,6 +28,9 @@ public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, Persi
     public var announcementMatch: String?
     public var announcementOffsetMs: Int?
     public var announcementScore: Double?
+    /// The share of the prompt heard (0…1) and where in the prompt that part starts (nil before issue 13).
+    public var announcementShare: Double?
+    public var announcementPromptOffsetMs: Int?
     public var labels: String
     public var extra: String
     public var format: String
@@ -54,6 +57,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, Persi
         case announcementScore = "announcement_score", sampleRate = "sample_rate", audioBytes = "audio_bytes"
         case audioPath = "audio_path", audioExpiresAt = "audio_expires_at", metadataExpiresAt = "metadata_expires_at"
         case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at", sidecarSHA256 = "sidecar_sha256"
+        case announcementShare = "announcement_share", announcementPromptOffsetMs = "announcement_prompt_offset_ms"
     }
 
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,

@@ -164,6 +164,11 @@ enum CatalogSchema {
             // Only a byte-identical sidecar under a stored call_id is a duplicate; any other is a conflict.
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN sidecar_sha256 TEXT")
         }
+        m.registerMigration("v7: announcement share heard") { db in
+            // A recording that started late or ended early holds part of the prompt: which part was heard.
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN announcement_share REAL")
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN announcement_prompt_offset_ms INTEGER")
+        }
         return m
     }
 }

@@ -37,9 +37,11 @@ struct AnnouncementCommand: ParsableCommand {
             let score = (v.score * 1000).rounded() / 1000
             if global.json {
                 printJSON(["detected": v.detected, "prompt": orNull(v.detected ? v.prompt : nil), "offset_ms": orNull(v.offsetMs),
-                           "score": score, "channel": orNull(v.channel), "best_prompt": orNull(v.prompt), "analysis_ms": (ms * 100).rounded() / 100])
+                           "score": score, "channel": orNull(v.channel), "best_prompt": orNull(v.prompt), "analysis_ms": (ms * 100).rounded() / 100,
+                           "matched_share": orNull(v.matchedShare), "prompt_offset_ms": orNull(v.promptOffsetMs)])
             } else if v.detected {
-                printLine("announcement heard: \(v.prompt!) at \(Double(v.offsetMs!) / 1000) s on channel \(v.channel!) (score \(score))")
+                let part = v.matchedShare.map { $0 < 1 ? String(format: ", %.0f %% of it from %.2f s into it", $0 * 100, Double(v.promptOffsetMs ?? 0) / 1000) : "" } ?? ""
+                printLine("announcement heard: \(v.prompt!) at \(Double(v.offsetMs!) / 1000) s on channel \(v.channel!) (score \(score)\(part))")
             } else {
                 printLine("no announcement heard in the first \(t.announcement.window) (best: \(v.prompt ?? "-"), score \(score); threshold \(t.announcement.threshold))")
             }

@@ -100,6 +100,55 @@ import Testing
                 "a tenant without prompts")
     }
 
+    @Test func aRecordingThatStartedDuringThePromptIsHeardWithTheShareAndStored() throws {
+        // fixtures/announcement/late-start.wav: the nl prompt's last 65 % from 0 s (make-late-start.sh).
+        let box = try store(verify: "enforce")
+        let r = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/late-start.wav"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try r.json()
+        #expect(j["detected"] as? Bool == true)
+        #expect(j["prompt"] as? String == "rec-notice-nl-v3-16k")
+        #expect((j["offset_ms"] as? Int ?? 999) <= 50)
+        let share = j["matched_share"] as? Double ?? 0
+        #expect(share >= 0.55 && share <= 0.75, "\(share)")
+        #expect(abs((j["prompt_offset_ms"] as? Int ?? 0) - 1300) <= 300)
+        let text = try box.run(["announcement", "check", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/late-start.wav"])
+        #expect(text.stdout.contains("announcement heard: rec-notice-nl-v3-16k at 0.0 s on channel 0"), "\(text.stdout)")
+        #expect(text.stdout.contains("% of it from"), "\(text.stdout)")
+        // Ingest under enforce stores it, with the share heard in the row.
+        try drop(box, "late", audio: "announcement/late-start.wav")
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        let stored = try #require(try row(box, "late"))
+        #expect(stored["announcement_verified"] as String == "yes")
+        let storedShare = stored["announcement_share"] as Double
+        #expect(storedShare >= 0.55 && storedShare <= 0.75)
+        #expect(abs((stored["announcement_prompt_offset_ms"] as Int) - 1300) <= 300)
+        // A whole prompt is stored whole.
+        try drop(box, "whole", audio: "inbox/acme-energy/call-0001.wav")
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect(try row(box, "whole")?["announcement_share"] as Double? == 1)
+    }
+
+    @Test func aMinimumShareOutsideItsRangeIsAConfigurationError() throws {
+        let box = try store(verify: "enforce")
+        var config = try String(contentsOfFile: box.store + "/callvault.toml", encoding: .utf8)
+        config = config.replacingOccurrences(of: "window = \"PT20S\",", with: "window = \"PT20S\", min_share = 0.1,")
+        try config.write(toFile: box.store + "/callvault.toml", atomically: true, encoding: .utf8)
+        let r = try box.run(["announcement", "check", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/late-start.wav"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("tenants.acme-energy.announcement.min_share"), "\(r.stderr)")
+    }
+
+    @Test func aTenantCanAskForTheWholePrompt() throws {
+        let box = try store(verify: "enforce")
+        var config = try String(contentsOfFile: box.store + "/callvault.toml", encoding: .utf8)
+        config = config.replacingOccurrences(of: "window = \"PT20S\",", with: "window = \"PT20S\", min_share = 0.9,")
+        try config.write(toFile: box.store + "/callvault.toml", atomically: true, encoding: .utf8)
+        let j = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/late-start.wav"]).json()
+        #expect(j["detected"] as? Bool == false)
+        #expect(j["matched_share"] is NSNull)
+    }
+
     @Test(arguments: ["missing.wav", "not-audio.wav"])
     func aMissingOrUnreadablePromptIsRefusedNamingIt(prompt: String) throws {
         let box = try store(verify: "enforce", prompts: ["rec-notice-fr-v1.wav", prompt])

@@ -42,6 +42,82 @@ import Testing
         #expect(!late.detected)
     }
 
+    // Hard calls (issue 13), made in code from the fixture prompt and another sentence in the same voice (the
+    // "talker"); the detector before issue 13 scored each of these below 0.50.
+    var talker: [Float] { try! PCMReader.read(path: fixtureInbox + "/../announcement/no-announcement.wav", rate: LogMel.rate).channels[0] }
+
+    /// The prompt played `percent` % fast (+) or slow (−), pitch and tempo together, as a resampling gateway does.
+    func drifted(_ x: [Float], percent: Double) -> [Float] {
+        try! PCMReader.resample(PCM(channels: [x], sampleRate: Int((8000 * (1 + percent / 100)).rounded())), to: 8000).channels[0]
+    }
+
+    /// `x` with the talker over it, `db` dB louder than `x`.
+    func talkedOver(_ x: [Float], db: Float) -> [Float] {
+        let t = Array(talker.prefix(x.count))
+        let rms = { (v: [Float]) in sqrt(v.reduce(0) { $0 + $1 * $1 } / Float(v.count)) }
+        let g = rms(x) / rms(t) * pow(10, db / 20)
+        return zip(x, t).map { $0 + $1 * g }
+    }
+
+    /// A 20 s call: `segment` at `seconds`, then the talker.
+    func hardCall(_ segment: [Float], at seconds: Double) -> PCM {
+        var x = [Float](repeating: 0, count: 160_000)
+        let start = Int(seconds * 8000)
+        for (i, v) in (segment + talker).enumerated() where start + i < x.count { x[start + i] = v }
+        return PCM(channels: [x], sampleRate: 8000)
+    }
+
+    @Test func hearsAPromptWhoseStartWasNotRecorded() {
+        // MixMonitor started while the prompt played: only its last 65 % is in the file, from 0 s.
+        let p = promptPCM.channels[0]
+        let cut = Int(Double(p.count) * 0.35)
+        let v = AnnouncementDetector.detect(hardCall(Array(p[cut...]), at: 0), prompts: [fr, nl], window: 20, threshold: 0.5)
+        #expect(v.detected)
+        #expect(v.prompt == "nl")
+        #expect(v.offsetMs! <= 50, "the heard part starts the file")
+        #expect((0.55...0.75).contains(v.matchedShare!), "\(String(describing: v.matchedShare))")
+        #expect(abs(v.promptOffsetMs! - cut / 8) <= 300, "heard from about 1.3 s into the prompt")
+    }
+
+    @Test(arguments: [2.0, -2.0])
+    func hearsAPromptPlayedTwoPercentOffSpeedUnderTalkOver(percent: Double) {
+        let v = AnnouncementDetector.detect(hardCall(talkedOver(drifted(promptPCM.channels[0], percent: percent), db: 3), at: 5),
+                                            prompts: [fr, nl], window: 20, threshold: 0.5)
+        #expect(v.detected)
+        #expect(v.prompt == "nl")
+        #expect(abs(v.offsetMs! - 5000) <= 50)
+    }
+
+    @Test func hearsATalkedOverPromptCutShort() {
+        // The agent talks 3 dB louder than the prompt, and the call was transferred after 70 % of it.
+        let p = promptPCM.channels[0]
+        let v = AnnouncementDetector.detect(hardCall(talkedOver(Array(p.prefix(p.count * 7 / 10)), db: 3), at: 5), prompts: [fr, nl], window: 20, threshold: 0.5)
+        #expect(v.detected)
+        #expect(v.prompt == "nl")
+        #expect(abs(v.offsetMs! - 5000) <= 50)
+    }
+
+    @Test func lessThanTheMinimumShareIsNotHeard() {
+        let p = promptPCM.channels[0]
+        let half = hardCall(Array(p[(p.count / 2)...]), at: 0)
+        #expect(!AnnouncementDetector.detect(half, prompts: [nl], window: 20, threshold: 0.5).detected, "half the prompt, minimum 60 %")
+        let v = AnnouncementDetector.detect(half, prompts: [nl], window: 20, threshold: 0.5, minShare: 0.4)
+        #expect(v.detected, "a tenant that accepts 40 %")
+        #expect(v.matchedShare! < 0.6)
+    }
+
+    @Test func theSameVoiceSayingSomethingElseIsNotHeard() {
+        let v = AnnouncementDetector.detect(hardCall([], at: 0), prompts: [nl, fr], window: 20, threshold: 0.5)
+        #expect(!v.detected)
+        #expect(v.score < 0.45)
+        #expect(v.matchedShare == nil && v.promptOffsetMs == nil)
+    }
+
+    @Test func aWholePromptIsReportedWhole() {
+        let v = AnnouncementDetector.detect(call(promptPCM.channels[0], at: 3), prompts: [nl], window: 20, threshold: 0.5)
+        #expect(v.matchedShare == 1 && v.promptOffsetMs == 0)
+    }
+
     @Test func fingerprintBlocksAreNormalised() {
         let f = nl
         #expect(f.blocks.count >= 3)
