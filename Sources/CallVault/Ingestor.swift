@@ -2,6 +2,7 @@
 import CallVaultAudio
 import CallVaultCore
 import CallVaultStore
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -50,6 +51,29 @@ public struct IngestReport: Sendable {
         duplicates += other.duplicates
         rejected += other.rejected
         unreadable += other.unreadable
+    }
+}
+
+/// Removes the inputs of committed batches on a second thread while the next batch is checked: with
+/// independent copies, removing an input frees its blocks (~0.6 ms per file on ext4), which a one-shot ingest of a
+/// backlog need not wait for. Removal comes after the commit either way; a crash before it leaves inputs whose
+/// calls are stored, which the next run removes as duplicates. `finish()` waits and reports the first failure.
+final class InputRemover: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "callvault.input-remover")
+    private let lock = NSLock()
+    private var failure: Error?
+
+    func remove(_ work: @escaping @Sendable () throws -> Void) {
+        queue.async {
+            do { try work() } catch {
+                self.lock.withLock { if self.failure == nil { self.failure = error } }
+            }
+        }
+    }
+
+    func finish() throws {
+        queue.sync {}
+        if let failure = lock.withLock({ failure }) { throw failure }
     }
 }
 
@@ -108,18 +132,21 @@ public struct Ingestor: Sendable {
         }
         let complete = found.pairs.filter { $0.audio != nil && $0.sidecar != nil }
         var lone = found.pairs.filter { $0.audio == nil || $0.sidecar == nil }
+        let remover = InputRemover()
+        defer { try? remover.finish() }
         var start = 0
         var done = 0
         var bytes: Int64 = 0
         while start < complete.count || !lone.isEmpty {
             let batch = Array(complete[start..<min(start + batchSize, complete.count)])
-            report.merge(try process(batch, lone: lone, halves: .leaveInPlace))
+            report.merge(try process(batch, lone: lone, halves: .leaveInPlace, remover: remover))
             lone = []
             start += batchSize
             done += batch.count
             bytes += batch.reduce(0) { $0 + $1.audioSize }
             progress(done, bytes)
         }
+        try remover.finish()
         return report
     }
 
@@ -136,6 +163,10 @@ public struct Ingestor: Sendable {
     /// repair. Lone halves first (a lone sidecar of a stored call is resolved as a duplicate or a conflict),
     /// then the complete pairs, checked, placed and committed together.
     public func process(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves) throws -> IngestReport {
+        try process(pairs, lone: lone, halves: halves, remover: nil)
+    }
+
+    func process(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves, remover: InputRemover?) throws -> IngestReport {
         var report = IngestReport()
         var toQuarantine: [Quarantine.Item] = []
         var events: [AuditEvent] = []
@@ -161,7 +192,7 @@ public struct Ingestor: Sendable {
             report.rejected += q.rejected
             report.unreadable += q.unreadable
         }
-        if !pairs.isEmpty { report.merge(try ingestBatch(pairs)) }
+        if !pairs.isEmpty { report.merge(try ingestBatch(pairs, remover: remover)) }
         return report
     }
 
@@ -190,6 +221,10 @@ public struct Ingestor: Sendable {
 
     /// Ingests complete pairs (audio and sidecar both present). Callers hold the ingest lock and have repaired.
     public func ingestBatch(_ pairs: [InputPair]) throws -> IngestReport {
+        try ingestBatch(pairs, remover: nil)
+    }
+
+    func ingestBatch(_ pairs: [InputPair], remover: InputRemover?) throws -> IngestReport {
         var report = IngestReport()
         var toStore: [Prepared] = []
         var duplicates: [(InputPair, String, [String: FileIdentity])] = []
@@ -227,7 +262,7 @@ public struct Ingestor: Sendable {
                 throw error
             }
         }
-        if !toStore.isEmpty { report.stored = try store(toStore) }
+        if !toStore.isEmpty { report.stored = try store(toStore, remover: remover) }
         for (pair, id, inputs) in duplicates {
             try removeInputs(pair, inputs)
             report.duplicates.append(.init(input: pair.input, recordingID: id))
@@ -242,7 +277,7 @@ public struct Ingestor: Sendable {
     }
 
     /// Places, syncs, commits, then removes inputs — the order of SPEC §3, batched.
-    func store(_ items: [Prepared], removingInputs: Bool = true) throws -> [IngestReport.Stored] {
+    func store(_ items: [Prepared], removingInputs: Bool = true, remover: InputRemover? = nil) throws -> [IngestReport.Stored] {
         try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
                 vault.event("ingest.stored", target: item.row.id,
@@ -251,7 +286,14 @@ public struct Ingestor: Sendable {
         }
         var stored: [IngestReport.Stored] = []
         for item in items {
-            if removingInputs { try removeInputs(item.pair, item.inputs) }
+            if removingInputs {
+                if let remover {
+                    let (pair, inputs) = (item.pair, item.inputs)
+                    remover.remove { try self.removeInputs(pair, inputs) }
+                } else {
+                    try removeInputs(item.pair, item.inputs)
+                }
+            }
             stored.append(.init(input: item.pair.input, recordingID: item.row.id, callID: item.row.callID,
                                 tenant: item.row.tenant, audioExpiresAt: item.row.audioExpiresAt,
                                 metadataExpiresAt: item.row.metadataExpiresAt, alreadyExpired: item.alreadyExpired))
