@@ -187,19 +187,16 @@ public struct Fixity: Sendable {
         }
         var directories = [top]
         while let dir = directories.popLast() {
-            guard let handle = opendir(vault.files.absolute(dir)) else {
-                if errno == ENOENT, dir == top { continue }
-                throw VaultError.failure("fixity: cannot list \(dir): \(String(cString: strerror(errno)))")
+            let listing: (names: [String], undecodable: [[UInt8]])
+            switch InboxFiles.list(vault.files.absolute(dir)) {
+            case .success(let l): listing = l
+            case .failure(let u):
+                if dir == top, !vault.files.exists(top) { continue }
+                throw VaultError.failure("fixity: cannot list \(dir): \(u.detail)")
             }
-            defer { closedir(handle) }
-            while let entry = readdir(handle) {
-                let bytes: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
-                guard let name = String(validating: bytes, as: UTF8.self) else {
-                    // Never a name the vault wrote (ids and extensions are ASCII): a stray, shown escaped.
-                    strays.append(dir + "/" + InboxFiles.escaped(bytes))
-                    continue
-                }
-                if name == "." || name == ".." { continue }
+            // Never a name the vault wrote (ids and extensions are ASCII): a stray, shown escaped.
+            strays += listing.undecodable.map { dir + "/" + InboxFiles.escaped($0) }
+            for name in listing.names {
                 let rel = dir + "/" + name
                 var st = stat()
                 guard lstat(vault.files.absolute(rel), &st) == 0 else { continue }  // gone meanwhile

@@ -123,11 +123,10 @@ public struct Quarantine: Sendable {
         }
         guard !done.isEmpty else { return ([], unreadable) }
         try files.syncFileSystem()
-        for (reason, _, item, identities) in done {
+        for (_, _, item, identities) in done {
             for path in [item.pair.audio, item.pair.sidecar].compactMap({ $0 }) {
                 try InboxFiles.remove(path, ifStill: identities[path])
             }
-            _ = reason
             CrashPoint.reached("quarantine.after-remove-input")
         }
         try vault.catalog.commitRejections(done.map { reason, dir, _, _ in row(reason, dir) },

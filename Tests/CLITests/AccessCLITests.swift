@@ -138,17 +138,7 @@ import Testing
         let json = try box.run(["--as", "dpo", "list", "--json", "--limit", "100"]).json()["recordings"] as! [[String: Any]]
         let csv = try box.run(["--as", "dpo", "list", "--format", "csv", "--limit", "100"])
         // Parse with Python's csv module, as a spreadsheet or script would.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import csv,sys,json; print(json.dumps(list(csv.DictReader(sys.stdin))))"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(csv.stdout.utf8))
-        try input.fileHandleForWriting.close()
-        let parsed = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as! [[String: String]]
-        p.waitUntilExit()
+        let parsed = try parseCSV(csv.stdout)
         #expect(parsed.count == json.count)
         for (c, j) in zip(parsed, json) {
             #expect(c["recording_id"] == j["recording_id"] as? String)
