@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,7 +48,23 @@ let package = Package(
         ),
         .target(
             name: "CallVault",
-            dependencies: ["CallVaultCore", "CallVaultAudio", "CallVaultStore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "CallVaultCore", "CallVaultAudio", "CallVaultStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        // The web app (`callvault serve`): a thin shell over the CallVault use cases, like the CLI.
+        .target(
+            name: "CallVaultWeb",
+            dependencies: [
+                "CallVault", "CallVaultCore", "CallVaultStore", "CallVaultAudio",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "CallVaultDaemon",
@@ -62,10 +79,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "callvault",
-            dependencies: ["CallVault", "CallVaultStore", "CallVaultDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CallVault", "CallVaultStore", "CallVaultDaemon", "CallVaultWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "CallVaultCoreTests", dependencies: ["CallVaultCore"]),
         .testTarget(name: "CallVaultTests", dependencies: ["CallVault", "CallVaultStore", "CallVaultAudio"]),
+        .testTarget(name: "WebTests", dependencies: [
+            "CallVaultWeb", "CallVault", "CallVaultCore", "CallVaultStore",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -34,6 +34,12 @@ public final class Vault: Sendable {
         self.principal = principal
     }
 
+    /// The same opened store acting for another principal: the web app opens the store once and acts for the
+    /// user of each request (the login decides who that is; the role checks stay in the use cases).
+    public func acting(as principal: Principal) -> Vault {
+        Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
+    }
+
     /// An audit event by the acting principal (with the OS user behind `--as`), at the wall clock.
     /// Every event outside the ingest path is built here, so none drops `principal`.
     public func event(_ action: String, target: String?, details: [String: String] = [:]) -> AuditEvent {

@@ -67,6 +67,25 @@ public struct Tenant: Sendable, Equatable {
 }
 
 /// The whole configuration, validated.
+/// `[web]`: how `callvault serve` listens and whom it trusts (README: The web app).
+public struct WebSettings: Sendable, Equatable {
+    /// HOST:PORT to listen on.
+    public var listen = "127.0.0.1:8080"
+    /// PEM files for TLS; both or neither (else a reverse proxy terminates TLS).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// The header a single-sign-on proxy sets to the authenticated user name (e.g. X-Remote-User); nil: off.
+    public var trustedHeader: String?
+    /// The proxies (CIDR) whose trusted header is believed; from any other address it is ignored.
+    public var trustedProxies: [String] = ["127.0.0.1/32"]
+    /// A session ends after this long without a request.
+    public var sessionIdle = ISODuration("PT15M")!
+    /// Whether coaches may download audio (playing is always allowed in scope); compliance always may.
+    public var coachDownload = false
+
+    public init() {}
+}
+
 public struct Configuration: Sendable {
     public var timeZone: TimeZone
     public var defaultRetention: RetentionPolicy
@@ -77,6 +96,7 @@ public struct Configuration: Sendable {
     public var maxAudioBytes: Int64
     public var tenants: [String: Tenant]
     public var users: [String: User]
+    public var web = WebSettings()
 
     public static let fileName = "callvault.toml"
 
@@ -208,7 +228,7 @@ struct ConfigurationReader {
     }
 
     func read(_ root: TOMLTable) throws -> Configuration {
-        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users"], at: "")
+        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users", "web"], at: "")
         let zone = try timeZone(root, "time_zone", at: "") ?? TimeZone(identifier: "Europe/Brussels")!
 
         var retention = RetentionPolicy(audio: ISODuration("P1M")!, metadata: ISODuration("P6M")!)
@@ -309,8 +329,40 @@ struct ConfigurationReader {
             }
         }
 
-        return Configuration(timeZone: zone, defaultRetention: retention, quarantineRetention: quarantine,
-                             inboxPaths: paths, settle: settle, pairTimeout: pairTimeout, maxAudioBytes: maxAudio,
-                             tenants: tenants, users: users)
+        var configuration = Configuration(timeZone: zone, defaultRetention: retention, quarantineRetention: quarantine,
+                                          inboxPaths: paths, settle: settle, pairTimeout: pairTimeout, maxAudioBytes: maxAudio,
+                                          tenants: tenants, users: users)
+        if let w = try table(root, "web", at: "") { configuration.web = try web(w) }
+        return configuration
+    }
+
+    func web(_ w: TOMLTable) throws -> WebSettings {
+        try checkKeys(w, ["listen", "tls_certificate", "tls_key", "trusted_header", "trusted_proxies", "session_idle", "coach_download"], at: "web")
+        var s = WebSettings()
+        if let l = try string(w, "listen", at: "web.") {
+            guard WebSettings.splitListen(l) != nil else { throw fail("web.listen", "'\(l)' is not HOST:PORT (e.g. 127.0.0.1:8080)") }
+            s.listen = l
+        }
+        s.tlsCertificate = try string(w, "tls_certificate", at: "web.")
+        s.tlsKey = try string(w, "tls_key", at: "web.")
+        guard (s.tlsCertificate == nil) == (s.tlsKey == nil) else {
+            throw fail(s.tlsKey == nil ? "web.tls_key" : "web.tls_certificate", "TLS needs both tls_certificate and tls_key")
+        }
+        if let h = try string(w, "trusted_header", at: "web.") {
+            guard !h.isEmpty, h.utf8.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
+                throw fail("web.trusted_header", "'\(h)' is not a header name (letters, digits, -)")
+            }
+            s.trustedHeader = h
+        }
+        if let p = try strings(w, "trusted_proxies", at: "web.") {
+            for c in p where CIDR(c) == nil { throw fail("web.trusted_proxies", "'\(c)' is not an address block such as 127.0.0.1/32 or ::1/128") }
+            s.trustedProxies = p
+        }
+        s.sessionIdle = try duration(w, "session_idle", at: "web.", atMost: DurationLimit("PT12H")) ?? s.sessionIdle
+        if let v = w["coach_download"] {
+            guard let b = v.bool else { throw fail("web.coach_download", "must be true or false") }
+            s.coachDownload = b
+        }
+        return s
     }
 }

@@ -169,6 +169,30 @@ enum CatalogSchema {
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN announcement_share REAL")
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN announcement_prompt_offset_ms INTEGER")
         }
+        m.registerMigration("v8: web accounts") { db in
+            // Roles stay in callvault.toml; the web login's password (a bcrypt hash, never the password) lives
+            // here, with whether it is disabled. A user without a row cannot log in with a password.
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    user TEXT PRIMARY KEY,
+                    password_hash TEXT,
+                    disabled INTEGER NOT NULL DEFAULT 0,
+                    changed_at TEXT NOT NULL
+                )
+                """)
+        }
+        m.registerMigration("v9: waveform peaks") { db in
+            // A call's waveform, computed once from its audio and kept: per channel, `buckets` (min, max) pairs of
+            // Int8. Derived from the audio, so it goes when the audio goes (the sweeper deletes it with the file).
+            try db.execute(sql: """
+                CREATE TABLE waveforms (
+                    recording_id TEXT PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+                    channels INTEGER NOT NULL,
+                    buckets INTEGER NOT NULL,
+                    peaks BLOB NOT NULL
+                )
+                """)
+        }
         return m
     }
 }
