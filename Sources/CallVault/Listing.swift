@@ -107,7 +107,7 @@ public struct Listing: Sendable {
         let q = baseQuery()
         guard let row = try vault.catalog.recording(id: id) else {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "no such recording"])])
-            throw VaultError(.usage, "\(action) \(id): no such recording")
+            throw VaultError(.notFound, "\(action) \(id): no such recording")
         }
         guard try vault.catalog.visible(id: id, q) else {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "outside scope"])])
@@ -123,7 +123,7 @@ public struct Listing: Sendable {
     /// Coaches get the metadata without phone numbers. Returns the two paths written.
     public func export(id: String, to destination: String, metadata: (ListedRecording, [HoldRow], Bool) -> Data) throws -> (audio: String, metadata: String) {
         let (rec, holds) = try show(id: id, action: "export")
-        guard rec.row.audioDeletedAt == nil else { throw VaultError(.usage, "export \(id): its audio was deleted at \(rec.row.audioDeletedAt!)") }
+        guard rec.row.audioDeletedAt == nil else { throw VaultError(.gone, "export \(id): its audio was deleted at \(rec.row.audioDeletedAt!)") }
         if mkdir(destination, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create \(destination): \(String(cString: strerror(errno)))")
         }
@@ -193,7 +193,7 @@ public struct Listing: Sendable {
     public func quarantineEntry(id: String) throws -> (RejectionRow, deletedAt: String?, files: [String]) {
         try vault.require([.admin], to: "quarantine show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "quarantine show", what: "quarantine entry") }
-        guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.usage, "quarantine \(id): no such entry") }
+        guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.notFound, "quarantine \(id): no such entry") }
         try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])
         // Inputs lie under files/ (apart from reason.json); the first version kept them beside it.
         let inputs = vault.files.list(row.quarantinePath + "/files").map { "files/" + $0 }

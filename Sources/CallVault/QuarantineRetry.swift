@@ -32,7 +32,7 @@ public struct QuarantineRetry: Sendable {
             var results: [(String, Outcome)] = []
             for id in ids {
                 guard let (row, deletedAt) = try vault.catalog.rejection(id: id) else {
-                    throw VaultError(.usage, "quarantine \(id): no such entry")
+                    throw VaultError(.notFound, "quarantine \(id): no such entry")
                 }
                 guard deletedAt == nil else {
                     results.append((id, .incomplete("already deleted or retried")))

@@ -157,7 +157,7 @@ public struct Holds: Sendable {
         guard !note.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--note: say why the hold is released") }
         let released = try vault.catalog.releaseHold(id: id, by: vault.actor, note: note, at: vault.clock.now(),
                                                      event: vault.event("hold.released", target: id))
-        guard released else { throw VaultError(.usage, "hold \(id): no such active hold") }
+        guard released else { throw VaultError(.notFound, "hold \(id): no such active hold") }
     }
 
     /// Holds with their recording counts (officers only; audited).
@@ -173,7 +173,7 @@ public struct Holds: Sendable {
     public func show(id: String) throws -> (HoldRow, [(recordingID: String, metadataOnly: Bool)]) {
         try vault.require(Self.officers, to: "hold show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold show", what: "hold") }
-        guard let found = try vault.catalog.hold(id: id) else { throw VaultError(.usage, "hold \(id): no such hold") }
+        guard let found = try vault.catalog.hold(id: id) else { throw VaultError(.notFound, "hold \(id): no such hold") }
         try vault.catalog.appendAudit([vault.event("hold.show", target: id)])
         return found
     }

@@ -10,6 +10,10 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
         case usage
         /// Exit 3: the acting user may not do this.
         case accessDenied
+        /// Exit 2: no such recording, hold or entry (the web app answers 404).
+        case notFound
+        /// Exit 2: it existed, but retention has ended (its audio was deleted; the web app answers 410).
+        case gone
         /// Exit 1: the vault failed (I/O, disk full, catalog); inputs are left untouched.
         case vaultFailure
     }
@@ -27,7 +31,7 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
     /// The process exit code of SPEC §9.
     public var exitCode: Int32 {
         switch kind {
-        case .configuration, .usage: return 2
+        case .configuration, .usage, .notFound, .gone: return 2
         case .accessDenied: return 3
         case .vaultFailure: return 1
         }
