@@ -9,7 +9,7 @@ import Glibc
 
 /// Filters of `callvault list`, as given.
 public struct ListFilters: Sendable {
-    public var tenant, team, agent, direction: String?
+    public var tenant, team, agent, queue, direction: String?
     public var from, to: Date?
     public var minDuration, maxDuration: Double?
     public var expiringWithin: ISODuration?
@@ -31,6 +31,7 @@ public struct ListFilters: Sendable {
         var d: [String: String] = [:]
         if let tenant { d["tenant"] = tenant }
         if let team { d["team"] = Sidecar.isSafeIdentifier(team) ? team : "(free text)" }
+        if let queue { d["queue"] = Sidecar.isSafeIdentifier(queue) ? queue : "(free text)" }
         if let agent { d["agent"] = agent }
         if let direction { d["direction"] = direction }
         if let from { d["from"] = Timestamp.utc(from) }
@@ -86,7 +87,7 @@ public struct Listing: Sendable {
         try f.validate()
         let now = vault.clock.now()
         var q = baseQuery()
-        q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.direction = f.direction
+        q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.queue = f.queue; q.direction = f.direction
         q.from = f.from; q.to = f.to; q.minDuration = f.minDuration; q.maxDuration = f.maxDuration
         q.expiringBefore = f.expiringWithin.map { $0.added(to: now, in: vault.configuration.timeZone) }
         q.limit = max(1, min(f.limit, 1000))

@@ -16,6 +16,7 @@ public struct ListingQuery: Sendable {
     public var tenant: String?
     public var team: String?
     public var agent: String?
+    public var queue: String?
     public var from: Date?
     public var to: Date?
     public var direction: String?
@@ -50,6 +51,7 @@ public struct ListingQuery: Sendable {
         if let tenant { add("tenant = ?", [tenant]) }
         if let team { add("team = ?", [team]) }
         if let agent { add("agent_id = ?", [agent]) }
+        if let queue { add("queue = ?", [queue]) }
         if let from { add("started_at >= ?", [Timestamp.utc(from)]) }
         if let to { add("started_at < ?", [Timestamp.utc(to)]) }
         if let direction { add("direction = ?", [direction]) }

@@ -82,5 +82,3 @@ func parseInstant(_ text: String, option: String, zone: TimeZone) throws -> Date
     throw ValidationError("\(option) \(text): give RFC 3339 (2026-11-21T10:00:00+01:00) or a date (2026-11-21, midnight in the tenant's time zone)")
 }
 
-/// A JSON value or null.
-func orNull(_ v: Any?) -> Any { v ?? NSNull() }

@@ -19,6 +19,7 @@ struct ListCommand: ParsableCommand {
     @Option var tenant: String?
     @Option var team: String?
     @Option var agent: String?
+    @Option(help: "The call's queue, as in its sidecar.") var queue: String?
     @Option(help: "Started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
     @Option(help: "Started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
     @Option(help: "inbound, outbound or internal.") var direction: String?
@@ -38,7 +39,7 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         let vault = try global.openVault()
         var f = ListFilters()
-        f.tenant = tenant; f.team = team; f.agent = agent; f.direction = direction
+        f.tenant = tenant; f.team = team; f.agent = agent; f.queue = queue; f.direction = direction
         let zone = dateZone(vault.configuration, tenant: tenant)
         f.from = try from.map { try parseInstant($0, option: "--from", zone: zone) }
         f.to = try to.map { try parseInstant($0, option: "--to", zone: zone) }
@@ -52,12 +53,7 @@ struct ListCommand: ParsableCommand {
         case .json:
             printJSON(["recordings": page.map(listJSON), "next_cursor": orNull(next)])
         case .csv:
-            var out = listColumns.joined(separator: ",") + "\n"
-            for r in page {
-                let o = listJSON(r)
-                out += listColumns.map { csvField(o[$0] ?? NSNull()) }.joined(separator: ",") + "\n"
-            }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            FileHandle.standardOutput.write(Data(listCSV(page).utf8))
             // The cursor goes to stderr, so the CSV on stdout stays one clean table a script can append to.
             if let next { FileHandle.standardError.write(Data("next page: --cursor \(next)\n".utf8)) }
         case .table:

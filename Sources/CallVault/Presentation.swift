@@ -1,0 +1,84 @@
+// How recordings are presented to people and scripts, shared by the CLI and the web app: the list object of
+// SPEC §11, its CSV (neutralised against formula injection), human durations and wall-clock times.
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+/// "3 d 4 h", "5 m 44 s", "12 s": the two largest units, for people.
+public func humanDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    let parts = [("d", s / 86_400), ("h", s / 3600 % 24), ("m", s / 60 % 60), ("s", s % 60)]
+    // The largest non-zero unit, and the next one when it is not zero.
+    guard let first = parts.firstIndex(where: { $0.1 > 0 }) else { return "0 s" }
+    var text = "\(parts[first].1) \(parts[first].0)"
+    if first + 1 < parts.count, parts[first + 1].1 > 0 { text += " \(parts[first + 1].1) \(parts[first + 1].0)" }
+    return text
+}
+
+/// The `list` object of SPEC §11. `on_hold` is null where the acting user is not told (coaches).
+public func listJSON(_ r: ListedRecording) -> [String: Any] {
+    ["recording_id": r.row.id, "call_id": r.row.callID, "tenant": r.row.tenant, "started_at": r.row.startedAt,
+     "duration_s": durationNumber(r.row.durationS), "direction": r.row.direction, "agent_id": r.row.agentID, "team": orNull(r.row.team),
+     "queue": orNull(r.row.queue), "audio_expires_at": r.row.audioExpiresAt, "metadata_expires_at": r.row.metadataExpiresAt,
+     "on_hold": orNull(r.onHold), "announcement_verified": r.row.announcementVerified]
+}
+
+public let listColumns = ["recording_id", "call_id", "tenant", "started_at", "duration_s", "direction", "agent_id", "team", "queue",
+                   "audio_expires_at", "metadata_expires_at", "on_hold", "announcement_verified"]
+
+/// A duration in seconds as both JSON and CSV print it: to the millisecond, whole seconds without a
+/// fraction (`3`, `3.5`), so a script reading either sees the same text.
+public func durationNumber(_ seconds: Double) -> Any {
+    let ms = (seconds * 1000).rounded()
+    return ms.truncatingRemainder(dividingBy: 1000) == 0 && abs(ms) < 9e15 ? Int(ms / 1000) as Any : ms / 1000 as Any
+}
+
+/// True for an E.164 number (`+` and 7-15 digits): left as is in CSV so it stays readable.
+public func isE164(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    return b.first == UInt8(ascii: "+") && (8...16).contains(b.count) && b.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
+}
+
+/// A text cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, TAB, CR first) gets a leading `'`
+/// (OWASP's advice), except an E.164 number.
+public func neutralisedCSVText(_ s: String) -> String {
+    guard let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), !isE164(s) else { return s }
+    return "'" + s
+}
+
+/// RFC 4180: quote when needed, double the quotes. Text cells are neutralised against formula injection;
+/// numbers and booleans are written as numbers.
+public func csvField(_ v: Any) -> String {
+    let s: String
+    switch v {
+    case is NSNull: s = ""
+    case let b as Bool: s = b ? "true" : "false"
+    case let i as Int: s = String(i)
+    case let d as Double: s = d == d.rounded() && abs(d) < 9e15 ? String(Int(d)) : String(d)
+    case let t as String: s = neutralisedCSVText(t)
+    default: s = neutralisedCSVText("\(v)")
+    }
+    return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+}
+
+/// `2026-11-20 10:14` on the tenant's wall clock.
+public func localTime(_ utc: String, _ zone: TimeZone) -> String {
+    guard let d = Timestamp.parse(utc) else { return utc }
+    let local = d.addingTimeInterval(Double(zone.secondsFromGMT(for: d)))
+    let text = Timestamp.utc(local)
+    return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5))
+}
+
+
+/// JSON null for a missing value.
+public func orNull(_ v: Any?) -> Any { v ?? NSNull() }
+
+/// Whole CSV text of list objects: the header row, then one row per recording.
+public func listCSV(_ page: [ListedRecording]) -> String {
+    var out = listColumns.joined(separator: ",") + "\n"
+    for r in page {
+        let o = listJSON(r)
+        out += listColumns.map { csvField(o[$0] ?? NSNull()) }.joined(separator: ",") + "\n"
+    }
+    return out
+}
