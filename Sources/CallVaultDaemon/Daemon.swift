@@ -50,13 +50,13 @@ public enum Daemon {
 
     /// Binds HOST:PORT once, as the server will (SO_REUSEADDR), and lets go: a taken or impossible address is
     /// reported as one line before the daemon starts.
-    static func checkCanListen(host: String, port: Int) throws {
+    public static func checkCanListen(host: String, port: Int, option: String = "--metrics") throws {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
-            throw VaultError(.usage, "--metrics \(host):\(port): unknown host \(host)")
+            throw VaultError(.usage, "\(option) \(host):\(port): unknown host \(host)")
         }
         defer { freeaddrinfo(list) }
         let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)

@@ -2,14 +2,70 @@
 // every audit event lives in the CallVault use cases, as for the CLI.
 import CallVault
 import CallVaultCore
+import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOSSL
+import HummingbirdTLS
+import ServiceLifecycle
 
 public enum WebApp {
-    /// The router of the app for `vault` (opened as the service user; each request acts for its own user).
-    public static func router(vault: Vault) -> Router<BasicRequestContext> {
-        let router = Router()
-        router.get("/healthz") { _, _ in "ok\n" }
+    /// The router of the app (the store opened as the service user; each request acts for its own user).
+    public static func router(env: WebEnvironment) -> Router<WebContext> {
+        let router = Router(context: WebContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: LoginMiddleware(env: env))
+        router.get("/healthz") { _, _ -> Response in
+            // The catalog must answer: a store that cannot be read is not healthy, whatever the process does.
+            let vault = env.vault
+            do {
+                _ = try await blocking { try vault.catalog.meta("created_at") }
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+            } catch {
+                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "catalog unavailable\n")))
+            }
+        }
+        router.get("/assets/:name") { _, context -> Response in
+            guard let r = Assets.route(try context.parameters.require("name")) else { throw HTTPError(.notFound) }
+            return r
+        }
+        router.get("/") { _, _ in Layout.redirect("/calls") }
+        LoginRoutes.add(to: router, env: env)
+        CallsRoutes.add(to: router, env: env)
+        HoldsRoutes.add(to: router, env: env)
+        OfficerRoutes.add(to: router, env: env)
         return router
+    }
+
+    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight and returns.
+    public static func serve(vault: Vault, listen: String, logger: Logger) async throws {
+        guard let (host, port) = WebSettings.splitListen(listen) else {
+            throw VaultError(.usage, "--listen \(listen): give HOST:PORT, e.g. 127.0.0.1:8080")
+        }
+        let settings = vault.configuration.web
+        let tls = try settings.tlsCertificate.map { cert in try tlsConfiguration(certificate: cert, key: settings.tlsKey!) }
+        let env = WebEnvironment(vault: vault, secure: tls != nil)
+        let router = router(env: env)
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+        let app = Application(router: router, server: server, configuration: configuration, onServerRunning: { _ in
+            logger.info("callvault serve: listening on \(tls == nil ? "http" : "https")://\(listen)")
+        }, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+
+    static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+        } catch {
+            throw VaultError.configuration("web.tls_certificate / web.tls_key: cannot load \(certificate) and \(key): \(error)")
+        }
     }
 }

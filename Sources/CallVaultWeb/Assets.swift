@@ -1,0 +1,101 @@
+// The app's own style sheet, script and icon, compiled into the binary: the vault's host has no internet, and
+// the Content-Security-Policy allows nothing but the app itself (no inline script or style).
+import Hummingbird
+
+enum Assets {
+    static func route(_ name: String) -> Response? {
+        let (body, type): (String, String)
+        switch name {
+        case "app.css": (body, type) = (css, "text/css; charset=utf-8")
+        case "app.js": (body, type) = (js, "text/javascript; charset=utf-8")
+        case "icon.svg": (body, type) = (icon, "image/svg+xml")
+        default: return nil
+        }
+        var r = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+        r.headers[.contentType] = type
+        r.headers[.cacheControl] = "public, max-age=3600"
+        return r
+    }
+
+    static let icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="5" fill="#1f6feb"/>\
+        <path d="M6 14v-4M9 17V7M12 15V9M15 18V6M18 13v-2" stroke="#fff" stroke-width="2" stroke-linecap="round"/></svg>
+        """
+
+    static let css = """
+        :root{--ink:#1c2430;--muted:#5d6b7e;--line:#dfe4ea;--bg:#f5f7fa;--card:#fff;--accent:#1f6feb;--accent-ink:#fff;
+        --warn:#b35900;--warn-bg:#fff4e5;--bad:#b42318;--bad-bg:#fdecea;--ok:#137333;--ok-bg:#e6f4ea;--held:#6941c6;--held-bg:#f1ebff}
+        *{box-sizing:border-box}
+        body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
+        a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
+        .bar{display:flex;align-items:center;gap:24px;padding:0 24px;height:56px;background:#0f1b2d;color:#fff}
+        .brand{display:flex;align-items:center;gap:8px;color:#fff;font-weight:700;font-size:17px;letter-spacing:.2px}
+        .bar nav{display:flex;gap:4px;flex:1}
+        .bar nav a{color:#c9d4e3;padding:8px 12px;border-radius:6px}.bar nav a:hover{background:#1d2d45;text-decoration:none;color:#fff}
+        .bar nav a.active{background:#23395b;color:#fff}
+        .user{display:flex;align-items:center;gap:10px;font-size:14px}.user .role{background:#23395b;border-radius:10px;padding:1px 8px;font-size:12px;color:#c9d4e3}
+        .user form{margin:0}
+        button.link{background:none;border:0;color:#c9d4e3;cursor:pointer;font:inherit;padding:0}button.link:hover{color:#fff;text-decoration:underline}
+        main{max-width:1240px;margin:24px auto;padding:0 24px}
+        footer{max-width:1240px;margin:32px auto;padding:0 24px;color:var(--muted);font-size:12px}
+        h1{font-size:22px;margin:0 0 16px}h2{font-size:17px;margin:0 0 12px}
+        .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px;margin-bottom:20px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
+        .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px;align-items:end}
+        label{display:flex;flex-direction:column;gap:4px;font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.3px}
+        input,select,textarea{font:inherit;font-size:14px;padding:7px 9px;border:1px solid #c5ced9;border-radius:6px;background:#fff;color:var(--ink);text-transform:none;letter-spacing:0;font-weight:400}
+        textarea{min-height:70px}
+        input:focus,select:focus,textarea:focus{outline:2px solid #9ec1ff;border-color:var(--accent)}
+        button,.button{display:inline-block;font:inherit;font-size:14px;font-weight:600;padding:8px 16px;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:var(--accent-ink);cursor:pointer}
+        button.secondary,.button.secondary{background:#fff;color:var(--accent)}
+        button.danger{background:var(--bad);border-color:var(--bad)}
+        .actions{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
+        table{width:100%;border-collapse:collapse;font-size:14px}
+        th{text-align:left;font-size:12px;text-transform:uppercase;letter-spacing:.3px;color:var(--muted);border-bottom:1px solid var(--line);padding:8px 10px;white-space:nowrap}
+        td{border-bottom:1px solid #eef1f5;padding:9px 10px;vertical-align:top}
+        tr:hover td{background:#f8fafc}
+        td.mono,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+        .muted{color:var(--muted)}.small{font-size:12px}
+        .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap}
+        .badge.ok{background:var(--ok-bg);color:var(--ok)}.badge.warn{background:var(--warn-bg);color:var(--warn)}
+        .badge.bad{background:var(--bad-bg);color:var(--bad)}.badge.held{background:var(--held-bg);color:var(--held)}.badge.neutral{background:#eef1f5;color:var(--muted)}
+        .soon{color:var(--warn);font-weight:600}
+        .pager{display:flex;justify-content:space-between;align-items:center;margin-top:14px}
+        dl.facts{display:grid;grid-template-columns:200px 1fr;gap:6px 16px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
+        .grid2{display:grid;grid-template-columns:2fr 1fr;gap:20px}@media(max-width:900px){.grid2{grid-template-columns:1fr}}
+        .player{display:flex;flex-direction:column;gap:12px}.player audio{width:100%}
+        .waveform{width:100%;height:auto;background:#0f1b2d;border-radius:8px}
+        .notice{border-radius:8px;padding:12px 14px;margin-bottom:16px}.notice.ok{background:var(--ok-bg);color:var(--ok)}.notice.bad{background:var(--bad-bg);color:var(--bad)}
+        .notice.warn{background:var(--warn-bg);color:var(--warn)}
+        .login{max-width:380px;margin:80px auto}.login form{display:flex;flex-direction:column;gap:14px}
+        .error h1{color:var(--bad)}
+        .chart{width:100%;height:auto}.chart text{font:11px system-ui,sans-serif;fill:#5d6b7e}
+        .stats{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin-bottom:20px}
+        .stat{background:#fff;border:1px solid var(--line);border-radius:10px;padding:14px}.stat b{display:block;font-size:24px}.stat span{color:var(--muted);font-size:13px}
+        tr.due td{background:var(--warn-bg)}
+        .toolbar{justify-content:space-between;margin-bottom:10px}.mt{margin-top:10px}.span-all{grid-column:1/-1}
+        label.inline{flex-direction:row;align-items:center;gap:8px}
+        .chart-figure{margin:0}.legend span{display:inline-flex;align-items:center;gap:4px;margin-right:14px}
+        """
+
+    static let js = """
+        // Player controls (speed, ±10 s) and confirmations; no inline script is allowed by the page's policy.
+        document.addEventListener('DOMContentLoaded', () => {
+          const audio = document.querySelector('audio#player');
+          if (audio) {
+            document.querySelectorAll('[data-skip]').forEach(b => b.addEventListener('click', () => {
+              audio.currentTime = Math.max(0, Math.min((audio.duration || Infinity), audio.currentTime + Number(b.dataset.skip)));
+            }));
+            const speed = document.querySelector('#speed');
+            if (speed) speed.addEventListener('change', () => { audio.playbackRate = Number(speed.value); });
+            const wave = document.querySelector('#waveform');
+            if (wave) wave.addEventListener('click', e => {
+              const r = wave.getBoundingClientRect();
+              if (audio.duration) audio.currentTime = audio.duration * (e.clientX - r.left) / r.width;
+            });
+          }
+          document.querySelectorAll('form[data-confirm]').forEach(f => f.addEventListener('submit', e => {
+            if (!window.confirm(f.dataset.confirm)) e.preventDefault();
+          }));
+        });
+        """
+}

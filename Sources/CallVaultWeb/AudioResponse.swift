@@ -1,0 +1,79 @@
+// GET /calls/{id}/audio and /download: the recording as bytes a browser plays, with HTTP ranges, streamed in
+// 64 KiB pieces (memory stays flat for a 2-hour call). Rights and audit are decided by `Playback`.
+import CallVault
+import CallVaultCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+enum AudioResponse {
+    /// A byte range of a body of `length` bytes: `bytes=A-B`, `bytes=A-`, `bytes=-N` (the last N bytes).
+    enum RangeRequest: Equatable {
+        case whole
+        case part(start: Int64, end: Int64)
+        case unsatisfiable
+    }
+
+    /// Parses a Range header for a body of `length` bytes. A header that is not a byte range is ignored (the whole
+    /// body, as RFC 9110 allows); of several ranges only the first is served.
+    static func range(_ header: String?, length: Int64) -> RangeRequest {
+        guard let header, header.hasPrefix("bytes=") else { return .whole }
+        let first = header.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let parts = first.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { return .whole }
+        let digits = { (s: String) in !s.isEmpty && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } && s.count <= 18 }
+        if parts[0].isEmpty {
+            guard digits(parts[1]), let n = Int64(parts[1]) else { return .whole }
+            guard n > 0, length > 0 else { return .unsatisfiable }
+            return .part(start: max(0, length - n), end: length - 1)
+        }
+        guard digits(parts[0]), let start = Int64(parts[0]) else { return .whole }
+        var end = length - 1
+        if !parts[1].isEmpty {
+            guard digits(parts[1]), let e = Int64(parts[1]) else { return .whole }
+            guard e >= start else { return .whole }
+            end = min(e, length - 1)
+        }
+        guard start < length else { return .unsatisfiable }
+        return .part(start: start, end: end)
+    }
+
+    static func serve(_ request: Request, context: WebContext, env: WebEnvironment, purpose: PlaybackPurpose) async throws -> Response {
+        let vault = try env.vault(for: context)
+        let signedIn = try context.user()
+        let id = try context.parameters.require("id")
+        // One `recording.played` per call and session, however many range requests the player makes.
+        let first = purpose == .play ? await env.sessions.markPlayed(token: signedIn.token, recording: id) : false
+        let source = try await blocking { try Playback(vault: vault).open(id: id, purpose: purpose, recordEvent: first) }
+        var headers: HTTPFields = [.acceptRanges: "bytes", .contentType: source.contentType]
+        headers[.cacheControl] = "private, no-store"
+        if purpose == .download {
+            headers[.contentDisposition] = "attachment; filename=\"\(source.fileName)\""
+        }
+        let start: Int64, end: Int64, status: HTTPResponse.Status
+        switch range(request.headers[.range], length: source.length) {
+        case .whole:
+            (start, end, status) = (0, source.length - 1, .ok)
+        case .part(let s, let e):
+            (start, end, status) = (s, e, .partialContent)
+            headers[.contentRange] = "bytes \(s)-\(e)/\(source.length)"
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(source.length)"
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        }
+        let count = end - start + 1
+        let body = ResponseBody(contentLength: Int(max(0, count))) { writer in
+            var offset = start
+            while offset <= end {
+                let want = Int(min(64 * 1024, end - offset + 1))
+                let at = offset
+                let chunk = try await blocking { try source.read(offset: at, count: want) }
+                if chunk.isEmpty { break }
+                try await writer.write(ByteBuffer(bytes: chunk))
+                offset += Int64(chunk.count)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+}

@@ -1,0 +1,87 @@
+// GET /calls/{id}: the call's facts, the player with its waveform, the announcement, the expiry; holds for officers.
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+enum CallPage {
+    static func announcementBadge(_ verified: String, flag: Bool) -> HTML {
+        switch (verified, flag) {
+        case ("yes", _): return "<span class=\"badge ok\">heard</span>"
+        case ("no", _): return "<span class=\"badge bad\">not heard</span>"
+        case (_, true): return "<span class=\"badge neutral\">flagged</span>"
+        default: return "<span class=\"badge bad\">not flagged</span>"
+        }
+    }
+
+    static func render(rec: ListedRecording, holds: [HoldRow], signedIn: SignedIn, vault: Vault) -> HTML {
+        let r = rec.row
+        let now = vault.clock.now()
+        let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
+        let role = signedIn.principal.user?.role
+        let isOfficer = role == .compliance || role == .admin
+        let mayDownload = isOfficer || vault.configuration.web.coachDownload
+        let audioGone = r.audioDeletedAt != nil
+        let expires = Layout.expiresIn(r.audioExpiresAt, deleted: r.audioDeletedAt, now: now)
+        let announcement: HTML = {
+            var parts: [HTML] = [announcementBadge(r.announcementVerified, flag: r.announcementFlag)]
+            parts.append(HTML(" <span class=\"muted\">sidecar flag: \(r.announcementFlag ? "played" : "not played")</span>"))
+            if let at = r.announcementOffsetMs { parts.append(HTML(" · heard at \(String(format: "%.1f", Double(at) / 1000)) s")) }
+            if let share = r.announcementShare { parts.append(HTML(" · \(Int((share * 100).rounded())) % of the prompt")) }
+            if let score = r.announcementScore { parts.append(HTML(" · score \(String(format: "%.2f", score))")) }
+            return HTML(stringLiteral: parts.map(\.text).joined())
+        }()
+        let player: HTML = audioGone
+            ? "<p class=\"notice warn\">The audio of this call was deleted at the end of its retention (\(r.audioDeletedAt ?? "")). Its metadata is kept until \(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone)).</p>"
+            : """
+              <div class="player">
+              <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel (click to seek)">
+              <audio id="player" controls preload="metadata" src="/calls/\(r.id)/audio"></audio>
+              <div class="actions"><button type="button" class="secondary" data-skip="-10" id="back10">−10 s</button>
+              <button type="button" class="secondary" data-skip="10" id="fwd10">+10 s</button>
+              <label class="inline">Speed <select id="speed">
+              <option value="0.75">0.75×</option><option value="1" selected>1×</option><option value="1.25">1.25×</option><option value="1.5">1.5×</option><option value="2">2×</option></select></label>
+              \(mayDownload ? HTML("<a class=\"button secondary\" id=\"download\" href=\"/calls/\(r.id)/download\">Download audio</a>") : "")
+              </div></div>
+              """
+        let holdsCard: HTML = isOfficer ? """
+            <section class="card" id="holds"><h2>Holds</h2>
+            \(holds.isEmpty ? HTML("<p class=\"muted\">No active hold: normal retention applies.</p>") : HTML(stringLiteral: holds.map { h in
+                HTML("<p><span class=\"badge held\">\(h.kind)</span> <a href=\"/holds/\(h.id)\">case \(h.caseRef)</a> <span class=\"muted small\">placed \(h.placedAt) by \(h.placedBy)\(h.reviewAt.map { " · review " + $0 } ?? "")</span></p>").text
+            }.joined()))
+            <form method="post" action="/holds" class="filters" id="place-hold">\(Layout.csrfField(signedIn))
+            <input type="hidden" name="recording" value="\(r.id)">
+            <label>Kind <select name="kind"><option value="incident">incident</option><option value="legal">legal</option></select></label>
+            <label>Case <input name="case" required></label>
+            <label>Review at <input type="date" name="review_at"></label>
+            <label>Note <input name="note"></label>
+            <div class="actions"><button type="submit">Place hold</button></div></form></section>
+            """ : ""
+        return Layout.page(title: "Call \(r.callID)", signedIn: signedIn, active: "/calls", body: """
+            <p><a href="/calls">← Calls</a></p>
+            <h1>Call of \(localTime(r.startedAt, zone)) <span class="muted small">\(zone.identifier)</span></h1>
+            <div class="grid2"><div>
+            <section class="card"><h2>Recording</h2>\(player)</section>
+            \(holdsCard)
+            </div><div>
+            <section class="card"><h2>Call</h2><dl class="facts">
+            <dt>Recording id</dt><dd class="mono">\(r.id)</dd>
+            <dt>Call id</dt><dd class="mono">\(r.callID)</dd>
+            <dt>Tenant</dt><dd>\(r.tenant)</dd>
+            <dt>Started</dt><dd>\(Layout.localTimeNamed(r.startedAt, zone: zone))</dd>
+            <dt>Duration</dt><dd>\(humanDuration(r.durationS))</dd>
+            <dt>Direction</dt><dd>\(r.direction)</dd>
+            <dt>Agent</dt><dd>\(r.agentID)</dd>
+            <dt>Team</dt><dd>\(r.team ?? "—")</dd>
+            <dt>Queue</dt><dd>\(r.queue ?? "—")</dd>
+            \(isOfficer ? HTML("<dt>Caller</dt><dd>\(r.caller ?? "—")</dd><dt>Callee</dt><dd>\(r.callee ?? "—")</dd>") : "")
+            <dt>Announcement</dt><dd id="announcement">\(announcement)</dd>
+            <dt>Audio expires</dt><dd id="expires">\(expires) <span class="muted small">(\(Layout.localTimeNamed(r.audioExpiresAt, zone: zone)))</span></dd>
+            <dt>Metadata expires</dt><dd>\(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone))</dd>
+            <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(r.channels) channel(s)</dd>
+            \(isOfficer ? HTML("<dt>SHA-256</dt><dd class=\"mono small\">\(r.sha256)</dd>") : "")
+            \(isOfficer && rec.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
+            </dl></section></div></div>
+            """)
+    }
+}

@@ -1,0 +1,190 @@
+// The coach's pages: the listing (HTML, JSON, CSV) and one call with its player and waveform.
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+enum CallsRoutes {
+    static let filterNames = ["tenant", "team", "agent", "queue", "from", "to", "direction", "min_duration", "max_duration", "expiring_within", "limit"]
+
+    static func add(to router: Router<WebContext>, env: WebEnvironment) {
+        router.get("/calls") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let filters = try self.filters(request, vault: vault)
+            let (page, next) = try await blocking { try Listing(vault: vault).list(filters) }
+            if request.wantsJSON {
+                return Layout.json(["recordings": page.map(listJSON), "next_cursor": orNull(next)])
+            }
+            return Layout.response(listPage(request, context: context, vault: vault, page: page, next: next))
+        }
+
+        router.get("/calls.csv") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            var filters = try self.filters(request, vault: vault)
+            filters.limit = 1000
+            let firstPage = filters
+            // The whole filtered set, page after page (each page is one audited `list`).
+            let rows = try await blocking { () -> [ListedRecording] in
+                var all: [ListedRecording] = []
+                var f = firstPage
+                while true {
+                    let (page, next) = try Listing(vault: vault).list(f)
+                    all += page
+                    guard let next, all.count < 100_000 else { break }
+                    f.cursor = next
+                }
+                return all
+            }
+            var r = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: listCSV(rows))))
+            r.headers[.contentType] = "text/csv; charset=utf-8"
+            r.headers[.contentDisposition] = "attachment; filename=\"calls.csv\""
+            return r
+        }
+
+        router.get("/calls/:id") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            let (rec, holds) = try await blocking { try Listing(vault: vault).show(id: id) }
+            if request.wantsJSON {
+                var o = listJSON(rec)
+                o["holds"] = holds.map { ["hold_id": $0.id, "kind": $0.kind, "case_ref": $0.caseRef, "review_at": orNull($0.reviewAt)] }
+                return Layout.json(o)
+            }
+            return Layout.response(CallPage.render(rec: rec, holds: holds, signedIn: try context.user(), vault: vault))
+        }
+
+        router.get("/calls/:id/waveform.svg") { _, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            let peaks = try await blocking { try Playback(vault: vault).waveform(id: id) }
+            var r = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: peaks.svg(width: 1000, height: 160))))
+            r.headers[.contentType] = "image/svg+xml"
+            r.headers[.cacheControl] = "private, max-age=600"
+            return r
+        }
+
+        router.get("/calls/:id/audio") { request, context -> Response in
+            try await AudioResponse.serve(request, context: context, env: env, purpose: .play)
+        }
+        router.get("/calls/:id/download") { request, context -> Response in
+            try await AudioResponse.serve(request, context: context, env: env, purpose: .download)
+        }
+    }
+
+    /// The listing filters from the query string, with the CLI's names. Dates (`2026-11-20`) mean midnight in
+    /// the tenant's zone (or the configured zone); RFC 3339 is taken as is.
+    static func filters(_ request: Request, vault: Vault) throws -> ListFilters {
+        var f = ListFilters()
+        f.tenant = request.query("tenant"); f.team = request.query("team"); f.agent = request.query("agent")
+        f.queue = request.query("queue")
+        if let d = request.query("direction") {
+            guard ["inbound", "outbound", "internal"].contains(d) else { throw VaultError(.usage, "direction: inbound, outbound or internal") }
+            f.direction = d
+        }
+        let zone = f.tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+        f.from = try request.query("from").map { try instant($0, name: "from", zone: zone) }
+        // A date given as `to` means the end of that day: the form's "to" is inclusive, as people read it.
+        f.to = try request.query("to").map { text in
+            let d = try instant(text, name: "to", zone: zone)
+            return text.count == 10 ? Calendar.inZone(zone).date(byAdding: .day, value: 1, to: d)! : d
+        }
+        f.minDuration = try request.query("min_duration").map { try seconds($0, name: "min_duration") }
+        f.maxDuration = try request.query("max_duration").map { try seconds($0, name: "max_duration") }
+        if let e = request.query("expiring_within") {
+            guard let d = ISODuration(e) else { throw VaultError(.usage, "expiring_within \(e): an ISO 8601 duration such as P3D") }
+            f.expiringWithin = d
+        }
+        if let l = request.query("limit") {
+            guard let n = Int(l), (1...1000).contains(n) else { throw VaultError(.usage, "limit: 1 to 1000") }
+            f.limit = n
+        }
+        f.cursor = request.query("cursor")
+        return f
+    }
+
+    static func instant(_ text: String, name: String, zone: TimeZone) throws -> Date {
+        if let d = Timestamp.parse(text) { return d }
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        if text.count == 10, parts.count == 3,
+           let d = Calendar.inZone(zone).date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) {
+            return d
+        }
+        throw VaultError(.usage, "\(name): give a date (2026-11-21) or RFC 3339 (2026-11-21T10:00:00+01:00)")
+    }
+
+    static func seconds(_ text: String, name: String) throws -> Double {
+        if let s = Double(text), s >= 0, s.isFinite { return s }
+        if let d = ISODuration(text) { return d.approximateSeconds }
+        throw VaultError(.usage, "\(name) \(text): give seconds or an ISO 8601 duration (PT5M)")
+    }
+
+    static func expiringOptions(selected: String) -> [HTML] {
+        [("", "any time"), ("P1D", "1 day"), ("P3D", "3 days"), ("P7D", "7 days"), ("P14D", "14 days")].map { value, label in
+            HTML("<option value=\"\(value)\"\(value == selected ? HTML(" selected") : "")>\(label)</option>")
+        }
+    }
+
+    static func listPage(_ request: Request, context: WebContext, vault: Vault, page: [ListedRecording], next: String?) -> HTML {
+        let signedIn = context.signedIn!
+        let isCoach = signedIn.principal.user?.role == .coach
+        let now = vault.clock.now()
+        let q = { (name: String) in request.query(name) ?? "" }
+        let tenants = vault.configuration.tenants.keys.sorted()
+        let tenantOptions: [HTML] = [HTML("<option value=\"\">all</option>")] + tenants.map { t in
+            t == q("tenant") ? HTML("<option selected>\(t)</option>") : HTML("<option>\(t)</option>")
+        }
+        let directionOptions: [HTML] = ["", "inbound", "outbound", "internal"].map { d in
+            HTML("<option value=\"\(d)\"\(d == q("direction") ? HTML(" selected") : "")>\(d.isEmpty ? "any" : d)</option>")
+        }
+        let rows: [HTML] = page.map { r in
+            let zone = vault.configuration.tenants[r.row.tenant]?.timeZone ?? vault.configuration.timeZone
+            let expires = Layout.expiresIn(r.row.audioExpiresAt, deleted: r.row.audioDeletedAt, now: now)
+            let soon = Timestamp.parse(r.row.audioExpiresAt).map { $0.timeIntervalSince(now) < 3 * 86_400 } ?? false
+            return """
+                <tr><td><a href="/calls/\(r.row.id)">\(localTime(r.row.startedAt, zone))</a><div class="muted small">\(zone.identifier)</div></td>
+                <td>\(r.row.tenant)</td><td>\(r.row.agentID)</td><td>\(r.row.team ?? "—")</td><td>\(r.row.queue ?? "—")</td>
+                <td>\(r.row.direction)</td><td>\(humanDuration(r.row.durationS))</td>
+                <td>\(CallPage.announcementBadge(r.row.announcementVerified, flag: r.row.announcementFlag))</td>
+                <td class="\(soon ? "soon" : "")">\(expires)</td>
+                \(isCoach ? "" : HTML("<td>\(r.onHold == true ? HTML("<span class=\"badge held\">held</span>") : "")</td>"))
+                <td class="mono"><a href="/calls/\(r.row.id)">\(r.row.id)</a></td></tr>
+                """
+        }
+        let keep = filterNames.map { ($0, request.query($0)) }
+        let nextLink: HTML = next.map { HTML("<a class=\"button secondary\" id=\"next-page\" href=\"/calls\(HTML.query(keep + [("cursor", $0)]))\">Next page →</a>") } ?? ""
+        let firstLink: HTML = request.query("cursor") != nil ? HTML("<a href=\"/calls\(HTML.query(keep))\">← First page</a>") : HTML("<span></span>")
+        return Layout.page(title: "Calls", signedIn: signedIn, active: "/calls", body: """
+            <h1>Calls</h1>
+            <section class="card"><form method="get" action="/calls" class="filters" id="filters">
+            <label>Tenant <select name="tenant">\(tenantOptions)</select></label>
+            <label>Team <input name="team" value="\(q("team"))"></label>
+            <label>Agent <input name="agent" value="\(q("agent"))"></label>
+            <label>Queue <input name="queue" value="\(q("queue"))"></label>
+            <label>From <input type="date" name="from" value="\(q("from"))"></label>
+            <label>To (inclusive) <input type="date" name="to" value="\(q("to"))"></label>
+            <label>Direction <select name="direction">\(directionOptions)</select></label>
+            <label>Min duration (s) <input name="min_duration" inputmode="numeric" value="\(q("min_duration"))"></label>
+            <label>Max duration (s) <input name="max_duration" inputmode="numeric" value="\(q("max_duration"))"></label>
+            <label>Audio expiring within <select name="expiring_within">\(expiringOptions(selected: q("expiring_within")))</select></label>
+            <div class="actions"><button type="submit" id="apply">Apply</button><a href="/calls">Clear</a></div>
+            </form></section>
+            <section class="card">
+            <div class="actions toolbar"><span class="muted">\(page.count) call(s) on this page\(isCoach ? " · calls you may use for coaching: in your scope, announced, not restricted, audio kept" : "")</span>
+            <a class="button secondary" id="csv" href="/calls.csv\(HTML.query(keep))">Download CSV</a></div>
+            <table id="calls"><thead><tr><th>Started</th><th>Tenant</th><th>Agent</th><th>Team</th><th>Queue</th><th>Direction</th><th>Duration</th><th>Announcement</th><th>Audio expires</th>\(isCoach ? "" : HTML("<th>Hold</th>"))<th>Recording id</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            \(page.isEmpty ? HTML("<p class=\"muted\">No calls match these filters.</p>") : "")
+            <div class="pager">\(firstLink)\(nextLink)</div></section>
+            """)
+    }
+}
+
+extension Calendar {
+    static func inZone(_ zone: TimeZone) -> Calendar {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = zone
+        return c
+    }
+}

@@ -1,0 +1,127 @@
+// Holds, for compliance officers and admins: list (reviews due highlighted), place, show, release.
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+import Hummingbird
+
+enum HoldsRoutes {
+    static func add(to router: Router<WebContext>, env: WebEnvironment) {
+        router.get("/holds") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let activeOnly = request.query("all") == nil
+            let holds = try await blocking { try Holds(vault: vault).list(activeOnly: activeOnly) }
+            if request.wantsJSON {
+                return Layout.json(["holds": holds.map { json($0.0, recordings: $0.1) }])
+            }
+            return Layout.response(listPage(holds, activeOnly: activeOnly, signedIn: try context.user(), now: vault.clock.now()))
+        }
+
+        router.post("/holds") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            var request = request
+            let form = Form(try await request.collectBody(upTo: 64 * 1024))
+            // One or more `recording` fields, each of which may hold several ids (a pasted list).
+            let ids = form.all("recording").flatMap { $0.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init) }
+            for id in ids where !RecordingID.isWellFormed(id) { throw vault.refuseInvalidID(action: "hold place", what: "recording") }
+            var selection = HoldSelection()
+            selection.recordingIDs = ids
+            let review = try form.text("review_at").map { try CallsRoutes.instant($0, name: "review_at", zone: vault.configuration.timeZone) }
+            let chosen = selection
+            let kind = form.text("kind") ?? "", caseRef = form.text("case") ?? "", note = form.text("note")
+            let placed = try await blocking {
+                try Holds(vault: vault).place(kind: kind, caseRef: caseRef, note: note, reviewAt: review, selection: chosen)
+            }
+            if request.wantsJSON {
+                return Layout.json(["hold_id": placed.holdID, "recordings": placed.recordings, "metadata_only": placed.metadataOnly], status: .created)
+            }
+            return Layout.redirect("/holds/\(placed.holdID)")
+        }
+
+        router.get("/holds/:id") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            let (hold, items) = try await blocking { try Holds(vault: vault).show(id: id) }
+            if request.wantsJSON {
+                var o = json(hold, recordings: items.count)
+                o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
+                return Layout.json(o)
+            }
+            return Layout.response(showPage(hold, items: items, signedIn: try context.user(), now: vault.clock.now()))
+        }
+
+        router.post("/holds/:id/release") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            var request = request
+            let form = Form(try await request.collectBody(upTo: 64 * 1024))
+            let note = form.text("note") ?? ""
+            try await blocking { try Holds(vault: vault).release(id: id, note: note) }
+            if request.wantsJSON { return Layout.json(["hold_id": id, "released": true]) }
+            return Layout.redirect("/holds/\(id)")
+        }
+    }
+
+    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] {
+        ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
+         "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
+         "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
+    }
+
+    static func isDue(_ h: HoldRow, now: Date) -> Bool {
+        h.releasedAt == nil && (h.reviewAt.flatMap(Timestamp.parse).map { $0 <= now } ?? false)
+    }
+
+    static func listPage(_ holds: [(HoldRow, Int)], activeOnly: Bool, signedIn: SignedIn, now: Date) -> HTML {
+        let due = holds.filter { isDue($0.0, now: now) }.count
+        let rows: [HTML] = holds.map { h, n in
+            let state: HTML = h.releasedAt == nil ? "<span class=\"badge held\">active</span>" : "<span class=\"badge neutral\">released</span>"
+            return """
+                <tr class="\(isDue(h, now: now) ? "due" : "")"><td><a href="/holds/\(h.id)">\(h.caseRef)</a></td><td>\(h.kind)</td><td>\(state)</td>
+                <td>\(n)</td><td>\(h.placedAt) <span class="muted small">by \(h.placedBy)</span></td>
+                <td>\(h.reviewAt ?? "—")\(isDue(h, now: now) ? HTML(" <span class=\"badge warn\">review due</span>") : "")</td>
+                <td class="mono small">\(h.id)</td></tr>
+                """
+        }
+        return Layout.page(title: "Holds", signedIn: signedIn, active: "/holds", body: """
+            <h1>Holds</h1>
+            \(due > 0 ? HTML("<div class=\"notice warn\" id=\"reviews-due\">\(due) hold(s) are due for review.</div>") : "")
+            <section class="card"><div class="actions toolbar">
+            <span class="muted">\(activeOnly ? "Active holds" : "All holds, released included")</span>
+            <a href="\(activeOnly ? "/holds?all=1" : "/holds")">\(activeOnly ? "Show released holds too" : "Only active holds")</a></div>
+            <table id="holds-table"><thead><tr><th>Case</th><th>Kind</th><th>State</th><th>Recordings</th><th>Placed</th><th>Review</th><th>Hold id</th></tr></thead>
+            <tbody>\(rows)</tbody></table>\(holds.isEmpty ? HTML("<p class=\"muted\">No holds.</p>") : "")</section>
+            <section class="card"><h2>Place a hold</h2>
+            <form method="post" action="/holds" class="filters" id="place-hold">\(Layout.csrfField(signedIn))
+            <label>Kind <select name="kind"><option value="incident">incident</option><option value="legal">legal</option></select></label>
+            <label>Case reference <input name="case" required></label>
+            <label>Review at <input type="date" name="review_at"></label>
+            <label>Note <input name="note"></label>
+            <label class="span-all">Recording ids (one per line) <textarea name="recording" required></textarea></label>
+            <div class="actions"><button type="submit">Place hold</button></div></form></section>
+            """)
+    }
+
+    static func showPage(_ h: HoldRow, items: [(recordingID: String, metadataOnly: Bool)], signedIn: SignedIn, now: Date) -> HTML {
+        let list: [HTML] = items.map { i in
+            "<li><a class=\"mono\" href=\"/calls/\(i.recordingID)\">\(i.recordingID)</a>\(i.metadataOnly ? HTML(" <span class=\"muted small\">metadata only: the audio was already deleted</span>") : "")</li>"
+        }
+        let release: HTML = h.releasedAt == nil ? """
+            <section class="card"><h2>Release</h2><form method="post" action="/holds/\(h.id)/release" id="release-hold" data-confirm="Release this hold? Normal retention applies again, and calls past their expiry are deleted at the next sweep.">
+            \(Layout.csrfField(signedIn))<label>Why is it released? <input name="note" required></label>
+            <div class="actions mt"><button type="submit" class="danger">Release hold</button></div></form></section>
+            """ : ""
+        return Layout.page(title: "Hold \(h.caseRef)", signedIn: signedIn, active: "/holds", body: """
+            <p><a href="/holds">← Holds</a></p><h1>\(h.kind.capitalized) hold · case \(h.caseRef)</h1>
+            \(isDue(h, now: now) ? HTML("<div class=\"notice warn\">This hold is due for review.</div>") : "")
+            <section class="card"><dl class="facts">
+            <dt>Hold id</dt><dd class="mono">\(h.id)</dd><dt>State</dt><dd id="hold-state">\(h.releasedAt == nil ? "active" : "released")</dd>
+            <dt>Placed</dt><dd>\(h.placedAt) by \(h.placedBy)</dd><dt>Review at</dt><dd>\(h.reviewAt ?? "—")</dd>
+            <dt>Note</dt><dd>\(h.note ?? "—")</dd>
+            \(h.releasedAt.map { HTML("<dt>Released</dt><dd>\($0) by \(h.releasedBy ?? "?"): \(h.releaseNote ?? "")</dd>") } ?? "")
+            </dl></section>
+            <section class="card"><h2>\(items.count) recording(s)</h2><ul>\(list)</ul></section>
+            \(release)
+            """)
+    }
+}

@@ -1,0 +1,66 @@
+// GET/POST /login and POST /logout. The password check, the lockout and their audit live in `Accounts`.
+import CallVault
+import CallVaultCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+enum LoginRoutes {
+    static func add(to router: Router<WebContext>, env: WebEnvironment) {
+        router.get("/login") { request, _ -> Response in
+            Layout.response(form(next: safeNext(request.query("next")), message: nil))
+        }
+
+        router.post("/login") { request, context -> Response in
+            var request = request
+            let form = Form(try await request.collectBody(upTo: 16 * 1024))
+            let next = safeNext(form.first("next"))
+            let name = form.first("user") ?? "", password = form.first("password") ?? ""
+            let vault = env.vault, peer = context.peer
+            let result = try await blocking { try Accounts.login(vault: vault, user: name, password: password, from: peer) }
+            switch result {
+            case .ok(let principal):
+                // A new session id at every login: a cookie planted before the login is worth nothing.
+                if let old = request.cookies[WebEnvironment.cookieName]?.value { await env.sessions.end(token: old) }
+                let (token, _) = await env.sessions.create(user: principal.name, now: vault.clock.now())
+                var r = Layout.redirect(next)
+                r.headers.append(HTTPField(name: .setCookie, value: env.sessionCookie(token)))
+                return r
+            case .refused:
+                return Layout.response(self.form(next: next, message: "Wrong user name or password."), status: .unauthorized)
+            case .lockedOut(let until):
+                let minutes = max(1, Int((until.timeIntervalSince(vault.clock.now()) / 60).rounded(.up)))
+                return Layout.response(self.form(next: next, message: "Too many failed attempts for this user: try again in \(minutes) minute(s)."),
+                                       status: .tooManyRequests)
+            }
+        }
+
+        router.post("/logout") { request, context -> Response in
+            await env.sessions.end(token: try context.user().token)
+            var r = Layout.redirect("/login")
+            r.headers.append(HTTPField(name: .setCookie, value: env.clearedCookie()))
+            return r
+        }
+    }
+
+    /// Only a path of this app: never another site (`//evil.example`, `/\\evil`), never a scheme.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains(where: { $0.isNewline }),
+              next != "/login" else { return "/calls" }
+        return next
+    }
+
+    static func form(next: String, message: String?) -> HTML {
+        Layout.page(title: "Log in", signedIn: nil, active: "", body: """
+            <section class="card login"><h1>Log in to callvault</h1>
+            \(message.map { HTML("<div class=\"notice bad\" role=\"alert\">\($0)</div>") } ?? "")
+            <form method="post" action="/login">
+            <input type="hidden" name="next" value="\(next)">
+            <label>User <input name="user" id="user" autocomplete="username" required autofocus></label>
+            <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+            <button type="submit" id="login">Log in</button></form>
+            <p class="muted small">Every login, failed or not, is recorded in the audit log. Five failures within 15 minutes lock the user out for 15 minutes.</p>
+            </section>
+            """)
+    }
+}

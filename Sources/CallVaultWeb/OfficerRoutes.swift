@@ -1,0 +1,165 @@
+// The compliance officer's read-only pages: the report with its charts, the audit log, the quarantine.
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+import Hummingbird
+
+enum OfficerRoutes {
+    static func add(to router: Router<WebContext>, env: WebEnvironment) {
+        router.get("/report") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let zone = vault.configuration.timeZone
+            let now = vault.clock.now()
+            let to = try request.query("to").map { text -> Date in
+                let d = try CallsRoutes.instant(text, name: "to", zone: zone)
+                return text.count == 10 ? Calendar.inZone(zone).date(byAdding: .day, value: 1, to: d)! : d
+            } ?? now
+            let from = try request.query("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
+                ?? Calendar.inZone(zone).date(byAdding: .month, value: -1, to: to)!
+            let (total, buckets) = try await blocking { try Listing(vault: vault).reportSeries(from: from, to: to) }
+            if request.wantsJSON {
+                return Layout.json(["from": Timestamp.utc(from), "to": Timestamp.utc(to), "tenants": total.map { t -> [String: Any] in
+                    ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
+                     "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
+                     "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds]
+                }])
+            }
+            return Layout.response(reportPage(total: total, buckets: buckets, from: from, to: to, zone: zone, signedIn: try context.user()))
+        }
+
+        router.get("/audit") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let zone = vault.configuration.timeZone
+            let since = try request.query("since").map { try CallsRoutes.instant($0, name: "since", zone: zone) }
+            let until = try request.query("until").map { try CallsRoutes.instant($0, name: "until", zone: zone) }
+            let actor = request.query("actor"), action = request.query("action"), target = request.query("target")
+            let limit = min(max(Int(request.query("limit") ?? "") ?? 200, 1), 1000)
+            let verify = request.query("verify") != nil
+            let (rows, verified) = try await blocking { () -> ([AuditRow], (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?) in
+                let listing = Listing(vault: vault)
+                let v = verify ? try listing.verifyAudit() : nil
+                return (try listing.auditEvents(since: since, until: until, actor: actor, action: action, target: target, limit: limit), v)
+            }
+            if request.wantsJSON {
+                var o: [String: Any] = ["events": rows.map { ["seq": $0.seq, "at": $0.at, "actor": $0.actor, "principal": orNull($0.principal),
+                                                              "action": $0.action, "target": orNull($0.target), "details": $0.details] }]
+                if let verified { o["verify"] = ["ok": verified.ok, "events": verified.events, "first_bad_seq": orNull(verified.firstBad)] }
+                return Layout.json(o)
+            }
+            return Layout.response(auditPage(request, rows: rows, verified: verified, signedIn: try context.user()))
+        }
+
+        router.get("/quarantine") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let rows = try await blocking { try Listing(vault: vault).quarantine(limit: 500) }
+            if request.wantsJSON {
+                return Layout.json(["entries": rows.map { ["id": $0.id, "at": $0.at, "tenant": orNull($0.tenant), "reason": $0.reason, "detail": $0.detail] }])
+            }
+            return Layout.response(quarantinePage(rows, message: request.query("retried"), signedIn: try context.user()))
+        }
+
+        router.post("/quarantine/:id/retry") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            let outcome = try await blocking { try QuarantineRetry(vault: vault).retry(ids: [id]) }
+            let text = outcome.map { describe($0.outcome) }.joined(separator: ", ")
+            if request.wantsJSON { return Layout.json(["id": id, "outcome": text]) }
+            return Layout.redirect("/quarantine" + HTML.query([("retried", text)]))
+        }
+    }
+
+    static func describe(_ o: QuarantineRetry.Outcome) -> String {
+        switch o {
+        case .stored(let id): return "stored as \(id)"
+        case .duplicate(let id): return "a duplicate of \(id)"
+        case .rejected(let code, let detail): return "rejected again: \(code.rawValue) (\(detail))"
+        case .incomplete(let why): return "not retried: \(why)"
+        case .unreadable(let why): return "unreadable: \(why)"
+        }
+    }
+
+    static func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "—" }
+
+    static func reportPage(total: [TenantReport], buckets: [ReportPeriod], from: Date, to: Date, zone: TimeZone, signedIn: SignedIn) -> HTML {
+        let labels = buckets.map { String(localTime(Timestamp.utc($0.from), zone).prefix(10).dropFirst(5)) }
+        let tenants = total.map(\.tenant)
+        let rate: [(name: String, values: [Double?])] = tenants.map { t in
+            (t, buckets.map { b in b.tenants.first { $0.tenant == t }.flatMap { $0.announcementVerified ?? $0.announcementCompliance } })
+        }
+        let sum = { (f: (TenantReport) -> Int) in buckets.map { $0.tenants.map(f).reduce(0, +) } }
+        let flows: [(name: String, values: [Int])] = [("stored", sum(\.stored)), ("audio deleted", sum(\.audioDeleted)),
+                                                      ("metadata deleted", sum(\.metadataDeleted)), ("rejected", sum { $0.rejected.values.reduce(0, +) })]
+        let queues = total.flatMap { t in t.queues.map { (label: "\(t.tenant) · \($0.queue.isEmpty ? "(no queue)" : $0.queue)", value: $0.verifiedRate, note: "of \($0.checked)") } }
+        let stat = { (label: String, value: String, id: String) -> HTML in "<div class=\"stat\" id=\"\(id)\"><b>\(value)</b><span>\(label)</span></div>" }
+        let rows: [HTML] = total.map { t in
+            """
+            <tr><td>\(t.tenant)</td><td>\(t.stored)</td><td>\(t.rejected.values.reduce(0, +))</td><td>\(pct(t.announcementCompliance))</td>
+            <td>\(pct(t.announcementVerified))</td><td>\(t.audioDeleted)</td><td>\(t.metadataDeleted)</td>
+            <td>\(t.overdue > 0 ? HTML("<span class=\"badge bad\">\(t.overdue)</span>") : "0")</td><td>\(t.activeHolds)</td></tr>
+            """
+        }
+        let rejected = total.flatMap { t in t.rejected.sorted { $0.key < $1.key }.map { HTML("<li>\(t.tenant): \($0.key) × \($0.value)</li>") } }
+        return Layout.page(title: "Compliance report", signedIn: signedIn, active: "/report", body: """
+            <h1>Compliance report</h1>
+            <section class="card"><form method="get" action="/report" class="filters" id="report-period">
+            <label>From <input type="date" name="from" value="\(localTime(Timestamp.utc(from), zone).prefix(10))"></label>
+            <label>To (inclusive) <input type="date" name="to" value="\(localTime(Timestamp.utc(to.addingTimeInterval(-1)), zone).prefix(10))"></label>
+            <div class="actions"><button type="submit">Show</button></div></form>
+            <p class="muted small">\(Layout.localTimeNamed(Timestamp.utc(from), zone: zone)) to \(Layout.localTimeNamed(Timestamp.utc(to), zone: zone)), per \(buckets.count > 0 && buckets[0].to.timeIntervalSince(buckets[0].from) > 86_400 * 1.5 ? "week" : "day").</p></section>
+            <div class="stats">
+            \(stat("calls stored", String(total.map(\.stored).reduce(0, +)), "stat-stored"))
+            \(stat("rejected to quarantine", String(total.map { $0.rejected.values.reduce(0, +) }.reduce(0, +)), "stat-rejected"))
+            \(stat("audio deleted at expiry", String(total.map(\.audioDeleted).reduce(0, +)), "stat-deleted"))
+            \(stat("overdue for deletion", String(total.map(\.overdue).reduce(0, +)), "stat-overdue"))
+            \(stat("active holds", String(total.map(\.activeHolds).reduce(0, +)), "stat-holds"))
+            </div>
+            <section class="card"><h2>Announcement heard, per tenant</h2>\(Charts.lines(title: "Share of calls whose announcement was heard (or flagged, where the audio is not checked)", labels: labels, series: rate, id: "chart-announcement"))</section>
+            <section class="card"><h2>Stored, deleted and rejected</h2>\(Charts.bars(title: "Calls stored, deleted and rejected per period", labels: labels, series: flows, id: "chart-flows"))</section>
+            \(queues.isEmpty ? "" : HTML("<section class=\"card\"><h2>Announcement heard, per queue</h2><p class=\"muted small\">A queue far below the others is the sign of a misconfigured IVR.</p>\(Charts.shares(title: "Announcement heard per queue", items: queues, id: "chart-queues"))</section>"))
+            <section class="card"><h2>Per tenant</h2><table id="report-table"><thead><tr><th>Tenant</th><th>Stored</th><th>Rejected</th><th>Announced</th><th>Heard</th><th>Audio deleted</th><th>Metadata deleted</th><th>Overdue</th><th>Active holds</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            \(rejected.isEmpty ? "" : HTML("<h2 class=\"mt\">Rejections by reason</h2><ul>\(rejected)</ul>"))</section>
+            """)
+    }
+
+    static func auditPage(_ request: Request, rows: [AuditRow], verified: (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?, signedIn: SignedIn) -> HTML {
+        let q = { (n: String) in request.query(n) ?? "" }
+        let head = rows.max { $0.seq < $1.seq }
+        let verifyBox: HTML = verified.map { v in
+            v.ok ? HTML("<div class=\"notice ok\" id=\"verify-result\">The chain verifies: \(v.events) events, unbroken.</div>")
+                : HTML("<div class=\"notice bad\" id=\"verify-result\">The chain is BROKEN at event \(v.firstBad.map(String.init) ?? "?"): \(v.reason ?? "").</div>")
+        } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
+        let lines: [HTML] = rows.map { r in
+            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\">\(r.at)</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(r.action)</td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"mono small\">\(r.details)</td></tr>"
+        }
+        return Layout.page(title: "Audit log", signedIn: signedIn, active: "/audit", body: """
+            <h1>Audit log</h1>
+            <section class="card">\(verifyBox)
+            <p class="muted small">Chain head (newest event shown): \(head.map { "#\($0.seq)" } ?? "—") · anchor it outside this host with <code>callvault audit head</code>.</p>
+            <form method="get" action="/audit" class="filters" id="audit-filters">
+            <label>Since <input type="date" name="since" value="\(q("since"))"></label><label>Until <input type="date" name="until" value="\(q("until"))"></label>
+            <label>Actor <input name="actor" value="\(q("actor"))"></label><label>Action <input name="action" value="\(q("action"))" placeholder="recording.played"></label>
+            <label>Target <input name="target" value="\(q("target"))"></label>
+            <div class="actions"><button type="submit">Filter</button><a href="/audit">Clear</a></div></form></section>
+            <section class="card"><table id="audit-table"><thead><tr><th>#</th><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Details</th></tr></thead>
+            <tbody>\(lines)</tbody></table>\(rows.isEmpty ? HTML("<p class=\"muted\">No events match.</p>") : "")</section>
+            """)
+    }
+
+    static func quarantinePage(_ rows: [RejectionRow], message: String?, signedIn: SignedIn) -> HTML {
+        let lines: [HTML] = rows.map { r in
+            """
+            <tr><td class="small">\(r.at)</td><td>\(r.tenant ?? "(unknown)")</td><td><span class="badge bad">\(r.reason)</span></td><td class="small">\(r.detail)</td>
+            <td class="mono small">\(r.id)</td><td><form method="post" action="/quarantine/\(r.id)/retry">\(Layout.csrfField(signedIn))<button type="submit" class="secondary">Retry</button></form></td></tr>
+            """
+        }
+        return Layout.page(title: "Quarantine", signedIn: signedIn, active: "/quarantine", body: """
+            <h1>Quarantine</h1>
+            \(message.map { HTML("<div class=\"notice ok\" id=\"retry-result\">Retried: \($0)</div>") } ?? "")
+            <section class="card"><p class="muted small">Pairs rejected at ingest, with their reason. Retry checks an entry again (after a configuration fix, say); it is stored or stays here with its new reason.</p>
+            <table id="quarantine-table"><thead><tr><th>When (UTC)</th><th>Tenant</th><th>Reason</th><th>Detail</th><th>Entry id</th><th></th></tr></thead>
+            <tbody>\(lines)</tbody></table>\(rows.isEmpty ? HTML("<p class=\"muted\">The quarantine is empty.</p>") : "")</section>
+            """)
+    }
+}

@@ -1,0 +1,329 @@
+// Every route, role and refusal of the web app, in process (Hummingbird's router test client).
+import CallVault
+import CallVaultCore
+@testable import CallVaultWeb
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite(.serialized) struct WebRouteTests {
+    @Test func withoutASessionPagesRedirectToLoginAndJSONGets401() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/calls?team=billing-nl", method: .get) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/login?next=%2Fcalls%3Fteam%3Dbilling-nl")
+            }
+            try await client.execute(uri: "/calls", method: .get, headers: [.accept: "application/json"]) { #expect($0.status == .unauthorized) }
+            for path in ["/holds", "/report", "/audit", "/quarantine", "/calls.csv"] {
+                try await client.execute(uri: path, method: .get) { #expect($0.status == .seeOther, "\(path)") }
+            }
+            // A forged cookie is no session.
+            try await client.execute(uri: "/calls", method: .get, headers: [.cookie: "callvault_session=forged"]) { #expect($0.status == .seeOther) }
+        }
+    }
+
+    @Test func everyAnswerCarriesTheSecurityHeaders() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            for (path, status) in [("/login", HTTPResponse.Status.ok), ("/calls", .seeOther), ("/assets/app.css", .ok), ("/assets/nope", .seeOther)] {
+                try await client.execute(uri: path, method: .get) { r in
+                    #expect(r.status == status, "\(path)")
+                    #expect(r.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true, "\(path)")
+                    #expect(r.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true, "\(path)")
+                    #expect(r.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff", "\(path)")
+                    #expect(r.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer", "\(path)")
+                }
+            }
+        }
+    }
+
+    @Test func loginSetsAStrictHttpOnlyCookieAndANewSessionEachTime() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: form([("user", "cora"), ("password", "wrong password!")])) { r in
+                #expect(r.status == .unauthorized)
+                #expect(r.headers[.setCookie] == nil)
+            }
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: form([("user", "cora"), ("password", WebFixture.password)])) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/calls")
+                let cookie = r.headers[.setCookie] ?? ""
+                #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"))
+                let value = cookie.split(separator: ";")[0].split(separator: "=")[1]
+                #expect(value.count >= 43)  // 256 random bits
+            }
+            let a = try await client.login("cora"), b = try await client.login("cora")
+            #expect(a.cookie != b.cookie && a.csrf != b.csrf)
+            // `next` keeps the page asked for, but never leaves the app.
+            for (next, expected) in [("/calls/x?y=1", "/calls/x?y=1"), ("//evil.example/", "/calls"), ("https://evil.example/", "/calls")] {
+                try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                         body: form([("user", "cora"), ("password", WebFixture.password), ("next", next)])) {
+                    #expect($0.headers[.location] == expected)
+                }
+            }
+        }
+        #expect(try f.auditCount(action: "auth.failed") == 1)
+        #expect(try f.auditCount(action: "auth.login") >= 3)
+    }
+
+    @Test func fiveFailuresLockTheUserOutFor15Minutes() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            for _ in 0..<5 {
+                try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                         body: form([("user", "dana"), ("password", "not the password")])) { #expect($0.status == .unauthorized) }
+            }
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: form([("user", "dana"), ("password", WebFixture.password)])) { #expect($0.status == .tooManyRequests) }
+            // Another user is not locked out.
+            _ = try await client.login("cora")
+            f.clock.advance(16 * 60)
+            _ = try await client.login("dana")
+        }
+    }
+
+    @Test func sessionsEndWhenIdleAndAtLogout() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            f.clock.advance(14 * 60)
+            try await client.execute(uri: "/calls", method: .get, headers: b.headers) { #expect($0.status == .ok) }
+            f.clock.advance(16 * 60)
+            try await client.execute(uri: "/calls", method: .get, headers: b.headers) { #expect($0.status == .seeOther) }
+            let c = try await client.login("cora")
+            // Logging out needs the CSRF token too.
+            try await client.execute(uri: "/logout", method: .post, headers: c.headers) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/logout", method: .post, headers: c.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", c.csrf)])) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: "/calls", method: .get, headers: c.headers) { #expect($0.status == .seeOther) }
+        }
+    }
+
+    @Test func aCoachSeesOnlyTheirScopeAndGets403Elsewhere() async throws {
+        let f = try WebFixture()
+        let mine = try f.recordings(team: "billing-nl"), others = try f.recordings(notTeam: "billing-nl")
+        #expect(mine.count == 2 && others.count == 4)
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            try await client.execute(uri: "/calls", method: .get, headers: b.headers([.accept: "application/json"])) { r in
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                let ids = (o["recordings"] as! [[String: Any]]).map { $0["recording_id"] as! String }
+                #expect(Set(ids) == Set(mine))
+                #expect((o["recordings"] as! [[String: Any]]).allSatisfy { $0["on_hold"] is NSNull })
+            }
+            try await client.execute(uri: "/calls/\(others[0])", method: .get, headers: b.headers) { r in
+                #expect(r.status == .forbidden)
+                #expect(!String(buffer: r.body).contains(others[0].prefix(0) + "support"))
+            }
+            try await client.execute(uri: "/calls/\(others[0])/audio", method: .get, headers: b.headers) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/calls/\(mine[0])", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                let html = String(buffer: r.body)
+                #expect(html.contains("<audio id=\"player\""))
+                #expect(!html.contains("+32470123456"))  // coaches never see the numbers
+                #expect(!html.contains("Place hold"))
+            }
+            for path in ["/holds", "/report", "/audit", "/quarantine"] {
+                try await client.execute(uri: path, method: .get, headers: b.headers) { #expect($0.status == .forbidden, "\(path)") }
+            }
+            try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("kind", "legal"), ("case", "C-1"), ("recording", mine[0])])) { #expect($0.status == .forbidden) }
+        }
+        #expect(try f.auditCount(action: "access.denied", target: others[0]) >= 2)
+    }
+
+    @Test func listingFiltersPagesAndCSV() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            var seen: [String] = []
+            var cursor: String? = nil
+            repeat {
+                let uri = "/calls?limit=4" + (cursor.map { "&cursor=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? "")
+                cursor = try await client.execute(uri: uri, method: .get, headers: b.headers([.accept: "application/json"])) { r -> String? in
+                    let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                    seen += (o["recordings"] as! [[String: Any]]).map { $0["recording_id"] as! String }
+                    return o["next_cursor"] as? String
+                }
+            } while cursor != nil
+            #expect(seen.count == 6 && Set(seen).count == 6)
+            try await client.execute(uri: "/calls?tenant=telco-be&direction=inbound", method: .get, headers: b.headers([.accept: "application/json"])) { r in
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                #expect((o["recordings"] as! [[String: Any]]).allSatisfy { $0["tenant"] as? String == "telco-be" && $0["direction"] as? String == "inbound" })
+            }
+            try await client.execute(uri: "/calls?limit=0", method: .get, headers: b.headers) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/calls?from=yesterday", method: .get, headers: b.headers) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/calls.csv?tenant=acme-energy", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/csv") == true)
+                let lines = String(buffer: r.body).split(separator: "\n")
+                #expect(lines.first?.hasPrefix("recording_id,call_id,tenant") == true)
+                #expect(lines.count == 4)
+            }
+            try await client.execute(uri: "/calls", method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("Europe/Brussels"))
+                #expect(html.contains("<th>Hold</th>"))
+            }
+        }
+    }
+
+    @Test func audioAnswersRangesAndAuditsOnePlayback() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            let length = try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: b.headers) { r -> Int in
+                #expect(r.status == .ok)
+                #expect(r.headers[.acceptRanges] == "bytes")
+                #expect(r.headers[.contentType] == "audio/wav")
+                return r.body.readableBytes
+            }
+            #expect(length > 44)
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: b.headers([.range: "bytes=0-"])) { r in
+                #expect(r.status == .partialContent)
+                #expect(r.headers[.contentRange] == "bytes 0-\(length - 1)/\(length)")
+                #expect(r.body.readableBytes == length)
+            }
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: b.headers([.range: "bytes=100-199"])) { r in
+                #expect(r.status == .partialContent)
+                #expect(r.body.readableBytes == 100)
+            }
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: b.headers([.range: "bytes=-10"])) { r in
+                #expect(r.headers[.contentRange] == "bytes \(length - 10)-\(length - 1)/\(length)")
+            }
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: b.headers([.range: "bytes=\(length)-"])) { r in
+                #expect(r.status == .rangeNotSatisfiable)
+                #expect(r.headers[.contentRange] == "bytes */\(length)")
+            }
+            // Playing is not downloading: a coach may not download unless the configuration says so.
+            try await client.execute(uri: "/calls/\(id)/download", method: .get, headers: b.headers) { #expect($0.status == .forbidden) }
+        }
+        #expect(try f.auditCount(action: "recording.played", target: id) == 1)
+    }
+
+    @Test func complianceDownloadsAndTheDownloadIsAnAuditedExport() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "support-fr")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            try await client.execute(uri: "/calls/\(id)/download", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentDisposition]?.hasPrefix("attachment; filename=\"\(id).") == true)
+            }
+        }
+        #expect(try f.auditCount(action: "export", target: id) == 1)
+    }
+
+    @Test func coachDownloadIsASetting() async throws {
+        let f = try WebFixture(extraConfiguration: "[web]\ncoach_download = true\n")
+        let id = try f.recordings(team: "billing-nl")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            try await client.execute(uri: "/calls/\(id)/download", method: .get, headers: b.headers) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func complianceHoldsAndReleasesWithCSRF() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let hold = [("kind", "legal"), ("case", "CASE-<b>7</b>"), ("note", "complaint"), ("recording", id)]
+            try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form(hold)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form(hold + [("csrf", "0" + b.csrf.dropFirst())])) { #expect($0.status == .forbidden) }
+            let location = try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                                    body: form(hold + [("csrf", b.csrf)])) { r -> String in
+                #expect(r.status == .seeOther)
+                return r.headers[.location] ?? ""
+            }
+            #expect(location.hasPrefix("/holds/"))
+            try await client.execute(uri: "/holds", method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("CASE-&lt;b&gt;7&lt;/b&gt;"))
+                #expect(!html.contains("CASE-<b>"))
+            }
+            let c = try await client.login("cora")
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: c.headers) { r in
+                #expect(!String(buffer: r.body).contains("CASE-"))
+            }
+            try await client.execute(uri: location + "/release", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded", .xCSRFTokenForTests: b.csrf]),
+                                     body: form([("note", "closed")])) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: location, method: .get, headers: b.headers([.accept: "application/json"])) { r in
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                #expect(o["released_by"] as? String == "dana")
+            }
+        }
+        #expect(try f.auditCount(action: "hold.placed") == 1)
+        #expect(try f.auditCount(action: "hold.released") == 1)
+    }
+
+    @Test func officerPagesRender() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            try await client.execute(uri: "/report", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                let html = String(buffer: r.body)
+                #expect(html.contains("<svg class=\"chart\" id=\"chart-announcement\""))
+                #expect(html.contains("<svg class=\"chart\" id=\"chart-flows\""))
+            }
+            try await client.execute(uri: "/audit?verify=1", method: .get, headers: b.headers) { r in
+                #expect(String(buffer: r.body).contains("The chain verifies"))
+            }
+            // The quarantine is the admin's.
+            try await client.execute(uri: "/quarantine", method: .get, headers: b.headers) { #expect($0.status == .forbidden) }
+            let root = try await client.login("root")
+            try await client.execute(uri: "/quarantine", method: .get, headers: root.headers) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func aTrustedHeaderCountsOnlyFromATrustedProxy() async throws {
+        let f = try WebFixture(extraConfiguration: "[web]\ntrusted_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        // In process there is no peer address: the header is not believed.
+        try await Application(router: f.router()).test(.router) { client in
+            try await client.execute(uri: "/calls", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "dana"]) { #expect($0.status == .seeOther) }
+        }
+        // Over loopback (a trusted proxy) it is.
+        try await Application(router: f.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            try await client.execute(uri: "/calls", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "dana", .accept: "application/json"]) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.setCookie]?.contains("HttpOnly") == true)
+            }
+            try await client.execute(uri: "/calls", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "mallory", .accept: "application/json"]) { #expect($0.status == .forbidden) }
+        }
+        let g = try WebFixture(extraConfiguration: "[web]\ntrusted_header = \"X-Remote-User\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n")
+        try await Application(router: g.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            try await client.execute(uri: "/calls", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "dana", .accept: "application/json"]) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test func rangeHeaderParsing() {
+        let r = { (h: String?) in AudioResponse.range(h, length: 100) }
+        #expect(r("bytes=0-") == .part(start: 0, end: 99))
+        #expect(r("bytes=10-19") == .part(start: 10, end: 19))
+        #expect(r("bytes=90-500") == .part(start: 90, end: 99))
+        #expect(r("bytes=-5") == .part(start: 95, end: 99))
+        #expect(r("bytes=-500") == .part(start: 0, end: 99))
+        #expect(r("bytes=100-") == .unsatisfiable)
+        #expect(r("bytes=-0") == .unsatisfiable)
+        #expect(r("bytes=5-2") == .whole)
+        #expect(r("items=0-1") == .whole)
+        #expect(r("bytes=a-b") == .whole)
+        #expect(r("bytes=99999999999999999999-") == .whole)
+        #expect(r(nil) == .whole)
+    }
+}
+
+extension HTTPField.Name {
+    static let xCSRFTokenForTests = HTTPField.Name("X-CSRF-Token")!
+}
