@@ -1,0 +1,178 @@
+// Web logins (SPEC §13): passwords set by an admin, checked with bcrypt, failures throttled from the audit log.
+import CallVaultCore
+import CallVaultStore
+import Foundation
+import HummingbirdBcrypt
+
+/// Passwords of configured users and the checks of a login. Roles stay in callvault.toml; the catalog keeps only
+/// a bcrypt hash and a disabled flag. bcrypt is slow on purpose (cost 12: about a quarter of a second here), and
+/// blocks the calling thread: the web layer calls `login` off its event loops and the cooperative pool.
+public struct Accounts: Sendable {
+    public let vault: Vault
+
+    public init(vault: Vault) { self.vault = vault }
+
+    /// bcrypt's work factor: 2^12 rounds.
+    static let cost: UInt8 = 12
+    /// bcrypt reads at most 72 bytes of a password; longer ones are refused rather than silently cut.
+    public static let maximumPasswordBytes = 72
+    public static let minimumPasswordCharacters = 12
+    /// After this many failures for one user within `failureWindow`, logins are refused for `lockoutPeriod`
+    /// from the last failure.
+    public static let maximumFailures = 5
+    public static let failureWindow: TimeInterval = 15 * 60
+    public static let lockoutPeriod: TimeInterval = 15 * 60
+
+    /// A cost-12 hash of a random text nobody knows: checked for names without a usable hash, so that the answer
+    /// takes as long for an unknown name as for a known one.
+    static let dummyHash = "$2b$12$09eTDhCJrFHnZgYNEVds7eqpBr4jsjlb3.bEv3p0Ytt4.HL.BCLwW"
+
+    static let administrators: Set<Role> = [.admin]
+
+    /// Checks that the acting user may manage `user`'s account (an admin; refusal audited) and that `user` is
+    /// configured in callvault.toml. `setPassword` does this itself; the CLI calls it first so that it does not
+    /// prompt for a password it would then refuse.
+    public func requireManageable(user: String) throws {
+        try vault.require(Self.administrators, to: "user password")
+        guard vault.configuration.users[user] != nil else {
+            throw VaultError(.usage, "user \(user): not a user in \(Configuration.fileName) (add [users.\(user)] with its role first)")
+        }
+    }
+
+    /// Admin only (refusal audited). `user` must be configured in callvault.toml (roles stay there). The password
+    /// has at least 12 characters, at most 72 UTF-8 bytes (bcrypt's limit), no control characters, and is not
+    /// the user name. Audited `user.password_set` (target the user; never the password or its hash). Setting a
+    /// password enables a disabled account again, and starts the count of failed logins afresh.
+    public func setPassword(user: String, password: String) throws {
+        try setPassword(user: user, password: password, cost: Self.cost)
+    }
+
+    /// `cost` is a parameter for the tests only: a lockout test makes dozens of attempts.
+    func setPassword(user: String, password: String, cost: UInt8) throws {
+        try requireManageable(user: user)
+        if let problem = Self.weakness(of: password, user: user) {
+            throw VaultError(.usage, "password for \(user) refused: \(problem)")
+        }
+        let hash = Bcrypt.hash(password, cost: cost)
+        try vault.catalog.setPasswordHash(user: user, hash: hash, at: vault.clock.now(), event: vault.event("user.password_set", target: user))
+    }
+
+    /// Why `password` may not be set for `user`, or nil. Never quotes the password.
+    static func weakness(of password: String, user: String) -> String? {
+        if password.count < minimumPasswordCharacters {
+            return "it must have at least \(minimumPasswordCharacters) characters"
+        }
+        if password.utf8.count > maximumPasswordBytes {
+            return "it must be at most \(maximumPasswordBytes) bytes in UTF-8 (bcrypt ignores anything after that)"
+        }
+        // bcrypt stops at a NUL; other controls cannot be typed into the login form.
+        if password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "it may not contain control characters"
+        }
+        if password.lowercased() == user.lowercased() {
+            return "it may not be the user name"
+        }
+        return nil
+    }
+
+    /// Admin only. Locks `user`'s account: password logins and trusted-header logins are refused, and the web
+    /// layer ends live sessions (`isActive`). Audited `user.disabled`. A new password enables it again.
+    public func disable(user: String) throws {
+        try vault.require(Self.administrators, to: "user password --disable")
+        // A user already removed from callvault.toml may still have an account row to lock.
+        let known = try vault.configuration.users[user] != nil || vault.catalog.account(user: user) != nil
+        guard known else {
+            throw VaultError(.usage, "user \(user): not a user in \(Configuration.fileName) and no account")
+        }
+        try vault.catalog.disableAccount(user: user, at: vault.clock.now(), event: vault.event("user.disabled", target: user))
+    }
+
+    public enum LoginResult: Sendable, Equatable {
+        case ok(Principal)
+        case refused
+        case lockedOut(until: Date)
+    }
+
+    /// Checks a password login from `address` (the client's IP as text, recorded in the audit). `vault` is the
+    /// service's (its principal the OS user running `serve`).
+    /// - ok: audited `auth.login` with the user as actor and target.
+    /// - refused (wrong password, no password set, disabled, unknown user): audited `auth.failed` with the
+    ///   configured user as target, or no target and reason "unknown user" — the typed name is never recorded
+    ///   (it may be a phone number typed into the wrong field).
+    /// - lockedOut: after 5 failures for one user within 15 minutes, every attempt is refused until 15 minutes
+    ///   after the last failure, the password not even checked; audited `auth.locked`.
+    /// bcrypt runs for every name but a locked one (against a dummy hash when there is no usable one), so the
+    /// time of the answer does not tell which names exist.
+    public static func login(vault: Vault, user: String, password: String, from address: String) throws -> LoginResult {
+        let now = vault.clock.now()
+        let from = auditAddress(address)
+        guard let configured = vault.configuration.users[user] else {
+            _ = Bcrypt.verify(password, hash: dummyHash)
+            try vault.catalog.appendAudit([vault.event("auth.failed", target: nil, details: ["reason": "unknown user", "address": from])])
+            return .refused
+        }
+        // The configured spelling from here on: never the typed text (Swift compares names canonically; SQLite by bytes).
+        let name = configured.name
+        if let until = try lockedUntil(vault: vault, user: name, now: now) {
+            try vault.catalog.appendAudit([vault.event("auth.locked", target: name, details: ["address": from, "until": Timestamp.utc(until)])])
+            return .lockedOut(until: until)
+        }
+        let account = try vault.catalog.account(user: name)
+        let usable = account.flatMap { $0.disabled ? nil : $0.passwordHash }
+        // A password bcrypt would cut (past 72 bytes, or at a NUL) could never have been set: it cannot match.
+        let checkable = password.utf8.count <= maximumPasswordBytes && !password.utf8.contains(0)
+        let matches = Bcrypt.verify(checkable ? password : "", hash: usable ?? dummyHash) && checkable && usable != nil
+        guard matches else {
+            let reason = account?.disabled == true ? "disabled" : usable == nil ? "no password" : "wrong password"
+            try vault.catalog.appendAudit([vault.event("auth.failed", target: name, details: ["reason": reason, "address": from])])
+            return .refused
+        }
+        let principal = Principal(name: name, user: configured, onBehalfOf: nil)
+        try vault.catalog.appendAudit([vault.acting(as: principal).event("auth.login", target: name, details: ["address": from])])
+        return .ok(principal)
+    }
+
+    /// When `user` is locked out at `now`: 15 minutes after the last of 5 failures that fell within 15 minutes.
+    static func lockedUntil(vault: Vault, user: String, now: Date) throws -> Date? {
+        // The window ending at the last failure starts at most 30 minutes ago while the lockout can still hold.
+        let recent = try vault.catalog.loginFailures(user: user, since: now.addingTimeInterval(-(failureWindow + lockoutPeriod)),
+                                                     limit: maximumFailures)
+        guard recent.count == maximumFailures, let last = recent.first, let fifth = recent.last,
+              last.timeIntervalSince(fifth) < failureWindow else { return nil }
+        let until = last.addingTimeInterval(lockoutPeriod)
+        return now < until ? until : nil
+    }
+
+    /// For single sign-on behind a trusted reverse proxy (its header names the user, already authenticated): the
+    /// principal of a configured user whose account is not disabled, or nil, audited `auth.failed` like `login`.
+    /// No password and no lockout: the proxy did the authentication.
+    public static func principal(vault: Vault, trustedUser: String, from address: String) throws -> Principal? {
+        let from = auditAddress(address)
+        guard let configured = vault.configuration.users[trustedUser] else {
+            try vault.catalog.appendAudit([vault.event("auth.failed", target: nil, details: ["reason": "unknown user", "method": "trusted header",
+                                                                                              "address": from])])
+            return nil
+        }
+        if try vault.catalog.account(user: configured.name)?.disabled == true {
+            try vault.catalog.appendAudit([vault.event("auth.failed", target: configured.name, details: ["reason": "disabled", "method": "trusted header",
+                                                                                                        "address": from])])
+            return nil
+        }
+        return Principal(name: configured.name, user: configured, onBehalfOf: nil)
+    }
+
+    /// Whether `user` may still log in with a password: configured, with a password, not disabled. The web layer
+    /// checks it on each request of a password session, so that `user password --disable` ends live sessions.
+    public static func isActive(vault: Vault, user: String) throws -> Bool {
+        guard let configured = vault.configuration.users[user], let account = try vault.catalog.account(user: configured.name) else {
+            return false
+        }
+        return !account.disabled && account.passwordHash != nil
+    }
+
+    /// The client address as recorded: an IP in text form, or "invalid" for anything else (it came over the network).
+    static func auditAddress(_ address: String) -> String {
+        let allowed = address.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || $0 == "." || $0 == ":" || $0 == "%" || $0 == "[" || $0 == "]" }
+        return !address.isEmpty && address.utf8.count <= 64 && allowed ? address : "invalid"
+    }
+}
