@@ -30,7 +30,7 @@ import Testing
     @Test func everyAnswerCarriesTheSecurityHeaders() async throws {
         let f = try WebFixture()
         try await Application(router: f.router()).test(.router) { client in
-            for (path, status) in [("/login", HTTPResponse.Status.ok), ("/calls", .seeOther), ("/assets/app.css", .ok), ("/assets/nope", .seeOther)] {
+            for (path, status) in [("/login", HTTPResponse.Status.ok), ("/calls", .seeOther), ("/assets/app.css", .ok), ("/assets/nope", .notFound), ("/calls/x/audio", .seeOther)] {
                 try await client.execute(uri: path, method: .get) { r in
                     #expect(r.status == status, "\(path)")
                     #expect(r.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true, "\(path)")
