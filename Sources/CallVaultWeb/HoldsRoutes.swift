@@ -62,11 +62,7 @@ enum HoldsRoutes {
         }
     }
 
-    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] {
-        ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
-         "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
-         "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
-    }
+    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] { holdJSON(h, recordings: recordings) }
 
     static func isDue(_ h: HoldRow, now: Date) -> Bool {
         h.releasedAt == nil && (h.reviewAt.flatMap(Timestamp.parse).map { $0 <= now } ?? false)

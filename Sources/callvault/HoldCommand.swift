@@ -9,11 +9,7 @@ struct HoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hold", abstract: "Legal and incident holds.",
                                                     subcommands: [Place.self, Release.self, List.self, Show.self])
 
-    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] {
-        ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
-         "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
-         "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
-    }
+    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] { holdJSON(h, recordings: recordings) }
 
     /// One hold on one line; its texts escaped, so a newline in a case reference cannot forge another hold.
     static func line(_ h: HoldRow, recordings: Int) -> String {
