@@ -117,7 +117,7 @@ extension Catalog {
                         try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
                             .execute(arguments: [t, how, r.id])
                         // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
-                        try db.cachedStatement(sql: "DELETE FROM waveforms WHERE recording_id = ?").execute(arguments: [r.id])
+                        try Self.deleteWaveform(recordingID: r.id, in: db)
                         events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break

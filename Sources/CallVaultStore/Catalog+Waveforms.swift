@@ -30,6 +30,12 @@ extension Catalog {
         }
     }
 
+    /// Deletes a recording's waveform inside a caller's transaction: whatever deletes audio (the sweeper, an
+    /// erasure) deletes the waveform computed from it in the same transaction.
+    static func deleteWaveform(recordingID: String, in db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM waveforms WHERE recording_id = ?").execute(arguments: [recordingID])
+    }
+
     /// The kept waveform of a recording, nil when none is kept (stored before waveforms were, or audio deleted).
     public func waveform(recordingID: String) throws -> WaveformRow? {
         try wrap("read waveform") {
