@@ -193,14 +193,15 @@ final class TranscodedWAV: Sendable {
     init(file: OriginalFile, sf: OpaquePointer, info: SF_INFO, frames: Int64) throws {
         self.file = file
         channels = Int(info.channels)
-        guard channels > 0, channels <= 1024, info.samplerate > 0, frames >= 0 else {
-            throw VaultError.failure("cannot decode the stored audio: no channels or sample rate")
+        // The bounds ingest holds a file to; a file that escaped them gets no header built from its lies.
+        guard channels > 0, channels <= 1024, AudioProbe.sampleRates.contains(Int(info.samplerate)), frames >= 0 else {
+            throw VaultError.failure("cannot decode the stored audio: no channels or an impossible sample rate")
         }
         self.frames = frames
         blockAlign = channels * 2
-        let dataBytes = frames * Int64(blockAlign)
+        let (dataBytes, overflow) = frames.multipliedReportingOverflow(by: Int64(blockAlign))
         // A RIFF size is 32 bits: a decoding over 4 GiB has no WAV form a browser reads.
-        guard dataBytes <= Int64(UInt32.max) - 36 else {
+        guard !overflow, dataBytes <= Int64(UInt32.max) - 36 else {
             throw VaultError.failure("the recording is too long to play in a browser as 16-bit WAV (\(dataBytes) bytes of samples)")
         }
         length = Self.headerBytes + dataBytes

@@ -308,6 +308,23 @@ func decodeFloats(_ data: Data) throws -> PCM {
         #expect(peak - before < 8 << 20, "resident memory grew by \(peak - before) bytes")
     }
 
+    @Test func aFileOrFrameCountThatCannotBeServedIsRefusedNotTrapped() throws {
+        func source(_ data: Data, frames: Int64) throws -> BrowserAudio {
+            let path = NSTemporaryDirectory() + "cv-hostile-" + UUID().uuidString
+            #expect(FileManager.default.createFile(atPath: path, contents: data))
+            defer { unlink(path) }
+            return try BrowserAudio.playable(fd: open(path, O_RDONLY | O_CLOEXEC), fileSize: Int64(data.count), frames: frames)
+        }
+        let mulaw = WAVBuilder.bytes8(tag: 7, WAVBuilder.pseudoRandomBytes(800))
+        #expect(errorKind { try source(Data("not audio at all".utf8), frames: 10) } == .vaultFailure)
+        #expect(errorKind { try source(mulaw, frames: Int64.max / 2) } == .vaultFailure)   // would overflow
+        #expect(errorKind { try source(mulaw, frames: 1 << 31) } == .vaultFailure)         // over a RIFF's 4 GiB
+        // A catalog count beyond what the file decodes: the promised length holds, padded with silence.
+        let padded = try source(mulaw, frames: 1000)
+        #expect(padded.length == 44 + 2000)
+        #expect(try padded.read(offset: 44 + 1600, count: 400) == [UInt8](repeating: 0, count: 400))
+    }
+
     func residentBytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
