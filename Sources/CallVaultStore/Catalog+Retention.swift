@@ -121,6 +121,8 @@ extension Catalog {
                         let how = if case .removed = result { "retention" } else { "found_missing" }
                         try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
                             .execute(arguments: [t, how, r.id])
+                        // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
+                        try Self.deleteWaveform(recordingID: r.id, in: db)
                         events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break
