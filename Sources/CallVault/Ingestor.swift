@@ -282,7 +282,7 @@ public struct Ingestor: Sendable {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
                 vault.event("ingest.stored", target: item.row.id,
                             details: ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256])
-            })
+            }, waveforms: items.map { WaveformRow(recordingID: $0.row.id, peaks: $0.waveform) })
         }
         var stored: [IngestReport.Stored] = []
         for item in items {

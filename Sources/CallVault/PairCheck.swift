@@ -26,6 +26,8 @@ struct Prepared {
     var row: RecordingRow
     var staged: StagedAudio
     var alreadyExpired: Bool
+    /// Peaks from the probe's decode, kept with the row at commit.
+    var waveform: WaveformPeaks
 }
 
 /// What a sidecar read through its descriptor gave.
@@ -179,7 +181,8 @@ struct PairCheck {
             row.announcementPromptOffsetMs = v.promptOffsetMs
         }
         keep = true
-        return .store(Prepared(pair: pair, inputs: inputs, row: row, staged: staged, alreadyExpired: expiries.audio <= now))
+        return .store(Prepared(pair: pair, inputs: inputs, row: row, staged: staged, alreadyExpired: expiries.audio <= now,
+                              waveform: facts.waveform))
     }
 
     /// `audio/TENANT/YYYY/MM/DD`, the call's local date in the tenant's time zone.

@@ -50,12 +50,7 @@ public struct Sweeper: Sendable {
         report.held = try catalog.dueCounts(at: now).held
 
         let files = vault.files
-        let remove: (SweptRecording) -> AudioRemoval = { r in
-            CrashPoint.reached("sweep.before-remove")
-            if unlink(files.absolute(r.audioPath)) == 0 { return .removed }
-            if errno == ENOENT { return .alreadyMissing }
-            return .failed("cannot remove \(r.audioPath): \(String(cString: strerror(errno)))")
-        }
+        let remove = Self.audioRemover(files)
         func tally(_ swept: [(SweptRecording, AudioRemoval)], metadata: Bool) {
             for (r, result) in swept {
                 switch result {
@@ -115,6 +110,23 @@ public struct Sweeper: Sendable {
         return report
     }
 
+    /// How the sweeper removes a recording's audio; erasures (data-subject requests) remove it the same way.
+    static func audioRemover(_ files: StoreFiles) -> (SweptRecording) -> AudioRemoval {
+        { r in
+            CrashPoint.reached("sweep.before-remove")
+            if unlink(files.absolute(r.audioPath)) == 0 { return .removed }
+            if errno == ENOENT { return .alreadyMissing }
+            return .failed("cannot remove \(r.audioPath): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The sweeper's way of deleting whole recordings, for an erasure at `now` by the acting user.
+    static func erasureEffects(_ vault: Vault) -> ErasureEffects {
+        let files = vault.files
+        return ErasureEffects(remove: audioRemover(files), sync: { try files.syncFileSystem() },
+                              event: { action, target, details in vault.event(action, target: target, details: details) })
+    }
+
     /// Quarantine entries past the quarantine period, counted on the configured time zone's calendar.
     func dueQuarantine(now: Date) throws -> [RejectionRow] {
         let period = vault.configuration.quarantineRetention
@@ -155,8 +167,10 @@ public struct Holds: Sendable {
         try vault.require(Self.officers, to: "hold release")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold release", what: "hold") }
         guard !note.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--note: say why the hold is released") }
+        // Calls whose erasure waited for this hold are erased in the release's transaction.
         let released = try vault.catalog.releaseHold(id: id, by: vault.actor, note: note, at: vault.clock.now(),
-                                                     event: vault.event("hold.released", target: id))
+                                                     event: vault.event("hold.released", target: id),
+                                                     erasure: Sweeper.erasureEffects(vault))
         guard released else { throw VaultError(.notFound, "hold \(id): no such active hold") }
     }
 

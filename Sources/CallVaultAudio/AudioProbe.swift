@@ -16,6 +16,8 @@ public struct AudioFacts: Sendable, Equatable {
     public var channels: Int
     /// Frames actually decoded (not the header's claim).
     public var frames: Int64
+    /// The waveform, gathered during the same full decode (kept with the recording: no second pass later).
+    public var waveform: WaveformPeaks
     public var durationSeconds: Double { sampleRate > 0 ? Double(frames) / Double(sampleRate) : 0 }
 }
 
@@ -52,18 +54,23 @@ public enum AudioProbe {
         }
 
         // Decode everything: this is what finds truncated FLAC/Opus/MP3 whose header claims the full length.
+        // The waveform's peaks are taken from the same buffers (a min and a max per sample).
         let chunkFrames = 8192
         var buffer = [Int16](repeating: 0, count: chunkFrames * Int(info.channels))
         var decoded: Int64 = 0
+        var peaks = WaveformAccumulator(channels: Int(info.channels))
+        // Float sources clip at full scale instead of wrapping around (only the samples' values change).
+        _ = sf_command(sf, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
         while true {
             let n = buffer.withUnsafeMutableBufferPointer { sf_readf_short(sf, $0.baseAddress, sf_count_t(chunkFrames)) }
             if n <= 0 { break }
             decoded += Int64(n)
+            buffer.withUnsafeBufferPointer { peaks.add($0, frames: Int(n)) }
         }
         let decodeError = sf_error(sf)
 
         let facts = AudioFacts(container: container, format: format, sampleRate: Int(info.samplerate),
-                               channels: Int(info.channels), frames: decoded)
+                               channels: Int(info.channels), frames: decoded, waveform: peaks.peaks())
 
         if decoded == 0 {
             // A recorder that died before finishing the header leaves data size 0 with the audio after it.

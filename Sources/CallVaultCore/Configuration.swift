@@ -64,6 +64,10 @@ public struct Tenant: Sendable, Equatable {
     public var timeZone: TimeZone
     public var retention: RetentionPolicy
     public var announcement: AnnouncementPolicy
+    /// ISO 3166 country whose national number form a subject's number may be given in (data-subject requests).
+    public var country: String? = nil
+    /// The language of what the vault writes for the tenant's callers (an access request's README): nl, fr, en.
+    public var language = "en"
 }
 
 /// The whole configuration, validated.
@@ -268,7 +272,7 @@ struct ConfigurationReader {
                 let path = "tenants.\(name)"
                 guard Sidecar.isSafeTenant(name) else { throw fail(path, "tenant names are [a-z0-9][a-z0-9-]{0,62}") }
                 guard let t = ts[name]?.table else { throw fail(path, "must be a table") }
-                try checkKeys(t, ["time_zone", "retention", "announcement"], at: path)
+                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language"], at: path)
                 var tenant = Tenant(name: name, timeZone: try timeZone(t, "time_zone", at: path + ".") ?? zone,
                                     retention: retention, announcement: AnnouncementPolicy())
                 if let r = try table(t, "retention", at: path + ".") {
@@ -306,6 +310,16 @@ struct ConfigurationReader {
                     if tenant.announcement.verify != .off, tenant.announcement.prompts.isEmpty {
                         throw fail(ap + ".prompts", "verification is \(tenant.announcement.verify.rawValue) but no prompt is configured")
                     }
+                }
+                if let c = try string(t, "country", at: path + ".") {
+                    guard PhoneNumber.plans[c] != nil else {
+                        throw fail(path + ".country", "'\(c)' is not supported (\(PhoneNumber.plans.keys.sorted().joined(separator: ", ")))")
+                    }
+                    tenant.country = c
+                }
+                if let l = try string(t, "language", at: path + ".") {
+                    guard ["nl", "fr", "en"].contains(l) else { throw fail(path + ".language", "'\(l)' is not supported (nl, fr, en)") }
+                    tenant.language = l
                 }
                 tenants[name] = tenant
             }

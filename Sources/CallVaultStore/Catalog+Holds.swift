@@ -92,14 +92,17 @@ extension Catalog {
         }
     }
 
-    /// Releases an active hold. Returns false when there is no such active hold.
-    public func releaseHold(id: String, by user: String, note: String, at now: Date, event: AuditEvent) throws -> Bool {
+    /// Releases an active hold. Returns false when there is no such active hold. With `erasure`, the calls of
+    /// erasure requests that this hold alone kept are erased in the same transaction (README: Data-subject requests).
+    public func releaseHold(id: String, by user: String, note: String, at now: Date, event: AuditEvent,
+                            erasure: ErasureEffects? = nil) throws -> Bool {
         try wrap("release hold") {
             try db.write { db in
                 try db.execute(sql: "UPDATE holds SET released_at = ?, released_by = ?, release_note = ? WHERE id = ? AND released_at IS NULL",
                                arguments: [Timestamp.utc(now), user, note, id])
                 guard db.changesCount == 1 else { return false }
                 try AuditLog.append(event, in: db)
+                if let erasure { _ = try Self.erasePendingReleased(db, holdID: id, now: now, effects: erasure) }
                 return true
             }
         }

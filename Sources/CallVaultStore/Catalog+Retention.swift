@@ -16,8 +16,13 @@ public enum Deletable {
     /// Metadata due at `?` (now).
     static let metadataDue = "recordings.metadata_expires_at <= ?"
 
-    static let audio = "(\(audioDue)) AND NOT \(held)"
-    static let metadata = "(\(metadataDue)) AND NOT \(held)"
+    /// True for a recording a restriction keeps past its expiry (ground unlawful or legal-claims: art. 18(1)(b),(c)).
+    static let keptByRestriction = "recordings.restricted >= 2"
+    /// Held, or kept by a restriction: not deletable whatever its expiry.
+    static let kept = "(\(held) OR \(keptByRestriction))"
+
+    static let audio = "(\(audioDue)) AND NOT \(kept)"
+    static let metadata = "(\(metadataDue)) AND NOT \(kept)"
 }
 
 /// What the sweeper did to one recording inside its deciding transaction.
@@ -49,7 +54,7 @@ extension Catalog {
     public struct DueCounts: Sendable, Equatable {
         public var audio = 0
         public var metadata = 0
-        /// Due (audio or metadata) but protected by an active hold.
+        /// Due (audio or metadata) but protected by an active hold or a restriction that keeps it.
         public var held = 0
     }
 
@@ -68,7 +73,7 @@ extension Catalog {
                 c.audio = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE \(Deletable.audio)\(tenantClause)", arguments: args(1)) ?? 0
                 c.metadata = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE \(Deletable.metadata)\(tenantClause)", arguments: args(1)) ?? 0
                 c.held = try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM recordings WHERE ((\(Deletable.audioDue)) OR (\(Deletable.metadataDue))) AND \(Deletable.held)\(tenantClause)
+                    SELECT count(*) FROM recordings WHERE ((\(Deletable.audioDue)) OR (\(Deletable.metadataDue))) AND \(Deletable.kept)\(tenantClause)
                     """, arguments: args(2)) ?? 0
                 return c
             }
@@ -116,6 +121,8 @@ extension Catalog {
                         let how = if case .removed = result { "retention" } else { "found_missing" }
                         try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
                             .execute(arguments: [t, how, r.id])
+                        // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
+                        try Self.deleteWaveform(recordingID: r.id, in: db)
                         events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break

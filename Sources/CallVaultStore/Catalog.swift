@@ -192,14 +192,15 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Stores recordings with their audit events and clears their pending placements, in one transaction.
-    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent]) throws {
+    /// Stores recordings with their audit events and waveforms and clears their pending placements, in one transaction.
+    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = []) throws {
         try wrap("store recordings") {
             try db.write { db in
                 for r in rows {
                     try r.insert(db)
                     try db.execute(sql: "DELETE FROM pending_placements WHERE recording_id = ?", arguments: [r.id])
                 }
+                try Self.insertWaveforms(waveforms, in: db)
                 try AuditLog.append(events, in: db)
             }
         }

@@ -193,6 +193,54 @@ enum CatalogSchema {
                 )
                 """)
         }
+        m.registerMigration("v10: data-subject requests") { db in
+            // The register of GDPR requests (README: Data-subject requests). A subject's number is never stored:
+            // request_subjects keeps a keyed hash of it (the key is a file in the store), and request_items the
+            // calls it matched, which stay as tombstones (request, recording id, tenant, when erased) after an
+            // erasure. recordings.restricted: 0 none, 1 hidden from coaches, 2 hidden and kept past expiry.
+            let instant = "GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'"
+            try db.execute(sql: """
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('access', 'erasure', 'restriction', 'rectification', 'objection')),
+                    tenant TEXT,
+                    reference TEXT NOT NULL UNIQUE,
+                    note TEXT,
+                    received_at TEXT NOT NULL CHECK (received_at \(instant)),
+                    first_due_at TEXT NOT NULL CHECK (first_due_at \(instant)),
+                    due_at TEXT NOT NULL CHECK (due_at \(instant)),
+                    extended_by TEXT,
+                    extension_reason TEXT,
+                    opened_by TEXT NOT NULL,
+                    opened_at TEXT NOT NULL CHECK (opened_at \(instant)),
+                    closed_at TEXT CHECK (closed_at IS NULL OR closed_at \(instant)),
+                    closed_by TEXT,
+                    outcome TEXT,
+                    restriction_ground TEXT CHECK (restriction_ground IN ('accuracy', 'unlawful', 'legal-claims', 'objection')),
+                    restricted_at TEXT,
+                    restriction_lifted_at TEXT
+                );
+                CREATE INDEX requests_open_by_due ON requests (due_at) WHERE closed_at IS NULL;
+                CREATE TABLE request_subjects (
+                    request_id TEXT NOT NULL REFERENCES requests (id),
+                    subject_hash TEXT NOT NULL,
+                    PRIMARY KEY (request_id, subject_hash)
+                );
+                CREATE TABLE request_items (
+                    request_id TEXT NOT NULL REFERENCES requests (id),
+                    recording_id TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    erasure_pending INTEGER NOT NULL DEFAULT 0,
+                    erased_at TEXT,
+                    PRIMARY KEY (request_id, recording_id)
+                );
+                CREATE INDEX request_items_by_recording ON request_items (recording_id);
+                CREATE INDEX request_items_pending ON request_items (recording_id) WHERE erasure_pending = 1;
+                -- A subject is found as caller or callee: one index each, so `request open` reads only their calls.
+                CREATE INDEX recordings_by_caller ON recordings (caller);
+                CREATE INDEX recordings_by_callee ON recordings (callee);
+                """)
+        }
         return m
     }
 }

@@ -133,13 +133,13 @@ struct LoginMiddleware: RouterMiddleware {
         if let header = env.settings.trustedHeader, let name = request.headers[HTTPField.Name(header)!], !name.isEmpty {
             // Believed from a trusted proxy only; from anyone else the header is ignored (and the cookie decides).
             if env.isTrustedProxy(context.peer) {
-                if let cookie, let s = await env.sessions.session(token: cookie, now: now), s.user == name,
-                   let user = vault.configuration.users[name] {
-                    return SignedIn(principal: Principal(name: name, user: user, onBehalfOf: nil), token: cookie, csrf: s.csrf)
-                }
+                // Checked on every request (not only when the session is made): a disabled account is out at once.
                 let peer = context.peer
                 guard let principal = try await blocking({ try Accounts.principal(vault: vault, trustedUser: name, from: peer) }) else {
                     throw WebRefusal(status: .forbidden, message: "Your single sign-on user is not a user of this vault.")
+                }
+                if let cookie, let s = await env.sessions.session(token: cookie, now: now), s.user == principal.name {
+                    return SignedIn(principal: principal, token: cookie, csrf: s.csrf)
                 }
                 let (token, s) = await env.sessions.create(user: principal.name, now: now)
                 return SignedIn(principal: principal, token: token, csrf: s.csrf, newCookie: token)

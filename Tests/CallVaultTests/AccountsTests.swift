@@ -212,7 +212,8 @@ final class AccountsStore {
     }
 
     @Test func anUnknownNameTakesAsLongToRefuseAsAKnownOne() throws {
-        // A malformed dummy hash would be rejected at once, and the quick answer would tell which names exist.
+        // A malformed dummy hash would be rejected in microseconds, and the quick answer would tell which names exist
+        // (the margin is wide: the machine is shared).
         #expect(Accounts.dummyHash.hasPrefix("$2b$12$") && Accounts.dummyHash.utf8.count == 60)
         let s = try AccountsStore()
         try Accounts(vault: s.admin).setPassword(user: "coach-an", password: password)
@@ -222,7 +223,7 @@ final class AccountsStore {
             return ContinuousClock.now - start
         }
         let known = try time("coach-an"), unknown = try time("coach-bob")
-        #expect(unknown > known * 0.5 && known > unknown * 0.5, "known \(known), unknown \(unknown)")
+        #expect(unknown > known * 0.2 && known > unknown * 0.2, "known \(known), unknown \(unknown)")
     }
 
     @Test func passwordRulesAreEnforcedAndNamedWithoutEchoingThePassword() throws {

@@ -106,6 +106,17 @@ import Testing
         }
     }
 
+    @Test func disablingAnAccountEndsItsLiveSessions() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            try Accounts(vault: f.vault).disable(user: "cora")
+            try await client.execute(uri: "/calls", method: .get, headers: b.headers) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: form([("user", "cora"), ("password", WebFixture.password)])) { #expect($0.status == .unauthorized) }
+        }
+    }
+
     @Test func aCoachSeesOnlyTheirScopeAndGets403Elsewhere() async throws {
         let f = try WebFixture()
         let mine = try f.recordings(team: "billing-nl"), others = try f.recordings(notTeam: "billing-nl")

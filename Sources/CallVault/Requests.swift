@@ -1,0 +1,282 @@
+// Data-subject requests (SPEC §14): the register and its deadlines, finding a subject's calls, restriction,
+// erasure and rectification. Compliance and admin only; every step audited with the request id, never a number.
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+/// The kinds of GDPR request the register keeps (art. 15–18, 21).
+public enum RequestKind: String, Sendable, CaseIterable {
+    case access, erasure, restriction, rectification, objection
+}
+
+/// The grounds of a restriction (art. 18(1)(a)–(d)). `unlawful` and `legalClaims` keep the calls past expiry.
+public enum RestrictionGround: String, Sendable, CaseIterable {
+    case accuracy, unlawful, legalClaims = "legal-claims", objection
+
+    /// Whether the subject needs the data kept: the sweeper then leaves the calls until the restriction is lifted.
+    public var keepsPastExpiry: Bool { self == .unlawful || self == .legalClaims }
+}
+
+/// The metadata fields a rectification may correct.
+public enum RectifiableField: String, Sendable, CaseIterable {
+    case agent, team, queue, caller, callee
+
+    var column: String { self == .agent ? "agent_id" : rawValue }
+}
+
+/// A request as the register shows it, with its deadline state at the time it was read.
+public struct RequestSummary: Sendable {
+    public var row: RequestRow
+    public var subjects: Int
+    public var calls: Int
+    /// Open and past `due_at`.
+    public var overdue: Bool
+    /// Open, not overdue, due within 7 days.
+    public var dueSoon: Bool
+}
+
+/// One line of an erasure's plan or result.
+public struct ErasureStep: Sendable, Equatable {
+    public var recordingID: String
+    public var outcome: ErasureOutcome
+}
+
+public struct Requests: Sendable {
+    public let vault: Vault
+
+    public init(vault: Vault) { self.vault = vault }
+
+    static let officers: Set<Role> = [.compliance, .admin]
+    /// How long before its deadline a request counts as due soon.
+    public static let dueSoonDays = 7
+
+    /// The zone a request's dates are counted in: its tenant's, else the store's default.
+    func zone(tenant: String?) -> TimeZone {
+        tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+    }
+
+    /// The country a national-form number is read in: the tenant's, or the one country all tenants share.
+    func country(tenant: String?) -> String? {
+        if let tenant { return vault.configuration.tenants[tenant]?.country }
+        let countries = Set(vault.configuration.tenants.values.map(\.country))
+        return countries.count == 1 ? countries.first! : nil
+    }
+
+    /// Reads subjects' numbers as E.164; a number that cannot be read is a usage error naming the argument by
+    /// its position (never the text: it is a phone number, or close to one).
+    public func normalisedSubjects(_ subjects: [String], tenant: String?, option: String = "--subject") throws -> [String] {
+        let country = country(tenant: tenant)
+        return try subjects.enumerated().map { i, text in
+            guard let e164 = PhoneNumber.normalised(text, country: country) else {
+                let forms = country.map { "E.164 (+32470123456) or the national form of \($0)" }
+                    ?? "E.164 (+32470123456); set the tenant's `country` (or give --tenant) for national forms"
+                throw VaultError(.usage, "\(option) #\(i + 1) of \(subjects.count): not a phone number in \(forms)")
+            }
+            return e164
+        }
+    }
+
+    /// `due_at` of a request received at `received`: one calendar month later on the tenant's wall clock.
+    public func firstDeadline(received: Date, tenant: String?) -> Date {
+        ISODuration("P1M")!.added(to: received, in: zone(tenant: tenant))
+    }
+
+    static func isSafeReference(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard (1...64).contains(u.count), u[0] != UInt8(ascii: ".") else { return false }
+        return u.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95 }
+    }
+
+    func summary(_ row: RequestRow, calls: Int, subjects: Int) -> RequestSummary {
+        let now = Timestamp.utc(vault.clock.now())
+        let soon = Timestamp.utc(vault.clock.now().addingTimeInterval(Double(Self.dueSoonDays) * 86_400))
+        let open = row.closedAt == nil
+        return RequestSummary(row: row, subjects: subjects, calls: calls, overdue: open && row.dueAt < now,
+                              dueSoon: open && row.dueAt >= now && row.dueAt < soon)
+    }
+
+    /// The request, or a usage/not-found error (an ill-formed id is refused and audited without its text).
+    func existing(_ id: String, action: String) throws -> RequestRow {
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: action, what: "request") }
+        guard let r = try vault.catalog.request(id: id) else { throw VaultError(.notFound, "request \(id): no such request") }
+        return r
+    }
+
+    func requireOpen(_ r: RequestRow, action: String) throws {
+        guard r.closedAt == nil else { throw VaultError(.usage, "\(action): request \(r.id) is closed (\(r.closedAt!))") }
+    }
+
+    func requireKind(_ r: RequestRow, _ kinds: [RequestKind], action: String) throws {
+        guard kinds.map(\.rawValue).contains(r.kind) else {
+            throw VaultError(.usage, "\(action): request \(r.id) is a\(r.kind.first.map { "aeiou".contains($0) } == true ? "n" : "") \(r.kind) request; \(action) answers \(kinds.map(\.rawValue).joined(separator: " or ")) requests")
+        }
+    }
+
+    // MARK: register
+
+    /// Opens a request and records the calls its subjects have now (as caller or callee). Returns its summary.
+    public func open(kind: RequestKind, subjects: [String], tenant: String?, received: Date, reference: String,
+                     note: String?) throws -> RequestSummary {
+        try vault.require(Self.officers, to: "request open")
+        if let tenant, vault.configuration.tenants[tenant] == nil { throw VaultError(.usage, "--tenant \(tenant): not configured") }
+        guard !subjects.isEmpty else { throw VaultError(.usage, "--subject: give the subject's phone number (repeatable)") }
+        guard Self.isSafeReference(reference) else {
+            throw VaultError(.usage, "--reference: 1-64 of A-Z a-z 0-9 . _ - (it names the export folder), not starting with '.'")
+        }
+        let numbers = try Array(Set(normalisedSubjects(subjects, tenant: tenant))).sorted()
+        let now = vault.clock.now()
+        guard received <= now else { throw VaultError(.usage, "--received: a request cannot be received in the future") }
+        let key = try SubjectKey.load(root: vault.root)
+        let hashes = numbers.map(key.hash)
+        let id = RecordingID.make(at: now)
+        let row = RequestRow(id: id, kind: kind.rawValue, tenant: tenant, reference: reference, note: note,
+                             receivedAt: Timestamp.utc(received), dueAt: Timestamp.utc(firstDeadline(received: received, tenant: tenant)),
+                             openedBy: vault.actor, openedAt: Timestamp.utc(now))
+        var details = ["kind": kind.rawValue, "reference": reference, "subjects": hashes.joined(separator: ","), "due_at": row.dueAt]
+        if let tenant { details["tenant"] = tenant }
+        let calls = try vault.catalog.openRequest(row, subjectHashes: hashes, numbers: numbers,
+                                                  event: vault.event("request.opened", target: id, details: details))
+        return summary(row, calls: calls, subjects: hashes.count)
+    }
+
+    /// The register: all requests, the open ones, or the overdue ones; oldest deadline first.
+    public func list(openOnly: Bool, overdueOnly: Bool) throws -> [RequestSummary] {
+        try vault.require(Self.officers, to: "request list")
+        let rows = try vault.catalog.requests(openOnly: openOnly, overdueAt: overdueOnly ? vault.clock.now() : nil)
+        try vault.catalog.appendAudit([vault.event("request.list", target: nil, details: ["results": String(rows.count)])])
+        return try rows.map { summary($0.row, calls: $0.calls, subjects: try vault.catalog.requestSubjects(id: $0.row.id).count) }
+    }
+
+    /// One request with its calls.
+    public func show(id: String) throws -> (RequestSummary, [RequestCall]) {
+        try vault.require(Self.officers, to: "request show")
+        let r = try existing(id, action: "request show")
+        let calls = try vault.catalog.requestCalls(id: id)
+        try vault.catalog.appendAudit([vault.event("request.show", target: id)])
+        return (summary(r, calls: calls.count, subjects: try vault.catalog.requestSubjects(id: id).count), calls)
+    }
+
+    /// The subject's calls, present (with audio or metadata only) or gone. With `subjects` (numbers given again,
+    /// which must be the request's own: their keyed hashes are compared), calls stored since are added first.
+    public func find(id: String, subjects: [String] = []) throws -> [RequestCall] {
+        try vault.require(Self.officers, to: "request find")
+        let r = try existing(id, action: "request find")
+        if !subjects.isEmpty {
+            let numbers = try normalisedSubjects(subjects, tenant: r.tenant)
+            let key = try SubjectKey.load(root: vault.root)
+            let known = Set(try vault.catalog.requestSubjects(id: id))
+            for (i, n) in numbers.enumerated() where !known.contains(key.hash(n)) {
+                throw VaultError(.usage, "--subject #\(i + 1) of \(numbers.count): not a subject of request \(id)")
+            }
+            _ = try vault.catalog.refreshRequest(id: id, tenant: r.tenant, numbers: numbers,
+                                                 event: vault.event("request.refreshed", target: id))
+        }
+        let calls = try vault.catalog.requestCalls(id: id)
+        try vault.catalog.appendAudit([vault.event("request.find", target: id, details: ["results": String(calls.filter { $0.row != nil }.count)])])
+        return calls
+    }
+
+    /// Extends the deadline once by `period` (P1M or P2M) with a reason, only before the first deadline passed.
+    public func extend(id: String, by period: String, reason: String) throws -> RequestSummary {
+        try vault.require(Self.officers, to: "request extend")
+        let r = try existing(id, action: "request extend")
+        guard period == "P1M" || period == "P2M", let d = ISODuration(period) else {
+            throw VaultError(.usage, "--by: P1M or P2M (GDPR art. 12(3): at most two further months)")
+        }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--reason: say why the request needs longer") }
+        guard let first = Timestamp.parse(r.firstDueAt) else { throw VaultError.failure("request \(id): unreadable deadline") }
+        let newDue = d.added(to: first, in: zone(tenant: r.tenant))
+        try vault.catalog.extendRequest(id: id, to: newDue, by: period, reason: reason, now: vault.clock.now(),
+                                        event: vault.event("request.extended", target: id, details: ["by": period, "due_at": Timestamp.utc(newDue)]))
+        return try show(id: id).0
+    }
+
+    public func close(id: String, outcome: String) throws {
+        try vault.require(Self.officers, to: "request close")
+        _ = try existing(id, action: "request close")
+        guard !outcome.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--outcome: say how the request was answered") }
+        try vault.catalog.closeRequest(id: id, outcome: outcome, by: vault.actor, now: vault.clock.now(),
+                                       event: vault.event("request.closed", target: id))
+    }
+
+    /// Open requests overdue and due within 7 days (for the report and `/metrics`); not audited, counts only.
+    public func deadlines() throws -> RequestDeadlineCounts {
+        let now = vault.clock.now()
+        return try vault.catalog.requestDeadlines(at: now, soonUntil: now.addingTimeInterval(Double(Self.dueSoonDays) * 86_400))
+    }
+
+    // MARK: restriction, erasure, rectification
+
+    /// Restricts the request's calls (hidden from coaches everywhere; with ground unlawful or legal-claims also
+    /// kept past expiry), or lifts the restriction — only once the subject was told (art. 18(3)).
+    /// Returns how many calls changed state.
+    public func restrict(id: String, ground: RestrictionGround?, lift: Bool, subjectInformed: Bool) throws -> Int {
+        try vault.require(Self.officers, to: "request restrict")
+        let r = try existing(id, action: "request restrict")
+        try requireKind(r, [.restriction, .objection], action: "restrict")
+        if lift {
+            guard ground == nil else { throw VaultError(.usage, "--lift takes no --ground") }
+            guard subjectInformed else {
+                throw VaultError(.usage, "--lift: tell the subject before the restriction is lifted (art. 18(3)), then add --subject-informed")
+            }
+            return try vault.catalog.setRestriction(id: id, ground: nil, now: vault.clock.now(),
+                                                    event: vault.event("request.restriction_lifted", target: id, details: ["subject_informed": "true"]))
+        }
+        try requireOpen(r, action: "restrict")
+        guard let ground else { throw VaultError(.usage, "--ground: accuracy, unlawful, legal-claims or objection (art. 18(1)(a)-(d))") }
+        return try vault.catalog.setRestriction(id: id, ground: ground.rawValue, now: vault.clock.now(),
+                                                event: vault.event("request.restricted", target: id,
+                                                                   details: ["ground": ground.rawValue, "kept_past_expiry": String(ground.keepsPastExpiry)]))
+    }
+
+    /// Erases the subject's calls now through the sweeper's deletion path; held calls are kept, marked
+    /// erasure-pending, and erased when their last hold is released. `dryRun`: the plan, changing nothing.
+    public func erase(id: String, dryRun: Bool) throws -> [ErasureStep] {
+        try vault.require(Self.officers, to: "request erase")
+        let r = try existing(id, action: "request erase")
+        try requireKind(r, [.erasure, .objection], action: "erase")
+        try requireOpen(r, action: "erase")
+        if dryRun {
+            let plan = try vault.catalog.erasurePlan(id: id)
+            try vault.catalog.appendAudit([vault.event("request.erase_planned", target: id, details: ["calls": String(plan.count)])])
+            return plan.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }
+        }
+        let done = try vault.catalog.erase(id: id, now: vault.clock.now(), effects: Sweeper.erasureEffects(vault),
+                                           event: vault.event("request.erase", target: id))
+        return done.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }
+    }
+
+    /// Corrects one metadata field of one of the request's calls; the audit keeps keyed hashes of the old and
+    /// new values, never the values.
+    public func rectify(id: String, recordingID: String, field: RectifiableField, value: String) throws {
+        try vault.require(Self.officers, to: "request rectify")
+        let r = try existing(id, action: "request rectify")
+        try requireKind(r, [.rectification], action: "rectify")
+        try requireOpen(r, action: "rectify")
+        guard RecordingID.isWellFormed(recordingID) else { throw vault.refuseInvalidID(action: "request rectify", what: "recording") }
+        guard let call = try vault.catalog.requestCalls(id: id).first(where: { $0.recordingID == recordingID }) else {
+            throw VaultError(.usage, "--recording \(recordingID): not one of request \(id)'s calls")
+        }
+        let stored: String
+        switch field {
+        case .caller, .callee:
+            if value == "withheld" {
+                stored = value
+            } else {
+                stored = try normalisedSubjects([value], tenant: call.tenant, option: "--value").first!
+            }
+        case .agent, .team, .queue:
+            let limit = field == .queue ? 256 : 128
+            guard (1...limit).contains(value.count), !value.unicodeScalars.contains(where: Sidecar.isForbiddenInText) else {
+                throw VaultError(.usage, "--value: 1-\(limit) characters without control characters")
+            }
+            stored = value
+        }
+        let key = try SubjectKey.load(root: vault.root)
+        _ = try vault.catalog.rectify(recordingID: recordingID, column: field.column, value: stored) { old in
+            vault.event("request.rectified", target: id, details: [
+                "recording": recordingID, "field": field.rawValue, "old_hash": old.map(key.hash) ?? "-", "new_hash": key.hash(stored),
+            ])
+        }
+    }
+}

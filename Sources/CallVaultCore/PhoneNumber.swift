@@ -1,0 +1,69 @@
+// Phone numbers as a DPO types them (E.164, or the national form of the tenant's country) read as E.164.
+import Foundation
+
+/// Reads a subject's number the way people write it: `+32 470 12 34 56`, `+32 (0)470 12 34 56`,
+/// `0032 470…`, and with a tenant `country`, the national form `0470/12.34.56`. The catalog stores numbers in
+/// E.164 (the sidecar schema), so this is what a subject is matched on. Never put the input in an error.
+public enum PhoneNumber {
+    /// A country whose national form is understood: its calling code, whether a national number starts with
+    /// the trunk prefix 0, and the lengths of its national significant number (ITU-T national plans).
+    public struct Plan: Sendable {
+        public var callingCode: String
+        public var trunkZero: Bool
+        public var lengths: ClosedRange<Int>
+    }
+
+    /// The countries of `country = "…"` in a tenant's configuration.
+    public static let plans: [String: Plan] = [
+        "BE": Plan(callingCode: "32", trunkZero: true, lengths: 8...9),
+        "NL": Plan(callingCode: "31", trunkZero: true, lengths: 9...9),
+        "FR": Plan(callingCode: "33", trunkZero: true, lengths: 9...9),
+        "DE": Plan(callingCode: "49", trunkZero: true, lengths: 6...13),
+        // Luxembourg has no trunk prefix: a national number is dialled as it is (621 123 456).
+        "LU": Plan(callingCode: "352", trunkZero: false, lengths: 4...11),
+    ]
+
+    /// The number in E.164 (`+` and 7–15 digits), or nil when `text` is not a phone number in E.164,
+    /// international (`00…`) or — with `country` — national form.
+    public static func normalised(_ text: String, country: String?) -> String? {
+        var s = text.trimmingCharacters(in: .whitespaces)
+        // "+32 (0)470…": the bracketed trunk zero that is not dialled from abroad.
+        s = s.replacingOccurrences(of: "(0)", with: "")
+        var international = false
+        if s.hasPrefix("+") {
+            international = true
+            s.removeFirst()
+        }
+        var digits = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "0"..."9": digits.unicodeScalars.append(u)
+            case " ", "\u{00A0}", ".", "-", "/", "(", ")": continue
+            default: return nil
+            }
+        }
+        if !international, digits.hasPrefix("00") {
+            international = true
+            digits.removeFirst(2)
+        }
+        if international {
+            // A known country: its own length rule, and a trunk zero written after the code is dropped.
+            if let plan = plans.values.first(where: { digits.hasPrefix($0.callingCode) }) {
+                var national = String(digits.dropFirst(plan.callingCode.count))
+                if national.hasPrefix("0") { national.removeFirst() }
+                guard plan.lengths.contains(national.count), !national.hasPrefix("0") else { return nil }
+                return "+" + plan.callingCode + national
+            }
+            guard (7...15).contains(digits.count), !digits.hasPrefix("0") else { return nil }
+            return "+" + digits
+        }
+        guard let country, let plan = plans[country] else { return nil }
+        var national = digits
+        if plan.trunkZero {
+            guard national.hasPrefix("0") else { return nil }
+            national.removeFirst()
+        }
+        guard plan.lengths.contains(national.count), !national.hasPrefix("0") else { return nil }
+        return "+" + plan.callingCode + national
+    }
+}

@@ -1,0 +1,378 @@
+// Data-subject requests in the catalog: the register, the calls a request matched, erasure and restriction.
+import CallVaultCore
+import Foundation
+import GRDB
+
+/// A request as the register keeps it. No phone number: subjects are keyed hashes in `request_subjects`.
+public struct RequestRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "requests"
+    public var id: String
+    public var kind: String
+    /// nil: the request covers every tenant.
+    public var tenant: String?
+    public var reference: String
+    public var note: String?
+    public var receivedAt: String
+    /// received + 1 month in the tenant's zone; `dueAt` is the deadline in force (later once extended).
+    public var firstDueAt: String
+    public var dueAt: String
+    public var extendedBy: String?
+    public var extensionReason: String?
+    public var openedBy: String
+    public var openedAt: String
+    public var closedAt: String?
+    public var closedBy: String?
+    public var outcome: String?
+    /// The ground of an active or lifted restriction (art. 18(1)(a)-(d)).
+    public var restrictionGround: String?
+    public var restrictedAt: String?
+    public var restrictionLiftedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, tenant, reference, note, outcome
+        case receivedAt = "received_at", firstDueAt = "first_due_at", dueAt = "due_at", extendedBy = "extended_by"
+        case extensionReason = "extension_reason", openedBy = "opened_by", openedAt = "opened_at", closedAt = "closed_at"
+        case closedBy = "closed_by", restrictionGround = "restriction_ground", restrictedAt = "restricted_at"
+        case restrictionLiftedAt = "restriction_lifted_at"
+    }
+
+    public init(id: String, kind: String, tenant: String?, reference: String, note: String?, receivedAt: String,
+                dueAt: String, openedBy: String, openedAt: String) {
+        self.id = id; self.kind = kind; self.tenant = tenant; self.reference = reference; self.note = note
+        self.receivedAt = receivedAt; self.firstDueAt = dueAt; self.dueAt = dueAt; self.openedBy = openedBy
+        self.openedAt = openedAt
+    }
+
+    /// Whether a restriction of this request is in force.
+    public var restrictionActive: Bool { restrictionGround != nil && restrictedAt != nil && restrictionLiftedAt == nil }
+}
+
+/// One call of a request, as `request find` shows it: present (with its state) or already gone.
+public struct RequestCall: Sendable, Equatable {
+    public var recordingID: String
+    public var tenant: String
+    /// nil when the recording no longer exists (erased, or its metadata expired).
+    public var row: RecordingRow?
+    public var held: Bool
+    public var holdIDs: [String]
+    public var erasurePending: Bool
+    public var erasedAt: String?
+}
+
+/// Counts of open requests by deadline, for the report and `/metrics`.
+public struct RequestDeadlineCounts: Sendable, Equatable {
+    public var open = 0
+    /// Due within the next 7 days and not yet overdue.
+    public var dueSoon = 0
+    public var overdue = 0
+}
+
+/// What an erasure did (or, in a dry run, would do) to one call.
+public enum ErasureOutcome: Sendable, Equatable {
+    /// Deleted now: audio (if still there) and metadata.
+    case deleted
+    /// Kept under these active holds (art. 17(3)(e)); marked erasure-pending.
+    case keptUnderHold([String])
+    /// Its metadata was already gone (expired, or erased before).
+    case alreadyGone
+    /// The audio could not be removed: nothing was deleted for this call.
+    case failed(String)
+}
+
+/// How an erasure removes files, the same as the sweeper: remove one recording's audio, make removals durable,
+/// and build each audit event. Passed into the deciding transaction.
+public struct ErasureEffects {
+    public var remove: (SweptRecording) -> AudioRemoval
+    public var sync: () throws -> Void
+    public var event: SweepEventFactory
+
+    public init(remove: @escaping (SweptRecording) -> AudioRemoval, sync: @escaping () throws -> Void, event: @escaping SweepEventFactory) {
+        self.remove = remove; self.sync = sync; self.event = event
+    }
+}
+
+extension Catalog {
+    // MARK: register
+
+    /// Opens a request: its row, its subjects' hashes and the calls they matched, with its audit event.
+    public func openRequest(_ r: RequestRow, subjectHashes: [String], numbers: [String], event: AuditEvent) throws -> Int {
+        try wrap("open request") {
+            try db.write { db in
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM requests WHERE reference = ?", arguments: [r.reference]) == true {
+                    throw VaultError(.usage, "--reference: a request with this reference is already in the register")
+                }
+                try r.insert(db)
+                for h in Set(subjectHashes) {
+                    try db.execute(sql: "INSERT INTO request_subjects (request_id, subject_hash) VALUES (?, ?)", arguments: [r.id, h])
+                }
+                let n = try Self.addMatches(db, requestID: r.id, tenant: r.tenant, numbers: numbers)
+                var e = event
+                e.details["calls"] = String(n)
+                try AuditLog.append(e, in: db)
+                return n
+            }
+        }
+    }
+
+    /// Adds the calls where one of `numbers` is caller or callee (through the caller and callee indexes) to a
+    /// request; returns how many were new.
+    static func addMatches(_ db: Database, requestID: String, tenant: String?, numbers: [String]) throws -> Int {
+        guard !numbers.isEmpty else { return 0 }
+        let marks = numbers.map { _ in "?" }.joined(separator: ",")
+        var args = StatementArguments([requestID])
+        _ = args.append(contentsOf: StatementArguments(numbers))
+        var tenantClause = ""
+        if let tenant { tenantClause = " AND tenant = ?"; _ = args.append(contentsOf: [tenant]) }
+        _ = args.append(contentsOf: StatementArguments(numbers))
+        if let tenant { _ = args.append(contentsOf: [tenant]) }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO request_items (request_id, recording_id, tenant)
+            SELECT ?, id, tenant FROM (
+                SELECT id, tenant FROM recordings WHERE caller IN (\(marks))\(tenantClause)
+                UNION SELECT id, tenant FROM recordings WHERE callee IN (\(marks))\(tenantClause))
+            """, arguments: args)
+        return db.changesCount
+    }
+
+    /// Adds later calls of a request's subjects (numbers already checked against its hashes), audited.
+    public func refreshRequest(id: String, tenant: String?, numbers: [String], event: AuditEvent) throws -> Int {
+        try wrap("refresh request") {
+            try db.write { db in
+                let n = try Self.addMatches(db, requestID: id, tenant: tenant, numbers: numbers)
+                var e = event
+                e.details["added"] = String(n)
+                try AuditLog.append(e, in: db)
+                return n
+            }
+        }
+    }
+
+    public func request(id: String) throws -> RequestRow? {
+        try wrap("read request") { try db.read { try RequestRow.fetchOne($0, key: id) } }
+    }
+
+    /// The subject hashes of a request.
+    public func requestSubjects(id: String) throws -> [String] {
+        try wrap("read request subjects") {
+            try db.read { try String.fetchAll($0, sql: "SELECT subject_hash FROM request_subjects WHERE request_id = ? ORDER BY subject_hash", arguments: [id]) }
+        }
+    }
+
+    /// Requests, oldest deadline first; `openOnly`: not closed; `overdueAt`: open and past their deadline at that instant.
+    public func requests(openOnly: Bool, overdueAt: Date?) throws -> [(row: RequestRow, calls: Int)] {
+        var clauses: [String] = []
+        var args = StatementArguments()
+        if openOnly || overdueAt != nil { clauses.append("closed_at IS NULL") }
+        if let overdueAt { clauses.append("due_at < ?"); _ = args.append(contentsOf: [Timestamp.utc(overdueAt)]) }
+        let w = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        return try wrap("list requests") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT requests.*, (SELECT count(*) FROM request_items i WHERE i.request_id = requests.id) AS calls
+                    FROM requests \(w) ORDER BY due_at, id
+                    """, arguments: args).map { (row: try RequestRow(row: $0), calls: $0["calls"] as Int) }
+            }
+        }
+    }
+
+    /// Open requests by deadline at `now`: overdue, and due within `soon` (7 days) after it.
+    public func requestDeadlines(at now: Date, soonUntil: Date) throws -> RequestDeadlineCounts {
+        try wrap("count request deadlines") {
+            try db.read { db in
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT count(*) AS open, coalesce(sum(due_at < ?), 0) AS overdue, coalesce(sum(due_at >= ? AND due_at < ?), 0) AS soon
+                    FROM requests WHERE closed_at IS NULL
+                    """, arguments: [Timestamp.utc(now), Timestamp.utc(now), Timestamp.utc(soonUntil)])
+                guard let row else { return RequestDeadlineCounts() }
+                return RequestDeadlineCounts(open: row["open"], dueSoon: row["soon"], overdue: row["overdue"])
+            }
+        }
+    }
+
+    /// The calls of a request, newest first; gone ones last.
+    public func requestCalls(id: String) throws -> [RequestCall] {
+        try wrap("read request calls") {
+            try db.read { db in try Self.requestCalls(db, id: id) }
+        }
+    }
+
+    static func requestCalls(_ db: Database, id: String) throws -> [RequestCall] {
+        let items = try Row.fetchAll(db, sql: """
+            SELECT i.recording_id, i.tenant, i.erasure_pending, i.erased_at, r.started_at FROM request_items i
+            LEFT JOIN recordings r ON r.id = i.recording_id WHERE i.request_id = ?
+            ORDER BY r.started_at IS NULL, r.started_at DESC, i.recording_id
+            """, arguments: [id])
+        return try items.map { item in
+            let rid: String = item["recording_id"]
+            let row = try RecordingRow.fetchOne(db, key: rid)
+            let holds = row == nil ? [] : try String.fetchAll(db, sql: """
+                SELECT h.id FROM hold_items hi JOIN holds h ON h.id = hi.hold_id
+                WHERE hi.recording_id = ? AND h.released_at IS NULL ORDER BY h.placed_at, h.id
+                """, arguments: [rid])
+            return RequestCall(recordingID: rid, tenant: item["tenant"], row: row, held: !holds.isEmpty, holdIDs: holds,
+                               erasurePending: item["erasure_pending"], erasedAt: item["erased_at"])
+        }
+    }
+
+    /// Extends the deadline once, only while the first deadline has not passed (decided in the transaction).
+    public func extendRequest(id: String, to newDue: Date, by period: String, reason: String, now: Date, event: AuditEvent) throws {
+        try wrap("extend request") {
+            try db.write { db in
+                guard let r = try RequestRow.fetchOne(db, key: id) else { throw VaultError(.notFound, "request \(id): no such request") }
+                guard r.closedAt == nil else { throw VaultError(.usage, "request \(id) is closed") }
+                guard r.extendedBy == nil else { throw VaultError(.usage, "request \(id) was already extended (\(r.extendedBy!)): the deadline can be extended once") }
+                guard Timestamp.utc(now) < r.firstDueAt else {
+                    throw VaultError(.usage, "request \(id): its deadline \(r.firstDueAt) has passed; an extension must be decided and told to the subject within the first month")
+                }
+                try db.execute(sql: "UPDATE requests SET due_at = ?, extended_by = ?, extension_reason = ? WHERE id = ?",
+                               arguments: [Timestamp.utc(newDue), period, reason, id])
+                try AuditLog.append(event, in: db)
+            }
+        }
+    }
+
+    public func closeRequest(id: String, outcome: String, by user: String, now: Date, event: AuditEvent) throws {
+        try wrap("close request") {
+            try db.write { db in
+                try db.execute(sql: "UPDATE requests SET closed_at = ?, closed_by = ?, outcome = ? WHERE id = ? AND closed_at IS NULL",
+                               arguments: [Timestamp.utc(now), user, outcome, id])
+                guard db.changesCount == 1 else { throw VaultError(.usage, "request \(id) is closed already") }
+                try AuditLog.append(event, in: db)
+            }
+        }
+    }
+
+    // MARK: restriction
+
+    /// Starts (ground) or lifts (nil) the restriction of a request and recomputes `restricted` on its calls from
+    /// every restriction in force: 2 (kept past expiry) if any has ground unlawful or legal-claims, else 1, else 0.
+    public func setRestriction(id: String, ground: String?, now: Date, event: AuditEvent) throws -> Int {
+        try wrap("restrict") {
+            try db.write { db in
+                if let ground {
+                    try db.execute(sql: "UPDATE requests SET restriction_ground = ?, restricted_at = ?, restriction_lifted_at = NULL WHERE id = ?",
+                                   arguments: [ground, Timestamp.utc(now), id])
+                } else {
+                    try db.execute(sql: """
+                        UPDATE requests SET restriction_lifted_at = ? WHERE id = ? AND restricted_at IS NOT NULL AND restriction_lifted_at IS NULL
+                        """, arguments: [Timestamp.utc(now), id])
+                    guard db.changesCount == 1 else { throw VaultError(.usage, "request \(id): no restriction in force to lift") }
+                }
+                try db.execute(sql: """
+                    UPDATE recordings SET restricted = coalesce((
+                        SELECT max(CASE WHEN q.restriction_ground IN ('unlawful', 'legal-claims') THEN 2 ELSE 1 END)
+                        FROM request_items i JOIN requests q ON q.id = i.request_id
+                        WHERE i.recording_id = recordings.id AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL), 0)
+                    WHERE id IN (SELECT recording_id FROM request_items WHERE request_id = ?)
+                    """, arguments: [id])
+                let n = db.changesCount
+                var e = event
+                e.details["calls"] = String(n)
+                try AuditLog.append(e, in: db)
+                return n
+            }
+        }
+    }
+
+    // MARK: erasure
+
+    /// The plan of an erasure, changing nothing: per call, deleted / kept under hold / already gone.
+    public func erasurePlan(id: String) throws -> [(String, ErasureOutcome)] {
+        try wrap("plan erasure") {
+            try db.read { db in
+                try Self.requestCalls(db, id: id).map { c -> (String, ErasureOutcome) in
+                    if c.row == nil { return (c.recordingID, .alreadyGone) }
+                    return (c.recordingID, c.held ? .keptUnderHold(c.holdIDs) : .deleted)
+                }
+            }
+        }
+    }
+
+    /// Erases a request's calls in one write transaction, the deciding one: a held call is kept and marked
+    /// erasure-pending (a hold committed before wins); every other call loses its audio, then its row.
+    public func erase(id: String, now: Date, effects: ErasureEffects, event: AuditEvent) throws -> [(String, ErasureOutcome)] {
+        try wrap("erase") {
+            try db.write { db in
+                var outcomes: [(String, ErasureOutcome)] = []
+                var doomed: [RecordingRow] = []
+                for c in try Self.requestCalls(db, id: id) {
+                    guard let row = c.row else { outcomes.append((c.recordingID, .alreadyGone)); continue }
+                    if c.held {
+                        try db.execute(sql: "UPDATE request_items SET erasure_pending = 1 WHERE request_id = ? AND recording_id = ?",
+                                       arguments: [id, c.recordingID])
+                        outcomes.append((c.recordingID, .keptUnderHold(c.holdIDs)))
+                    } else {
+                        doomed.append(row)
+                    }
+                }
+                let done = try Self.deleteRecordings(db, doomed, requestID: id, now: now, effects: effects)
+                outcomes += done
+                var e = event
+                e.details["deleted"] = String(done.filter { $0.1 == .deleted }.count)
+                e.details["kept_under_hold"] = String(outcomes.filter { if case .keptUnderHold = $0.1 { true } else { false } }.count)
+                e.details["already_gone"] = String(outcomes.filter { $0.1 == .alreadyGone }.count)
+                try AuditLog.append(e, in: db)
+                return outcomes
+            }
+        }
+    }
+
+    /// The sweeper's deletion of whole recordings (audio first, made durable, then the row) for an erasure:
+    /// every request item of each deleted call becomes a tombstone (erased_at, no personal data).
+    static func deleteRecordings(_ db: Database, _ rows: [RecordingRow], requestID: String?, now: Date,
+                                 effects: ErasureEffects) throws -> [(String, ErasureOutcome)] {
+        guard !rows.isEmpty else { return [] }
+        let t = Timestamp.utc(now)
+        var removed: [(SweptRecording, AudioRemoval)] = []
+        for row in rows {
+            let r = SweptRecording(id: row.id, tenant: row.tenant, audioPath: row.audioPath, audioPresent: row.audioDeletedAt == nil)
+            removed.append((r, r.audioPresent ? effects.remove(r) : .removed))
+        }
+        try effects.sync()
+        var out: [(String, ErasureOutcome)] = []
+        var events: [AuditEvent] = []
+        for (r, result) in removed {
+            if case .failed(let detail) = result { out.append((r.id, .failed(detail))); continue }
+            let requests = try String.fetchAll(db, sql: "SELECT request_id FROM request_items WHERE recording_id = ? ORDER BY request_id", arguments: [r.id])
+            try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
+            try db.execute(sql: "UPDATE request_items SET erased_at = ?, erasure_pending = 0 WHERE recording_id = ?", arguments: [t, r.id])
+            var details = ["tenant": r.tenant, "request": requestID ?? requests.joined(separator: ",")]
+            if r.audioPresent { details["audio"] = if case .removed = result { "erased" } else { "found_missing" } }
+            events.append(effects.event("request.erased", r.id, details))
+            out.append((r.id, .deleted))
+        }
+        try AuditLog.append(events, in: db)
+        return out
+    }
+
+    /// After a hold was released (in its transaction): erases the erasure-pending calls it covered that no other
+    /// active hold protects. Returns how many were erased.
+    static func erasePendingReleased(_ db: Database, holdID: String, now: Date, effects: ErasureEffects) throws -> Int {
+        let rows = try RecordingRow.fetchAll(db, sql: """
+            SELECT recordings.* FROM recordings WHERE id IN (
+                SELECT i.recording_id FROM request_items i JOIN hold_items hi ON hi.recording_id = i.recording_id
+                WHERE hi.hold_id = ? AND i.erasure_pending = 1)
+            AND NOT \(Deletable.held) ORDER BY id
+            """, arguments: [holdID])
+        return try deleteRecordings(db, rows, requestID: nil, now: now, effects: effects).filter { $0.1 == .deleted }.count
+    }
+
+    // MARK: rectification
+
+    /// Sets one metadata column of one recording of a request; returns the old value. `column` is one of a fixed
+    /// list, never user text.
+    public func rectify(recordingID: String, column: String, value: String, event: (String?) -> AuditEvent) throws -> String? {
+        precondition(["agent_id", "team", "queue", "caller", "callee"].contains(column))
+        return try wrap("rectify") {
+            try db.write { db in
+                guard let old = try Row.fetchOne(db, sql: "SELECT \(column) AS v FROM recordings WHERE id = ?", arguments: [recordingID]) else {
+                    throw VaultError(.gone, "rectify \(recordingID): the recording no longer exists")
+                }
+                let previous: String? = old["v"]
+                try db.execute(sql: "UPDATE recordings SET \(column) = ? WHERE id = ?", arguments: [value, recordingID])
+                try AuditLog.append(event(previous), in: db)
+                return previous
+            }
+        }
+    }
+}

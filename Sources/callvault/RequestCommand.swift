@@ -1,0 +1,282 @@
+// `callvault request …`: the register of data-subject requests (SPEC §14). Parsing and printing only.
+import ArgumentParser
+import CallVault
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+struct RequestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request", abstract: "Data-subject requests: access, erasure, restriction, rectification, objection.",
+        subcommands: [Open.self, List.self, Show.self, Find.self, Export.self, Erase.self, Restrict.self, Rectify.self,
+                      Extend.self, Close.self])
+
+    static func json(_ s: RequestSummary) -> [String: Any] {
+        let r = s.row
+        return ["request_id": r.id, "kind": r.kind, "tenant": orNull(r.tenant), "reference": r.reference, "note": orNull(r.note),
+                "received_at": r.receivedAt, "first_due_at": r.firstDueAt, "due_at": r.dueAt, "extended_by": orNull(r.extendedBy),
+                "extension_reason": orNull(r.extensionReason), "opened_by": r.openedBy, "opened_at": r.openedAt,
+                "closed_at": orNull(r.closedAt), "closed_by": orNull(r.closedBy), "outcome": orNull(r.outcome),
+                "restriction_ground": orNull(r.restrictionGround), "restricted_at": orNull(r.restrictedAt),
+                "restriction_lifted_at": orNull(r.restrictionLiftedAt), "restriction_active": r.restrictionActive,
+                "subjects": s.subjects, "calls": s.calls, "overdue": s.overdue, "due_soon": s.dueSoon]
+    }
+
+    static func state(_ s: RequestSummary) -> String {
+        if let c = s.row.closedAt { return "closed \(c)" }
+        return s.overdue ? "OVERDUE" : s.dueSoon ? "due soon" : "open"
+    }
+
+    static func line(_ s: RequestSummary) -> [String] {
+        [s.row.id, s.row.kind, s.row.reference, s.row.tenant ?? "(all)", s.row.receivedAt, s.row.dueAt + (s.row.extendedBy.map { " (+\($0))" } ?? ""),
+         String(s.calls), state(s)]
+    }
+
+    static let header = ["request_id", "kind", "reference", "tenant", "received_at", "due_at", "calls", "state"]
+
+    /// The `find` object of a present call (SPEC §14).
+    static func callJSON(_ c: RequestCall) -> [String: Any]? {
+        guard let row = c.row else { return nil }
+        return ["recording_id": c.recordingID, "tenant": c.tenant, "started_at": row.startedAt, "audio_present": row.audioDeletedAt == nil,
+                "held": c.held, "restricted": row.restricted, "metadata_expires_at": row.metadataExpiresAt,
+                "erasure_pending": c.erasurePending]
+    }
+
+    static func goneJSON(_ c: RequestCall) -> [String: Any]? {
+        guard c.row == nil else { return nil }
+        return ["recording_id": c.recordingID, "tenant": c.tenant, "erased_at": orNull(c.erasedAt)]
+    }
+
+    static func printCalls(_ calls: [RequestCall]) {
+        let present = calls.filter { $0.row != nil }
+        if present.isEmpty { printLine("no calls of this subject are stored") }
+        printText(table(["recording_id", "tenant", "started_at", "audio", "held", "restricted", "metadata_expires_at"], present.map { c in
+            let r = c.row!
+            return [c.recordingID, c.tenant, r.startedAt, r.audioDeletedAt == nil ? "present" : "deleted",
+                    c.held ? "yes" + (c.erasurePending ? " (erasure pending)" : "") : "no", r.restricted ? "yes" : "no", r.metadataExpiresAt]
+        }))
+        for c in calls where c.row == nil {
+            printLine("  \(c.recordingID) (\(c.tenant)): gone\(c.erasedAt.map { ", erased \($0)" } ?? " (expired)")")
+        }
+    }
+
+    struct Open: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "open", abstract: "Register a request; its deadline is one month after receipt in the tenant's zone.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "access, erasure, restriction, rectification or objection.") var kind: String
+        @Option(name: .customLong("subject"), help: "The subject's phone number: E.164, or national form with the tenant's country (repeatable).")
+        var subjects: [String] = []
+        @Option(help: "Only this tenant's calls (default: every tenant).") var tenant: String?
+        @Option(help: "When the request was received (a date: midnight in the tenant's zone, or RFC 3339).") var received: String
+        @Option(help: "Your reference for the request (A-Z a-z 0-9 . _ -; names the export folder).") var reference: String
+        @Option(help: "Free-text note (not audited).") var note: String?
+
+        func validate() throws {
+            guard RequestKind(rawValue: kind) != nil else { throw ValidationError("--kind: access, erasure, restriction, rectification or objection") }
+        }
+
+        func run() throws {
+            let vault = try global.openVault()
+            let when = try parseInstant(received, option: "--received", zone: dateZone(vault.configuration, tenant: tenant))
+            let s = try Requests(vault: vault).open(kind: RequestKind(rawValue: kind)!, subjects: subjects, tenant: tenant,
+                                                    received: when, reference: reference, note: note)
+            if global.json { printJSON(RequestCommand.json(s)) } else {
+                printLine("opened \(s.row.kind) request \(s.row.id) (\(s.row.reference)): \(s.calls) call(s) found, due \(s.row.dueAt)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The register, oldest deadline first.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Only open requests.") var open = false
+        @Flag(help: "Only open requests past their deadline.") var overdue = false
+
+        func run() throws {
+            let vault = try global.openVault()
+            let all = try Requests(vault: vault).list(openOnly: open, overdueOnly: overdue)
+            if global.json { printJSON(["requests": all.map(RequestCommand.json)]) } else if all.isEmpty {
+                printLine("no requests")
+            } else {
+                printText(table(RequestCommand.header, all.map(RequestCommand.line)))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One request, its deadlines and its calls.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+
+        func run() throws {
+            let vault = try global.openVault()
+            let (s, calls) = try Requests(vault: vault).show(id: request)
+            if global.json {
+                var o = RequestCommand.json(s)
+                o["calls"] = calls.compactMap(RequestCommand.callJSON)
+                o["gone"] = calls.compactMap(RequestCommand.goneJSON)
+                printJSON(o)
+            } else {
+                printText(table(RequestCommand.header, [RequestCommand.line(s)]))
+                if let r = s.row.extensionReason { printLine("extended by \(s.row.extendedBy ?? "?"): \(r)") }
+                if let g = s.row.restrictionGround {
+                    printLine("restriction (\(g)): \(s.row.restrictionActive ? "in force since \(s.row.restrictedAt ?? "?")" : "lifted \(s.row.restrictionLiftedAt ?? "?")")")
+                }
+                if let o = s.row.outcome { printLine("outcome: \(o)") }
+                if let n = s.row.note { printLine("note: \(n)") }
+                RequestCommand.printCalls(calls)
+            }
+        }
+    }
+
+    struct Find: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "find", abstract: "Every call of the subject, as caller or callee, with audio or metadata only, held or not.",
+            discussion: "Give the request's numbers again with --subject to add calls stored since it was opened.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Option(name: .customLong("subject"), help: "One of the request's numbers (repeatable): also look for calls stored since.")
+        var subjects: [String] = []
+
+        func run() throws {
+            let vault = try global.openVault()
+            let calls = try Requests(vault: vault).find(id: request, subjects: subjects)
+            if global.json {
+                printJSON(["calls": calls.compactMap(RequestCommand.callJSON), "gone": calls.compactMap(RequestCommand.goneJSON)])
+            } else {
+                RequestCommand.printCalls(calls)
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export", abstract: "Answer an access request: DIR/REF/ with calls.json, calls.csv, audio/, manifest.json, README.txt.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "The folder to write the bundle into (DIR/REF/ must not exist).") var to: String
+
+        func run() throws {
+            let vault = try global.openVault()
+            let b = try RequestExport(vault: vault).write(id: request, into: to)
+            if global.json {
+                printJSON(["folder": b.folder, "calls": b.calls, "audio_files": b.audioFiles,
+                           "files": b.files.map { ["path": $0.path, "sha256": $0.sha256, "bytes": $0.bytes] }])
+            } else {
+                printLine("wrote \(b.folder): \(b.calls) call(s), \(b.audioFiles) audio file(s), \(b.files.count) file(s) in manifest.json")
+            }
+        }
+    }
+
+    struct Erase: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "erase", abstract: "Erase the subject's calls now (held calls: kept, erased when their last hold is released).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Flag(name: .customLong("dry-run"), help: "Show the plan; change nothing.") var dryRun = false
+
+        func run() throws {
+            let vault = try global.openVault()
+            let steps = try Requests(vault: vault).erase(id: request, dryRun: dryRun)
+            func describe(_ o: ErasureOutcome) -> (String, [String], String?) {
+                switch o {
+                case .deleted: return (dryRun ? "delete" : "deleted", [], nil)
+                case .keptUnderHold(let h): return ("kept_under_hold", h, nil)
+                case .alreadyGone: return ("already_gone", [], nil)
+                case .failed(let d): return ("failed", [], d)
+                }
+            }
+            if global.json {
+                printJSON(["dry_run": dryRun, "calls": steps.map { s -> [String: Any] in
+                    let (a, h, d) = describe(s.outcome)
+                    return ["recording_id": s.recordingID, "action": a, "holds": h, "detail": orNull(d)]
+                }])
+            } else {
+                if steps.isEmpty { printLine("the request has no calls") }
+                for s in steps {
+                    let (a, h, d) = describe(s.outcome)
+                    switch a {
+                    case "kept_under_hold": printLine("\(s.recordingID)  kept under hold \(h.joined(separator: ", ")) (art. 17(3)(e)): erasure pending")
+                    case "already_gone": printLine("\(s.recordingID)  already gone (expired or erased)")
+                    default: printLine("\(s.recordingID)  \(a)\(d.map { ": \($0)" } ?? "")")
+                    }
+                }
+            }
+            if steps.contains(where: { if case .failed = $0.outcome { true } else { false } }) { throw ExitCode(1) }
+        }
+    }
+
+    struct Restrict: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "restrict", abstract: "Restrict the subject's calls (hidden from coaches), or lift the restriction.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "accuracy, unlawful, legal-claims or objection (art. 18(1)(a)-(d)); unlawful and legal-claims also keep the calls past expiry.")
+        var ground: String?
+        @Flag(help: "End the restriction.") var lift = false
+        @Flag(name: .customLong("subject-informed"), help: "With --lift: the subject was told before the lifting (art. 18(3)).")
+        var subjectInformed = false
+
+        func validate() throws {
+            if let g = ground, RestrictionGround(rawValue: g) == nil { throw ValidationError("--ground: accuracy, unlawful, legal-claims or objection") }
+        }
+
+        func run() throws {
+            let vault = try global.openVault()
+            let n = try Requests(vault: vault).restrict(id: request, ground: ground.flatMap { RestrictionGround(rawValue: $0) }, lift: lift,
+                                                        subjectInformed: subjectInformed)
+            if global.json { printJSON(["request_id": request, "restricted": !lift, "calls": n]) } else {
+                printLine(lift ? "lifted the restriction of request \(request) (\(n) call(s))" : "restricted \(n) call(s) of request \(request) (\(ground ?? ""))")
+            }
+        }
+    }
+
+    struct Rectify: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rectify", abstract: "Correct one metadata field of one of the request's calls.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Option(name: .customLong("recording"), help: "The recording id.") var recording: String
+        @Option(help: "agent, team, queue, caller or callee.") var field: String
+        @Option(help: "The correct value.") var value: String
+
+        func validate() throws {
+            guard RectifiableField(rawValue: field) != nil else { throw ValidationError("--field: agent, team, queue, caller or callee") }
+        }
+
+        func run() throws {
+            let vault = try global.openVault()
+            try Requests(vault: vault).rectify(id: request, recordingID: recording, field: RectifiableField(rawValue: field)!, value: value)
+            if global.json { printJSON(["request_id": request, "recording_id": recording, "field": field, "rectified": true]) } else {
+                printLine("rectified \(field) of \(recording)")
+            }
+        }
+    }
+
+    struct Extend: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "extend", abstract: "Extend the deadline once, before it passes (art. 12(3)).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "P1M or P2M.") var by: String
+        @Option(help: "Why (told to the subject).") var reason: String
+
+        func run() throws {
+            let vault = try global.openVault()
+            let s = try Requests(vault: vault).extend(id: request, by: by, reason: reason)
+            if global.json { printJSON(RequestCommand.json(s)) } else { printLine("request \(request) now due \(s.row.dueAt)") }
+        }
+    }
+
+    struct Close: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "close", abstract: "Close a request with its outcome.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "How it was answered.") var outcome: String
+
+        func run() throws {
+            let vault = try global.openVault()
+            try Requests(vault: vault).close(id: request, outcome: outcome)
+            if global.json { printJSON(["request_id": request, "closed": true]) } else { printLine("closed request \(request)") }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+// Subjects' numbers as DPOs type them: national forms of the supported countries, E.164, and what is refused.
+import CallVaultCore
+import Testing
+
+@Suite struct PhoneNumberTests {
+    @Test(arguments: [
+        ("0470 12 34 56", "BE", "+32470123456"),
+        ("+32 (0)470 12 34 56", "BE", "+32470123456"),
+        ("0032 470 12 34 56", "BE", "+32470123456"),
+        ("+32 0470/12.34.56", "BE", "+32470123456"),
+        ("02/123.45.67", "BE", "+3221234567"),
+        ("06-12345678", "NL", "+31612345678"),
+        ("+31 (0)6 1234 5678", "NL", "+31612345678"),
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("01.23.45.67.89", "FR", "+33123456789"),
+        ("030 1234567", "DE", "+49301234567"),
+        ("0171 1234567", "DE", "+491711234567"),
+        ("621 123 456", "LU", "+352621123456"),
+        ("+352 621 123 456", "LU", "+352621123456"),
+    ])
+    func nationalAndInternationalFormsBecomeE164(text: String, country: String, expected: String) {
+        #expect(PhoneNumber.normalised(text, country: country) == expected)
+    }
+
+    @Test func e164IsReadWithoutACountry() {
+        #expect(PhoneNumber.normalised("+32470123456", country: nil) == "+32470123456")
+        #expect(PhoneNumber.normalised("+1 415 555 2671", country: nil) == "+14155552671")
+        // A number of another country stays that country's, whatever the tenant's.
+        #expect(PhoneNumber.normalised("+31612345678", country: "BE") == "+31612345678")
+    }
+
+    @Test(arguments: [
+        ("0470 12 34 56", nil as String?),  // national form without a country
+        ("0470 12 34 56", "LU"),  // Luxembourg has no trunk zero
+        ("470 12 34 56", "BE"),  // neither national nor international
+        ("0470", "BE"),  // too short
+        ("0470 12 34 56 78 90", "BE"),  // too long
+        ("06-1234567", "NL"),  // one digit short
+        ("+32 470 ABC", "BE"),  // letters
+        ("+32470123456; DROP TABLE", "BE"),
+        ("withheld", "BE"),
+        ("", "BE"),
+        ("+", "BE"),
+        ("++32470123456", "BE"),
+        ("+123", nil),  // too short for E.164
+        ("+1234567890123456", nil),  // 16 digits
+        ("+0470123456", nil),  // no country code starts with 0
+        ("٠٤٧٠١٢٣٤٥٦", "BE"),  // Arabic-Indic digits are not what the catalog stores
+        ("0470\u{202E}123456", "BE"),  // a bidi override hidden in the text
+    ])
+    func whatIsNotAPhoneNumberIsRefused(text: String, country: String?) {
+        #expect(PhoneNumber.normalised(text, country: country) == nil)
+    }
+}

@@ -1,0 +1,76 @@
+// The DPO's register in the browser's terms: open, find, download the bundle, erase with a plan and a
+// confirmation — and nothing of it for coaches.
+import CallVault
+import CallVaultCore
+@testable import CallVaultWeb
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite(.serialized) struct RequestsPageTests {
+    func open(_ client: some TestClientProtocol, _ b: Browser, kind: String, reference: String, tenant: String = "acme-energy") async throws -> String {
+        let today = String(Timestamp.utc(Date()).prefix(10))
+        return try await client.execute(uri: "/requests", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                        body: form([("csrf", b.csrf), ("kind", kind), ("tenant", tenant), ("received", today),
+                                                    ("reference", reference), ("subjects", "+32470123456")])) { r -> String in
+            #expect(r.status == .seeOther, "\(String(buffer: r.body))")
+            return r.headers[.location] ?? ""
+        }
+    }
+
+    @Test func anAccessRequestFindsTheCallsAndDownloadsTheBundle() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let location = try await open(client, b, kind: "access", reference: "DSR-1")
+            #expect(location.hasPrefix("/requests/"))
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("3 call(s) of the subject"))
+                #expect(!html.contains("+32470123456"))
+                #expect(html.contains("/export.zip"))
+            }
+            try await client.execute(uri: location + "/export.zip", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "application/zip")
+                #expect(r.body.getBytes(at: 0, length: 2) == [0x50, 0x4B])  // "PK"
+            }
+            try await client.execute(uri: "/requests", method: .get, headers: b.headers) { r in
+                #expect(String(buffer: r.body).contains("DSR-1"))
+            }
+        }
+        #expect(try f.auditCount(action: "request.exported") == 1)
+    }
+
+    @Test func erasureShowsThePlanAndNeedsTheConfirmation() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let location = try await open(client, b, kind: "erasure", reference: "DSR-2", tenant: "telco-be")
+            try await client.execute(uri: location + "?plan=1", method: .get, headers: b.headers) { r in
+                #expect(String(buffer: r.body).contains("delete now"))
+            }
+            try await client.execute(uri: location + "/erase", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf)])) { #expect($0.status == .badRequest) }
+            #expect(try f.recordings().count == 6)
+            try await client.execute(uri: location + "/erase", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("confirm", "yes")])) { #expect($0.status == .seeOther) }
+            #expect(try f.recordings().count == 3)
+        }
+    }
+
+    @Test func coachesHaveNoRegister() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            try await client.execute(uri: "/requests", method: .get, headers: b.headers) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/requests", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("kind", "access"), ("received", "2026-11-01"), ("reference", "X"), ("subjects", "+32470123456")])) {
+                #expect($0.status == .forbidden)
+            }
+        }
+    }
+}
