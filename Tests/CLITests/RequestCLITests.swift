@@ -148,12 +148,18 @@ import Testing
         #expect(after["extended_by"] as? String == "P2M")
         #expect(try box.run(["--as", "dpo", "request", "extend", fresh, "--by", "P1M", "--reason", "again"]).status == 2)
 
+        // Received 26 days ago: due within the week. The register counts what monitoring watches.
+        let soon = try open(box, kind: "erasure", tenant: "acme-energy", received: shifted("2026-10-27"))
+        #expect(try ok(box, ["request", "show", soon])["due_soon"] as? Bool == true)
+        let counts = try ok(box, ["request", "list"])
+        #expect(counts["open"] as? Int == 4 && counts["due_soon"] as? Int == 1 && counts["overdue"] as? Int == 2)
+
         // Received tomorrow: refused. Closed requests leave the open list.
         #expect(try box.run(["--as", "dpo", "request", "open", "--kind", "access", "--subject", Self.subject, "--received",
                              shifted("2026-11-24"), "--reference", "FUTURE"]).status == 2)
         _ = try ok(box, ["request", "close", jan, "--outcome", "answered late, subject informed"])
         let open = (try ok(box, ["request", "list", "--open"])["requests"] as! [[String: Any]]).map { $0["request_id"] as! String }
-        #expect(Set(open) == [mar, fresh])
+        #expect(Set(open) == [mar, fresh, soon])
     }
 
     @Test func erasureKeepsHeldCallsAndErasesThemWhenTheirLastHoldIsReleased() throws {
