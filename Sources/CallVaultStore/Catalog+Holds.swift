@@ -102,7 +102,7 @@ extension Catalog {
                                arguments: [Timestamp.utc(now), user, note, id])
                 guard db.changesCount == 1 else { return false }
                 try AuditLog.append(event, in: db)
-                if let erasure { _ = try Self.erasePendingReleased(db, holdID: id, now: now, effects: erasure) }
+                if let erasure { _ = try Self.erasePendingReleased(db, now: now, effects: erasure) }
                 return true
             }
         }

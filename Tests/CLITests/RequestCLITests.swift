@@ -238,6 +238,12 @@ import Testing
         #expect((try ok(box, ["request", "find", req])["calls"] as! [[String: Any]]).allSatisfy { $0["restricted"] as? Bool == true })
         // O1, someone else's call, is untouched.
         #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 1)
+        // A call of the subject stored later is restricted once the request looks again with the subject's number.
+        try addCall(box, callID: "S5", startedAt: shifted("2026-11-22T08:00:00+01:00"), caller: Self.subject)
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 2)
+        #expect((try ok(box, ["request", "find", req, "--subject", "+32470123456"])["calls"] as! [[String: Any]]).count == 5)
+        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 1)
 
         // Lifting needs the subject told first (art. 18(3)); then the coach sees the call again.
         let refused = try box.run(["--as", "dpo", "request", "restrict", req, "--lift"])
