@@ -120,7 +120,7 @@ public struct Sweeper: Sendable {
         }
     }
 
-    /// The sweeper's way of deleting whole recordings, for an erasure at `now` by the acting user.
+    /// The sweeper's way of deleting whole recordings, for an erasure by the acting user.
     static func erasureEffects(_ vault: Vault) -> ErasureEffects {
         let files = vault.files
         return ErasureEffects(remove: audioRemover(files), sync: { try files.syncFileSystem() },

@@ -93,7 +93,7 @@ extension Catalog {
     }
 
     /// Releases an active hold. Returns false when there is no such active hold. With `erasure`, the calls of
-    /// erasure requests that this hold alone kept are erased in the same transaction (README: Data-subject requests).
+    /// erasure requests that no active hold keeps any more are erased in the same transaction (README: Data-subject requests).
     public func releaseHold(id: String, by user: String, note: String, at now: Date, event: AuditEvent,
                             erasure: ErasureEffects? = nil) throws -> Bool {
         try wrap("release hold") {
@@ -102,7 +102,7 @@ extension Catalog {
                                arguments: [Timestamp.utc(now), user, note, id])
                 guard db.changesCount == 1 else { return false }
                 try AuditLog.append(event, in: db)
-                if let erasure { _ = try Self.erasePendingReleased(db, holdID: id, now: now, effects: erasure) }
+                if let erasure { _ = try Self.erasePendingReleased(db, now: now, effects: erasure) }
                 return true
             }
         }

@@ -139,6 +139,8 @@ extension Catalog {
         try wrap("refresh request") {
             try db.write { db in
                 let n = try Self.addMatches(db, requestID: id, tenant: tenant, numbers: numbers)
+                // Calls found later fall under the request's restriction in force, like the first ones.
+                if n > 0 { _ = try Self.recomputeRestriction(db, requestID: id) }
                 var e = event
                 e.details["added"] = String(n)
                 try AuditLog.append(e, in: db)
@@ -258,20 +260,26 @@ extension Catalog {
                         """, arguments: [Timestamp.utc(now), id])
                     guard db.changesCount == 1 else { throw VaultError(.usage, "request \(id): no restriction in force to lift") }
                 }
-                try db.execute(sql: """
-                    UPDATE recordings SET restricted = coalesce((
-                        SELECT max(CASE WHEN q.restriction_ground IN ('unlawful', 'legal-claims') THEN 2 ELSE 1 END)
-                        FROM request_items i JOIN requests q ON q.id = i.request_id
-                        WHERE i.recording_id = recordings.id AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL), 0)
-                    WHERE id IN (SELECT recording_id FROM request_items WHERE request_id = ?)
-                    """, arguments: [id])
-                let n = db.changesCount
+                let n = try Self.recomputeRestriction(db, requestID: id)
                 var e = event
                 e.details["calls"] = String(n)
                 try AuditLog.append(e, in: db)
                 return n
             }
         }
+    }
+
+    /// Sets `restricted` on a request's calls from every restriction in force that covers each call; returns
+    /// how many calls the request has.
+    static func recomputeRestriction(_ db: Database, requestID: String) throws -> Int {
+        try db.execute(sql: """
+            UPDATE recordings SET restricted = coalesce((
+                SELECT max(CASE WHEN q.restriction_ground IN ('unlawful', 'legal-claims') THEN 2 ELSE 1 END)
+                FROM request_items i JOIN requests q ON q.id = i.request_id
+                WHERE i.recording_id = recordings.id AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL), 0)
+            WHERE id IN (SELECT recording_id FROM request_items WHERE request_id = ?)
+            """, arguments: [requestID])
+        return db.changesCount
     }
 
     // MARK: erasure
@@ -345,15 +353,14 @@ extension Catalog {
         return out
     }
 
-    /// After a hold was released (in its transaction): erases the erasure-pending calls it covered that no other
-    /// active hold protects. Returns how many were erased.
-    static func erasePendingReleased(_ db: Database, holdID: String, now: Date, effects: ErasureEffects) throws -> Int {
+    /// After a hold was released (in its transaction): erases every erasure-pending call no active hold protects
+    /// any more — the hold's own, and any whose file could not be removed at an earlier release (retried here).
+    /// Returns how many were erased.
+    static func erasePendingReleased(_ db: Database, now: Date, effects: ErasureEffects) throws -> Int {
         let rows = try RecordingRow.fetchAll(db, sql: """
-            SELECT recordings.* FROM recordings WHERE id IN (
-                SELECT i.recording_id FROM request_items i JOIN hold_items hi ON hi.recording_id = i.recording_id
-                WHERE hi.hold_id = ? AND i.erasure_pending = 1)
+            SELECT recordings.* FROM recordings WHERE id IN (SELECT recording_id FROM request_items WHERE erasure_pending = 1)
             AND NOT \(Deletable.held) ORDER BY id
-            """, arguments: [holdID])
+            """)
         return try deleteRecordings(db, rows, requestID: nil, now: now, effects: effects).filter { $0.1 == .deleted }.count
     }
 

@@ -95,11 +95,15 @@ struct RequestCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let all = try Requests(vault: vault).list(openOnly: open, overdueOnly: overdue)
-            if global.json { printJSON(["requests": all.map(RequestCommand.json)]) } else if all.isEmpty {
-                printLine("no requests")
+            let requests = Requests(vault: vault)
+            let all = try requests.list(openOnly: open, overdueOnly: overdue)
+            // The register's deadline counts, whatever the filter: what monitoring watches.
+            let d = try requests.deadlines()
+            if global.json {
+                printJSON(["requests": all.map(RequestCommand.json), "open": d.open, "due_soon": d.dueSoon, "overdue": d.overdue])
             } else {
-                printText(table(RequestCommand.header, all.map(RequestCommand.line)))
+                if all.isEmpty { printLine("no requests") } else { printText(table(RequestCommand.header, all.map(RequestCommand.line))) }
+                printLine("\(d.open) open: \(d.dueSoon) due within \(Requests.dueSoonDays) days, \(d.overdue) overdue")
             }
         }
     }

@@ -10,10 +10,11 @@ import Testing
 
     /// Writes one call into the inbox with the given numbers (real µ-law audio from the fixtures).
     func addCall(_ box: Sandbox, tenant: String = "acme-energy", callID: String, startedAt: String, caller: String?,
-                 callee: String? = nil, team: String = "billing-nl", agent: String = "a-1042") throws {
+                 callee: String? = nil, team: String = "billing-nl", agent: String = "a-1042",
+                 audio: String = "inbox/acme-energy/call-0001.wav") throws {
         let dir = box.inbox + "/" + tenant
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav", toPath: dir + "/" + callID + ".wav")
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/" + audio, toPath: dir + "/" + callID + ".wav")
         var sidecar: [String: Any] = [
             "schema": "callvault.call/1", "call_id": callID, "tenant": tenant, "started_at": startedAt,
             "direction": "inbound", "agent": ["id": agent, "team": team], "announcement": ["played": true],
@@ -43,7 +44,8 @@ import Testing
         """
         try config.write(toFile: box.store + "/callvault.toml", atomically: true, encoding: .utf8)
         try addCall(box, callID: "S1", startedAt: shifted("2026-11-21T08:00:00+01:00"), caller: Self.subject)
-        try addCall(box, callID: "S2", startedAt: shifted("2026-11-21T09:00:00+01:00"), caller: "+3225550000", callee: Self.subject)
+        try addCall(box, callID: "S2", startedAt: shifted("2026-11-21T09:00:00+01:00"), caller: "+3225550000", callee: Self.subject,
+                    audio: "formats/call-gsm.wav")  // GSM 6.10: browsers do not play it
         try addCall(box, callID: "S4", startedAt: shifted("2026-09-01T10:00:00+02:00"), caller: Self.subject)
         try addCall(box, tenant: "telco-be", callID: "S3", startedAt: shifted("2026-11-21T10:00:00+01:00"), caller: Self.subject)
         try addCall(box, callID: "O1", startedAt: shifted("2026-11-21T11:00:00+01:00"), caller: Self.other)
@@ -148,12 +150,18 @@ import Testing
         #expect(after["extended_by"] as? String == "P2M")
         #expect(try box.run(["--as", "dpo", "request", "extend", fresh, "--by", "P1M", "--reason", "again"]).status == 2)
 
+        // Received 26 days ago: due within the week. The register counts what monitoring watches.
+        let soon = try open(box, kind: "erasure", tenant: "acme-energy", received: shifted("2026-10-27"))
+        #expect(try ok(box, ["request", "show", soon])["due_soon"] as? Bool == true)
+        let counts = try ok(box, ["request", "list"])
+        #expect(counts["open"] as? Int == 4 && counts["due_soon"] as? Int == 1 && counts["overdue"] as? Int == 2)
+
         // Received tomorrow: refused. Closed requests leave the open list.
         #expect(try box.run(["--as", "dpo", "request", "open", "--kind", "access", "--subject", Self.subject, "--received",
                              shifted("2026-11-24"), "--reference", "FUTURE"]).status == 2)
         _ = try ok(box, ["request", "close", jan, "--outcome", "answered late, subject informed"])
         let open = (try ok(box, ["request", "list", "--open"])["requests"] as! [[String: Any]]).map { $0["request_id"] as! String }
-        #expect(Set(open) == [mar, fresh])
+        #expect(Set(open) == [mar, fresh, soon])
     }
 
     @Test func erasureKeepsHeldCallsAndErasesThemWhenTheirLastHoldIsReleased() throws {
@@ -232,6 +240,12 @@ import Testing
         #expect((try ok(box, ["request", "find", req])["calls"] as! [[String: Any]]).allSatisfy { $0["restricted"] as? Bool == true })
         // O1, someone else's call, is untouched.
         #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 1)
+        // A call of the subject stored later is restricted once the request looks again with the subject's number.
+        try addCall(box, callID: "S5", startedAt: shifted("2026-11-22T08:00:00+01:00"), caller: Self.subject)
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 2)
+        #expect((try ok(box, ["request", "find", req, "--subject", "+32470123456"])["calls"] as! [[String: Any]]).count == 5)
+        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 1)
 
         // Lifting needs the subject told first (art. 18(3)); then the coach sees the call again.
         let refused = try box.run(["--as", "dpo", "request", "restrict", req, "--lift"])
@@ -270,7 +284,17 @@ import Testing
         let folder = box.dir + "/out/DSR-2026-042"
         #expect(r["folder"] as? String == folder)
         let files = box.files(under: folder)
-        #expect(files == ["README.txt", "audio/\(ids["S1"]!).wav", "audio/\(ids["S2"]!).wav", "calls.csv", "calls.json", "manifest.json"].sorted())
+        #expect(files == ["README.txt", "audio/\(ids["S1"]!).wav", "audio/\(ids["S2"]!).playable.wav", "audio/\(ids["S2"]!).wav", "calls.csv",
+                          "calls.json", "manifest.json"].sorted())
+        // S2's GSM original gets a PCM copy a browser plays: 16-bit PCM WAV, as long as the call.
+        let copy = try Data(contentsOf: URL(fileURLWithPath: folder + "/audio/\(ids["S2"]!).playable.wav"))
+        let u16 = { (o: Int) in Int(copy[o]) | Int(copy[o + 1]) << 8 }
+        let u32 = { (o: Int) in u16(o) | u16(o + 2) << 16 }
+        #expect(String(decoding: copy[0..<4], as: UTF8.self) == "RIFF" && String(decoding: copy[8..<12], as: UTF8.self) == "WAVE")
+        #expect(u16(20) == 1 && u16(34) == 16)
+        let seconds = Double(u32(40)) / Double(u32(28))
+        let stored = try box.catalog().read { try Double.fetchOne($0, sql: "SELECT duration_s FROM recordings WHERE call_id = 'S2'") }!
+        #expect(abs(seconds - stored) < 0.05 && u32(40) + 44 == copy.count)
 
         // calls.json: exactly the subject's acme calls, the expired one included; nothing of the agent.
         let jsonText = try String(contentsOfFile: folder + "/calls.json", encoding: .utf8)
@@ -296,8 +320,8 @@ import Testing
             #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue == f["bytes"] as? Int)
         }
         // The audio is the stored original.
-        let stored = try box.catalog().read { try String.fetchOne($0, sql: "SELECT sha256 FROM recordings WHERE call_id = 'S1'") }
-        #expect(try sha256(folder + "/audio/\(ids["S1"]!).wav") == stored)
+        let original = try box.catalog().read { try String.fetchOne($0, sql: "SELECT sha256 FROM recordings WHERE call_id = 'S2'") }
+        #expect(try sha256(folder + "/audio/\(ids["S2"]!).wav") == original)
 
         // Audited with the files and their hashes; never written over.
         let event = try box.catalog().read { try String.fetchOne($0, sql: "SELECT details FROM audit_events WHERE action = 'request.exported'") }

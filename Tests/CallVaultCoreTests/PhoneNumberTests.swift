@@ -52,3 +52,34 @@ import Testing
         #expect(PhoneNumber.normalised(text, country: country) == nil)
     }
 }
+
+/// The tenant keys that data-subject requests read: `country` (national number forms) and `language` (README).
+@Suite struct RequestTenantKeysTests {
+    func parse(_ keys: String) throws -> Configuration {
+        try Configuration.parse("[tenants.acme]\n\(keys)\n[users.root]\nrole = \"admin\"\n")
+    }
+
+    @Test func countryAndLanguageAreRead() throws {
+        let c = try parse("country = \"LU\"\nlanguage = \"fr\"")
+        #expect(c.tenants["acme"]?.country == "LU")
+        #expect(c.tenants["acme"]?.language == "fr")
+        let d = try parse("")
+        #expect(d.tenants["acme"]?.country == nil)
+        #expect(d.tenants["acme"]?.language == "en")
+    }
+
+    @Test(arguments: [("country = \"be\"", "tenants.acme.country"), ("country = \"US\"", "tenants.acme.country"),
+                      ("country = 32", "tenants.acme.country"), ("language = \"de\"", "tenants.acme.language"),
+                      ("language = \"NL\"", "tenants.acme.language")])
+    func anUnsupportedValueIsRefusedNamingTheKey(keys: String, key: String) {
+        do {
+            _ = try parse(keys)
+            Issue.record("accepted \(keys)")
+        } catch let e as VaultError {
+            #expect(e.message.contains(key))
+            #expect(e.exitCode == 2)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}
