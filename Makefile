@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO := .demo
 
-.PHONY: setup build release dist demo test bench eval-announcement clean
+.PHONY: setup build release dist demo test browser-test bench eval-announcement clean
 
 setup:
 	@scripts/setup.sh
@@ -34,17 +34,28 @@ demo: build
 test: setup
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) --no-print-directory browser-test
+
+# The web app in headless Chromium driven by Selenium (tests/browser/run.sh): Debian's chromium, its driver and
+# python3-selenium. Screenshots of every page go to $(SCREENSHOTS) (docs/screenshots holds the committed ones:
+# `make browser-test SCREENSHOTS=docs/screenshots` renews them).
+SCREENSHOTS ?= .build/screenshots
+browser-test: setup
+	@scripts/setup.sh --no-recommends chromium chromium-driver python3-selenium fonts-dejavu-core curl
+	$(SWIFT) build
+	SCREENSHOTS=$(SCREENSHOTS) tests/browser/run.sh $$($(SWIFT) build --show-bin-path)/callvault
 
 bench: setup
-	@scripts/setup.sh sox espeak-ng sqlite3 time openssl bc python3
+	@scripts/setup.sh sox espeak-ng sqlite3 time openssl bc python3 wrk curl
 	$(SWIFT) build -c release
 	bench/ingest-bench.sh
 	bench/sweep-bench.sh
 	bench/watch-bench.sh
 	bench/list-bench.sh
+	bench/web-bench.sh
 
 clean:
-	rm -rf .build $(DEMO) .bench
+	rm -rf .build $(DEMO) .bench .bench-web
 
 # Re-measure the announcement detector on a generated corpus (TPR per condition, FPR per negative kind, cost).
 eval-announcement: setup

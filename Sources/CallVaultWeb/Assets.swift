@@ -60,8 +60,8 @@ enum Assets {
         .badge.bad{background:var(--bad-bg);color:var(--bad)}.badge.held{background:var(--held-bg);color:var(--held)}.badge.neutral{background:#eef1f5;color:var(--muted)}
         .soon{color:var(--warn);font-weight:600}
         .pager{display:flex;justify-content:space-between;align-items:center;margin-top:14px}
-        dl.facts{display:grid;grid-template-columns:200px 1fr;gap:6px 16px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
-        .grid2{display:grid;grid-template-columns:2fr 1fr;gap:20px}@media(max-width:900px){.grid2{grid-template-columns:1fr}}
+        dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:6px 16px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
+        .grid2{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:20px}@media(max-width:900px){.grid2{grid-template-columns:1fr}}
         .player{display:flex;flex-direction:column;gap:12px}.player audio{width:100%}
         .waveform{width:100%;height:auto;background:#0f1b2d;border-radius:8px}
         .notice{border-radius:8px;padding:12px 14px;margin-bottom:16px}.notice.ok{background:var(--ok-bg);color:var(--ok)}.notice.bad{background:var(--bad-bg);color:var(--bad)}
@@ -75,6 +75,8 @@ enum Assets {
         .toolbar{justify-content:space-between;margin-bottom:10px}.mt{margin-top:10px}.span-all{grid-column:1/-1}
         label.inline{flex-direction:row;align-items:center;gap:8px}
         .chart-figure{margin:0}.legend span{display:inline-flex;align-items:center;gap:4px;margin-right:14px}
+        #calls td:not(.mono),#holds-table td,#audit-table td:nth-child(2),#quarantine-table td:nth-child(-n+2){white-space:nowrap}
+        #audit-table td:last-child,#quarantine-table td:nth-child(4){overflow-wrap:anywhere}
         """
 
     static let js = """

@@ -7,7 +7,8 @@ enum Charts {
 
     /// Lines of shares (0…1) over labelled buckets; nil values leave a gap.
     static func lines(title: String, labels: [String], series: [(name: String, values: [Double?])], id: String) -> HTML {
-        let w = 760.0, h = 240.0, left = 44.0, right = 12.0, top = 14.0, bottom = 34.0
+        // The right margin leaves room for half of the last date label, centred on the last point.
+        let w = 760.0, h = 240.0, left = 44.0, right = 24.0, top = 14.0, bottom = 34.0
         let plotW = w - left - right, plotH = h - top - bottom
         let n = max(labels.count, 1)
         func x(_ i: Int) -> Double { left + (n == 1 ? plotW / 2 : plotW * Double(i) / Double(n - 1)) }
