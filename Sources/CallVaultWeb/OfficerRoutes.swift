@@ -130,7 +130,8 @@ enum OfficerRoutes {
             v.ok ? HTML("<div class=\"notice ok\" id=\"verify-result\">The chain verifies: \(v.events) events, unbroken.</div>")
                 : HTML("<div class=\"notice bad\" id=\"verify-result\">The chain is BROKEN at event \(v.firstBad.map(String.init) ?? "?"): \(v.reason ?? "").</div>")
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
-        let lines: [HTML] = rows.map { r in
+        // Newest first: an officer looks for what just happened.
+        let lines: [HTML] = rows.reversed().map { r in
             "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\">\(r.at)</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(r.action)</td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"mono small\">\(r.details)</td></tr>"
         }
         return Layout.page(title: "Audit log", signedIn: signedIn, active: "/audit", body: """
@@ -142,13 +143,14 @@ enum OfficerRoutes {
             <label>Actor <input name="actor" value="\(q("actor"))"></label><label>Action <input name="action" value="\(q("action"))" placeholder="recording.played"></label>
             <label>Target <input name="target" value="\(q("target"))"></label>
             <div class="actions"><button type="submit">Filter</button><a href="/audit">Clear</a></div></form></section>
-            <section class="card"><table id="audit-table"><thead><tr><th>#</th><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Details</th></tr></thead>
+            <section class="card"><p class="muted small">Newest first, at most \(rows.count) events.</p><table id="audit-table"><thead><tr><th>#</th><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Details</th></tr></thead>
             <tbody>\(lines)</tbody></table>\(rows.isEmpty ? HTML("<p class=\"muted\">No events match.</p>") : "")</section>
             """)
     }
 
     static func quarantinePage(_ rows: [RejectionRow], message: String?, signedIn: SignedIn) -> HTML {
-        let lines: [HTML] = rows.map { r in
+        // Newest first: an officer looks for what just happened.
+        let lines: [HTML] = rows.reversed().map { r in
             """
             <tr><td class="small">\(r.at)</td><td>\(r.tenant ?? "(unknown)")</td><td><span class="badge bad">\(r.reason)</span></td><td class="small">\(r.detail)</td>
             <td class="mono small">\(r.id)</td><td><form method="post" action="/quarantine/\(r.id)/retry">\(Layout.csrfField(signedIn))<button type="submit" class="secondary">Retry</button></form></td></tr>

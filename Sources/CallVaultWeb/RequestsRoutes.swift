@@ -133,6 +133,15 @@ enum RequestsRoutes {
         }
     }
 
+    /// Deadlines are calendar days on the tenant's wall clock.
+    static func zone(_ tenant: String?, _ vault: Vault) -> TimeZone {
+        tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+    }
+
+    static func day(_ utc: String, _ tenant: String?, _ vault: Vault) -> String {
+        String(localTime(utc, zone(tenant, vault)).prefix(10))
+    }
+
     static func deadline(_ s: RequestSummary) -> HTML {
         if s.row.closedAt != nil { return "<span class=\"badge neutral\">closed</span>" }
         if s.overdue { return "<span class=\"badge bad\">overdue</span>" }
@@ -144,11 +153,11 @@ enum RequestsRoutes {
         let rows: [HTML] = list.map { s in
             """
             <tr class="\(s.overdue ? "due" : "")"><td><a href="/requests/\(s.row.id)">\(s.row.reference)</a></td><td>\(s.row.kind)</td><td>\(s.row.tenant ?? "all")</td>
-            <td>\(String(s.row.receivedAt.prefix(10)))</td><td>\(String(s.row.dueAt.prefix(10)))\(s.row.extendedBy.map { HTML(" <span class=\"muted small\">extended \($0)</span>") } ?? "")</td>
+            <td>\(day(s.row.receivedAt, s.row.tenant, vault))</td><td>\(day(s.row.dueAt, s.row.tenant, vault))\(s.row.extendedBy.map { HTML(" <span class=\"muted small\">extended \($0)</span>") } ?? "")</td>
             <td>\(deadline(s))</td><td>\(s.calls)</td></tr>
             """
         }
-        let tenants: [HTML] = [HTML("<option value=\"\">(the one tenant)</option>")] + vault.configuration.tenants.keys.sorted().map { HTML("<option>\($0)</option>") }
+        let tenants: [HTML] = [HTML("<option value=\"\">all tenants</option>")] + vault.configuration.tenants.keys.sorted().map { HTML("<option>\($0)</option>") }
         let kinds: [HTML] = RequestKind.allCases.map { HTML("<option>\($0.rawValue)</option>") }
         return Layout.page(title: "Data-subject requests", signedIn: signedIn, active: "/requests", body: """
             <h1>Data-subject requests</h1>
@@ -164,7 +173,7 @@ enum RequestsRoutes {
             <label>Kind <select name="kind">\(kinds)</select></label>
             <label>Tenant <select name="tenant">\(tenants)</select></label>
             <label>Received <input type="date" name="received" required></label>
-            <label>Reference <input name="reference" required pattern="[A-Za-z0-9._-]{1,64}" title="letters, digits, . _ -"></label>
+            <label>Reference <input name="reference" required pattern="[A-Za-z0-9._\\-]{1,64}" title="letters, digits, . _ -"></label>
             <label class="span-all">Subject's phone numbers (one per line; E.164 or the tenant's national form) <textarea name="subjects" required autocomplete="off"></textarea></label>
             <label class="span-all">Note <input name="note"></label>
             <div class="actions"><button type="submit">Register</button></div></form>
@@ -256,7 +265,7 @@ enum RequestsRoutes {
             \(actions)
             </div><div><section class="card"><h2>Request</h2><dl class="facts">
             <dt>Id</dt><dd class="mono small">\(r.id)</dd><dt>Tenant</dt><dd>\(r.tenant ?? "all")</dd>
-            <dt>Received</dt><dd>\(r.receivedAt)</dd><dt>Answer due</dt><dd id="due">\(r.dueAt)</dd>
+            <dt>Received</dt><dd>\(day(r.receivedAt, r.tenant, vault))</dd><dt>Answer due</dt><dd id="due">\(day(r.dueAt, r.tenant, vault)) <span class="muted small">(\(zone(r.tenant, vault).identifier))</span></dd>
             <dt>Opened</dt><dd>\(r.openedAt) by \(r.openedBy)</dd><dt>Subjects</dt><dd>\(s.subjects) number(s) (kept as keyed hashes)</dd>
             <dt>Note</dt><dd>\(r.note ?? "—")</dd>
             \(r.restrictionGround.map { HTML("<dt>Restriction</dt><dd>\($0)\(r.restrictionLiftedAt.map { " (lifted \($0))" } ?? "")</dd>") } ?? "")

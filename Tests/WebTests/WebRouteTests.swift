@@ -220,6 +220,23 @@ import Testing
         #expect(try f.auditCount(action: "recording.played", target: id) == 1)
     }
 
+    @Test func audioWhoseRetentionEndedAnswers410() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "support-fr")[0]
+        f.clock.advance(40 * 86_400)
+        _ = try Sweeper(vault: f.vault).sweep(now: f.clock.now(), dryRun: false)
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: b.headers) { #expect($0.status == .gone) }
+            try await client.execute(uri: "/calls/\(id)/download", method: .get, headers: b.headers) { #expect($0.status == .gone) }
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body).contains("was deleted at the end of its retention"))
+                #expect(!String(buffer: r.body).contains("<audio"))
+            }
+        }
+    }
+
     @Test func complianceDownloadsAndTheDownloadIsAnAuditedExport() async throws {
         let f = try WebFixture()
         let id = try f.recordings(team: "support-fr")[0]
