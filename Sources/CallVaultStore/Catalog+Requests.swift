@@ -315,11 +315,12 @@ extension Catalog {
                 }
                 let done = try Self.deleteRecordings(db, doomed, requestID: id, now: now, effects: effects)
                 outcomes += done
-                var e = event
-                e.details["deleted"] = String(done.filter { $0.1 == .deleted }.count)
-                e.details["kept_under_hold"] = String(outcomes.filter { if case .keptUnderHold = $0.1 { true } else { false } }.count)
-                e.details["already_gone"] = String(outcomes.filter { $0.1 == .alreadyGone }.count)
-                try AuditLog.append(e, in: db)
+                var details = event.details
+                details["deleted"] = String(done.filter { $0.1 == .deleted }.count)
+                details["kept_under_hold"] = String(outcomes.filter { if case .keptUnderHold = $0.1 { true } else { false } }.count)
+                details["already_gone"] = String(outcomes.filter { $0.1 == .alreadyGone }.count)
+                // Made now, after the per-call events: the chain's times never run backwards.
+                try AuditLog.append(effects.event(event.action, id, details), in: db)
                 return outcomes
             }
         }

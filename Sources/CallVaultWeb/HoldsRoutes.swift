@@ -14,7 +14,7 @@ enum HoldsRoutes {
             if request.wantsJSON {
                 return Layout.json(["holds": holds.map { json($0.0, recordings: $0.1) }])
             }
-            return Layout.response(listPage(holds, activeOnly: activeOnly, signedIn: try context.user(), now: vault.clock.now()))
+            return Layout.response(listPage(holds, activeOnly: activeOnly, signedIn: try context.user(), now: vault.clock.now(), zone: vault.configuration.timeZone))
         }
 
         router.post("/holds") { request, context -> Response in
@@ -47,7 +47,7 @@ enum HoldsRoutes {
                 o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
                 return Layout.json(o)
             }
-            return Layout.response(showPage(hold, items: items, signedIn: try context.user(), now: vault.clock.now()))
+            return Layout.response(showPage(hold, items: items, signedIn: try context.user(), now: vault.clock.now(), zone: vault.configuration.timeZone))
         }
 
         router.post("/holds/:id/release") { request, context -> Response in
@@ -68,14 +68,15 @@ enum HoldsRoutes {
         h.releasedAt == nil && (h.reviewAt.flatMap(Timestamp.parse).map { $0 <= now } ?? false)
     }
 
-    static func listPage(_ holds: [(HoldRow, Int)], activeOnly: Bool, signedIn: SignedIn, now: Date) -> HTML {
+    static func listPage(_ holds: [(HoldRow, Int)], activeOnly: Bool, signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
+        let t = { (utc: String?) in utc.map { localTime($0, zone) } ?? "—" }
         let due = holds.filter { isDue($0.0, now: now) }.count
         let rows: [HTML] = holds.map { h, n in
             let state: HTML = h.releasedAt == nil ? "<span class=\"badge held\">active</span>" : "<span class=\"badge neutral\">released</span>"
             return """
                 <tr class="\(isDue(h, now: now) ? "due" : "")"><td><a href="/holds/\(h.id)">\(h.caseRef)</a></td><td>\(h.kind)</td><td>\(state)</td>
-                <td>\(n)</td><td>\(h.placedAt) <span class="muted small">by \(h.placedBy)</span></td>
-                <td>\(h.reviewAt ?? "—")\(isDue(h, now: now) ? HTML(" <span class=\"badge warn\">review due</span>") : "")</td>
+                <td>\(n)</td><td>\(t(h.placedAt)) <span class="muted small">by \(h.placedBy)</span></td>
+                <td>\(t(h.reviewAt))\(isDue(h, now: now) ? HTML(" <span class=\"badge warn\">review due</span>") : "")</td>
                 <td class="mono small">\(h.id)</td></tr>
                 """
         }
@@ -85,7 +86,7 @@ enum HoldsRoutes {
             <section class="card"><div class="actions toolbar">
             <span class="muted">\(activeOnly ? "Active holds" : "All holds, released included")</span>
             <a href="\(activeOnly ? "/holds?all=1" : "/holds")">\(activeOnly ? "Show released holds too" : "Only active holds")</a></div>
-            <table id="holds-table"><thead><tr><th>Case</th><th>Kind</th><th>State</th><th>Recordings</th><th>Placed</th><th>Review</th><th>Hold id</th></tr></thead>
+            <table id="holds-table"><thead><tr><th>Case</th><th>Kind</th><th>State</th><th>Recordings</th><th>Placed (\(zone.identifier))</th><th>Review</th><th>Hold id</th></tr></thead>
             <tbody>\(rows)</tbody></table>\(holds.isEmpty ? HTML("<p class=\"muted\">No holds.</p>") : "")</section>
             <section class="card"><h2>Place a hold</h2>
             <form method="post" action="/holds" class="filters" id="place-hold">\(Layout.csrfField(signedIn))
@@ -98,7 +99,8 @@ enum HoldsRoutes {
             """)
     }
 
-    static func showPage(_ h: HoldRow, items: [(recordingID: String, metadataOnly: Bool)], signedIn: SignedIn, now: Date) -> HTML {
+    static func showPage(_ h: HoldRow, items: [(recordingID: String, metadataOnly: Bool)], signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
+        let t = { (utc: String?) in utc.map { Layout.localTimeNamed($0, zone: zone) } ?? "—" }
         let list: [HTML] = items.map { i in
             "<li><a class=\"mono\" href=\"/calls/\(i.recordingID)\">\(i.recordingID)</a>\(i.metadataOnly ? HTML(" <span class=\"muted small\">metadata only: the audio was already deleted</span>") : "")</li>"
         }
@@ -112,9 +114,9 @@ enum HoldsRoutes {
             \(isDue(h, now: now) ? HTML("<div class=\"notice warn\">This hold is due for review.</div>") : "")
             <section class="card"><dl class="facts">
             <dt>Hold id</dt><dd class="mono">\(h.id)</dd><dt>State</dt><dd id="hold-state">\(h.releasedAt == nil ? "active" : "released")</dd>
-            <dt>Placed</dt><dd>\(h.placedAt) by \(h.placedBy)</dd><dt>Review at</dt><dd>\(h.reviewAt ?? "—")</dd>
+            <dt>Placed</dt><dd>\(t(h.placedAt)) by \(h.placedBy)</dd><dt>Review at</dt><dd>\(t(h.reviewAt))</dd>
             <dt>Note</dt><dd>\(h.note ?? "—")</dd>
-            \(h.releasedAt.map { HTML("<dt>Released</dt><dd>\($0) by \(h.releasedBy ?? "?"): \(h.releaseNote ?? "")</dd>") } ?? "")
+            \(h.releasedAt.map { HTML("<dt>Released</dt><dd>\(t($0)) by \(h.releasedBy ?? "?"): \(h.releaseNote ?? "")</dd>") } ?? "")
             </dl></section>
             <section class="card"><h2>\(items.count) recording(s)</h2><ul>\(list)</ul></section>
             \(release)

@@ -120,7 +120,13 @@ struct LoginMiddleware: RouterMiddleware {
         if request.method != .get && request.method != .head {
             try await checkCSRF(&request, expected: signedIn.csrf)
         }
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // Rendered here, where the user is known: the error page keeps the top bar and Log out.
+            response = ErrorPage.response(for: error, request: request, context: context)
+        }
         if let cookie = signedIn.newCookie { response.headers.append(HTTPField(name: .setCookie, value: env.sessionCookie(cookie))) }
         return response
     }

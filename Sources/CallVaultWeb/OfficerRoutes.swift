@@ -69,6 +69,15 @@ enum OfficerRoutes {
         }
     }
 
+    /// An event's details (a JSON object of ids, counts and codes) as a small definition list.
+    static func details(_ json: String) -> HTML {
+        guard let data = json.data(using: .utf8), let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], !o.isEmpty else {
+            return HTML("<span class=\"mono\">\(json == "{}" ? "" : json)</span>")
+        }
+        let items: [HTML] = o.keys.sorted().map { k in HTML("<dt>\(k.replacingOccurrences(of: "_", with: " "))</dt><dd class=\"mono\">\("\(o[k]!)")</dd>") }
+        return HTML("<dl class=\"details\">\(items)</dl>")
+    }
+
     static func describe(_ o: QuarantineRetry.Outcome) -> String {
         switch o {
         case .stored(let id): return "stored as \(id)"
@@ -132,7 +141,7 @@ enum OfficerRoutes {
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in
-            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\">\(r.at)</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(r.action)</td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"mono small\">\(r.details)</td></tr>"
+            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\">\(r.at)</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(r.action)</td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"small\">\(details(r.details))</td></tr>"
         }
         return Layout.page(title: "Audit log", signedIn: signedIn, active: "/audit", body: """
             <h1>Audit log</h1>

@@ -142,7 +142,11 @@ import Testing
                 #expect(!html.contains("Place hold"))
             }
             for path in ["/holds", "/report", "/audit", "/quarantine"] {
-                try await client.execute(uri: path, method: .get, headers: b.headers) { #expect($0.status == .forbidden, "\(path)") }
+                try await client.execute(uri: path, method: .get, headers: b.headers) { r in
+                    #expect(r.status == .forbidden, "\(path)")
+                    // The refusal is a page of the app: the user still has the top bar and Log out.
+                    #expect(String(buffer: r.body).contains("Log out"), "\(path)")
+                }
             }
             try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                      body: form([("csrf", b.csrf), ("kind", "legal"), ("case", "C-1"), ("recording", mine[0])])) { #expect($0.status == .forbidden) }
