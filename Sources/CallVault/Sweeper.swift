@@ -174,12 +174,14 @@ public struct Holds: Sendable {
         guard released else { throw VaultError(.notFound, "hold \(id): no such active hold") }
     }
 
-    /// Holds with their recording counts (officers only; audited).
-    public func list(activeOnly: Bool) throws -> [(HoldRow, Int)] {
+    /// Holds with their recording counts (officers only; audited). `dueForReview`: only active holds whose
+    /// review date has passed (as of the vault's clock), the longest overdue first.
+    public func list(activeOnly: Bool, dueForReview: Bool = false) throws -> [(HoldRow, Int)] {
         try vault.require(Self.officers, to: "hold list")
-        let holds = try vault.catalog.holds(activeOnly: activeOnly)
-        try vault.catalog.appendAudit([vault.event("hold.list", target: nil, details: ["results": String(holds.count),
-                                                                                    "active_only": String(activeOnly)])])
+        let holds = dueForReview ? try vault.catalog.holdsDueForReview(at: vault.clock.now()) : try vault.catalog.holds(activeOnly: activeOnly)
+        var details = ["results": String(holds.count), "active_only": String(activeOnly || dueForReview)]
+        if dueForReview { details["due_for_review"] = "true" }
+        try vault.catalog.appendAudit([vault.event("hold.list", target: nil, details: details)])
         return holds
     }
 

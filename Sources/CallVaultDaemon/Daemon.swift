@@ -32,7 +32,7 @@ public enum Daemon {
         var services: [any Service] = [WatchService(vault: vault, options: options, logger: logger, health: health, reopen: reopen)]
         if let (host, port) = address {
             let router = Router()
-            router.get("metrics") { _, _ -> String in registry.emitToString() + FixityMetrics.text(vault.catalog) }
+            router.get("metrics") { _, _ -> String in registry.emitToString() + FixityMetrics.text(vault.catalog) + RequestMetrics.text(vault) }
             router.get("healthz") { _, _ -> Response in
                 if let failure = health.failure {
                     return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "vault failure: \(failure)\n")))

@@ -16,6 +16,7 @@ public struct AuditRow: Sendable {
 /// One tenant's line of `callvault report` (SPEC §11).
 public struct TenantReport: Sendable {
     public var tenant: String
+    /// Calls started in the period and stored, including those whose metadata was deleted since (counted by v11).
     public var stored = 0
     public var rejected: [String: Int] = [:]
     /// Compliant stored calls / (stored + calls rejected for a missing or undetected announcement).
@@ -126,23 +127,36 @@ extension Catalog {
                 for name in tenants { out[name] = TenantReport(tenant: name) }
                 func get(_ name: String) -> TenantReport { out[name] ?? TenantReport(tenant: name) }
                 for name in tenants {
-                    // tenant = ? and a started_at range: an index-only scan of recordings_for_report.
+                    // Live rows and the counts deleted rows left (v11): a later deletion never lowers a past figure.
+                    // tenant = ? and a started_at range: an index-only scan of recordings_for_report, and a range
+                    // of deleted_call_counts' primary key.
                     guard let r = try Row.fetchOne(db, sql: """
-                        SELECT count(*) AS n, sum(announcement_flag = 1 AND announcement_verified != 'no') AS compliant,
-                               sum(announcement_verified = 'yes') AS heard, sum(announcement_verified != 'not_checked') AS checked
-                        FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ?
-                        """, arguments: [name, f, t]) else { continue }
+                        SELECT sum(n) AS n, sum(compliant) AS compliant, sum(heard) AS heard, sum(checked) AS checked FROM (
+                            SELECT count(*) AS n, sum(announcement_flag = 1 AND announcement_verified != 'no') AS compliant,
+                                   sum(announcement_verified = 'yes') AS heard, sum(announcement_verified != 'not_checked') AS checked
+                            FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ?
+                            UNION ALL
+                            SELECT sum(calls), sum((announcement_flag = 1 AND announcement_verified != 'no') * calls),
+                                   sum((announcement_verified = 'yes') * calls), sum((announcement_verified != 'not_checked') * calls)
+                            FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ?)
+                        """, arguments: [name, f, t, name, f, t]) else { continue }
                     var x = get(name)
-                    x.stored = r["n"]
+                    x.stored = r["n"] ?? 0
                     let checked: Int = r["checked"] ?? 0
                     if checked > 0 { x.announcementVerified = Double(r["heard"] as Int? ?? 0) / Double(checked) }
                     x.announcementCompliance = Double(r["compliant"] as Int? ?? 0)  // divided below
                     if verifying.contains(name) {
                         x.queues = try Row.fetchAll(db, sql: """
-                            SELECT coalesce(queue, '') AS queue, count(*) AS checked, sum(announcement_verified = 'yes') AS heard
-                            FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
+                            SELECT queue, sum(checked) AS checked, sum(heard) AS heard FROM (
+                                SELECT coalesce(queue, '') AS queue, count(*) AS checked, sum(announcement_verified = 'yes') AS heard
+                                FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
+                                GROUP BY 1
+                                UNION ALL
+                                SELECT queue, sum(calls), sum((announcement_verified = 'yes') * calls)
+                                FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
+                                GROUP BY 1)
                             GROUP BY 1 ORDER BY 1
-                            """, arguments: [name, f, t]).map { ($0["queue"], $0["checked"], Double($0["heard"] as Int) / Double($0["checked"] as Int)) }
+                            """, arguments: [name, f, t, name, f, t]).map { ($0["queue"], $0["checked"], Double($0["heard"] as Int) / Double($0["checked"] as Int)) }
                     }
                     out[name] = x
                 }

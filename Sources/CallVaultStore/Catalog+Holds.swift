@@ -119,6 +119,21 @@ extension Catalog {
         }
     }
 
+    /// Active holds whose review date is at or before `now`, the longest overdue first: a hold kept past its
+    /// review keeps calls beyond retention without anyone having decided it still should.
+    public func holdsDueForReview(at now: Date) throws -> [(HoldRow, Int)] {
+        try wrap("list holds due for review") {
+            try db.read { db in
+                let rows = try HoldRow.fetchAll(db, sql: """
+                    SELECT * FROM holds WHERE released_at IS NULL AND review_at IS NOT NULL AND review_at <= ? ORDER BY review_at, id
+                    """, arguments: [Timestamp.utc(now)])
+                return try rows.map { h in
+                    (h, try Int.fetchOne(db, sql: "SELECT count(*) FROM hold_items WHERE hold_id = ?", arguments: [h.id]) ?? 0)
+                }
+            }
+        }
+    }
+
     public func hold(id: String) throws -> (HoldRow, [(recordingID: String, metadataOnly: Bool)])? {
         try wrap("read hold") {
             try db.read { db in

@@ -343,6 +343,7 @@ extension Catalog {
         for (r, result) in removed {
             if case .failed(let detail) = result { out.append((r.id, .failed(detail))); continue }
             let requests = try String.fetchAll(db, sql: "SELECT request_id FROM request_items WHERE recording_id = ? ORDER BY request_id", arguments: [r.id])
+            // The trigger recordings_deleted_counted (v11) keeps the call's count for the report: no personal data.
             try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
             try db.execute(sql: "UPDATE request_items SET erased_at = ?, erasure_pending = 0 WHERE recording_id = ?", arguments: [t, r.id])
             var details = ["tenant": r.tenant, "request": requestID ?? requests.joined(separator: ",")]

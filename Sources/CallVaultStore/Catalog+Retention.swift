@@ -158,6 +158,7 @@ extension Catalog {
                     if r.audioPresent {
                         details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
+                    // The trigger recordings_deleted_counted (v11) keeps the call's count for the report.
                     try db.cachedStatement(sql: "DELETE FROM recordings WHERE id = ?").execute(arguments: [r.id])
                     events.append(event("sweep.metadata_deleted", r.id, details))
                 }

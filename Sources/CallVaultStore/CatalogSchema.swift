@@ -241,6 +241,31 @@ enum CatalogSchema {
                 CREATE INDEX recordings_by_callee ON recordings (callee);
                 """)
         }
+        m.registerMigration("v11: counts of deleted calls") { db in
+            // The compliance report counts the calls stored in a period; it must not lower past figures when a
+            // call's metadata is deleted later (by the sweeper, an erasure, or a hold's release that completes
+            // one). Each deleted row leaves a count here, never data: tenant, start instant, queue and the
+            // announcement outcome the report needs — no id, number, agent or team. A trigger, so every path
+            // that deletes a recording counts it, in the deleting statement's own transaction. Rows deleted before
+            // this version are not backfilled (they are gone); their periods' figures stay as low as they were.
+            try db.execute(sql: """
+                CREATE TABLE deleted_call_counts (
+                    tenant TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    announcement_flag INTEGER NOT NULL,
+                    announcement_verified TEXT NOT NULL,
+                    calls INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, started_at, queue, announcement_flag, announcement_verified)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER recordings_deleted_counted AFTER DELETE ON recordings
+                BEGIN
+                    INSERT INTO deleted_call_counts (tenant, started_at, queue, announcement_flag, announcement_verified, calls)
+                    VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), OLD.announcement_flag, OLD.announcement_verified, 1)
+                    ON CONFLICT (tenant, started_at, queue, announcement_flag, announcement_verified) DO UPDATE SET calls = calls + 1;
+                END;
+                """)
+        }
         return m
     }
 }

@@ -76,15 +76,18 @@ struct HoldCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List holds.")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Only active holds.") var active = false
+        @Flag(name: .customLong("due-for-review"), help: "Only active holds whose review date has passed.") var dueForReview = false
 
         func run() throws {
             let vault = try global.openVault()
-            let holds = try Holds(vault: vault).list(activeOnly: active)
+            let holds = try Holds(vault: vault).list(activeOnly: active, dueForReview: dueForReview)
             if global.json {
                 printJSON(["holds": holds.map { HoldCommand.json($0.0, recordings: $0.1) }])
             } else {
-                if holds.isEmpty { printLine("no holds") }
-                for (h, n) in holds { printLine(HoldCommand.line(h, recordings: n)) }
+                if holds.isEmpty { printLine(dueForReview ? "no holds due for review" : "no holds") }
+                for (h, n) in holds {
+                    printLine(HoldCommand.line(h, recordings: n) + (dueForReview ? "  review due \(h.reviewAt ?? "?")" : ""))
+                }
             }
         }
     }

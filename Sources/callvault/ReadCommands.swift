@@ -146,9 +146,13 @@ struct ReportCommand: ParsableCommand {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = vault.configuration.timeZone
         let start = try from.map { try parseInstant($0, option: "--from", zone: zone) } ?? calendar.date(byAdding: .month, value: -1, to: end)!
-        let tenants = try Listing(vault: vault).report(from: start, to: end)
+        let report = try Listing(vault: vault).complianceReport(from: start, to: end)
+        let tenants = report.tenants
         if global.json {
-            printJSON(["from": Timestamp.utc(start), "to": Timestamp.utc(end), "tenants": tenants.map { t -> [String: Any] in
+            printJSON(["from": Timestamp.utc(start), "to": Timestamp.utc(end),
+                       "holds_due_for_review": report.holdsDueForReview.map { ["hold_id": $0.holdID, "case_ref": $0.caseRef, "review_at": $0.reviewAt] },
+                       "requests": ["open": report.requests.open, "due_within_7_days": report.requests.dueSoon, "overdue": report.requests.overdue],
+                       "tenants": tenants.map { t -> [String: Any] in
                 ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
                  "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
                  "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds,
@@ -166,6 +170,11 @@ struct ReportCommand: ParsableCommand {
             }
             for t in tenants where !t.rejected.isEmpty {
                 printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\(escapedForTerminal($0.key)) \($0.value)" }.joined(separator: ", "))
+            }
+            let r = report.requests
+            printLine("data-subject requests: \(r.open) open, \(r.dueSoon) due within 7 days, \(r.overdue) overdue")
+            for h in report.holdsDueForReview {
+                printLine("hold due for review: \(h.holdID)  case \(escapedForTerminal(h.caseRef))  review at \(h.reviewAt)")
             }
         }
     }
