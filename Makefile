@@ -53,6 +53,7 @@ bench: setup
 	bench/watch-bench.sh
 	bench/list-bench.sh
 	bench/web-bench.sh
+	bench/requests-bench.sh
 
 clean:
 	rm -rf .build $(DEMO) .bench .bench-web

@@ -17,7 +17,11 @@ enum OfficerRoutes {
             } ?? now
             let from = try request.query("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
                 ?? Calendar.inZone(zone).date(byAdding: .month, value: -1, to: to)!
-            let (total, buckets) = try await blocking { try Listing(vault: vault).reportSeries(from: from, to: to) }
+            let (total, buckets, due, requests) = try await blocking { () -> ([TenantReport], [ReportPeriod], [(HoldRow, Int)], RequestDeadlineCounts) in
+                let (total, buckets) = try Listing(vault: vault).reportSeries(from: from, to: to)
+                // As of now, like the CLI report: holds past their review date and the requests by deadline.
+                return (total, buckets, try vault.catalog.holdsDueForReview(at: now), try Requests(vault: vault).deadlines())
+            }
             if request.wantsJSON {
                 return Layout.json(["from": Timestamp.utc(from), "to": Timestamp.utc(to), "tenants": total.map { t -> [String: Any] in
                     ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
@@ -25,7 +29,8 @@ enum OfficerRoutes {
                      "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds]
                 }])
             }
-            return Layout.response(reportPage(total: total, buckets: buckets, from: from, to: to, zone: zone, signedIn: try context.user()))
+            return Layout.response(reportPage(total: total, buckets: buckets, from: from, to: to, zone: zone, signedIn: try context.user(),
+                                              due: due, requests: requests))
         }
 
         router.get("/audit") { request, context -> Response in
@@ -90,7 +95,11 @@ enum OfficerRoutes {
 
     static func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "—" }
 
-    static func reportPage(total: [TenantReport], buckets: [ReportPeriod], from: Date, to: Date, zone: TimeZone, signedIn: SignedIn) -> HTML {
+    static func reportPage(total: [TenantReport], buckets: [ReportPeriod], from: Date, to: Date, zone: TimeZone, signedIn: SignedIn,
+                           due: [(HoldRow, Int)], requests: RequestDeadlineCounts) -> HTML {
+        let dueList: [HTML] = due.map { h, n in
+            HTML("<li><a href=\"/holds/\(h.id)\">case \(h.caseRef)</a> (\(h.kind), \(n) call(s)) — review was due \(Layout.localTimeNamed(h.reviewAt, zone: zone))</li>")
+        }
         let labels = buckets.map { String(localTime(Timestamp.utc($0.from), zone).prefix(10).dropFirst(5)) }
         let tenants = total.map(\.tenant)
         let rate: [(name: String, values: [Double?])] = tenants.map { t in
@@ -122,7 +131,11 @@ enum OfficerRoutes {
             \(stat("audio deleted at expiry", String(total.map(\.audioDeleted).reduce(0, +)), "stat-deleted"))
             \(stat("overdue for deletion", String(total.map(\.overdue).reduce(0, +)), "stat-overdue"))
             \(stat("active holds", String(total.map(\.activeHolds).reduce(0, +)), "stat-holds"))
+            \(stat("holds due for review", String(due.count), "stat-review"))
+            \(stat("requests overdue", String(requests.overdue), "stat-requests-overdue"))
+            \(stat("requests due within 7 days", String(requests.dueSoon), "stat-requests-soon"))
             </div>
+            \(due.isEmpty ? "" : HTML("<section class=\"card\" id=\"holds-due\"><h2>Holds due for review</h2><ul>\(dueList)</ul></section>"))
             <section class="card"><h2>Announcement heard, per tenant</h2>\(Charts.lines(title: "Share of calls whose announcement was heard (or flagged, where the audio is not checked)", labels: labels, series: rate, id: "chart-announcement"))</section>
             <section class="card"><h2>Stored, deleted and rejected</h2>\(Charts.bars(title: "Calls stored, deleted and rejected per period", labels: labels, series: flows, id: "chart-flows"))</section>
             \(queues.isEmpty ? "" : HTML("<section class=\"card\"><h2>Announcement heard, per queue</h2><p class=\"muted small\">A queue far below the others is the sign of a misconfigured IVR.</p>\(Charts.shares(title: "Announcement heard per queue", items: queues, id: "chart-queues"))</section>"))

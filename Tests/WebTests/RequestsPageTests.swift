@@ -74,3 +74,30 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct RestrictionInTheWebAppTests {
+    /// A restricted call is gone for the coach in every web view, and stays for compliance.
+    @Test func aRestrictedCallIsHiddenFromTheCoachEverywhere() async throws {
+        let f = try WebFixture()
+        let mine = try f.recordings(team: "billing-nl")
+        let requests = Requests(vault: f.vault)
+        let opened = try requests.open(kind: .restriction, subjects: ["+32470123456"], tenant: "acme-energy",
+                                       received: f.clock.now(), reference: "DSR-R", note: nil)
+        #expect(try requests.restrict(id: opened.row.id, ground: .accuracy, lift: false, subjectInformed: false) == 3)
+        try await Application(router: f.router()).test(.router) { client in
+            let coach = try await client.login("cora")
+            try await client.execute(uri: "/calls", method: .get, headers: coach.headers([.accept: "application/json"])) { r in
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                #expect((o["recordings"] as! [[String: Any]]).isEmpty)
+            }
+            try await client.execute(uri: "/calls.csv", method: .get, headers: coach.headers) { r in
+                #expect(String(buffer: r.body).split(separator: "\n").count == 1)  // the header only
+            }
+            for path in ["/calls/\(mine[0])", "/calls/\(mine[0])/audio", "/calls/\(mine[0])/waveform.svg", "/calls/\(mine[0])/download"] {
+                try await client.execute(uri: path, method: .get, headers: coach.headers) { #expect($0.status == .forbidden, "\(path)") }
+            }
+            let officer = try await client.login("dana")
+            try await client.execute(uri: "/calls/\(mine[0])/audio", method: .get, headers: officer.headers) { #expect($0.status == .ok) }
+        }
+    }
+}

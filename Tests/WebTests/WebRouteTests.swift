@@ -1,6 +1,7 @@
 // Every route, role and refusal of the web app, in process (Hummingbird's router test client).
 import CallVault
 import CallVaultCore
+import CallVaultStore
 @testable import CallVaultWeb
 import Foundation
 import HTTPTypes
@@ -301,11 +302,16 @@ import Testing
 
     @Test func officerPagesRender() async throws {
         let f = try WebFixture()
+        var selection = HoldSelection()
+        selection.recordingIDs = [try f.recordings(team: "billing-nl")[0]]
+        _ = try Holds(vault: f.vault).place(kind: "legal", caseRef: "REVIEW-ME", note: nil, reviewAt: f.clock.now().addingTimeInterval(3600), selection: selection)
+        f.clock.advance(2 * 3600)
         try await Application(router: f.router()).test(.router) { client in
             let b = try await client.login("dana")
             try await client.execute(uri: "/report", method: .get, headers: b.headers) { r in
                 #expect(r.status == .ok)
                 let html = String(buffer: r.body)
+                #expect(html.contains("id=\"holds-due\"") && html.contains("case REVIEW-ME"))
                 #expect(html.contains("<svg class=\"chart\" id=\"chart-announcement\""))
                 #expect(html.contains("<svg class=\"chart\" id=\"chart-flows\""))
             }
