@@ -56,7 +56,7 @@ bench: setup
 	bench/requests-bench.sh
 
 clean:
-	rm -rf .build $(DEMO) .bench .bench-web
+	rm -rf .build $(DEMO) .bench .bench-web .bench-requests
 
 # Re-measure the announcement detector on a generated corpus (TPR per condition, FPR per negative kind, cost).
 eval-announcement: setup
