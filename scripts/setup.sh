@@ -6,7 +6,7 @@
 set -euo pipefail
 recommends=()
 if [ "${1:-}" = "--no-recommends" ]; then recommends=(--no-install-recommends); shift; fi
-need=(libsndfile1-dev libsqlite3-dev libkissfft-dev libsamplerate0-dev pkg-config sqlite3 bc curl "$@")  # curl: the metrics tests
+need=(libsndfile1-dev libsqlite3-dev libkissfft-dev libsamplerate0-dev pkg-config sqlite3 bc curl openssl "$@")  # curl: the metrics and serve tests; openssl: the TLS test
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
