@@ -146,11 +146,16 @@ public struct Listing: Sendable {
 
     public func report(from: Date, to: Date) throws -> [TenantReport] {
         try vault.require(Self.officers, to: "report")
-        let verifying = Set(vault.configuration.tenants.values.filter { $0.announcement.verify != .off }.map(\.name))
-        let r = try vault.catalog.report(from: from, to: to, now: vault.clock.now(), tenants: vault.configuration.tenants.keys.sorted(),
-                                         verifying: verifying)
+        let r = try tenantReports(from: from, to: to)
         try vault.catalog.appendAudit([vault.event("report", target: nil, details: ["from": Timestamp.utc(from), "to": Timestamp.utc(to)])])
         return r
+    }
+
+    /// The per-tenant figures of a period, without role check or audit (the callers do both).
+    func tenantReports(from: Date, to: Date) throws -> [TenantReport] {
+        let verifying = Set(vault.configuration.tenants.values.filter { $0.announcement.verify != .off }.map(\.name))
+        return try vault.catalog.report(from: from, to: to, now: vault.clock.now(), tenants: vault.configuration.tenants.keys.sorted(),
+                                        verifying: verifying)
     }
 
     /// Verifies the chain, and with `expectedHead` (a head anchored outside the host) that the chain still holds it.

@@ -89,3 +89,17 @@ public func holdJSON(_ h: HoldRow, recordings: Int) -> [String: Any] {
      "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
      "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
 }
+
+/// The report object of SPEC §11 (`report --json`, `GET /report` as JSON), with the holds due for review and the
+/// requests' deadlines.
+public func reportJSON(_ report: ComplianceReport) -> [String: Any] {
+    ["from": Timestamp.utc(report.from), "to": Timestamp.utc(report.to),
+     "holds_due_for_review": report.holdsDueForReview.map { ["hold_id": $0.holdID, "case_ref": $0.caseRef, "review_at": $0.reviewAt] },
+     "requests": ["open": report.requests.open, "due_within_7_days": report.requests.dueSoon, "overdue": report.requests.overdue],
+     "tenants": report.tenants.map { t -> [String: Any] in
+         ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
+          "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
+          "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds,
+          "queues": t.queues.map { ["queue": $0.queue, "checked": $0.checked, "announcement_verified_rate": $0.verifiedRate] }]
+     }]
+}

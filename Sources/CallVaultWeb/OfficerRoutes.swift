@@ -17,20 +17,9 @@ enum OfficerRoutes {
             } ?? now
             let from = try request.query("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
                 ?? Calendar.inZone(zone).date(byAdding: .month, value: -1, to: to)!
-            let (total, buckets, due, requests) = try await blocking { () -> ([TenantReport], [ReportPeriod], [(HoldRow, Int)], RequestDeadlineCounts) in
-                let (total, buckets) = try Listing(vault: vault).reportSeries(from: from, to: to)
-                // As of now, like the CLI report: holds past their review date and the requests by deadline.
-                return (total, buckets, try vault.catalog.holdsDueForReview(at: now), try Requests(vault: vault).deadlines())
-            }
-            if request.wantsJSON {
-                return Layout.json(["from": Timestamp.utc(from), "to": Timestamp.utc(to), "tenants": total.map { t -> [String: Any] in
-                    ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
-                     "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
-                     "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds]
-                }])
-            }
-            return Layout.response(reportPage(total: total, buckets: buckets, from: from, to: to, zone: zone, signedIn: try context.user(),
-                                              due: due, requests: requests))
+            let (report, buckets) = try await blocking { try Listing(vault: vault).reportSeries(from: from, to: to) }
+            if request.wantsJSON { return Layout.json(reportJSON(report)) }
+            return Layout.response(reportPage(report, buckets: buckets, zone: zone, signedIn: try context.user()))
         }
 
         router.get("/audit") { request, context -> Response in
@@ -95,10 +84,11 @@ enum OfficerRoutes {
 
     static func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "—" }
 
-    static func reportPage(total: [TenantReport], buckets: [ReportPeriod], from: Date, to: Date, zone: TimeZone, signedIn: SignedIn,
-                           due: [(HoldRow, Int)], requests: RequestDeadlineCounts) -> HTML {
-        let dueList: [HTML] = due.map { h, n in
-            HTML("<li><a href=\"/holds/\(h.id)\">case \(h.caseRef)</a> (\(h.kind), \(n) call(s)) — review was due \(Layout.localTimeNamed(h.reviewAt, zone: zone))</li>")
+    static func reportPage(_ report: ComplianceReport, buckets: [ReportPeriod], zone: TimeZone, signedIn: SignedIn) -> HTML {
+        let total = report.tenants, from = report.from, to = report.to
+        let due = report.holdsDueForReview, requests = report.requests
+        let dueList: [HTML] = due.map { h in
+            HTML("<li><a href=\"/holds/\(h.holdID)\">case \(h.caseRef)</a> — review was due \(Layout.localTimeNamed(h.reviewAt, zone: zone))</li>")
         }
         let labels = buckets.map { String(localTime(Timestamp.utc($0.from), zone).prefix(10).dropFirst(5)) }
         let tenants = total.map(\.tenant)

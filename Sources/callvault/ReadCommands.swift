@@ -149,15 +149,7 @@ struct ReportCommand: ParsableCommand {
         let report = try Listing(vault: vault).complianceReport(from: start, to: end)
         let tenants = report.tenants
         if global.json {
-            printJSON(["from": Timestamp.utc(start), "to": Timestamp.utc(end),
-                       "holds_due_for_review": report.holdsDueForReview.map { ["hold_id": $0.holdID, "case_ref": $0.caseRef, "review_at": $0.reviewAt] },
-                       "requests": ["open": report.requests.open, "due_within_7_days": report.requests.dueSoon, "overdue": report.requests.overdue],
-                       "tenants": tenants.map { t -> [String: Any] in
-                ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
-                 "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
-                 "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds,
-                 "queues": t.queues.map { ["queue": $0.queue, "checked": $0.checked, "announcement_verified_rate": $0.verifiedRate] }]
-            }])
+            printJSON(reportJSON(report))
         } else {
             printLine("compliance report \(Timestamp.utc(start)) .. \(Timestamp.utc(end))")
             let pct: (Double?) -> String = { $0.map { String(format: "%.1f %%", $0 * 100) } ?? "-" }

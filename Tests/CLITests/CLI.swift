@@ -45,7 +45,8 @@ final class Sandbox {
     /// Runs the binary; with `user`, as that OS user through `runuser` (root is never denied, so permission
     /// cases need another user).
     @discardableResult
-    func run(_ args: [String], env: [String: String] = [:], as user: String? = nil) throws -> CLIResult {
+    /// With `input`, that text is the command's standard input (a pipe, not a terminal).
+    func run(_ args: [String], env: [String: String] = [:], as user: String? = nil, input: String? = nil) throws -> CLIResult {
         let p = Process()
         if let user {
             p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -63,7 +64,13 @@ final class Sandbox {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        let inPipe = input.map { _ in Pipe() }
+        if let inPipe { p.standardInput = inPipe }
         try p.run()
+        if let inPipe, let input {
+            inPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inPipe.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()

@@ -316,12 +316,12 @@ import Testing
         #expect(listed.map { $0["path"] as! String } == files.filter { $0 != "manifest.json" })
         for f in listed {
             let path = folder + "/" + (f["path"] as! String)
-            #expect(try sha256(path) == f["sha256"] as? String)
+            #expect(try sha256sum(path) == f["sha256"] as? String)
             #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue == f["bytes"] as? Int)
         }
         // The audio is the stored original.
         let original = try box.catalog().read { try String.fetchOne($0, sql: "SELECT sha256 FROM recordings WHERE call_id = 'S2'") }
-        #expect(try sha256(folder + "/audio/\(ids["S2"]!).wav") == original)
+        #expect(try sha256sum(folder + "/audio/\(ids["S2"]!).wav") == original)
 
         // Audited with the files and their hashes; never written over.
         let event = try box.catalog().read { try String.fetchOne($0, sql: "SELECT details FROM audit_events WHERE action = 'request.exported'") }
@@ -375,17 +375,5 @@ import Testing
         #expect(mode == 0o600)
         // A closed request takes no more action.
         #expect(try box.run(["--as", "dpo", "request", "erase", req]).status == 2)
-    }
-
-    func sha256(_ path: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        p.arguments = [path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(String(decoding: data, as: UTF8.self).prefix(64))
     }
 }

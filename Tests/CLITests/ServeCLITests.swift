@@ -51,7 +51,7 @@ func curl(_ args: [String]) -> String {
     static let password = "correct horse battery"
 
     func setPassword(_ box: Sandbox, _ user: String) {
-        #expect(shell("printf '%s\\n' '\(Self.password)' | CALLVAULT_STORE='\(box.store)' '\(Sandbox.binary)' user password \(user) >/dev/null") == 0)
+        #expect((try? box.run(["user", "password", user], input: Self.password + "\n"))?.status == 0)
     }
 
     @Test func servesUntilSIGTERMAndExitsCleanly() throws {

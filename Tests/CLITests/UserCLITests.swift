@@ -5,30 +5,6 @@ import Synchronization
 import Testing
 
 extension Sandbox {
-    /// Runs the binary with `input` on its standard input (a pipe, not a terminal).
-    func run(_ args: [String], input: String) throws -> CLIResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "CALLVAULT_CRASH_AT")
-        environment["CALLVAULT_STORE"] = store
-        p.environment = environment
-        let inPipe = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = inPipe
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        inPipe.fileHandleForWriting.write(Data(input.utf8))
-        try inPipe.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLIResult(status: p.terminationStatus, killed: p.terminationReason == .uncaughtSignal,
-                         stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
     /// A store whose callvault.toml also has a coach and a compliance officer.
     func initWithUsers() throws {
         try initStore()
