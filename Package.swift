@@ -58,11 +58,12 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
-        // The web app (`callvault serve`): a thin shell over the CallVault use cases, like the CLI.
+        // The web app (`callvault serve`): a thin shell over the CallVault use cases, like the CLI. Neither front end
+        // depends on CallVaultStore: they see the use cases' view values, never a catalog row.
         .target(
             name: "CallVaultWeb",
             dependencies: [
-                "CallVault", "CallVaultCore", "CallVaultStore", "CallVaultAudio",
+                "CallVault", "CallVaultCore", "CallVaultAudio",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -89,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "callvault",
             dependencies: [
-                "CallVault", "CallVaultStore", "CallVaultDaemon", "CallVaultWeb",
+                "CallVault", "CallVaultDaemon", "CallVaultWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -218,11 +218,11 @@ public struct Fixity: Sendable {
     /// Before `export` copies a recording: refuses (exit 1, audited) when the stored bytes no longer match
     /// the catalog. Scope and role are checked first, as `export` checks them.
     public func checkBeforeExport(id: String) throws {
-        let (rec, _) = try Listing(vault: vault).show(id: id, action: "export")
-        guard rec.row.audioDeletedAt == nil else { return }  // export itself says the audio is gone
+        let (row, _) = try Listing(vault: vault).visibleRecording(id: id, action: "export")
+        guard row.audioDeletedAt == nil else { return }  // export itself says the audio is gone
         var limiter = RateLimiter(bytesPerSecond: nil)
-        let found = try Self.digest(path: vault.files.absolute(rec.row.audioPath), limiter: &limiter, progress: nil)
-        try refuseUnlessMatching(found, rec.row, removing: [])
+        let found = try Self.digest(path: vault.files.absolute(row.audioPath), limiter: &limiter, progress: nil)
+        try refuseUnlessMatching(found, row, removing: [])
     }
 
     /// After `export` copied a recording: the copy itself is re-read, so what leaves the vault is exactly

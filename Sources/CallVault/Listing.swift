@@ -82,7 +82,7 @@ public struct Listing: Sendable {
         return (String(text[..<bar]), String(text[text.index(after: bar)...]))
     }
 
-    public func list(_ f: ListFilters) throws -> (page: [ListedRecording], nextCursor: String?) {
+    public func list(_ f: ListFilters) throws -> (page: [RecordingView], nextCursor: String?) {
         try vault.require(Self.readers, to: "list")
         try f.validate()
         let now = vault.clock.now()
@@ -92,17 +92,23 @@ public struct Listing: Sendable {
         q.expiringBefore = f.expiringWithin.map { $0.added(to: now, in: vault.configuration.timeZone) }
         q.limit = max(1, min(f.limit, 1000))
         if let c = f.cursor { q.after = try Self.decode(cursor: c) }
-        var (page, more) = try vault.catalog.list(q)
-        if isCoach { page = page.map { ListedRecording(row: $0.row, onHold: nil) } }
+        let (page, more) = try vault.catalog.list(q)
         var details = f.auditDetails
         details["results"] = String(page.count)
         try vault.catalog.appendAudit([vault.event("list", target: nil, details: details)])
-        return (page, more ? page.last.map { Self.cursor(for: $0.row) } : nil)
+        let officer = !isCoach
+        return (page.map { RecordingView($0.row, onHold: $0.onHold, officer: officer) }, more ? page.last.map { Self.cursor(for: $0.row) } : nil)
     }
 
     /// One recording, if the acting user may see it; refusals are audited (exit 3). A coach gets no hold:
     /// neither the holds nor whether there is one.
-    public func show(id: String, action: String = "show") throws -> (ListedRecording, [HoldRow]) {
+    public func show(id: String, action: String = "show") throws -> (RecordingView, [HoldView]) {
+        let (row, holds) = try visibleRecording(id: id, action: action)
+        return (RecordingView(row, onHold: !holds.isEmpty, officer: !isCoach), holds.map(HoldView.init))
+    }
+
+    /// The catalog row behind `show`, for the library's own use (playback, export, fixity); same checks and audit.
+    func visibleRecording(id: String, action: String) throws -> (RecordingRow, [HoldRow]) {
         try vault.require(Self.readers, to: action)
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: action, what: "recording") }
         let q = baseQuery()
@@ -115,15 +121,16 @@ public struct Listing: Sendable {
             throw VaultError(.accessDenied, "\(action) \(id): not allowed for \(vault.actor): outside your scope, non-compliant or without audio")
         }
         if action == "show" { try vault.catalog.appendAudit([vault.event("show", target: id)]) }
-        if isCoach { return (ListedRecording(row: row, onHold: nil), []) }
-        let holds = try vault.catalog.activeHolds(recordingID: id)
-        return (ListedRecording(row: row, onHold: !holds.isEmpty), holds)
+        if isCoach { return (row, []) }
+        return (row, try vault.catalog.activeHolds(recordingID: id))
     }
 
     /// Copies a recording's audio and a JSON of its metadata into the folder `destination` (created 0700).
-    /// Coaches get the metadata without phone numbers. Returns the two paths written.
-    public func export(id: String, to destination: String, metadata: (ListedRecording, [HoldRow], Bool) -> Data) throws -> (audio: String, metadata: String) {
-        let (rec, holds) = try show(id: id, action: "export")
+    /// `metadata` writes the JSON from what the acting user may see (coaches: no phone numbers, no holds).
+    /// Returns the two paths written.
+    public func export(id: String, to destination: String, metadata: (RecordingView, [HoldView]) -> Data) throws -> (audio: String, metadata: String) {
+        let (row, holdRows) = try visibleRecording(id: id, action: "export")
+        let rec = (row: row, view: RecordingView(row, onHold: !holdRows.isEmpty, officer: !isCoach))
         guard rec.row.audioDeletedAt == nil else { throw VaultError(.gone, "export \(id): its audio was deleted at \(rec.row.audioDeletedAt!)") }
         if mkdir(destination, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create \(destination): \(String(cString: strerror(errno)))")
@@ -138,8 +145,7 @@ public struct Listing: Sendable {
         let out = StoreFiles(root: destination)
         _ = unlink(audioOut)
         try out.copy(from: fd, to: id + "." + ext)
-        let isCoach = vault.principal.user?.role == .coach
-        try out.writeFile(metadata(rec, holds, !isCoach), at: id + ".json")
+        try out.writeFile(metadata(rec.view, holdRows.map(HoldView.init)), at: id + ".json")
         try vault.catalog.appendAudit([vault.event("export", target: id, details: ["sha256": rec.row.sha256])])
         return (audioOut, jsonOut)
     }
@@ -178,7 +184,7 @@ public struct Listing: Sendable {
     /// Audit events by filter. The audit event of the listing names the filters used, not their values
     /// (a typed value is not known to be free of personal data).
     public func auditEvents(since: Date?, until: Date? = nil, actor: String?, action: String?, target: String? = nil,
-                            limit: Int) throws -> [AuditRow] {
+                            limit: Int) throws -> [AuditEntry] {
         try vault.require(Self.officers, to: "audit list")
         let rows = try vault.catalog.auditEvents(since: since, until: until, actor: actor, action: action, target: target, limit: limit)
         let used = [("since", since != nil), ("until", until != nil), ("actor", actor != nil), ("action", action != nil),
@@ -186,23 +192,23 @@ public struct Listing: Sendable {
         var details = ["results": String(rows.count)]
         if !used.isEmpty { details["filters"] = used.joined(separator: ",") }
         try vault.catalog.appendAudit([vault.event("audit.list", target: nil, details: details)])
-        return rows
+        return rows.map(AuditEntry.init)
     }
 
-    public func quarantine(limit: Int) throws -> [RejectionRow] {
+    public func quarantine(limit: Int) throws -> [QuarantineEntry] {
         try vault.require([.admin], to: "quarantine list")
         let rows = try vault.catalog.rejections(limit: limit)
         try vault.catalog.appendAudit([vault.event("quarantine.list", target: nil, details: ["results": String(rows.count)])])
-        return rows
+        return rows.map(QuarantineEntry.init)
     }
 
-    public func quarantineEntry(id: String) throws -> (RejectionRow, deletedAt: String?, files: [String]) {
+    public func quarantineEntry(id: String) throws -> (QuarantineEntry, deletedAt: String?, files: [String]) {
         try vault.require([.admin], to: "quarantine show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "quarantine show", what: "quarantine entry") }
         guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.notFound, "quarantine \(id): no such entry") }
         try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])
         // Inputs lie under files/ (apart from reason.json); the first version kept them beside it.
         let inputs = vault.files.list(row.quarantinePath + "/files").map { "files/" + $0 }
-        return (row, deleted, vault.files.list(row.quarantinePath).filter { $0 != "files" } + inputs)
+        return (QuarantineEntry(row), deleted, vault.files.list(row.quarantinePath).filter { $0 != "files" } + inputs)
     }
 }

@@ -60,7 +60,7 @@ public struct Playback: Sendable {
     /// altered evidence is not served. Fixity (the hash) is checked by `fixity`, not here.
     public func open(id: String, purpose: PlaybackPurpose, recordEvent: Bool) throws -> PlaybackSource {
         let action = purpose == .play ? "play" : "download"
-        let row = try Listing(vault: vault).show(id: id, action: action).0.row
+        let row = try Listing(vault: vault).visibleRecording(id: id, action: action).0
         if purpose == .download, vault.principal.user?.role == .coach, !vault.configuration.web.coachDownload {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "coach_download is off"])])
             throw VaultError(.accessDenied, "download \(id): not allowed for \(vault.actor): coaches may play calls, not download them ([web] coach_download is off)")
@@ -87,7 +87,7 @@ public struct Playback: Sendable {
     /// and scope check as `open` (refusals audited; a view is not: the page that shows it is audited as `show`).
     /// Audio deleted → `.gone` (the waveform went with it).
     public func waveform(id: String) throws -> WaveformPeaks {
-        let row = try Listing(vault: vault).show(id: id, action: "waveform").0.row
+        let row = try Listing(vault: vault).visibleRecording(id: id, action: "waveform").0
         guard row.audioDeletedAt == nil else { throw VaultError(.gone, "waveform \(id): its audio was deleted at \(row.audioDeletedAt!)") }
         if let kept = try vault.catalog.waveform(recordingID: id), let peaks = WaveformPeaks(row: kept) { return peaks }
         let (fd, _) = try openStoredAudio(row, action: "waveform")

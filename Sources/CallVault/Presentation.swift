@@ -1,7 +1,6 @@
 // How recordings are presented to people and scripts, shared by the CLI and the web app: the list object of
 // SPEC §11, its CSV (neutralised against formula injection), human durations and wall-clock times.
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 /// "3 d 4 h", "5 m 44 s", "12 s": the two largest units, for people.
@@ -16,11 +15,11 @@ public func humanDuration(_ seconds: Double) -> String {
 }
 
 /// The `list` object of SPEC §11. `on_hold` is null where the acting user is not told (coaches).
-public func listJSON(_ r: ListedRecording) -> [String: Any] {
-    ["recording_id": r.row.id, "call_id": r.row.callID, "tenant": r.row.tenant, "started_at": r.row.startedAt,
-     "duration_s": durationNumber(r.row.durationS), "direction": r.row.direction, "agent_id": r.row.agentID, "team": orNull(r.row.team),
-     "queue": orNull(r.row.queue), "audio_expires_at": r.row.audioExpiresAt, "metadata_expires_at": r.row.metadataExpiresAt,
-     "on_hold": orNull(r.onHold), "announcement_verified": r.row.announcementVerified]
+public func listJSON(_ r: RecordingView) -> [String: Any] {
+    ["recording_id": r.id, "call_id": r.callID, "tenant": r.tenant, "started_at": r.startedAt,
+     "duration_s": durationNumber(r.durationS), "direction": r.direction, "agent_id": r.agentID, "team": orNull(r.team),
+     "queue": orNull(r.queue), "audio_expires_at": r.audioExpiresAt, "metadata_expires_at": r.metadataExpiresAt,
+     "on_hold": orNull(r.onHold), "announcement_verified": r.announcementVerified]
 }
 
 public let listColumns = ["recording_id", "call_id", "tenant", "started_at", "duration_s", "direction", "agent_id", "team", "queue",
@@ -74,7 +73,7 @@ public func localTime(_ utc: String, _ zone: TimeZone) -> String {
 public func orNull(_ v: Any?) -> Any { v ?? NSNull() }
 
 /// Whole CSV text of list objects: the header row, then one row per recording.
-public func listCSV(_ page: [ListedRecording]) -> String {
+public func listCSV(_ page: [RecordingView]) -> String {
     var out = listColumns.joined(separator: ",") + "\n"
     for r in page {
         let o = listJSON(r)
@@ -84,7 +83,7 @@ public func listCSV(_ page: [ListedRecording]) -> String {
 }
 
 /// The hold object of SPEC §11 (`hold list --json`, `GET /holds`).
-public func holdJSON(_ h: HoldRow, recordings: Int) -> [String: Any] {
+public func holdJSON(_ h: HoldView, recordings: Int) -> [String: Any] {
     ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
      "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
      "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]

@@ -26,7 +26,7 @@ public enum RectifiableField: String, Sendable, CaseIterable {
 
 /// A request as the register shows it, with its deadline state at the time it was read.
 public struct RequestSummary: Sendable {
-    public var row: RequestRow
+    public var request: RequestView
     public var subjects: Int
     public var calls: Int
     /// Open and past `due_at`.
@@ -91,7 +91,7 @@ public struct Requests: Sendable {
         let now = Timestamp.utc(vault.clock.now())
         let soon = Timestamp.utc(vault.clock.now().addingTimeInterval(Double(Self.dueSoonDays) * 86_400))
         let open = row.closedAt == nil
-        return RequestSummary(row: row, subjects: subjects, calls: calls, overdue: open && row.dueAt < now,
+        return RequestSummary(request: RequestView(row), subjects: subjects, calls: calls, overdue: open && row.dueAt < now,
                               dueSoon: open && row.dueAt >= now && row.dueAt < soon)
     }
 
@@ -148,17 +148,17 @@ public struct Requests: Sendable {
     }
 
     /// One request with its calls.
-    public func show(id: String) throws -> (RequestSummary, [RequestCall]) {
+    public func show(id: String) throws -> (RequestSummary, [RequestCallView]) {
         try vault.require(Self.officers, to: "request show")
         let r = try existing(id, action: "request show")
         let calls = try vault.catalog.requestCalls(id: id)
         try vault.catalog.appendAudit([vault.event("request.show", target: id)])
-        return (summary(r, calls: calls.count, subjects: try vault.catalog.requestSubjects(id: id).count), calls)
+        return (summary(r, calls: calls.count, subjects: try vault.catalog.requestSubjects(id: id).count), calls.map(RequestCallView.init))
     }
 
     /// The subject's calls, present (with audio or metadata only) or gone. With `subjects` (numbers given again,
     /// which must be the request's own: their keyed hashes are compared), calls stored since are added first.
-    public func find(id: String, subjects: [String] = []) throws -> [RequestCall] {
+    public func find(id: String, subjects: [String] = []) throws -> [RequestCallView] {
         try vault.require(Self.officers, to: "request find")
         let r = try existing(id, action: "request find")
         if !subjects.isEmpty {
@@ -173,7 +173,7 @@ public struct Requests: Sendable {
         }
         let calls = try vault.catalog.requestCalls(id: id)
         try vault.catalog.appendAudit([vault.event("request.find", target: id, details: ["results": String(calls.filter { $0.row != nil }.count)])])
-        return calls
+        return calls.map(RequestCallView.init)
     }
 
     /// Extends the deadline once by `period` (P1M or P2M) with a reason, only before the first deadline passed.

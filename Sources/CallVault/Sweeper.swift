@@ -176,22 +176,22 @@ public struct Holds: Sendable {
 
     /// Holds with their recording counts (officers only; audited). `dueForReview`: only active holds whose
     /// review date has passed (as of the vault's clock), the longest overdue first.
-    public func list(activeOnly: Bool, dueForReview: Bool = false) throws -> [(HoldRow, Int)] {
+    public func list(activeOnly: Bool, dueForReview: Bool = false) throws -> [(HoldView, Int)] {
         try vault.require(Self.officers, to: "hold list")
         let holds = dueForReview ? try vault.catalog.holdsDueForReview(at: vault.clock.now()) : try vault.catalog.holds(activeOnly: activeOnly)
         var details = ["results": String(holds.count), "active_only": String(activeOnly || dueForReview)]
         if dueForReview { details["due_for_review"] = "true" }
         try vault.catalog.appendAudit([vault.event("hold.list", target: nil, details: details)])
-        return holds
+        return holds.map { (HoldView($0.0), $0.1) }
     }
 
     /// One hold and its items (officers only; audited).
-    public func show(id: String) throws -> (HoldRow, [(recordingID: String, metadataOnly: Bool)]) {
+    public func show(id: String) throws -> (HoldView, [(recordingID: String, metadataOnly: Bool)]) {
         try vault.require(Self.officers, to: "hold show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold show", what: "hold") }
         guard let found = try vault.catalog.hold(id: id) else { throw VaultError(.notFound, "hold \(id): no such hold") }
         try vault.catalog.appendAudit([vault.event("hold.show", target: id)])
-        return found
+        return (HoldView(found.0), found.1)
     }
 
     /// Recomputes the stored expiry instants of a tenant (or all) after a policy change (SPEC §6).

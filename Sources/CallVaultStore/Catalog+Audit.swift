@@ -13,25 +13,6 @@ public struct AuditRow: Sendable {
     public var details: String
 }
 
-/// One tenant's line of `callvault report` (SPEC §11).
-public struct TenantReport: Sendable {
-    public var tenant: String
-    /// Calls started in the period and stored, including those whose metadata was deleted since (counted by v11).
-    public var stored = 0
-    public var rejected: [String: Int] = [:]
-    /// Compliant stored calls / (stored + calls rejected for a missing or undetected announcement).
-    public var announcementCompliance: Double?
-    /// Of the stored calls whose audio was checked, the share where the announcement was heard.
-    public var announcementVerified: Double?
-    public var audioDeleted = 0
-    public var metadataDeleted = 0
-    public var overdue = 0
-    public var activeHolds = 0
-    /// Per queue, for tenants that verify the announcement in the audio: (queue, checked calls, heard share).
-    /// A queue far below the others is the sign of a misconfigured IVR.
-    public var queues: [(queue: String, checked: Int, verifiedRate: Double)] = []
-}
-
 extension Catalog {
     /// Walks the chain in order and returns the first event whose sequence, link or hash is wrong, with why:
     /// an edited row no longer matches its hash, a removed row leaves a gap (the next event is named), rows

@@ -29,23 +29,7 @@ public struct HoldRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     }
 }
 
-/// Which recordings a hold covers: by id, by call_id, or by a query. Criteria combine with AND;
-/// ids and call_ids list alternatives.
-public struct HoldSelection: Sendable {
-    public var recordingIDs: [String] = []
-    public var callIDs: [String] = []
-    public var tenant: String?
-    public var caller: String?
-    public var agent: String?
-    public var from: Date?
-    public var to: Date?
-
-    public init() {}
-
-    public var isEmpty: Bool {
-        recordingIDs.isEmpty && callIDs.isEmpty && tenant == nil && caller == nil && agent == nil && from == nil && to == nil
-    }
-
+extension HoldSelection {
     func whereClause() -> (String, StatementArguments) {
         var clauses: [String] = []
         var args = StatementArguments()

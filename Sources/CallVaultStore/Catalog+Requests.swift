@@ -59,26 +59,6 @@ public struct RequestCall: Sendable, Equatable {
     public var erasedAt: String?
 }
 
-/// Counts of open requests by deadline, for the report and `/metrics`.
-public struct RequestDeadlineCounts: Sendable, Equatable {
-    public var open = 0
-    /// Due within the next 7 days and not yet overdue.
-    public var dueSoon = 0
-    public var overdue = 0
-}
-
-/// What an erasure did (or, in a dry run, would do) to one call.
-public enum ErasureOutcome: Sendable, Equatable {
-    /// Deleted now: audio (if still there) and metadata.
-    case deleted
-    /// Kept under these active holds (art. 17(3)(e)); marked erasure-pending.
-    case keptUnderHold([String])
-    /// Its metadata was already gone (expired, or erased before).
-    case alreadyGone
-    /// The audio could not be removed: nothing was deleted for this call.
-    case failed(String)
-}
-
 /// How an erasure removes files, the same as the sweeper: remove one recording's audio, make removals durable,
 /// and build each audit event. Passed into the deciding transaction.
 public struct ErasureEffects {

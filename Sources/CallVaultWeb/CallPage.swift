@@ -1,7 +1,6 @@
 // GET /calls/{id}: the call's facts, the player with its waveform, the announcement, the expiry; holds for officers.
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 enum CallPage {
@@ -14,8 +13,8 @@ enum CallPage {
         }
     }
 
-    static func render(rec: ListedRecording, holds: [HoldRow], signedIn: SignedIn, vault: Vault) -> HTML {
-        let r = rec.row
+    static func render(rec: RecordingView, holds: [HoldView], signedIn: SignedIn, vault: Vault) -> HTML {
+        let r = rec
         let now = vault.clock.now()
         let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
         let role = signedIn.principal.user?.role
@@ -74,13 +73,13 @@ enum CallPage {
             <dt>Agent</dt><dd>\(r.agentID)</dd>
             <dt>Team</dt><dd>\(r.team ?? "—")</dd>
             <dt>Queue</dt><dd>\(r.queue ?? "—")</dd>
-            \(isOfficer ? HTML("<dt>Caller</dt><dd>\(r.caller ?? "—")</dd><dt>Callee</dt><dd>\(r.callee ?? "—")</dd>") : "")
+            \(r.parties.map { HTML("<dt>Caller</dt><dd>\($0.caller ?? "—")</dd><dt>Callee</dt><dd>\($0.callee ?? "—")</dd>") } ?? "")
             <dt>Announcement</dt><dd id="announcement">\(announcement)</dd>
             <dt>Audio expires</dt><dd id="expires">\(expires) <span class="muted small">(\(Layout.localTimeNamed(r.audioExpiresAt, zone: zone)))</span></dd>
             <dt>Metadata expires</dt><dd>\(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone))</dd>
             <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(r.channels) channel(s)</dd>
             \(isOfficer ? HTML("<dt>SHA-256</dt><dd class=\"mono small\">\(r.sha256)</dd>") : "")
-            \(isOfficer && rec.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
+            \(rec.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
             </dl></section></div></div>
             """)
     }

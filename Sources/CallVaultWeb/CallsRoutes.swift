@@ -1,7 +1,6 @@
 // The coach's pages: the listing (HTML, JSON, CSV) and one call with its player and waveform.
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -26,8 +25,8 @@ enum CallsRoutes {
             filters.limit = 1000
             let firstPage = filters
             // The whole filtered set, page after page (each page is one audited `list`).
-            let rows = try await blocking { () -> [ListedRecording] in
-                var all: [ListedRecording] = []
+            let rows = try await blocking { () -> [RecordingView] in
+                var all: [RecordingView] = []
                 var f = firstPage
                 while true {
                     let (page, next) = try Listing(vault: vault).list(f)
@@ -126,7 +125,7 @@ enum CallsRoutes {
         }
     }
 
-    static func listPage(_ request: Request, context: WebContext, vault: Vault, page: [ListedRecording], next: String?) -> HTML {
+    static func listPage(_ request: Request, context: WebContext, vault: Vault, page: [RecordingView], next: String?) -> HTML {
         let signedIn = context.signedIn!
         let isCoach = signedIn.principal.user?.role == .coach
         let now = vault.clock.now()
@@ -139,17 +138,17 @@ enum CallsRoutes {
             HTML("<option value=\"\(d)\"\(d == q("direction") ? HTML(" selected") : "")>\(d.isEmpty ? "any" : d)</option>")
         }
         let rows: [HTML] = page.map { r in
-            let zone = vault.configuration.tenants[r.row.tenant]?.timeZone ?? vault.configuration.timeZone
-            let expires = Layout.expiresIn(r.row.audioExpiresAt, deleted: r.row.audioDeletedAt, now: now)
-            let soon = Timestamp.parse(r.row.audioExpiresAt).map { $0.timeIntervalSince(now) < 3 * 86_400 } ?? false
+            let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
+            let expires = Layout.expiresIn(r.audioExpiresAt, deleted: r.audioDeletedAt, now: now)
+            let soon = Timestamp.parse(r.audioExpiresAt).map { $0.timeIntervalSince(now) < 3 * 86_400 } ?? false
             return """
-                <tr><td><a href="/calls/\(r.row.id)">\(localTime(r.row.startedAt, zone))</a><div class="muted small">\(zone.identifier)</div></td>
-                <td>\(r.row.tenant)</td><td>\(r.row.agentID)</td><td>\(r.row.team ?? "—")</td><td>\(r.row.queue ?? "—")</td>
-                <td>\(r.row.direction)</td><td>\(humanDuration(r.row.durationS))</td>
-                <td>\(CallPage.announcementBadge(r.row.announcementVerified, flag: r.row.announcementFlag))</td>
+                <tr><td><a href="/calls/\(r.id)">\(localTime(r.startedAt, zone))</a><div class="muted small">\(zone.identifier)</div></td>
+                <td>\(r.tenant)</td><td>\(r.agentID)</td><td>\(r.team ?? "—")</td><td>\(r.queue ?? "—")</td>
+                <td>\(r.direction)</td><td>\(humanDuration(r.durationS))</td>
+                <td>\(CallPage.announcementBadge(r.announcementVerified, flag: r.announcementFlag))</td>
                 <td class="\(soon ? "soon" : "")">\(expires)</td>
                 \(isCoach ? "" : HTML("<td>\(r.onHold == true ? HTML("<span class=\"badge held\">held</span>") : "")</td>"))
-                <td class="mono"><a href="/calls/\(r.row.id)">\(r.row.id)</a></td></tr>
+                <td class="mono"><a href="/calls/\(r.id)">\(r.id)</a></td></tr>
                 """
         }
         let keep = filterNames.map { ($0, request.query($0)) }

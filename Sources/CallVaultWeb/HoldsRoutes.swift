@@ -1,7 +1,6 @@
 // Holds, for compliance officers and admins: list (reviews due highlighted), place, show, release.
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 import Hummingbird
 
@@ -62,13 +61,13 @@ enum HoldsRoutes {
         }
     }
 
-    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] { holdJSON(h, recordings: recordings) }
+    static func json(_ h: HoldView, recordings: Int) -> [String: Any] { holdJSON(h, recordings: recordings) }
 
-    static func isDue(_ h: HoldRow, now: Date) -> Bool {
+    static func isDue(_ h: HoldView, now: Date) -> Bool {
         h.releasedAt == nil && (h.reviewAt.flatMap(Timestamp.parse).map { $0 <= now } ?? false)
     }
 
-    static func listPage(_ holds: [(HoldRow, Int)], activeOnly: Bool, signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
+    static func listPage(_ holds: [(HoldView, Int)], activeOnly: Bool, signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
         let t = { (utc: String?) in utc.map { localTime($0, zone) } ?? "—" }
         let due = holds.filter { isDue($0.0, now: now) }.count
         let rows: [HTML] = holds.map { h, n in
@@ -99,7 +98,7 @@ enum HoldsRoutes {
             """)
     }
 
-    static func showPage(_ h: HoldRow, items: [(recordingID: String, metadataOnly: Bool)], signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
+    static func showPage(_ h: HoldView, items: [(recordingID: String, metadataOnly: Bool)], signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
         let t = { (utc: String?) in utc.map { Layout.localTimeNamed($0, zone: zone) } ?? "—" }
         let list: [HTML] = items.map { i in
             "<li><a class=\"mono\" href=\"/calls/\(i.recordingID)\">\(i.recordingID)</a>\(i.metadataOnly ? HTML(" <span class=\"muted small\">metadata only: the audio was already deleted</span>") : "")</li>"

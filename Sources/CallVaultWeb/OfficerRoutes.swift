@@ -1,7 +1,6 @@
 // The compliance officer's read-only pages: the report with its charts, the audit log, the quarantine.
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 import Hummingbird
 
@@ -30,7 +29,7 @@ enum OfficerRoutes {
             let actor = request.query("actor"), action = request.query("action"), target = request.query("target")
             let limit = min(max(Int(request.query("limit") ?? "") ?? 200, 1), 1000)
             let verify = request.query("verify") != nil
-            let (rows, verified) = try await blocking { () -> ([AuditRow], (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?) in
+            let (rows, verified) = try await blocking { () -> ([AuditEntry], (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?) in
                 let listing = Listing(vault: vault)
                 let v = verify ? try listing.verifyAudit() : nil
                 return (try listing.auditEvents(since: since, until: until, actor: actor, action: action, target: target, limit: limit), v)
@@ -135,7 +134,7 @@ enum OfficerRoutes {
             """)
     }
 
-    static func auditPage(_ request: Request, rows: [AuditRow], verified: (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?, signedIn: SignedIn) -> HTML {
+    static func auditPage(_ request: Request, rows: [AuditEntry], verified: (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?, signedIn: SignedIn) -> HTML {
         let q = { (n: String) in request.query(n) ?? "" }
         let head = rows.max { $0.seq < $1.seq }
         let verifyBox: HTML = verified.map { v in
@@ -160,7 +159,7 @@ enum OfficerRoutes {
             """)
     }
 
-    static func quarantinePage(_ rows: [RejectionRow], message: String?, signedIn: SignedIn) -> HTML {
+    static func quarantinePage(_ rows: [QuarantineEntry], message: String?, signedIn: SignedIn) -> HTML {
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in
             """

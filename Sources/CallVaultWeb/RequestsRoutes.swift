@@ -2,7 +2,6 @@
 // confirmation, restrict, extend, rectify and close — each step the `Requests` use case, with its audit.
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 import Hummingbird
 import ZIPFoundation
@@ -38,14 +37,14 @@ enum RequestsRoutes {
             let opened = try await blocking {
                 try Requests(vault: vault).open(kind: kind, subjects: subjects, tenant: tenant, received: received, reference: reference, note: note)
             }
-            return Layout.redirect("/requests/\(opened.row.id)")
+            return Layout.redirect("/requests/\(opened.request.id)")
         }
 
         router.get("/requests/:id") { request, context -> Response in
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
             let plan = request.query("plan") != nil
-            let (summary, calls, steps) = try await blocking { () -> (RequestSummary, [RequestCall], [ErasureStep]?) in
+            let (summary, calls, steps) = try await blocking { () -> (RequestSummary, [RequestCallView], [ErasureStep]?) in
                 let r = Requests(vault: vault)
                 let (s, c) = try r.show(id: id)
                 return (s, c, plan ? try r.erase(id: id, dryRun: true) : nil)
@@ -143,7 +142,7 @@ enum RequestsRoutes {
     }
 
     static func deadline(_ s: RequestSummary) -> HTML {
-        if s.row.closedAt != nil { return "<span class=\"badge neutral\">closed</span>" }
+        if s.request.closedAt != nil { return "<span class=\"badge neutral\">closed</span>" }
         if s.overdue { return "<span class=\"badge bad\">overdue</span>" }
         if s.dueSoon { return "<span class=\"badge warn\">due within 7 days</span>" }
         return "<span class=\"badge ok\">open</span>"
@@ -152,8 +151,8 @@ enum RequestsRoutes {
     static func listPage(_ list: [RequestSummary], counts: RequestDeadlineCounts, all: Bool, signedIn: SignedIn, vault: Vault) -> HTML {
         let rows: [HTML] = list.map { s in
             """
-            <tr class="\(s.overdue ? "due" : "")"><td><a href="/requests/\(s.row.id)">\(s.row.reference)</a></td><td>\(s.row.kind)</td><td>\(s.row.tenant ?? "all")</td>
-            <td>\(day(s.row.receivedAt, s.row.tenant, vault))</td><td>\(day(s.row.dueAt, s.row.tenant, vault))\(s.row.extendedBy.map { HTML(" <span class=\"muted small\">extended \($0)</span>") } ?? "")</td>
+            <tr class="\(s.overdue ? "due" : "")"><td><a href="/requests/\(s.request.id)">\(s.request.reference)</a></td><td>\(s.request.kind)</td><td>\(s.request.tenant ?? "all")</td>
+            <td>\(day(s.request.receivedAt, s.request.tenant, vault))</td><td>\(day(s.request.dueAt, s.request.tenant, vault))\(s.request.extendedBy.map { HTML(" <span class=\"muted small\">extended \($0)</span>") } ?? "")</td>
             <td>\(deadline(s))</td><td>\(s.calls)</td></tr>
             """
         }
@@ -181,21 +180,21 @@ enum RequestsRoutes {
             """)
     }
 
-    static func showPage(_ s: RequestSummary, calls: [RequestCall], plan: [ErasureStep]?, message: String?, signedIn: SignedIn, vault: Vault) -> HTML {
-        let r = s.row
+    static func showPage(_ s: RequestSummary, calls: [RequestCallView], plan: [ErasureStep]?, message: String?, signedIn: SignedIn, vault: Vault) -> HTML {
+        let r = s.request
         let open = r.closedAt == nil
         let kind = RequestKind(rawValue: r.kind)
         let rows: [HTML] = calls.map { c in
             let zone = vault.configuration.tenants[c.tenant]?.timeZone ?? vault.configuration.timeZone
             let state: HTML = c.erasedAt != nil ? HTML("<span class=\"badge neutral\">erased</span>")
                 : c.erasurePending ? HTML("<span class=\"badge warn\">erasure pending (held)</span>")
-                : c.row == nil ? HTML("<span class=\"badge neutral\">gone</span>")
-                : c.row?.audioDeletedAt != nil ? HTML("<span class=\"badge neutral\">metadata only</span>") : HTML("<span class=\"badge ok\">audio present</span>")
+                : c.recording == nil ? HTML("<span class=\"badge neutral\">gone</span>")
+                : c.recording?.audioDeletedAt != nil ? HTML("<span class=\"badge neutral\">metadata only</span>") : HTML("<span class=\"badge ok\">audio present</span>")
             return """
                 <tr><td class="mono small"><a href="/calls/\(c.recordingID)">\(c.recordingID)</a></td><td>\(c.tenant)</td>
-                <td>\(c.row.map { localTime($0.startedAt, zone) } ?? "—")</td><td>\(state)</td>
-                <td>\(c.held ? HTML("<span class=\"badge held\">held</span>") : "")\(c.row?.restricted == true ? HTML(" <span class=\"badge warn\">restricted</span>") : "")</td>
-                <td class="small">\(c.row.map { String($0.metadataExpiresAt.prefix(10)) } ?? "—")</td></tr>
+                <td>\(c.recording.map { localTime($0.startedAt, zone) } ?? "—")</td><td>\(state)</td>
+                <td>\(c.held ? HTML("<span class=\"badge held\">held</span>") : "")\(c.recording?.restricted == true ? HTML(" <span class=\"badge warn\">restricted</span>") : "")</td>
+                <td class="small">\(c.recording.map { String($0.metadataExpiresAt.prefix(10)) } ?? "—")</td></tr>
                 """
         }
         var actions: [HTML] = []

@@ -2,7 +2,6 @@
 import ArgumentParser
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 struct AuditCommand: ParsableCommand {
@@ -92,7 +91,7 @@ struct QuarantineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "quarantine", abstract: "Rejected inputs (admins).",
                                                     subcommands: [List.self, Show.self, Retry.self])
 
-    static func json(_ r: RejectionRow) -> [String: Any] {
+    static func json(_ r: QuarantineEntry) -> [String: Any] {
         ["id": r.id, "at": r.at, "tenant": orNull(r.tenant), "reason": r.reason, "detail": r.detail, "path": r.quarantinePath]
     }
 

@@ -1,7 +1,6 @@
 // Output formatting shared by the reading commands: JSON objects, CSV, terminal tables, human durations.
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 /// Whether a scalar must not reach a terminal as is: C0 and C1 controls, DEL (ESC sequences start with ESC,

@@ -2,17 +2,16 @@
 import ArgumentParser
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 struct HoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hold", abstract: "Legal and incident holds.",
                                                     subcommands: [Place.self, Release.self, List.self, Show.self])
 
-    static func json(_ h: HoldRow, recordings: Int) -> [String: Any] { holdJSON(h, recordings: recordings) }
+    static func json(_ h: HoldView, recordings: Int) -> [String: Any] { holdJSON(h, recordings: recordings) }
 
     /// One hold on one line; its texts escaped, so a newline in a case reference cannot forge another hold.
-    static func line(_ h: HoldRow, recordings: Int) -> String {
+    static func line(_ h: HoldView, recordings: Int) -> String {
         let e = { (s: String) in escapedForTerminal(s) }
         let state = h.releasedAt.map { "released \($0) by \(e(h.releasedBy ?? "?"))" } ?? "active"
         return "\(h.id)  \(e(h.kind))  case \(e(h.caseRef))  \(recordings) recording(s)  placed \(h.placedAt) by \(e(h.placedBy))  \(state)"

@@ -2,7 +2,6 @@
 import ArgumentParser
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 struct ListCommand: ParsableCommand {
@@ -59,10 +58,10 @@ struct ListCommand: ParsableCommand {
         case .table:
             let now = vault.clock.now()
             let rows = page.map { r -> [String] in
-                let zone = vault.configuration.tenants[r.row.tenant]?.timeZone ?? vault.configuration.timeZone
-                let expires = r.row.audioDeletedAt != nil ? "deleted" :
-                    (Timestamp.parse(r.row.audioExpiresAt).map { $0 > now ? humanDuration($0.timeIntervalSince(now)) : "expired" } ?? "?")
-                return [localTime(r.row.startedAt, zone), r.row.agentID, r.row.team ?? "", humanDuration(r.row.durationS), expires, r.onHold == true ? "held" : ""]
+                let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
+                let expires = r.audioDeletedAt != nil ? "deleted" :
+                    (Timestamp.parse(r.audioExpiresAt).map { $0 > now ? humanDuration($0.timeIntervalSince(now)) : "expired" } ?? "?")
+                return [localTime(r.startedAt, zone), r.agentID, r.team ?? "", humanDuration(r.durationS), expires, r.onHold == true ? "held" : ""]
             }
             printText(table(["started", "agent", "team", "duration", "expires in", "hold"], rows))
             if let next { printLine("more: --cursor \(next)") }
@@ -79,12 +78,12 @@ struct ShowCommand: ParsableCommand {
         let vault = try global.openVault()
         let (r, holds) = try Listing(vault: vault).show(id: id)
         var o = listJSON(r)
-        o["audio_path"] = r.row.audioPath
-        o["sha256"] = r.row.sha256
-        o["format"] = r.row.format
-        o["sample_rate"] = r.row.sampleRate
-        o["channels"] = r.row.channels
-        o["audio_deleted_at"] = orNull(r.row.audioDeletedAt)
+        o["audio_path"] = r.audioPath
+        o["sha256"] = r.sha256
+        o["format"] = r.format
+        o["sample_rate"] = r.sampleRate
+        o["channels"] = r.channels
+        o["audio_deleted_at"] = orNull(r.audioDeletedAt)
         o["holds"] = holds.map { HoldCommand.json($0, recordings: 0).filter { $0.key != "recordings" } }
         if global.json {
             printJSON(o)
@@ -109,21 +108,21 @@ struct ExportCommand: ParsableCommand {
         let vault = try global.openVault()
         // Altered evidence is refused, never copied: the stored file before, and the copy after (SPEC §12).
         try Fixity(vault: vault).checkBeforeExport(id: id)
-        let paths = try Listing(vault: vault).export(id: id, to: to) { rec, holds, withPersonalData in
+        let paths = try Listing(vault: vault).export(id: id, to: to) { rec, holds in
             var o = listJSON(rec)
-            o["sha256"] = rec.row.sha256
-            o["format"] = rec.row.format
-            o["sample_rate"] = rec.row.sampleRate
-            o["channels"] = rec.row.channels
-            o["ended_at"] = orNull(rec.row.endedAt)
-            o["site"] = orNull(rec.row.site)
-            o["announcement_flag"] = rec.row.announcementFlag
-            o["announcement_prompt"] = orNull(rec.row.announcementPrompt)
+            o["sha256"] = rec.sha256
+            o["format"] = rec.format
+            o["sample_rate"] = rec.sampleRate
+            o["channels"] = rec.channels
+            o["ended_at"] = orNull(rec.endedAt)
+            o["site"] = orNull(rec.site)
+            o["announcement_flag"] = rec.announcementFlag
+            o["announcement_prompt"] = orNull(rec.announcementPrompt)
             o["holds"] = holds.map(\.id)
-            if withPersonalData {
-                // Evidence for officers; coaches get the call without the numbers.
-                o["caller"] = orNull(rec.row.caller)
-                o["callee"] = orNull(rec.row.callee)
+            if let parties = rec.parties {
+                // Evidence for officers; coaches' views carry no numbers.
+                o["caller"] = orNull(parties.caller)
+                o["callee"] = orNull(parties.callee)
             }
             return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
         }

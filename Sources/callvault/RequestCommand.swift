@@ -2,7 +2,6 @@
 import ArgumentParser
 import CallVault
 import CallVaultCore
-import CallVaultStore
 import Foundation
 
 struct RequestCommand: ParsableCommand {
@@ -12,7 +11,7 @@ struct RequestCommand: ParsableCommand {
                       Extend.self, Close.self])
 
     static func json(_ s: RequestSummary) -> [String: Any] {
-        let r = s.row
+        let r = s.request
         return ["request_id": r.id, "kind": r.kind, "tenant": orNull(r.tenant), "reference": r.reference, "note": orNull(r.note),
                 "received_at": r.receivedAt, "first_due_at": r.firstDueAt, "due_at": r.dueAt, "extended_by": orNull(r.extendedBy),
                 "extension_reason": orNull(r.extensionReason), "opened_by": r.openedBy, "opened_at": r.openedAt,
@@ -23,39 +22,39 @@ struct RequestCommand: ParsableCommand {
     }
 
     static func state(_ s: RequestSummary) -> String {
-        if let c = s.row.closedAt { return "closed \(c)" }
+        if let c = s.request.closedAt { return "closed \(c)" }
         return s.overdue ? "OVERDUE" : s.dueSoon ? "due soon" : "open"
     }
 
     static func line(_ s: RequestSummary) -> [String] {
-        [s.row.id, s.row.kind, s.row.reference, s.row.tenant ?? "(all)", s.row.receivedAt, s.row.dueAt + (s.row.extendedBy.map { " (+\($0))" } ?? ""),
+        [s.request.id, s.request.kind, s.request.reference, s.request.tenant ?? "(all)", s.request.receivedAt, s.request.dueAt + (s.request.extendedBy.map { " (+\($0))" } ?? ""),
          String(s.calls), state(s)]
     }
 
     static let header = ["request_id", "kind", "reference", "tenant", "received_at", "due_at", "calls", "state"]
 
     /// The `find` object of a present call (SPEC §14).
-    static func callJSON(_ c: RequestCall) -> [String: Any]? {
-        guard let row = c.row else { return nil }
+    static func callJSON(_ c: RequestCallView) -> [String: Any]? {
+        guard let row = c.recording else { return nil }
         return ["recording_id": c.recordingID, "tenant": c.tenant, "started_at": row.startedAt, "audio_present": row.audioDeletedAt == nil,
                 "held": c.held, "restricted": row.restricted, "metadata_expires_at": row.metadataExpiresAt,
                 "erasure_pending": c.erasurePending]
     }
 
-    static func goneJSON(_ c: RequestCall) -> [String: Any]? {
-        guard c.row == nil else { return nil }
+    static func goneJSON(_ c: RequestCallView) -> [String: Any]? {
+        guard c.recording == nil else { return nil }
         return ["recording_id": c.recordingID, "tenant": c.tenant, "erased_at": orNull(c.erasedAt)]
     }
 
-    static func printCalls(_ calls: [RequestCall]) {
-        let present = calls.filter { $0.row != nil }
+    static func printCalls(_ calls: [RequestCallView]) {
+        let present = calls.filter { $0.recording != nil }
         if present.isEmpty { printLine("no calls of this subject are stored") }
         printText(table(["recording_id", "tenant", "started_at", "audio", "held", "restricted", "metadata_expires_at"], present.map { c in
-            let r = c.row!
+            let r = c.recording!
             return [c.recordingID, c.tenant, r.startedAt, r.audioDeletedAt == nil ? "present" : "deleted",
                     c.held ? "yes" + (c.erasurePending ? " (erasure pending)" : "") : "no", r.restricted ? "yes" : "no", r.metadataExpiresAt]
         }))
-        for c in calls where c.row == nil {
+        for c in calls where c.recording == nil {
             printLine("  \(c.recordingID) (\(c.tenant)): gone\(c.erasedAt.map { ", erased \($0)" } ?? " (expired)")")
         }
     }
@@ -82,7 +81,7 @@ struct RequestCommand: ParsableCommand {
             let s = try Requests(vault: vault).open(kind: RequestKind(rawValue: kind)!, subjects: subjects, tenant: tenant,
                                                     received: when, reference: reference, note: note)
             if global.json { printJSON(RequestCommand.json(s)) } else {
-                printLine("opened \(s.row.kind) request \(s.row.id) (\(s.row.reference)): \(s.calls) call(s) found, due \(s.row.dueAt)")
+                printLine("opened \(s.request.kind) request \(s.request.id) (\(s.request.reference)): \(s.calls) call(s) found, due \(s.request.dueAt)")
             }
         }
     }
@@ -123,12 +122,12 @@ struct RequestCommand: ParsableCommand {
                 printJSON(o)
             } else {
                 printText(table(RequestCommand.header, [RequestCommand.line(s)]))
-                if let r = s.row.extensionReason { printLine("extended by \(s.row.extendedBy ?? "?"): \(r)") }
-                if let g = s.row.restrictionGround {
-                    printLine("restriction (\(g)): \(s.row.restrictionActive ? "in force since \(s.row.restrictedAt ?? "?")" : "lifted \(s.row.restrictionLiftedAt ?? "?")")")
+                if let r = s.request.extensionReason { printLine("extended by \(s.request.extendedBy ?? "?"): \(r)") }
+                if let g = s.request.restrictionGround {
+                    printLine("restriction (\(g)): \(s.request.restrictionActive ? "in force since \(s.request.restrictedAt ?? "?")" : "lifted \(s.request.restrictionLiftedAt ?? "?")")")
                 }
-                if let o = s.row.outcome { printLine("outcome: \(o)") }
-                if let n = s.row.note { printLine("note: \(n)") }
+                if let o = s.request.outcome { printLine("outcome: \(o)") }
+                if let n = s.request.note { printLine("note: \(n)") }
                 RequestCommand.printCalls(calls)
             }
         }
@@ -267,7 +266,7 @@ struct RequestCommand: ParsableCommand {
         func run() throws {
             let vault = try global.openVault()
             let s = try Requests(vault: vault).extend(id: request, by: by, reason: reason)
-            if global.json { printJSON(RequestCommand.json(s)) } else { printLine("request \(request) now due \(s.row.dueAt)") }
+            if global.json { printJSON(RequestCommand.json(s)) } else { printLine("request \(request) now due \(s.request.dueAt)") }
         }
     }
 

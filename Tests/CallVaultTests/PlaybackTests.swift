@@ -66,7 +66,7 @@ final class PlaybackStore {
     }
 
     /// Ingests one audio file as a call of `team`; returns its recording id.
-    func ingest(audio: Data, ext: String, team: String = "billing-nl") throws -> String {
+    func ingest(audio: Data, ext: String, team: String = "billing-nl", caller: String? = nil) throws -> String {
         let folder = inbox + "/acme-energy"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let base = "call-" + UUID().uuidString.prefix(8)
@@ -74,7 +74,7 @@ final class PlaybackStore {
         let sidecar = """
             {"schema": "callvault.call/1", "call_id": "\(base)", "tenant": "acme-energy",
              "started_at": "2026-11-20T10:14:03+01:00", "direction": "inbound",
-             "agent": {"id": "a-1042", "team": "\(team)"},
+             "agent": {"id": "a-1042", "team": "\(team)"},\(caller.map { " \"caller\": \"\($0)\"," } ?? "")
              "announcement": {"played": true, "prompt": "rec-notice-nl-v3", "at_ms": 0}}
             """
         try Data(sidecar.utf8).write(to: URL(fileURLWithPath: folder + "/" + base + ".json"))

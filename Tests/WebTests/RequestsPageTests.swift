@@ -83,7 +83,7 @@ import Testing
         let requests = Requests(vault: f.vault)
         let opened = try requests.open(kind: .restriction, subjects: ["+32470123456"], tenant: "acme-energy",
                                        received: f.clock.now(), reference: "DSR-R", note: nil)
-        #expect(try requests.restrict(id: opened.row.id, ground: .accuracy, lift: false, subjectInformed: false) == 3)
+        #expect(try requests.restrict(id: opened.request.id, ground: .accuracy, lift: false, subjectInformed: false) == 3)
         try await Application(router: f.router()).test(.router) { client in
             let coach = try await client.login("cora")
             try await client.execute(uri: "/calls", method: .get, headers: coach.headers([.accept: "application/json"])) { r in
