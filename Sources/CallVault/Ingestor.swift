@@ -232,9 +232,24 @@ public struct Ingestor: Sendable {
         var inBatch: [String: (sha: String, sidecar: String?, id: String)] = [:]
         let check = self.check
 
+        // Checks run concurrently (copy, hash and decode are most of an ingest's time, and each pair has its own
+        // staged copy); their verdicts are then taken in the pairs' order. A pair of a call already decided
+        // earlier in this batch is checked again against it, in order, so two pairs of one call behave as they
+        // would in two runs.
+        let verdicts = Self.checkConcurrently(pairs, check)
+        let stagedCopies = verdicts.compactMap { v -> StagedAudio? in
+            if case .success(.store(let p)) = v { return p.staged } else { return nil }
+        }
+        var rechecked: [StagedAudio] = []
         do {
-            for pair in pairs {
-                switch try check.check(pair, inBatch: inBatch) {
+            for (pair, result) in zip(pairs, verdicts) {
+                var verdict = try result.get()
+                if case .store(let p) = verdict, inBatch[p.row.tenant + "/" + p.row.callID] != nil {
+                    placement.discard(p.staged)
+                    verdict = try check.check(pair, inBatch: inBatch)
+                    if case .store(let again) = verdict { rechecked.append(again.staged) }
+                }
+                switch verdict {
                 case .store(let p):
                     inBatch[p.row.tenant + "/" + p.row.callID] = (p.row.sha256, p.row.sidecarSHA256, p.row.id)
                     toStore.append(p)
@@ -248,7 +263,7 @@ public struct Ingestor: Sendable {
                 }
             }
         } catch {
-            for p in toStore { placement.discard(p.staged) }
+            for staged in stagedCopies + rechecked { placement.discard(staged) }
             throw error
         }
 
@@ -274,6 +289,15 @@ public struct Ingestor: Sendable {
             try vault.catalog.appendAudit([vault.event("ingest.left_in_place", target: nil, details: ["unreadable": String(report.unreadable.count)])])
         }
         return report
+    }
+
+    /// Each pair's verdict, or the vault failure its check met, on as many threads as the machine has cores.
+    static func checkConcurrently(_ pairs: [InputPair], _ check: PairCheck) -> [Result<Verdict, any Error>] {
+        let results = VerdictSlots(count: pairs.count)
+        DispatchQueue.concurrentPerform(iterations: pairs.count) { i in
+            results.set(i, Result { try check.check(pairs[i], inBatch: [:]) })
+        }
+        return results.all
     }
 
     /// Places, syncs, commits, then removes inputs — the order of SPEC §3, batched.
@@ -309,4 +333,16 @@ public struct Ingestor: Sendable {
             CrashPoint.reached("ingest.after-remove-input")
         }
     }
+}
+
+/// The verdicts of a batch's concurrent checks, one slot per pair, filled from several threads.
+final class VerdictSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Verdict, any Error>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ r: Result<Verdict, any Error>) { lock.withLock { slots[i] = r } }
+
+    var all: [Result<Verdict, any Error>] { lock.withLock { slots.map { $0! } } }
 }

@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// The verdict on one pair before anything is committed.
-enum Verdict {
+enum Verdict: Sendable {
     case store(Prepared)
     case duplicate(recordingID: String, inputs: [String: FileIdentity])
     /// With the inputs as opened and checked: quarantine copies these descriptors, not whatever the names hold later.
@@ -19,7 +19,7 @@ enum Verdict {
     case unreadable(String)
 }
 
-struct Prepared {
+struct Prepared: Sendable {
     var pair: InputPair
     /// What each inbox path referred to when it was read: only those files are removed after the commit.
     var inputs: [String: FileIdentity]
@@ -37,7 +37,7 @@ enum SidecarRead {
     case unreadable(String)
 }
 
-struct PairCheck {
+struct PairCheck: Sendable {
     let vault: Vault
 
     var placement: Placement { Placement(files: vault.files, catalog: vault.catalog) }

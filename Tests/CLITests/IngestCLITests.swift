@@ -75,6 +75,24 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         #expect(try box.count("SELECT count(*) FROM recordings") == 2)
     }
 
+    /// Checks run concurrently, verdicts in order: one call delivered three times in one batch is stored once,
+    /// then a duplicate (same bytes), then a conflict (other audio) — as in three runs — and no staged copy is left.
+    @Test func oneCallThreeTimesInOneBatchIsDecidedInOrder() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.addCall(callID: "twice", startedAt: "2026-11-20T10:00:00+01:00")
+        let dir = box.inbox + "/acme-energy/"
+        for (name, audio) in [("u1-twice", "call-0001.wav"), ("u2-twice", "call-0002.wav")] {
+            try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/" + audio, toPath: dir + name + ".wav")
+            try FileManager.default.copyItem(atPath: dir + "twice.json", toPath: dir + name + ".json")
+        }
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(outcomes(try r.json()) == ["twice.wav": "stored", "u1-twice.wav": "duplicate", "u2-twice.wav": "duplicate_conflict"])
+        #expect(try box.count("SELECT count(*) FROM recordings") == 1)
+        #expect(box.files(under: box.store + "/staging").isEmpty)
+        #expect(box.files(under: box.inbox).isEmpty)
+    }
+
     @Test func storedRecordingKeepsMetadataAndExpiry() throws {
         let box = Sandbox()
         try box.initStore()
