@@ -58,7 +58,7 @@ public enum AudioProbe {
         let chunkFrames = 8192
         var buffer = [Int16](repeating: 0, count: chunkFrames * Int(info.channels))
         var decoded: Int64 = 0
-        var peaks = WaveformAccumulator(channels: Int(info.channels))
+        var peaks = WaveformAccumulator(channels: Int(info.channels), expectedFrames: info.frames)
         // Float sources clip at full scale instead of wrapping around (only the samples' values change).
         _ = sf_command(sf, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
         while true {

@@ -44,7 +44,7 @@ public struct WaveformPeaks: Sendable, Equatable {
         guard info.channels > 0 else { throw VaultError.failure("cannot decode the stored audio: no channels") }
         _ = sf_command(sf, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
         let channels = Int(info.channels)
-        var accumulator = WaveformAccumulator(channels: channels, buckets: buckets)
+        var accumulator = WaveformAccumulator(channels: channels, buckets: buckets, expectedFrames: info.frames)
         let chunk = Swift.max(1, 65_536 / channels)
         var buffer = [Int16](repeating: 0, count: chunk * channels)
         while true {
@@ -73,13 +73,19 @@ public struct WaveformAccumulator {
     var lows: [Int16]
     var highs: [Int16]
 
-    public init(channels: Int, buckets: Int = WaveformPeaks.defaultBuckets) {
+    /// `expectedFrames`: the header's frame count when it gives one. Bins then start at the size the doubling
+    /// would reach for that length (a power of two, so the peaks are the same as without it), which saves the
+    /// merges and lets the min/max run over long stretches; a wrong count only changes how soon bins double.
+    public init(channels: Int, buckets: Int = WaveformPeaks.defaultBuckets, expectedFrames: Int64? = nil) {
         self.channels = Swift.max(1, channels)
         self.kept = Swift.min(self.channels, WaveformPeaks.maxChannels)
         self.buckets = Swift.max(1, buckets)
         self.capacity = 16 * self.buckets
         lows = [Int16](repeating: .max, count: capacity * kept)
         highs = [Int16](repeating: .min, count: capacity * kept)
+        if let expected = expectedFrames, expected > 0, expected < 1 << 40 {
+            while (expected + Int64(framesPerBin) - 1) / Int64(framesPerBin) > Int64(capacity) { framesPerBin *= 2 }
+        }
     }
 
     /// Adds `frames` interleaved frames of `channels` samples each from the start of `samples`.
@@ -103,17 +109,21 @@ public struct WaveformAccumulator {
                     }
                     let take = Swift.min(framesPerBin - filled, frames - i)
                     let bin = (bins - 1) * kept
-                    for c in 0..<kept {
-                        var l = lo[bin + c], h = hi[bin + c]
-                        var p = base + (i * channels + c)
-                        for _ in 0..<take {
-                            let s = p.pointee
-                            l = Swift.min(l, s)
-                            h = Swift.max(h, s)
-                            p += channels
+                    if channels <= 2 {
+                        Self.extendContiguous(lo, hi, bin: bin, base + i * channels, frames: take, channels: channels)
+                    } else {
+                        for c in 0..<kept {
+                            var l = lo[bin + c], h = hi[bin + c]
+                            var p = base + (i * channels + c)
+                            for _ in 0..<take {
+                                let s = p.pointee
+                                l = Swift.min(l, s)
+                                h = Swift.max(h, s)
+                                p += channels
+                            }
+                            lo[bin + c] = l
+                            hi[bin + c] = h
                         }
-                        lo[bin + c] = l
-                        hi[bin + c] = h
                     }
                     filled += take
                     i += take
@@ -121,6 +131,30 @@ public struct WaveformAccumulator {
             }
         }
         (self.bins, self.filled, self.framesPerBin) = (bins, filled, framesPerBin)
+    }
+
+    /// Min and max of a run of mono or stereo frames into one bin: plain loops over contiguous memory with the
+    /// channel count known, which the compiler turns into vector min/max (telephony is mono or stereo).
+    static func extendContiguous(_ lo: UnsafeMutableBufferPointer<Int16>, _ hi: UnsafeMutableBufferPointer<Int16>, bin: Int,
+                                 _ p: UnsafePointer<Int16>, frames: Int, channels: Int) {
+        if channels == 1 {
+            var l = lo[bin], h = hi[bin]
+            for k in 0..<frames {
+                l = Swift.min(l, p[k])
+                h = Swift.max(h, p[k])
+            }
+            lo[bin] = l
+            hi[bin] = h
+        } else {
+            var l0 = lo[bin], h0 = hi[bin], l1 = lo[bin + 1], h1 = hi[bin + 1]
+            for k in 0..<frames {
+                l0 = Swift.min(l0, p[2 * k])
+                h0 = Swift.max(h0, p[2 * k])
+                l1 = Swift.min(l1, p[2 * k + 1])
+                h1 = Swift.max(h1, p[2 * k + 1])
+            }
+            lo[bin] = l0; hi[bin] = h0; lo[bin + 1] = l1; hi[bin + 1] = h1
+        }
     }
 
     /// Merges neighbouring bins (all `bins` are full, `bins` is even): bin j becomes bins 2j and 2j+1; the upper

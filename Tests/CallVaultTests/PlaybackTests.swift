@@ -503,6 +503,56 @@ func decodeFloats(_ data: Data) throws -> PCM {
         #expect(WaveformAccumulator(channels: 2).peaks().peaks.allSatisfy { $0 == 0 })
     }
 
+    /// Peaks by their definition: bins of the smallest power-of-two frame count that needs at most 16 bins per
+    /// bucket, each bucket the bins of its share, the high byte of the min and max (at most 16 channels drawn).
+    func referencePeaks(_ samples: [Int16], channels: Int, buckets: Int) -> WaveformPeaks {
+        let frames = samples.count / channels, kept = min(channels, WaveformPeaks.maxChannels)
+        var perBin = 1
+        while (frames + perBin - 1) / perBin > 16 * buckets { perBin *= 2 }
+        let bins = (frames + perBin - 1) / perBin
+        var out = [Int8](repeating: 0, count: kept * buckets * 2)
+        for c in 0..<kept {
+            for b in 0..<buckets {
+                let first = b * bins / buckets, end = max(first + 1, (b + 1) * bins / buckets)
+                let range = (first * perBin)..<min(end * perBin, frames)
+                let values = range.map { samples[$0 * channels + c] }
+                out[2 * (c * buckets + b)] = Int8(truncatingIfNeeded: Int(values.min()!) >> 8)
+                out[2 * (c * buckets + b) + 1] = Int8(truncatingIfNeeded: Int(values.max()!) >> 8)
+            }
+        }
+        return WaveformPeaks(channels: kept, buckets: buckets, peaks: out)!
+    }
+
+    /// The fast paths (mono and stereo loops, bins sized from the header's frame count, right or wrong) give the
+    /// peaks of the definition, for any channel count.
+    @Test(arguments: [1, 2, 3, 4, 16, 17])
+    func theFastPathGivesTheSamePeaksAsThePlainOne(channels: Int) {
+        let frames = 100_003
+        // Noise under an envelope that changes from bin to bin, each channel at its own level, so a sample
+        // counted in the wrong bin or channel shows in the peaks.
+        var x: UInt32 = 0x9E37_79B9
+        let samples = (0..<(frames * channels)).map { k -> Int16 in
+            x = x &* 1_664_525 &+ 1_013_904_223
+            let (frame, channel) = (k / channels, k % channels)
+            let envelope = Int32(frame / 97 % 64 + 1)
+            return Int16(Int32(Int16(truncatingIfNeeded: x >> 16)) * envelope / 64 / Int32(channel + 1))
+        }
+        let plain = referencePeaks(samples, channels: channels, buckets: 500)
+        for expected: Int64? in [Int64(frames), 1000, nil] {
+            var fast = WaveformAccumulator(channels: channels, buckets: 500, expectedFrames: expected)
+            var at = 0
+            samples.withUnsafeBufferPointer { all in
+                while at < frames {
+                    let n = min(8192, frames - at)
+                    fast.add(UnsafeBufferPointer(rebasing: all[(at * channels)...]), frames: n)
+                    at += n
+                }
+            }
+            let same = fast.peaks() == plain
+            #expect(same, "expected frames \(expected.map(String.init) ?? "none")")
+        }
+    }
+
     @Test func theSVGIsAStandaloneDocumentWithOneLanePerChannel() throws {
         let store = try PlaybackStore()
         let id = try store.ingest(audio: fixture("telco-be/call-1001.wav"), ext: "wav")
