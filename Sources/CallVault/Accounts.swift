@@ -161,11 +161,14 @@ public struct Accounts: Sendable {
     }
 
     /// Whether `user` may still log in with a password: configured, with a password, not disabled. The web layer
-    /// checks it on each request of a password session, so that `user password --disable` ends live sessions.
-    public static func isActive(vault: Vault, user: String) throws -> Bool {
+    /// checks it on each request of a password session, so that `user password` and `--disable` end live sessions.
+    /// With `since` (when the session was made): a password set after it also ends the session — a reset is how
+    /// an admin evicts whoever holds a stolen session.
+    public static func isActive(vault: Vault, user: String, since: Date? = nil) throws -> Bool {
         guard let configured = vault.configuration.users[user], let account = try vault.catalog.account(user: configured.name) else {
             return false
         }
+        if let since, let changed = Timestamp.parse(account.changedAt), changed > since { return false }
         return !account.disabled && account.passwordHash != nil
     }
 

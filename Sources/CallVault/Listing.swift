@@ -26,13 +26,18 @@ public struct ListFilters: Sendable {
     }
 
     /// The filters for the audit event: which were used, with the values that are ids (validated); a team
-    /// name is free text, so it is recorded only when it has the form of an id.
+    /// name is free text, so it is recorded only when it has the form of an id and not a number's digits.
     var auditDetails: [String: String] {
+        // A value with a phone number's worth of digits is withheld: a caller's number typed into the wrong box
+        // must not become a permanent entry of the append-only log.
+        func recorded(_ v: String) -> String {
+            PhoneNumber.mayContainOne(v) ? "(withheld: digits)" : Sidecar.isSafeIdentifier(v) ? v : "(free text)"
+        }
         var d: [String: String] = [:]
         if let tenant { d["tenant"] = tenant }
-        if let team { d["team"] = Sidecar.isSafeIdentifier(team) ? team : "(free text)" }
-        if let queue { d["queue"] = Sidecar.isSafeIdentifier(queue) ? queue : "(free text)" }
-        if let agent { d["agent"] = agent }
+        if let team { d["team"] = recorded(team) }
+        if let queue { d["queue"] = recorded(queue) }
+        if let agent { d["agent"] = recorded(agent) }
         if let direction { d["direction"] = direction }
         if let from { d["from"] = Timestamp.utc(from) }
         if let to { d["to"] = Timestamp.utc(to) }

@@ -373,6 +373,8 @@ struct ConfigurationReader {
             s.trustedProxies = p
         }
         s.sessionIdle = try duration(w, "session_idle", at: "web.", atMost: DurationLimit("PT12H")) ?? s.sessionIdle
+        // Below a minute a session ends between two clicks: nobody could stay logged in.
+        if s.sessionIdle.approximateSeconds < 60 { throw fail("web.session_idle", "'\(s.sessionIdle)' is shorter than the minimum PT1M") }
         if let v = w["coach_download"] {
             guard let b = v.bool else { throw fail("web.coach_download", "must be true or false") }
             s.coachDownload = b

@@ -23,6 +23,12 @@ public enum PhoneNumber {
         "LU": Plan(callingCode: "352", trunkZero: false, lengths: 4...11),
     ]
 
+    /// True when `text` holds as many digits as a phone number (7 or more, whatever separates them): such a value
+    /// typed as a filter is not written to the audit log, even when it has the form of an id.
+    public static func mayContainOne(_ text: String) -> Bool {
+        text.unicodeScalars.filter { ("0"..."9").contains($0) }.count >= 7
+    }
+
     /// The number in E.164 (`+` and 7–15 digits), or nil when `text` is not a phone number in E.164,
     /// international (`00…`) or — with `country` — national form.
     public static func normalised(_ text: String, country: String?) -> String? {

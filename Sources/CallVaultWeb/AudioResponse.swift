@@ -21,16 +21,20 @@ enum AudioResponse {
         let first = header.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         let parts = first.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else { return .whole }
-        let digits = { (s: String) in !s.isEmpty && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } && s.count <= 18 }
+        // A position of more digits than Int64 holds is past any file: it saturates rather than being ignored.
+        let number = { (s: String) -> Int64? in
+            guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return Int64(s) ?? Int64.max
+        }
         if parts[0].isEmpty {
-            guard digits(parts[1]), let n = Int64(parts[1]) else { return .whole }
+            guard let n = number(parts[1]) else { return .whole }
             guard n > 0, length > 0 else { return .unsatisfiable }
             return .part(start: max(0, length - n), end: length - 1)
         }
-        guard digits(parts[0]), let start = Int64(parts[0]) else { return .whole }
+        guard let start = number(parts[0]) else { return .whole }
         var end = length - 1
         if !parts[1].isEmpty {
-            guard digits(parts[1]), let e = Int64(parts[1]) else { return .whole }
+            guard let e = number(parts[1]) else { return .whole }
             guard e >= start else { return .whole }
             end = min(e, length - 1)
         }
@@ -43,8 +47,16 @@ enum AudioResponse {
         let signedIn = try context.user()
         let id = try context.parameters.require("id")
         // One `recording.played` per call and session, however many range requests the player makes.
+        // Marked before opening so that concurrent ranges record one event; unmarked when the open is refused or
+        // fails, so the playback that does happen later is audited.
         let first = purpose == .play ? await env.sessions.markPlayed(token: signedIn.token, recording: id) : false
-        let source = try await blocking { try Playback(vault: vault).open(id: id, purpose: purpose, recordEvent: first) }
+        let source: PlaybackSource
+        do {
+            source = try await blocking { try Playback(vault: vault).open(id: id, purpose: purpose, recordEvent: first) }
+        } catch {
+            if first { await env.sessions.unmarkPlayed(token: signedIn.token, recording: id) }
+            throw error
+        }
         var headers: HTTPFields = [.acceptRanges: "bytes", .contentType: source.contentType]
         headers[.cacheControl] = "private, no-store"
         if purpose == .download {

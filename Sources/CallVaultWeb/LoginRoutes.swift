@@ -45,7 +45,10 @@ enum LoginRoutes {
 
     /// Only a path of this app: never another site (`//evil.example`, `/\\evil`), never a scheme.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains(where: { $0.isNewline }),
+        // Visible ASCII only: browsers drop tabs and newlines from a URL, so "/<TAB>/evil.example" would become
+        // "//evil.example", another site; a backslash is read as a slash.
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 2048,
+              next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") }),
               next != "/login" else { return "/calls" }
         return next
     }

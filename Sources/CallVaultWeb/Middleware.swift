@@ -152,9 +152,11 @@ struct LoginMiddleware: RouterMiddleware {
             }
         }
         guard let cookie, let s = await env.sessions.session(token: cookie, now: now) else { return nil }
-        // The account may have been disabled, or the user removed from callvault.toml, since the login.
+        // The account may have been disabled, its password changed, or the user removed from callvault.toml,
+        // since the login.
         let name = s.user
-        guard let user = vault.configuration.users[name], try await blocking({ try Accounts.isActive(vault: vault, user: name) }) else {
+        let since = s.createdAt
+        guard let user = vault.configuration.users[name], try await blocking({ try Accounts.isActive(vault: vault, user: name, since: since) }) else {
             await env.sessions.end(token: cookie)
             return nil
         }

@@ -49,7 +49,9 @@ enum OfficerRoutes {
             if request.wantsJSON {
                 return Layout.json(["entries": rows.map { ["id": $0.id, "at": $0.at, "tenant": orNull($0.tenant), "reason": $0.reason, "detail": $0.detail] }])
             }
-            return Layout.response(quarantinePage(rows, message: request.query("retried"), signedIn: try context.user()))
+            let signedIn = try context.user()
+            let notice = await env.sessions.takeNotice(token: signedIn.token)
+            return Layout.response(quarantinePage(rows, message: notice, signedIn: signedIn))
         }
 
         router.post("/quarantine/:id/retry") { request, context -> Response in
@@ -58,7 +60,8 @@ enum OfficerRoutes {
             let outcome = try await blocking { try QuarantineRetry(vault: vault).retry(ids: [id]) }
             let text = outcome.map { describe($0.outcome) }.joined(separator: ", ")
             if request.wantsJSON { return Layout.json(["id": id, "outcome": text]) }
-            return Layout.redirect("/quarantine" + HTML.query([("retried", text)]))
+            await env.sessions.setNotice(token: try context.user().token, text)
+            return Layout.redirect("/quarantine")
         }
     }
 

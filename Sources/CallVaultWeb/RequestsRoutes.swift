@@ -49,7 +49,9 @@ enum RequestsRoutes {
                 let (s, c) = try r.show(id: id)
                 return (s, c, plan ? try r.erase(id: id, dryRun: true) : nil)
             }
-            return Layout.response(showPage(summary, calls: calls, plan: steps, message: request.query("done"), signedIn: try context.user(), vault: vault))
+            let signedIn = try context.user()
+            let notice = await env.sessions.takeNotice(token: signedIn.token)
+            return Layout.response(showPage(summary, calls: calls, plan: steps, message: notice, signedIn: signedIn, vault: vault))
         }
 
         router.post("/requests/:id/:action") { request, context -> Response in
@@ -95,7 +97,8 @@ enum RequestsRoutes {
             default:
                 throw HTTPError(.notFound)
             }
-            return Layout.redirect("/requests/\(id)" + HTML.query([("done", done)]))
+            await env.sessions.setNotice(token: try context.user().token, done)
+            return Layout.redirect("/requests/\(id)")
         }
 
         // The access bundle as one zip: written into a private temporary folder, zipped, streamed, removed.

@@ -12,6 +12,9 @@ public struct WebSession: Sendable {
     /// Recordings whose playback was already audited in this session (one `recording.played` per call and
     /// session, however many range requests the player makes).
     public var played: Set<String> = []
+    /// The outcome of the last action, shown once on the page it redirects to. Kept here rather than in the
+    /// URL, so that no link can make the app state something it did not do.
+    public var notice: String?
 }
 
 public actor SessionStore {
@@ -61,6 +64,21 @@ public actor SessionStore {
         let k = Self.key(token)
         guard sessions[k] != nil else { return false }
         return sessions[k]!.played.insert(recording).inserted
+    }
+
+    public func setNotice(token: String, _ text: String) { sessions[Self.key(token)]?.notice = text }
+
+    /// The pending notice, removed: shown once.
+    public func takeNotice(token: String) -> String? {
+        let k = Self.key(token)
+        defer { sessions[k]?.notice = nil }
+        return sessions[k]?.notice
+    }
+
+    /// Undoes `markPlayed` when the playback did not happen (refused, or the audio could not be opened).
+    public func unmarkPlayed(token: String, recording: String) {
+        let k = Self.key(token)
+        sessions[k]?.played.remove(recording)
     }
 
     public func end(token: String) { sessions[Self.key(token)] = nil }

@@ -82,6 +82,7 @@ func curl(_ args: [String]) -> String {
         let base = try String(contentsOfFile: config, encoding: .utf8)
         for (web, key) in [("listen = \"localhost\"", "web.listen"), ("tls_certificate = \"/x.pem\"", "web.tls_key"),
                            ("trusted_proxies = [\"10.0.0.0/33\"]", "web.trusted_proxies"), ("session_idle = \"P2D\"", "web.session_idle"),
+                           ("session_idle = \"PT0S\"", "web.session_idle"), ("session_idle = \"PT30S\"", "web.session_idle"),
                            ("coach_download = \"yes\"", "web.coach_download"), ("colour = \"blue\"", "web.colour")] {
             try (base + "\n[web]\n" + web + "\n").write(toFile: config, atomically: false, encoding: .utf8)
             let r = try box.run(["serve", "--listen", "127.0.0.1:\(freePort())"])

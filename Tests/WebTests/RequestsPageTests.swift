@@ -75,6 +75,35 @@ import Testing
     }
 }
 
+@Suite struct NoticeTests {
+    /// The green notice states what the app did, never what a link says: `?done=` and `?retried=` are ignored.
+    @Test func aNoticeComesFromTheActionNotFromTheURL() async throws {
+        let f = try WebFixture()
+        let opened = try Requests(vault: f.vault).open(kind: .restriction, subjects: ["+32470123456"], tenant: "acme-energy",
+                                                        received: f.clock.now(), reference: "DSR-N", note: nil)
+        let id = opened.request.id
+        try await Application(router: f.router()).test(.router) { client in
+            let dpo = try await client.login("dana")
+            try await client.execute(uri: "/requests/\(id)?done=Restriction%20lifted%20by%20the%20DPO", method: .get, headers: dpo.headers) {
+                #expect(!String(buffer: $0.body).contains("lifted by the DPO"))
+            }
+            try await client.execute(uri: "/requests/\(id)/restrict", method: .post,
+                                     headers: dpo.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", dpo.csrf), ("ground", "accuracy")])) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/requests/\(id)")
+            }
+            try await client.execute(uri: "/requests/\(id)", method: .get, headers: dpo.headers) {
+                #expect(String(buffer: $0.body).contains("Restricted 3 call(s)"))
+            }
+            // Shown once.
+            try await client.execute(uri: "/requests/\(id)", method: .get, headers: dpo.headers) {
+                #expect(!String(buffer: $0.body).contains("Restricted 3 call(s)"))
+            }
+        }
+    }
+}
+
 @Suite(.serialized) struct RestrictionInTheWebAppTests {
     /// A restricted call is gone for the coach in every web view, and stays for compliance.
     @Test func aRestrictedCallIsHiddenFromTheCoachEverywhere() async throws {
@@ -98,6 +127,12 @@ import Testing
             }
             let officer = try await client.login("dana")
             try await client.execute(uri: "/calls/\(mine[0])/audio", method: .get, headers: officer.headers) { #expect($0.status == .ok) }
+
+            // Lifted: the same session plays the call, and that playback is audited (the refused one was not).
+            #expect(try requests.restrict(id: opened.request.id, ground: nil, lift: true, subjectInformed: true) == 3)
+            let before = try f.auditCount(action: "recording.played")
+            try await client.execute(uri: "/calls/\(mine[0])/audio", method: .get, headers: coach.headers) { #expect($0.status == .ok) }
+            #expect(try f.auditCount(action: "recording.played") == before + 1)
         }
     }
 }

@@ -63,7 +63,11 @@ import Testing
             let a = try await client.login("cora"), b = try await client.login("cora")
             #expect(a.cookie != b.cookie && a.csrf != b.csrf)
             // `next` keeps the page asked for, but never leaves the app.
-            for (next, expected) in [("/calls/x?y=1", "/calls/x?y=1"), ("//evil.example/", "/calls"), ("https://evil.example/", "/calls")] {
+            // A tab or newline inside is dropped by browsers ("/<TAB>/evil.example" is "//evil.example"), a
+            // backslash read as a slash.
+            for (next, expected) in [("/calls/x?y=1", "/calls/x?y=1"), ("//evil.example/", "/calls"), ("https://evil.example/", "/calls"),
+                                     ("/\t/evil.example/x", "/calls"), ("/\n/evil.example", "/calls"), ("/\\evil.example", "/calls"),
+                                     ("/ /evil.example", "/calls")] {
                 try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
                                          body: form([("user", "cora"), ("password", WebFixture.password), ("next", next)])) {
                     #expect($0.headers[.location] == expected)
@@ -115,6 +119,22 @@ import Testing
             try await client.execute(uri: "/calls", method: .get, headers: b.headers) { #expect($0.status == .seeOther) }
             try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
                                      body: form([("user", "cora"), ("password", WebFixture.password)])) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test func aNewPasswordEndsTheSessionsMadeBeforeIt() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let stolen = try await client.login("cora")
+            f.clock.advance(1)
+            try Accounts(vault: f.vault).setPassword(user: "cora", password: "a new password for cora")
+            try await client.execute(uri: "/calls", method: .get, headers: stolen.headers) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: form([("user", "cora"), ("password", "a new password for cora")])) { r in
+                #expect(r.status == .seeOther)
+                let cookie = String((r.headers[.setCookie] ?? "").split(separator: ";")[0])
+                try await client.execute(uri: "/calls", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .ok) }
+            }
         }
     }
 
@@ -357,7 +377,10 @@ import Testing
         #expect(r("bytes=5-2") == .whole)
         #expect(r("items=0-1") == .whole)
         #expect(r("bytes=a-b") == .whole)
-        #expect(r("bytes=99999999999999999999-") == .whole)
+        // Positions past Int64 saturate: a start beyond any file, an end or a suffix that covers it all.
+        #expect(r("bytes=99999999999999999999-") == .unsatisfiable)
+        #expect(r("bytes=0-99999999999999999999") == .part(start: 0, end: 99))
+        #expect(r("bytes=-99999999999999999999") == .part(start: 0, end: 99))
         #expect(r(nil) == .whole)
     }
 }
