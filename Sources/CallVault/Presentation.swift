@@ -82,6 +82,20 @@ public func listCSV(_ page: [RecordingView]) -> String {
     return out
 }
 
+/// The `show` object of SPEC §11 (`show --json`, `GET /calls/{id}` as JSON): the list object with the stored
+/// file's facts and the active holds (none for coaches: their views carry none).
+public func showJSON(_ r: RecordingView, holds: [HoldView]) -> [String: Any] {
+    var o = listJSON(r)
+    o["audio_path"] = r.audioPath
+    o["sha256"] = r.sha256
+    o["format"] = r.format
+    o["sample_rate"] = r.sampleRate
+    o["channels"] = r.channels
+    o["audio_deleted_at"] = orNull(r.audioDeletedAt)
+    o["holds"] = holds.map { holdJSON($0, recordings: 0).filter { $0.key != "recordings" } }
+    return o
+}
+
 /// The hold object of SPEC §11 (`hold list --json`, `GET /holds`).
 public func holdJSON(_ h: HoldView, recordings: Int) -> [String: Any] {
     ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,

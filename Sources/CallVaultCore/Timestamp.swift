@@ -3,6 +3,20 @@ import Foundation
 
 /// A point in time read from or written as RFC 3339.
 public enum Timestamp {
+    /// RFC 3339, or a date (`2026-11-21`: midnight of that day in `zone`), as the CLI and the web app take
+    /// them. Nil for anything else, an impossible date (2026-02-30, 2026-11-00) included.
+    public static func instantOrDate(_ text: String, zone: TimeZone) -> Date? {
+        if let d = parse(text) { return d }
+        // The day is checked by the strict RFC 3339 reading of its UTC midnight, then placed in the zone.
+        guard text.count == 10, let utcMidnight = parse(text + "T00:00:00Z") else { return nil }
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        var local = Calendar(identifier: .gregorian)
+        local.timeZone = zone
+        let day = utc.dateComponents([.year, .month, .day], from: utcMidnight)
+        return local.date(from: DateComponents(year: day.year, month: day.month, day: day.day))
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`. Returns nil for anything else,
     /// in particular for a local time without offset, which would be ambiguous.
     public static func parse(_ text: String) -> Date? {

@@ -8,7 +8,7 @@ public struct ListingQuery: Sendable {
     /// Coach scope: teams and tenants (nil = no coach scope: compliance officers and admins see everything).
     public var scopeTeams: [String]?
     public var scopeTenants: [String]?
-    /// The QA coaching rule: compliant, not restricted, audio still there.
+    /// The QA coaching rule: compliant, not restricted, not waiting for an erasure, audio still there.
     public var coachingOnly = false
     /// With `coachingOnly`: the instant whose normal audio expiry hides a recording, held or not (a hold keeps
     /// evidence for officers; it does not prolong a coach's use of the call — SPEC §14).
@@ -46,6 +46,8 @@ public struct ListingQuery: Sendable {
         }
         if coachingOnly {
             c.append("announcement_flag = 1 AND announcement_verified != 'no' AND restricted = 0 AND audio_deleted_at IS NULL")
+            // Kept only because a hold stopped its erasure (art. 17(3)(e)): for the legal case, not for coaching.
+            c.append("NOT EXISTS (SELECT 1 FROM request_items WHERE request_items.recording_id = recordings.id AND request_items.erasure_pending = 1)")
             if let audioUnexpiredAt { add("audio_expires_at > ?", [Timestamp.utc(audioUnexpiredAt)]) }
         }
         if let tenant { add("tenant = ?", [tenant]) }

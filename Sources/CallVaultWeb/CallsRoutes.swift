@@ -47,9 +47,7 @@ enum CallsRoutes {
             let id = try context.parameters.require("id")
             let (rec, holds) = try await blocking { try Listing(vault: vault).show(id: id) }
             if request.wantsJSON {
-                var o = listJSON(rec)
-                o["holds"] = holds.map { ["hold_id": $0.id, "kind": $0.kind, "case_ref": $0.caseRef, "review_at": orNull($0.reviewAt)] }
-                return Layout.json(o)
+                return Layout.json(showJSON(rec, holds: holds))
             }
             return Layout.response(CallPage.render(rec: rec, holds: holds, signedIn: try context.user(), vault: vault))
         }
@@ -104,12 +102,7 @@ enum CallsRoutes {
     }
 
     static func instant(_ text: String, name: String, zone: TimeZone) throws -> Date {
-        if let d = Timestamp.parse(text) { return d }
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        if text.count == 10, parts.count == 3,
-           let d = Calendar.inZone(zone).date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) {
-            return d
-        }
+        if let d = Timestamp.instantOrDate(text, zone: zone) { return d }
         throw VaultError(.usage, "\(name): give a date (2026-11-21) or RFC 3339 (2026-11-21T10:00:00+01:00)")
     }
 

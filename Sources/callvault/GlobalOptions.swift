@@ -70,15 +70,7 @@ func dateZone(_ configuration: Configuration, tenant: String? = nil) -> TimeZone
 
 /// Reads an instant given on the command line: RFC 3339, or a date `YYYY-MM-DD` meaning its midnight in `zone`.
 func parseInstant(_ text: String, option: String, zone: TimeZone) throws -> Date {
-    if let d = Timestamp.parse(text) { return d }
-    if text.count == 10, let utcMidnight = Timestamp.parse(text + "T00:00:00Z") {
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        var local = Calendar(identifier: .gregorian)
-        local.timeZone = zone
-        let day = utc.dateComponents([.year, .month, .day], from: utcMidnight)
-        if let d = local.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) { return d }
-    }
+    if let d = Timestamp.instantOrDate(text, zone: zone) { return d }
     throw ValidationError("\(option) \(text): give RFC 3339 (2026-11-21T10:00:00+01:00) or a date (2026-11-21, midnight in the tenant's time zone)")
 }
 

@@ -77,14 +77,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         let vault = try global.openVault()
         let (r, holds) = try Listing(vault: vault).show(id: id)
-        var o = listJSON(r)
-        o["audio_path"] = r.audioPath
-        o["sha256"] = r.sha256
-        o["format"] = r.format
-        o["sample_rate"] = r.sampleRate
-        o["channels"] = r.channels
-        o["audio_deleted_at"] = orNull(r.audioDeletedAt)
-        o["holds"] = holds.map { HoldCommand.json($0, recordings: 0).filter { $0.key != "recordings" } }
+        let o = showJSON(r, holds: holds)
         if global.json {
             printJSON(o)
         } else {

@@ -188,6 +188,10 @@ import Testing
         #expect(box.files(under: box.store + "/audio").count == 3)
         let pending = try ok(box, ["request", "find", req])["calls"] as! [[String: Any]]
         #expect(pending.allSatisfy { $0["erasure_pending"] as? Bool == true && $0["held"] as? Bool == true })
+        // Kept for the legal case only: no longer a coaching call (S1 is in coach-an's team).
+        #expect(!(try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).contains { $0["recording_id"] as? String == ids["S1"] })
+        #expect(try box.run(["--as", "coach-an", "show", ids["S1"]!]).status == 3)
+        #expect(try ok(box, ["show", ids["S1"]!])["recording_id"] as? String == ids["S1"], "compliance still sees it")
 
         // Releasing S1's only hold erases it in the same step, without a sweep.
         #expect(try box.run(["hold", "release", legalS1, "--note", "case closed"]).status == 0)

@@ -86,6 +86,17 @@ let brussels = TimeZone(identifier: "Europe/Brussels")!
                       "2026-11-21T24:00:00Z", "21/11/2026 10:14", "2026-11-21T10:14:03+0100", "2026-11-21"])
     func rejectsTimesWithoutOffsetOrOutOfRange(text: String) { #expect(Timestamp.parse(text) == nil) }
 
+    /// A date given to the CLI or the web app is midnight in the zone; an impossible date is refused, not rolled over.
+    @Test func aDateIsMidnightInTheZoneAndAnImpossibleDateIsRefused() {
+        let brussels = TimeZone(identifier: "Europe/Brussels")!
+        #expect(Timestamp.instantOrDate("2026-11-20", zone: brussels).map(Timestamp.utc) == "2026-11-19T23:00:00Z")
+        #expect(Timestamp.instantOrDate("2026-07-01", zone: brussels).map(Timestamp.utc) == "2026-06-30T22:00:00Z")
+        #expect(Timestamp.instantOrDate("2026-11-21T10:00:00+01:00", zone: brussels).map(Timestamp.utc) == "2026-11-21T09:00:00Z")
+        for text in ["2026-02-30", "2026-11-00", "2026-13-01", "2026-1-01", "20261121", "2026-11-21T10:00:00"] {
+            #expect(Timestamp.instantOrDate(text, zone: brussels) == nil, "\(text)")
+        }
+    }
+
     /// The catalog compares instants as text: every instant must be 20 characters with a 4-digit year.
     @Test func everyInstantIsFixedWidthAndSorts() {
         let instants = [-1e13, -62_167_219_201, -62_167_219_200, 0, 1_795_000_000, 253_402_300_799, 253_402_300_800, 1e13, 1e300,

@@ -300,6 +300,13 @@ import Testing
                 return r.headers[.location] ?? ""
             }
             #expect(location.hasPrefix("/holds/"))
+            // The call as JSON is `show --json`'s object: the stored file's facts and the holds in full.
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: b.headers([.accept: "application/json"])) { r in
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                for key in ["audio_path", "sha256", "format", "sample_rate", "channels", "audio_deleted_at", "on_hold"] { #expect(o[key] != nil, "\(key)") }
+                let holds = o["holds"] as? [[String: Any]] ?? []
+                #expect(holds.count == 1 && holds[0]["placed_by"] as? String == "dana" && holds[0]["case_ref"] as? String == "CASE-<b>7</b>")
+            }
             try await client.execute(uri: "/holds", method: .get, headers: b.headers) { r in
                 let html = String(buffer: r.body)
                 #expect(html.contains("CASE-&lt;b&gt;7&lt;/b&gt;"))
