@@ -3,6 +3,7 @@ import CallVaultCore
 import CallVaultStore
 import Foundation
 import HummingbirdBcrypt
+import Synchronization
 
 /// Passwords of configured users and the checks of a login. Roles stay in callvault.toml; the catalog keeps only
 /// a bcrypt hash and a disabled flag. bcrypt is slow on purpose (cost 12: about 0.4 s per hash in a debug build here), and
@@ -99,11 +100,10 @@ public struct Accounts: Sendable {
     ///   configured user as target, or no target and reason "unknown user" — the typed name is never recorded
     ///   (it may be a phone number typed into the wrong field).
     /// - lockedOut: after 5 failures for one user within 15 minutes, every attempt is refused until 15 minutes
-    ///   after the last failure, the password not even checked; audited `auth.locked`.
+    ///   after the last failure, the password not even checked; audited `auth.locked` once per lockout.
     /// bcrypt runs for every name but a locked one (against a dummy hash when there is no usable one), so the
     /// time of the answer does not tell which names exist.
     public static func login(vault: Vault, user: String, password: String, from address: String) throws -> LoginResult {
-        let now = vault.clock.now()
         let from = auditAddress(address)
         guard let configured = vault.configuration.users[user] else {
             _ = Bcrypt.verify(password, hash: dummyHash)
@@ -112,8 +112,22 @@ public struct Accounts: Sendable {
         }
         // The configured spelling from here on: never the typed text (Swift compares names canonically; SQLite by bytes).
         let name = configured.name
+        // One check at a time per user in this process: each sees the failures of the one before, so parallel
+        // guesses cannot all slip under the limit while bcrypt runs.
+        return try UserLocks.shared.withLock(name) {
+            try check(vault: vault, configured: configured, password: password, from: from, now: vault.clock.now())
+        }
+    }
+
+    static func check(vault: Vault, configured: User, password: String, from: String, now: Date) throws -> LoginResult {
+        let name = configured.name
         if let until = try lockedUntil(vault: vault, user: name, now: now) {
-            try vault.catalog.appendAudit([vault.event("auth.locked", target: name, details: ["address": from, "until": Timestamp.utc(until)])])
+            // Once per lockout: attempts while locked are refused unrecorded after the first, so a flood of them
+            // cannot fill the append-only log.
+            let lockStart = until.addingTimeInterval(-lockoutPeriod)
+            if try vault.catalog.auditEvents(since: lockStart, actor: nil, action: "auth.locked", target: name, limit: 1).isEmpty {
+                try vault.catalog.appendAudit([vault.event("auth.locked", target: name, details: ["address": from, "until": Timestamp.utc(until)])])
+            }
             return .lockedOut(until: until)
         }
         let account = try vault.catalog.account(user: name)
@@ -176,5 +190,24 @@ public struct Accounts: Sendable {
     static func auditAddress(_ address: String) -> String {
         let allowed = address.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || $0 == "." || $0 == ":" || $0 == "%" || $0 == "[" || $0 == "]" }
         return !address.isEmpty && address.utf8.count <= 64 && allowed ? address : "invalid"
+    }
+}
+
+/// A lock per user name, made on first use: logins of one user are checked one after the other, those of
+/// different users in parallel.
+final class UserLocks: Sendable {
+    static let shared = UserLocks()
+    private let locks = Mutex<[String: NSLock]>([:])
+
+    func withLock<T>(_ user: String, _ body: () throws -> T) rethrows -> T {
+        let lock = locks.withLock { table in
+            if let l = table[user] { return l }
+            let l = NSLock()
+            table[user] = l
+            return l
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
     }
 }

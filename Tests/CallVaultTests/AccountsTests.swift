@@ -131,8 +131,26 @@ final class AccountsStore {
         guard case .ok = try s.login("compliance-officer", password) else { Issue.record("another user was locked out"); return }
         s.clock.advance(1)
         guard case .ok = try s.login("coach-an", password) else { Issue.record("the lockout did not expire after 15 minutes"); return }
-        #expect(try s.events("auth.locked").count == 3)
+        #expect(try s.events("auth.locked").count == 1, "one auth.locked per lockout, however many attempts it refused")
         #expect(try s.events("auth.failed").count == 5, "locked attempts are audited as auth.locked, not as failures")
+    }
+
+    /// Guesses sent in parallel are checked one after the other: exactly 5 are tried, the rest refused unchecked,
+    /// and the flood leaves one `auth.locked`, not one per attempt.
+    @Test func parallelGuessesGetNoMoreThanFiveTries() throws {
+        let s = try AccountsStore()
+        try s.setQuickly("coach-an", password)
+        let outcomes = Mutex<[Accounts.LoginResult]>([])
+        let service = s.service
+        DispatchQueue.concurrentPerform(iterations: 24) { _ in
+            let r = try? Accounts.login(vault: service, user: "coach-an", password: "guess guess guess", from: "192.0.2.7")
+            outcomes.withLock { $0.append(r ?? .refused) }
+        }
+        let all = outcomes.withLock { $0 }
+        #expect(all.filter { $0 == .refused }.count == 5)
+        #expect(all.filter { if case .lockedOut = $0 { return true } else { return false } }.count == 19)
+        #expect(try s.events("auth.failed").count == 5)
+        #expect(try s.events("auth.locked").count == 1)
     }
 
     @Test func theLockoutIsReadFromTheAuditLogSoAnotherProcessSeesIt() throws {
