@@ -76,9 +76,35 @@ public struct Requests: Sendable {
         }
     }
 
-    /// `due_at` of a request received at `received`: one calendar month later on the tenant's wall clock.
+    /// `due_at` of a request received at `received`: the end of the day one calendar month later on the tenant's
+    /// wall clock. Deadlines run to the end of their last day (EU Regulation 1182/71, art. 3): a request received
+    /// on 22 October may be answered on 22 November until midnight, and `due_at` is that midnight — the instant
+    /// the deadline passes.
     public func firstDeadline(received: Date, tenant: String?) -> Date {
-        ISODuration("P1M")!.added(to: received, in: zone(tenant: tenant))
+        Self.endOfDay(Self.day(of: received, in: zone(tenant: tenant), plusMonths: 1), in: zone(tenant: tenant))
+    }
+
+    /// The local calendar day of `instant` moved by `months` (31 January + 1 month: 28 February).
+    static func day(of instant: Date, in zone: TimeZone, plusMonths months: Int) -> DateComponents {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let start = calendar.startOfDay(for: instant)
+        let moved = calendar.date(byAdding: .month, value: months, to: start)!
+        return calendar.dateComponents([.year, .month, .day], from: moved)
+    }
+
+    /// The first instant after the local day `day`: the next day's midnight in `zone` (DST-aware).
+    static func endOfDay(_ day: DateComponents, in zone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let start = calendar.date(from: day)!
+        return calendar.date(byAdding: .day, value: 1, to: start)!
+    }
+
+    /// The last day on which a deadline `dueAt` (an end-of-day instant) is still met, as `2026-11-22` in `zone`.
+    public static func lastDay(_ dueAt: String, in zone: TimeZone) -> String {
+        guard let due = Timestamp.parse(dueAt) else { return dueAt }
+        return String(localTime(Timestamp.utc(due.addingTimeInterval(-1)), zone).prefix(10))
     }
 
     static func isSafeReference(_ s: String) -> Bool {
@@ -91,7 +117,7 @@ public struct Requests: Sendable {
         let now = Timestamp.utc(vault.clock.now())
         let soon = Timestamp.utc(vault.clock.now().addingTimeInterval(Double(Self.dueSoonDays) * 86_400))
         let open = row.closedAt == nil
-        return RequestSummary(request: RequestView(row), subjects: subjects, calls: calls, overdue: open && row.dueAt < now,
+        return RequestSummary(request: RequestView(row, zone: zone(tenant: row.tenant)), subjects: subjects, calls: calls, overdue: open && row.dueAt < now,
                               dueSoon: open && row.dueAt >= now && row.dueAt < soon)
     }
 
@@ -185,7 +211,10 @@ public struct Requests: Sendable {
         }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--reason: say why the request needs longer") }
         guard let first = Timestamp.parse(r.firstDueAt) else { throw VaultError.failure("request \(id): unreadable deadline") }
-        let newDue = d.added(to: first, in: zone(tenant: r.tenant))
+        // From the first deadline's last day, to the end of the day `period` later.
+        let months = d.months
+        let newDue = Self.endOfDay(Self.day(of: first.addingTimeInterval(-1), in: zone(tenant: r.tenant), plusMonths: months),
+                                   in: zone(tenant: r.tenant))
         try vault.catalog.extendRequest(id: id, to: newDue, by: period, reason: reason, now: vault.clock.now(),
                                         event: vault.event("request.extended", target: id, details: ["by": period, "due_at": Timestamp.utc(newDue)]))
         return try show(id: id).0

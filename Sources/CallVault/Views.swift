@@ -4,6 +4,7 @@
 // (they do not import CallVaultStore), so neither can forget it.
 import CallVaultCore
 import CallVaultStore
+import Foundation
 
 /// A recording as the acting user may see it (`list`, `show`, `export`, `/calls`, a request's calls).
 public struct RecordingView: Sendable, Equatable {
@@ -113,8 +114,16 @@ public struct RequestView: Sendable, Equatable {
     public let restrictionGround, restrictedAt, restrictionLiftedAt: String?
     /// Whether a restriction of this request is in force.
     public let restrictionActive: Bool
+    /// The day received and the last day to answer (`due_at` is the end of it), in the tenant's zone, as people
+    /// read a deadline: `2026-11-22`.
+    public let receivedDay, dueDay: String
+    /// The zone those days are in (the tenant's, or the configuration's for a request of every tenant).
+    public let zone: String
 
-    init(_ r: RequestRow) {
+    init(_ r: RequestRow, zone: TimeZone) {
+        receivedDay = String(localTime(r.receivedAt, zone).prefix(10))
+        dueDay = Requests.lastDay(r.dueAt, in: zone)
+        self.zone = zone.identifier
         id = r.id; kind = r.kind; tenant = r.tenant; reference = r.reference; note = r.note; receivedAt = r.receivedAt
         firstDueAt = r.firstDueAt; dueAt = r.dueAt; extendedBy = r.extendedBy; extensionReason = r.extensionReason
         openedBy = r.openedBy; openedAt = r.openedAt; closedAt = r.closedAt; closedBy = r.closedBy; outcome = r.outcome

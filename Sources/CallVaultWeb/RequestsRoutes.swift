@@ -140,10 +140,6 @@ enum RequestsRoutes {
         tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
     }
 
-    static func day(_ utc: String, _ tenant: String?, _ vault: Vault) -> String {
-        String(localTime(utc, zone(tenant, vault)).prefix(10))
-    }
-
     static func deadline(_ s: RequestSummary) -> HTML {
         if s.request.closedAt != nil { return "<span class=\"badge neutral\">closed</span>" }
         if s.overdue { return "<span class=\"badge bad\">overdue</span>" }
@@ -155,7 +151,7 @@ enum RequestsRoutes {
         let rows: [HTML] = list.map { s in
             """
             <tr class="\(s.overdue ? "due" : "")"><td><a href="/requests/\(s.request.id)">\(s.request.reference)</a></td><td>\(s.request.kind)</td><td>\(s.request.tenant ?? "all")</td>
-            <td>\(day(s.request.receivedAt, s.request.tenant, vault))</td><td>\(day(s.request.dueAt, s.request.tenant, vault))\(s.request.extendedBy.map { HTML(" <span class=\"muted small\">extended \($0)</span>") } ?? "")</td>
+            <td>\(s.request.receivedDay)</td><td>\(s.request.dueDay)\(s.request.extendedBy.map { HTML(" <span class=\"muted small\">extended \($0)</span>") } ?? "")</td>
             <td>\(deadline(s))</td><td>\(s.calls)</td></tr>
             """
         }
@@ -267,7 +263,7 @@ enum RequestsRoutes {
             \(actions)
             </div><div><section class="card"><h2>Request</h2><dl class="facts">
             <dt>Id</dt><dd class="mono small">\(r.id)</dd><dt>Tenant</dt><dd>\(r.tenant ?? "all")</dd>
-            <dt>Received</dt><dd>\(day(r.receivedAt, r.tenant, vault))</dd><dt>Answer due</dt><dd id="due">\(day(r.dueAt, r.tenant, vault)) <span class="muted small">(\(zone(r.tenant, vault).identifier))</span></dd>
+            <dt>Received</dt><dd>\(r.receivedDay)</dd><dt>Answer due</dt><dd id="due">\(r.dueDay), end of day <span class="muted small">(\(r.zone))</span></dd>
             <dt>Opened</dt><dd>\(r.openedAt) by \(r.openedBy)</dd><dt>Subjects</dt><dd>\(s.subjects) number(s) (kept as keyed hashes)</dd>
             <dt>Note</dt><dd>\(r.note ?? "—")</dd>
             \(r.restrictionGround.map { HTML("<dt>Restriction</dt><dd>\($0)\(r.restrictionLiftedAt.map { " (lifted \($0))" } ?? "")</dd>") } ?? "")

@@ -18,6 +18,7 @@ struct RequestCommand: ParsableCommand {
                 "closed_at": orNull(r.closedAt), "closed_by": orNull(r.closedBy), "outcome": orNull(r.outcome),
                 "restriction_ground": orNull(r.restrictionGround), "restricted_at": orNull(r.restrictedAt),
                 "restriction_lifted_at": orNull(r.restrictionLiftedAt), "restriction_active": r.restrictionActive,
+                "received_day": r.receivedDay, "due_day": r.dueDay, "zone": r.zone,
                 "subjects": s.subjects, "calls": s.calls, "overdue": s.overdue, "due_soon": s.dueSoon]
     }
 
@@ -27,11 +28,13 @@ struct RequestCommand: ParsableCommand {
     }
 
     static func line(_ s: RequestSummary) -> [String] {
-        [s.request.id, s.request.kind, s.request.reference, s.request.tenant ?? "(all)", s.request.receivedAt, s.request.dueAt + (s.request.extendedBy.map { " (+\($0))" } ?? ""),
+        [s.request.id, s.request.kind, s.request.reference, s.request.tenant ?? "(all)", s.request.receivedDay,
+         s.request.dueDay + (s.request.extendedBy.map { " (+\($0))" } ?? ""),
          String(s.calls), state(s)]
     }
 
-    static let header = ["request_id", "kind", "reference", "tenant", "received_at", "due_at", "calls", "state"]
+    /// Days in the tenant's zone; a request is due until the end of its due day.
+    static let header = ["request_id", "kind", "reference", "tenant", "received", "due (end of day)", "calls", "state"]
 
     /// The `find` object of a present call (SPEC §14).
     static func callJSON(_ c: RequestCallView) -> [String: Any]? {
@@ -81,7 +84,7 @@ struct RequestCommand: ParsableCommand {
             let s = try Requests(vault: vault).open(kind: RequestKind(rawValue: kind)!, subjects: subjects, tenant: tenant,
                                                     received: when, reference: reference, note: note)
             if global.json { printJSON(RequestCommand.json(s)) } else {
-                printLine("opened \(s.request.kind) request \(s.request.id) (\(s.request.reference)): \(s.calls) call(s) found, due \(s.request.dueAt)")
+                printLine("opened \(s.request.kind) request \(s.request.id) (\(s.request.reference)): \(s.calls) call(s) found, due by the end of \(s.request.dueDay) (\(s.request.zone))")
             }
         }
     }
@@ -266,7 +269,7 @@ struct RequestCommand: ParsableCommand {
         func run() throws {
             let vault = try global.openVault()
             let s = try Requests(vault: vault).extend(id: request, by: by, reason: reason)
-            if global.json { printJSON(RequestCommand.json(s)) } else { printLine("request \(request) now due \(s.request.dueAt)") }
+            if global.json { printJSON(RequestCommand.json(s)) } else { printLine("request \(request) now due by the end of \(s.request.dueDay) (\(s.request.zone))") }
         }
     }
 

@@ -122,13 +122,28 @@ import Testing
         #expect((try ok(box, ["request", "list"])["requests"] as! [Any]).isEmpty)
     }
 
+    /// The day of receipt does not count and the last day counts whole (EU Regulation 1182/71, art. 3).
+    @Test func aDeadlineRunsToTheEndOfItsDay() throws {
+        let box = try populated()
+        let late = try open(box, kind: "access", tenant: "acme-energy", received: "2026-10-22T23:30:00+02:00")
+        let shown = try ok(box, ["request", "show", late])
+        #expect(shown["due_at"] as? String == "2026-11-22T23:00:00Z", "midnight after 22 November, Brussels")
+        #expect(shown["due_day"] as? String == "2026-11-22")
+        let text = try box.run(["--as", "dpo", "request", "list"])
+        #expect(text.stdout.contains("2026-10-22") && text.stdout.contains("2026-11-22"), "\(text.stdout)")
+    }
+
     @Test func deadlinesAreOneMonthInTheTenantsZoneAndExtendOnceBeforeTheyPass() throws {
         let box = try populated()
-        // 31 January (Brussels midnight) + 1 month = 28 February; 31 March (summer time) = 30 April.
+        // 31 January + 1 month = 28 February, due until the end of that day (Brussels midnight); 31 March (summer
+        // time) = 30 April.
         let jan = try open(box, kind: "access", tenant: "acme-energy", received: "2026-01-31")
-        #expect(try ok(box, ["request", "show", jan])["due_at"] as? String == "2026-02-27T23:00:00Z")
+        let janShown = try ok(box, ["request", "show", jan])
+        #expect(janShown["due_at"] as? String == "2026-02-28T23:00:00Z")
+        #expect(janShown["due_day"] as? String == "2026-02-28" && janShown["received_day"] as? String == "2026-01-31")
+        #expect(janShown["zone"] as? String == "Europe/Brussels")
         let mar = try open(box, kind: "access", tenant: "acme-energy", received: "2026-03-31")
-        #expect(try ok(box, ["request", "show", mar])["due_at"] as? String == "2026-04-29T22:00:00Z")
+        #expect(try ok(box, ["request", "show", mar])["due_at"] as? String == "2026-04-30T22:00:00Z")
 
         // Past its first deadline: overdue, and too late to extend.
         let late = try box.run(["--as", "dpo", "request", "extend", jan, "--by", "P2M", "--reason", "complex"])
@@ -146,7 +161,8 @@ import Testing
         let after = try ok(box, ["request", "extend", fresh, "--by", "P2M", "--reason", "many recordings to review"])
         let first = TestDays.instant((before["due_at"] as! String))
         #expect(after["first_due_at"] as? String == before["due_at"] as? String)
-        #expect(after["due_at"] as? String == isoUTC(TestDays.adding(months: 2, to: first)))
+        // Two months from the first deadline's last day, to the end of that day.
+        #expect(after["due_at"] as? String == isoUTC(TestDays.move(TestDays.adding(months: 2, to: TestDays.move(first, days: -1)), days: 1)))
         #expect(after["extended_by"] as? String == "P2M")
         #expect(try box.run(["--as", "dpo", "request", "extend", fresh, "--by", "P1M", "--reason", "again"]).status == 2)
 
