@@ -39,14 +39,21 @@ public enum WebApp {
         return router
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight and returns.
+    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight and returns. SIGHUP, or any change
+    /// of callvault.toml, applies the new users, roles and scopes; `[web]` keys need a restart.
     public static func serve(vault: Vault, listen: String, logger: Logger) async throws {
         guard let (host, port) = WebSettings.splitListen(listen) else {
             throw VaultError(.usage, "--listen \(listen): give HOST:PORT, e.g. 127.0.0.1:8080")
         }
         let settings = vault.configuration.web
         let tls = try settings.tlsCertificate.map { cert in try tlsConfiguration(certificate: cert, key: settings.tlsKey!) }
-        let env = WebEnvironment(vault: vault, secure: tls != nil)
+        let env = WebEnvironment(vault: vault, secure: tls != nil, logger: logger)
+        // SIGHUP reads callvault.toml again (as it does for `watch`) instead of ending the server.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { env.reloadConfiguration() }
+        hangup.resume()
+        defer { hangup.cancel() }
         let router = router(env: env)
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()

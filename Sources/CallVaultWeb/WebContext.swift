@@ -3,6 +3,7 @@ import CallVault
 import CallVaultCore
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// The user of a request, once the login middleware has found its session.
@@ -37,15 +38,18 @@ public struct WebContext: RequestContext, RemoteAddressRequestContext {
 
 /// What the routes share: the store opened as the service user, the sessions and the settings.
 public final class WebEnvironment: Sendable {
-    public let vault: Vault
+    let current: CurrentVault
+    /// The store as the service user, with the configuration as it is now (users, roles and scopes follow
+    /// callvault.toml; `[web]` keys are read once, at start).
+    public var vault: Vault { current.vault }
     public let sessions: SessionStore
     public let settings: WebSettings
     /// Whether the app is served over TLS (cookies are then Secure).
     public let secure: Bool
     let trustedProxies: [CIDR]
 
-    public init(vault: Vault, secure: Bool = false) {
-        self.vault = vault
+    public init(vault: Vault, secure: Bool = false, logger: Logger? = nil) {
+        current = CurrentVault(vault, logger: logger)
         settings = vault.configuration.web
         sessions = SessionStore(idle: settings.sessionIdle.approximateSeconds)
         self.secure = secure
@@ -56,6 +60,9 @@ public final class WebEnvironment: Sendable {
     func vault(for context: WebContext) throws -> Vault {
         vault.acting(as: try context.user().principal)
     }
+
+    /// Reads callvault.toml again now (SIGHUP).
+    public func reloadConfiguration() { current.reload() }
 
     func isTrustedProxy(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }
 

@@ -123,6 +123,42 @@ func curl(_ args: [String]) -> String {
         #expect(server.stop() == 0)
     }
 
+    /// An operator edits callvault.toml: a removed user is out on the next request, a broken file keeps the
+    /// configuration in force (and says so), and SIGHUP reads it again rather than ending the server.
+    @Test func aRemovedUserIsOutWithoutARestartAndSIGHUPReloads() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let config = box.store + "/callvault.toml"
+        let base = try String(contentsOfFile: config, encoding: .utf8)
+        try (base + "\n[users.cora]\nrole = \"coach\"\nteams = [\"billing-nl\"]\n").write(toFile: config, atomically: true, encoding: .utf8)
+        setPassword(box, "cora")
+        let server = try RunningServer(box)
+        let url = "http://127.0.0.1:\(server.port)"
+        #expect(eventually(timeout: 20) { httpGet(port: server.port, "/healthz")?.status == 200 })
+        let jar = box.dir + "/cora-cookies"
+        let login = curl(["-c", jar, "-o", "/dev/null", "-w", "%{http_code}", "--data-urlencode", "user=cora", "--data-urlencode", "password=\(Self.password)", url + "/login"])
+        #expect(login == "303")
+        let calls = { curl(["-b", jar, "-H", "Accept: application/json", "-o", "/dev/null", "-w", "%{http_code}", url + "/calls"]) }
+        #expect(calls() == "200")
+
+        // A half-edited file: the configuration in force stays, and the log says why.
+        try (base + "\n[users.cora\n").write(toFile: config, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 1.2)
+        #expect(calls() == "200")
+        #expect(eventually(timeout: 5) { server.output.contains("does not load") })
+
+        try base.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(eventually(timeout: 5) { calls() == "401" }, "cora's session ends once she is no longer a user")
+        let again = curl(["-o", "/dev/null", "-w", "%{http_code}", "--data-urlencode", "user=cora", "--data-urlencode", "password=\(Self.password)", url + "/login"])
+        #expect(again == "401")
+
+        kill(server.process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(server.process.isRunning, "SIGHUP reloads, it does not end the server")
+        #expect(httpGet(port: server.port, "/healthz")?.status == 200)
+        #expect(server.stop() == 0)
+    }
+
     @Test func servesBesideWatchWithoutErrorsWhileCallsArrive() throws {
         let box = Sandbox()
         try box.initStore()
