@@ -31,10 +31,6 @@ public struct RequestExport: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    /// Formats a browser plays as they are; any other original gets a PCM WAV copy beside it.
-    static let playable: Set<String> = ["wav/pcm16", "wav/pcm8", "wav/ulaw", "wav/alaw", "wav/float", "flac/pcm16", "flac/pcm24",
-                                        "flac/pcm8", "ogg/vorbis", "ogg/opus", "mp3/mp3"]
-
     /// Writes `directory/REF/` for an access request. Nothing of anyone else: only the request's calls, and of
     /// their metadata none of the agent's (id, team). Audited with the calls, the files and their hashes.
     public func write(id: String, into directory: String) throws -> RequestBundle {
@@ -78,11 +74,20 @@ public struct RequestExport: Sendable {
                 throw VaultError.failure("export: the audio of \(row.id) no longer matches its SHA-256 in the catalog (run `callvault fixity`); nothing exported")
             }
             files.append(BundleFile(path: name, sha256: sha, bytes: bytes))
+            // The player's own choice: where it would transcode (G.711, GSM, AIFF…), the bundle gets the very WAV
+            // it plays beside the original.
             var playable: String?
-            if !Self.playable.contains(row.format) {
+            let copyFD = dup(fd)
+            guard copyFD >= 0 else { throw VaultError.failure("export: cannot read the audio of \(row.id): \(String(cString: strerror(errno)))") }
+            let audio = try BrowserAudio.playable(fd: copyFD, fileSize: bytes, frames: row.frames)
+            if audio.form == .transcoded {
                 let copy = "audio/\(row.id).playable.wav"
-                let pcm = try PCMReader.read(fd: fd, maxSeconds: row.durationS + 1, rate: row.sampleRate)
-                let data = WAVWriter.pcm16(pcm)
+                var data = Data(capacity: Int(audio.length))
+                while Int64(data.count) < audio.length {
+                    let part = try audio.read(offset: Int64(data.count), count: BrowserAudio.maxReadCount)
+                    guard !part.isEmpty else { break }
+                    data.append(contentsOf: part)
+                }
                 try out.writeFile(data, at: copy)
                 files.append(BundleFile(path: copy, sha256: Hex.encode(SHA256.hash(data: data)), bytes: Int64(data.count)))
                 playable = copy
@@ -189,28 +194,4 @@ extension Character {
 extension Set {
     /// The element of a one-element set.
     fileprivate var onlyElement: Element? { count == 1 ? first : nil }
-}
-
-/// A 16-bit PCM WAV of decoded audio: every browser plays it.
-enum WAVWriter {
-    static func pcm16(_ pcm: PCM) -> Data {
-        let channels = max(pcm.channels.count, 1)
-        let frames = pcm.channels.first?.count ?? 0
-        var d = Data()
-        func u32(_ v: Int) { var x = UInt32(truncatingIfNeeded: v).littleEndian; withUnsafeBytes(of: &x) { d.append(contentsOf: $0) } }
-        func u16(_ v: Int) { var x = UInt16(truncatingIfNeeded: v).littleEndian; withUnsafeBytes(of: &x) { d.append(contentsOf: $0) } }
-        let dataBytes = frames * channels * 2
-        d.append(contentsOf: Array("RIFF".utf8)); u32(36 + dataBytes); d.append(contentsOf: Array("WAVE".utf8))
-        d.append(contentsOf: Array("fmt ".utf8)); u32(16); u16(1); u16(channels); u32(pcm.sampleRate)
-        u32(pcm.sampleRate * channels * 2); u16(channels * 2); u16(16)
-        d.append(contentsOf: Array("data".utf8)); u32(dataBytes)
-        d.reserveCapacity(d.count + dataBytes)
-        for i in 0..<frames {
-            for c in 0..<channels {
-                let x = pcm.channels.indices.contains(c) ? pcm.channels[c][i] : 0
-                u16(Int((max(-1, min(1, x)) * 32767).rounded()))
-            }
-        }
-        return d
-    }
 }
