@@ -120,15 +120,30 @@ enum RequestsRoutes {
                     throw error
                 }
             }
-            let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: zip))
-            } catch {
-                try? FileManager.default.removeItem(atPath: folder)
-                throw VaultError.failure("cannot read the bundle: \(error.localizedDescription)")
-            }
+            // Streamed from the file in 64 KiB pieces (a bundle of long calls is hundreds of MB). The folder goes at
+            // once: the open descriptor keeps the zip readable, and nothing is left behind if the client leaves.
+            let fd = open(zip, O_RDONLY | O_CLOEXEC)
+            var st = stat()
+            let opened = fd >= 0 && fstat(fd, &st) == 0
             try? FileManager.default.removeItem(atPath: folder)
-            var r = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            guard opened else {
+                if fd >= 0 { close(fd) }
+                throw VaultError.failure("cannot read the bundle: \(String(cString: strerror(errno)))")
+            }
+            let file = ZipFile(fd: fd)
+            let length = Int64(st.st_size)
+            let body = ResponseBody(contentLength: Int(length)) { writer in
+                var offset: Int64 = 0
+                while offset < length {
+                    let at = offset
+                    let chunk = try await blocking { try file.read(offset: at, count: Int(min(64 * 1024, length - at))) }
+                    if chunk.isEmpty { break }
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    offset += Int64(chunk.count)
+                }
+                try await writer.finish(nil)
+            }
+            var r = Response(status: .ok, body: body)
             r.headers[.contentType] = "application/zip"
             r.headers[.contentDisposition] = "attachment; filename=\"\(name).zip\""
             return r
@@ -270,5 +285,19 @@ enum RequestsRoutes {
             \(r.closedAt.map { HTML("<dt>Closed</dt><dd>\($0) by \(r.closedBy ?? "?"): \(r.outcome ?? "")</dd>") } ?? "")
             </dl></section></div></div>
             """)
+    }
+}
+
+/// The zip of a bundle, open after its folder was removed; closed when the response is done with it.
+final class ZipFile: Sendable {
+    let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+
+    func read(offset: Int64, count: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard n >= 0 else { throw VaultError.failure("cannot read the bundle: \(String(cString: strerror(errno)))") }
+        return Array(buffer.prefix(n))
     }
 }

@@ -37,7 +37,13 @@ import Testing
                 #expect(r.status == .ok)
                 #expect(r.headers[.contentType] == "application/zip")
                 #expect(r.body.getBytes(at: 0, length: 2) == [0x50, 0x4B])  // "PK"
+                // Streamed whole: the length announced, and the zip's end record (PK 5 6) in its last bytes.
+                #expect(r.headers[.contentLength] == String(r.body.readableBytes))
+                let tail = r.body.getBytes(at: max(0, r.body.readableBytes - 22), length: min(22, r.body.readableBytes)) ?? []
+                #expect(tail.starts(with: [0x50, 0x4B, 0x05, 0x06]))
             }
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))?.filter { $0.hasPrefix("callvault-export-") } ?? []
+            #expect(leftovers.isEmpty, "the bundle's temporary folder is removed")
             try await client.execute(uri: "/requests", method: .get, headers: b.headers) { r in
                 #expect(String(buffer: r.body).contains("DSR-1"))
             }
