@@ -107,7 +107,13 @@ public struct Accounts: Sendable {
         let from = auditAddress(address)
         guard let configured = vault.configuration.users[user] else {
             _ = Bcrypt.verify(password, hash: dummyHash)
-            try vault.catalog.appendAudit([vault.event("auth.failed", target: nil, details: ["reason": "unknown user", "address": from])])
+            // No user to lock out: at most one event a minute per store, counting the attempts it stands for,
+            // so that a flood of made-up names cannot fill the append-only log.
+            if let repeated = UnknownNameFailures.shared.record(store: vault.root, now: vault.clock.now()) {
+                var details = ["reason": "unknown user", "address": from]
+                if repeated > 0 { details["repeated"] = String(repeated) }
+                try vault.catalog.appendAudit([vault.event("auth.failed", target: nil, details: details)])
+            }
             return .refused
         }
         // The configured spelling from here on: never the typed text (Swift compares names canonically; SQLite by bytes).
@@ -209,5 +215,26 @@ final class UserLocks: Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body()
+    }
+}
+
+/// Logins with a name that is not a user, per store: the first of each minute is audited, with the number of
+/// those refused since the last one that was.
+final class UnknownNameFailures: Sendable {
+    static let shared = UnknownNameFailures()
+    static let interval: TimeInterval = 60
+    private let state = Mutex<[String: (lastAudited: Date, since: Int)]>([:])
+
+    /// The count to record with an audit event now, or nil when this failure is only counted.
+    func record(store: String, now: Date) -> Int? {
+        state.withLock { table in
+            if let s = table[store], now.timeIntervalSince(s.lastAudited) < Self.interval, now >= s.lastAudited {
+                table[store] = (s.lastAudited, s.since + 1)
+                return nil
+            }
+            let repeated = table[store]?.since ?? 0
+            table[store] = (now, 0)
+            return repeated
+        }
     }
 }

@@ -108,6 +108,18 @@ final class AccountsStore {
         #expect(try s.login("Coach-An", password) == .refused)
     }
 
+    /// Made-up names cannot fill the append-only log: one event a minute, counting the attempts it stands for.
+    @Test func aFloodOfUnknownNamesLeavesOneEventAMinute() throws {
+        let s = try AccountsStore()
+        for i in 0..<12 { #expect(try s.login("nobody-\(i)", "guess guess guess") == .refused) }
+        #expect(try s.events("auth.failed").count == 1)
+        s.clock.advance(61)
+        #expect(try s.login("nobody-x", "guess guess guess") == .refused)
+        let failed = try s.events("auth.failed")
+        #expect(failed.count == 2)
+        #expect(failed.last?.details.contains("\"repeated\":\"11\"") == true, "\(failed.last?.details ?? "")")
+    }
+
     @Test func fiveFailuresWithinFifteenMinutesLockTheUserOutEvenWithTheRightPassword() throws {
         let s = try AccountsStore()
         try s.setQuickly("coach-an", password)
