@@ -177,7 +177,7 @@ enum RequestsRoutes {
             <div class="stats"><div class="stat" id="stat-open"><b>\(counts.open)</b><span>open</span></div>
             <div class="stat" id="stat-soon"><b>\(counts.dueSoon)</b><span>due within 7 days</span></div>
             <div class="stat" id="stat-overdue"><b>\(counts.overdue)</b><span>overdue</span></div></div>
-            <section class="card"><div class="actions toolbar"><span class="muted">\(all ? "All requests" : "Open requests"), oldest deadline first. The answer is due one month after receipt (extendable once, by up to two months, before that).</span>
+            <section class="card"><div class="actions toolbar"><span class="muted">\(all ? "All requests" : "Open requests"), oldest deadline first. The answer is due by the end of the day one month after receipt, in the tenant's time zone (extendable once, by up to two months, before that).</span>
             <a href="\(all ? "/requests" : "/requests?all=1")">\(all ? "Only open requests" : "Show closed requests too")</a></div>
             <table id="requests-table"><thead><tr><th>Reference</th><th>Kind</th><th>Tenant</th><th>Received</th><th>Due</th><th>State</th><th>Calls</th></tr></thead>
             <tbody>\(rows)</tbody></table>\(list.isEmpty ? HTML("<p class=\"muted\">No requests.</p>") : "")</section>
