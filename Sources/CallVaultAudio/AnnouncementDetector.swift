@@ -203,13 +203,18 @@ public enum AnnouncementDetector {
         let enough = { (a: Int, b: Int) in share(a, b) >= minShare - slack - 1e-9 }
         var best = Match()
         var v = [Float](repeating: 0, count: k)
+        // v[from...b] in descending order, grown one block at a time: every reading is a run from `from`, and its
+        // robust mean is the sum of the first ⌈¾·n⌉ (one insertion per block, not one sort per reading).
         var sorted = [Float](repeating: 0, count: k)
-        /// The mean of the best ⌈¾·n⌉ of v[a...b].
-        func robustMean(_ a: Int, _ b: Int) -> Float {
-            let n = b - a + 1
-            for j in 0..<n { sorted[j] = v[a + j] }
-            sorted[0..<n].sort(by: >)
-            let keep = Int((robustShare * Double(n)).rounded(.up))
+        var count = 0
+        func insert(_ x: Float) {
+            var i = count
+            while i > 0 && sorted[i - 1] < x { sorted[i] = sorted[i - 1]; i -= 1 }
+            sorted[i] = x
+            count += 1
+        }
+        func robustMean() -> Float {
+            let keep = Int((robustShare * Double(count)).rounded(.up))
             var sum: Float = 0
             for j in 0..<keep { sum += sorted[j] }
             return sum / Float(keep)
@@ -218,32 +223,40 @@ public enum AnnouncementDetector {
             for o in minLag..<lags {
                 // Blocks inside the recording form one run [first, last] (shifts grow with j).
                 var first = k, last = -1
+                var top: Float = -1
                 for j in 0..<k {
                     let p = o + shift[j]
                     if p >= 0 && p < positions {
                         v[j] = c[j * positions + p]
                         first = min(first, j); last = j
+                        top = max(top, v[j])
                     } else {
                         v[j] = -1
                     }
                 }
-                guard first <= last else { continue }
+                // No reading's mean exceeds its best block: a lag that cannot win is not scored.
+                guard first <= last, top > best.score else { continue }
+                count = 0
                 if first == 0 {
-                    if last == k - 1 {
-                        let score = robustMean(0, k - 1)
-                        if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: 1) }
-                    }
-                    // A start that misses less than one block step of the prompt is the whole prompt: reported so.
-                    for b in 0..<min(last + 1, k - 1) where enough(0, b) && share(0, b) <= 1 - slack + 1e-9 {
-                        let score = robustMean(0, b) - partialPenalty * Float(1 - share(0, b))
-                        if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: share(0, b)) }
+                    for b in 0...last {
+                        insert(v[b])
+                        if b == k - 1 {
+                            let score = robustMean()
+                            if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: 1) }
+                        } else if enough(0, b) && share(0, b) <= 1 - slack + 1e-9 {
+                            // A start that misses less than one block step of the prompt is the whole prompt: reported so.
+                            let score = robustMean() - partialPenalty * Float(1 - share(0, b))
+                            if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: share(0, b)) }
+                        }
                     }
                 } else {
                     // The block before `first` starts before the file: the recording began inside the prompt, so the
                     // heard part starts with the file, not on the block grid.
-                    for b in first...last where enough(first, b) {
+                    for b in first...last {
+                        insert(v[b])
+                        guard enough(first, b) else { continue }
                         let heard = min(1, Double(prompt.offsets[b] + bf + o) / Double(prompt.frames))
-                        let score = robustMean(first, b) - partialPenalty * Float(1 - heard)
+                        let score = robustMean() - partialPenalty * Float(1 - heard)
                         if score > best.score { best = Match(score: score, start: 0, promptStart: -o, share: heard) }
                     }
                 }
