@@ -123,10 +123,14 @@ def tones(rng, seconds):
     return x
 
 
-def codec(path_in, path_out, kind, work, rng=None):
+def codec(path_in, path_out, kind, work, rng=None, detail=None):
     """Encodes like a telephone path; Opus at a random 8-16 kbit/s (8-12 for `opus_low`)."""
     if kind in ("opus", "opus_low"):
         kbps = rng.randint(8, 16 if kind == "opus" else 12)
+    if kind == "gsm_opus":
+        kbps = rng.randint(8, 12)
+    if detail is not None:
+        detail.append({"opus_low": "opus", "gsm_opus": "gsm+opus"}.get(kind, kind) + (f" {kbps}k" if "opus" in kind else ""))
     if kind == "ulaw":
         run(["sox", path_in, "-e", "u-law", "-b", "8", path_out])
     elif kind == "alaw":
@@ -138,7 +142,7 @@ def codec(path_in, path_out, kind, work, rng=None):
     elif kind == "gsm_opus":
         mid = os.path.join(work, "mid.wav"); dec = os.path.join(work, "dec.wav")
         run(["sox", path_in, "-e", "gsm-full-rate", mid]); run(["sox", mid, "-e", "signed", "-b", "16", dec])
-        run(["ffmpeg", "-y", "-loglevel", "error", "-i", dec, "-c:a", "libopus", "-b:a", f"{rng.randint(8, 12)}k", path_out])
+        run(["ffmpeg", "-y", "-loglevel", "error", "-i", dec, "-c:a", "libopus", "-b:a", f"{kbps}k", path_out])
     return path_out
 
 
@@ -148,21 +152,27 @@ def telephone(x, work):
     return np.frombuffer(out, dtype=np.float32).astype(np.float64)
 
 
-def talk_over(rng, work, seg):
+def talk_over(rng, work, seg, detail=None):
     """Other speech on the same channel for the whole prompt, -6..+3 dB relative to it."""
     other = conversation(rng, work, len(seg) / RATE + 1)[: len(seg)]
     rel = rng.uniform(-6, 3)
+    if detail is not None:
+        detail.append(f"talkover {rel:+.1f} dB")
     return seg + other * (rms(seg) / max(rms(other), 1e-6)) * 10 ** (rel / 20)
 
 
-def add_noise(rng, x, snr):
+def add_noise(rng, x, snr, detail=None):
+    if detail is not None:
+        detail.append(f"snr {snr:.0f} dB")
     noise = np.random.default_rng(rng.randrange(1 << 30)).normal(0, 1, len(x))
     return x + noise * rms(x) / (10 ** (snr / 20)) / rms(noise)
 
 
 def make_positive(rng, work, cond, prompt_id):
     """One call that played `prompt_id`, degraded as `cond` says. Returns the samples, whether the call is easy,
-    and where the heard part of the prompt starts in the call (s)."""
+    where the heard part of the prompt starts in the call (s), and what was done to it (a list of words, so that
+    a miss can be traced to its effects; recording it draws nothing from `rng`, so a seed gives the same calls)."""
+    detail = []
     p = PROMPT_AUDIO[prompt_id].copy()
     easy = cond in ("clean", "gain", "noise_snr_10_25")
     effects = {"truncated_head": ["head"], "truncated_tail": ["tail"], "speed": ["speed"], "talkover": ["talkover"]}.get(cond, [])
@@ -170,27 +180,33 @@ def make_positive(rng, work, cond, prompt_id):
         effects = rng.sample(["cut", "speed", "talkover"], 2)
         effects = [rng.choice(["head", "tail"]) if e == "cut" else e for e in effects]
     if "speed" in effects:
-        p = speed(p, rng.choice([-1, 1]) * rng.uniform(0.01, 0.02) + 1, work)
+        factor = rng.choice([-1, 1]) * rng.uniform(0.01, 0.02) + 1
+        detail.append(f"speed {100 * (factor - 1):+.1f} %")
+        p = speed(p, factor, work)
     if "tail" in effects:  # the call was transferred (or the file cut) before the prompt ended
-        p = p[: int(len(p) * rng.uniform(0.6, 0.85))]
+        kept = rng.uniform(0.6, 0.85)
+        detail.append(f"tail {kept:.2f}")
+        p = p[: int(len(p) * kept)]
     late = "head" in effects  # the recording started while the prompt was playing
     if late:
-        p = p[len(p) - int(len(p) * rng.uniform(0.6, 0.85)):]
+        kept = rng.uniform(0.6, 0.85)
+        detail.append(f"head {kept:.2f}")
+        p = p[len(p) - int(len(p) * kept):]
     gain = 10 ** (rng.uniform(-12, 6) / 20) if cond == "gain" else 1.0
     offset = 0.0 if late else rng.uniform(0, 20)
     pre = conversation(rng, work, offset) if offset > 0 and rng.random() < 0.6 else np.zeros(int(offset * RATE))
     post = conversation(rng, work, rng.uniform(6, 12))
     seg = p * gain
     if "talkover" in effects:
-        seg = talk_over(rng, work, seg)
+        seg = talk_over(rng, work, seg, detail)
     x = np.concatenate([pre, seg, post])
     x = telephone(x, work)
     if cond == "noise_snr_5_10":
-        x = add_noise(rng, x, rng.uniform(5, 10))
+        x = add_noise(rng, x, rng.uniform(5, 10), detail)
     elif cond in ("noise_snr_10_25", "combined"):
-        x = add_noise(rng, x, rng.uniform(10, 25))
+        x = add_noise(rng, x, rng.uniform(10, 25), detail)
     x = x / max(1e-6, np.max(np.abs(x))) * 0.8
-    return x, easy, offset
+    return x, easy, offset, detail
 
 
 def make_negative(rng, work, kind):
@@ -234,6 +250,8 @@ def main():
     ap.add_argument("--reuse", action="store_true", help="with --keep: score the corpus already in that folder again")
     ap.add_argument("--generate-only", action="store_true", help="with --keep: make the corpus, score nothing")
     ap.add_argument("--scores", default=None, help="write every call's verdict to this JSON-lines file")
+    ap.add_argument("--only", default=None, help="generate only these conditions and negative kinds (comma-separated), "
+                    "e.g. a larger tuning set of the hardest ones; another corpus than the full one with the same seed")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = a.bin or subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, capture_output=True, text=True).stdout.strip() + "/callvault"
@@ -255,7 +273,7 @@ def main():
     if a.reuse and os.path.exists(manifest):
         items = json.load(open(manifest))  # the same corpus again: compare detector versions call by call
     else:
-        items = generate(rng, work, a.per)
+        items = generate(rng, work, a.per, set(a.only.split(",")) if a.only else None)
         json.dump(items, open(manifest, "w"))
     if a.generate_only:
         return
@@ -269,29 +287,29 @@ def main():
     open(os.path.join(store, "callvault.toml"), "w").write(cfg)
 
     results = []
-    for path, positive, cond, pid, easy, offset, secs in items:
+    for path, positive, cond, pid, easy, offset, secs, *detail in items:  # corpora kept before the details have none
         out = subprocess.run([binary, "--store", store, "announcement", "check", "--json", "--tenant", "eval", path],
                              capture_output=True, text=True)
         if out.returncode != 0:
             print("check failed:", path, out.stderr.strip(), file=sys.stderr); continue
         r = json.loads(out.stdout)
-        results.append((positive, cond, pid, easy, offset, secs, r, path))
+        results.append((positive, cond, pid, easy, offset, secs, r, path, detail[0] if detail else ""))
     report(results, a)
     if a.scores:
         with open(a.scores, "w") as f:
-            for positive, cond, pid, easy, offset, secs, r, path in results:
-                f.write(json.dumps({"path": path, "positive": positive, "condition": cond, "prompt": pid, **r}) + "\n")
+            for positive, cond, pid, easy, offset, secs, r, path, detail in results:
+                f.write(json.dumps({"path": path, "positive": positive, "condition": cond, "prompt": pid, "detail": detail, **r}) + "\n")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def generate(rng, work, per):
-    items = []  # (path, positive, condition, prompt, easy, offset of the heard part, seconds)
+def generate(rng, work, per, only=None):
+    items = []  # (path, positive, condition, prompt, easy, offset of the heard part, seconds, what was done)
     calls = os.path.join(work, "calls"); os.makedirs(calls, exist_ok=True)
     for cond in POSITIVE_CONDITIONS:
-        for i in range(per):
+        for i in range(per if only is None or cond in only else 0):
             pid = rng.choice(list(PROMPTS))
-            x, easy, offset = make_positive(rng, work, cond if cond not in ("alaw", "gsm", "opus", "gsm_opus", "stereo_ch2") else "clean", pid)
+            x, easy, offset, detail = make_positive(rng, work, cond if cond not in ("alaw", "gsm", "opus", "gsm_opus", "stereo_ch2") else "clean", pid)
             base = os.path.join(calls, f"pos-{cond}-{i}")
             wav = base + ".wav"
             if cond == "stereo_ch2":
@@ -306,11 +324,12 @@ def generate(rng, work, per):
                     kind = rng.choice(["gsm", "opus_low", "gsm_opus"])
                 if kind in ("opus", "opus_low", "gsm_opus"):
                     wav = base + ".opus"
-                codec(base + ".pcm.wav", wav, kind, work, rng)
+                codec(base + ".pcm.wav", wav, kind, work, rng, detail)
             os.remove(base + ".pcm.wav")
-            items.append((wav, True, cond, pid, easy and cond not in ("gsm", "opus", "gsm_opus"), offset, len(x) / RATE))
+            items.append((wav, True, cond, pid, easy and cond not in ("gsm", "opus", "gsm_opus"), offset, len(x) / RATE,
+                          ", ".join(detail)))
     for kind in NEGATIVE_KINDS + HARD_KINDS:
-        for i in range(per):
+        for i in range(per if only is None or kind in only else 0):
             x = make_negative(rng, work, kind)
             base = os.path.join(calls, f"neg-{kind}-{i}")
             save(base + ".pcm.wav", x)
@@ -318,7 +337,7 @@ def generate(rng, work, per):
             out = base + (".opus" if c == "opus" else ".wav")
             codec(base + ".pcm.wav", out, c, work, rng)
             os.remove(base + ".pcm.wav")
-            items.append((out, False, kind, None, False, None, len(x) / RATE))
+            items.append((out, False, kind, None, False, None, len(x) / RATE, c))
     return items
 
 
@@ -339,6 +358,15 @@ def report(results, a):
         tp_all += len(hits); pos_all += len(rs); wrong += wrong_here
         easy_n += sum(1 for r in rs if r[3]); easy_tp += sum(1 for r in hits if r[3])
     print(f"  {'ALL positives':<20} {pos_all:>4} {tp_all / max(1, pos_all):>6.2f} {wrong:>13}")
+    combined = [r for r in results if r[0] and r[1] == "combined" and r[8]]
+    if combined:  # which two effects: a weak pair is visible, and every miss is named with what was done to it
+        pair = lambda d: " + ".join(sorted(w.split()[0] for w in d.split(", ") if w.split()[0] in ("head", "tail", "speed", "talkover")))
+        print(f"  combined by pair:      " + ", ".join(
+            f"{k} {sum(r[6]['detected'] for r in combined if pair(r[8]) == k)}/{sum(1 for r in combined if pair(r[8]) == k)}"
+            for k in sorted({pair(r[8]) for r in combined})))
+        for r in combined:
+            if not r[6]["detected"]:
+                print(f"    missed {os.path.basename(r[7])}: {r[6]['score']:.2f} ({r[8]})")
     print(f"  {'easy positives':<20} {easy_n:>4} {easy_tp / max(1, easy_n):>6.2f}   ({EASY})")
     print(f"{'negatives':<22} {'n':>4} {'FP':>6} {'max score':>13}")
     fp_all = neg_all = 0

@@ -2,7 +2,9 @@
 import CallVaultCore
 import Foundation
 
-/// A registered prompt, cut into normalised blocks of 64 frames (1.024 s) every 16 frames plus one at the end.
+/// A registered prompt, cut into blocks of 64 frames (1.024 s) every 16 frames plus one at the end. Each block keeps
+/// only the cells where the prompt is loudest (issue 13): where someone talks over the prompt, those are the cells
+/// the prompt still dominates, and the cells it does not are left out of both sides of the correlation.
 public struct PromptFingerprint: Sendable {
     public var id: String
     /// Frames of the whole prompt.
@@ -11,8 +13,10 @@ public struct PromptFingerprint: Sendable {
     public var blockFrames: Int
     /// Frame offset of each block within the prompt.
     public var offsets: [Int]
-    /// Each block frame-major (`blockFrames * bands`), band means removed, Frobenius norm 1.
+    /// Each block frame-major (`blockFrames * bands`), band means removed, zero outside its mask, Frobenius norm 1.
     public var blocks: [[Float]]
+    /// Each block's mask (1 or 0 per cell): its louder half of cells, at or above the block's median log energy.
+    public var masks: [[Float]]
 
     public static let blockLength = 64
     /// A quarter block: a part of the prompt that was heard loses less than 0.26 s to the block grid at each end.
@@ -32,17 +36,26 @@ public struct PromptFingerprint: Sendable {
         offsets = f.frames > 0 ? starts : []
         let bands = LogMel.bands
         let bf = blockFrames
-        blocks = offsets.map { start in
-            var block = Array(f.values[(start * bands)..<((start + bf) * bands)])
+        var blocks: [[Float]] = [], masks: [[Float]] = []
+        for start in offsets {
+            let raw = Array(f.values[(start * bands)..<((start + bf) * bands)])
+            let ordered = raw.sorted()
+            let median = ordered.count % 2 == 1 ? ordered[ordered.count / 2]
+                : (ordered[ordered.count / 2 - 1] + ordered[ordered.count / 2]) / 2
+            let mask = raw.map { $0 >= median ? Float(1) : 0 }
+            var block = raw
             for b in 0..<bands {
                 var mean: Float = 0
                 for t in 0..<bf { mean += block[t * bands + b] }
                 mean /= Float(bf)
-                for t in 0..<bf { block[t * bands + b] -= mean }
+                for t in 0..<bf { block[t * bands + b] = (block[t * bands + b] - mean) * mask[t * bands + b] }
             }
             let norm = sqrt(block.reduce(0) { $0 + $1 * $1 })
-            return norm > 0 ? block.map { $0 / norm } : block
+            blocks.append(norm > 0 ? block.map { $0 / norm } : block)
+            masks.append(mask)
         }
+        self.blocks = blocks
+        self.masks = masks
     }
 
     public var seconds: Double { Double(frames) * LogMel.hopSeconds }
@@ -74,9 +87,11 @@ public enum AnnouncementDetector {
     public static let defaultMinShare = 0.6
     /// Playback rates tried (gateways resample up to ±2 %): block j of the prompt is looked for at lag + offset·rate.
     static let rates: [Float] = [0.98, 0.99, 1, 1.01, 1.02]
-    /// Score subtracted from a partial match per missing share of the prompt: the freedom to choose the part
-    /// lifts unrelated speech, and this keeps it where a full-prompt match of the same quality would be.
-    static let partialPenalty: Float = 0.35
+    /// Share of a part's blocks whose mean scores it: the best ¾, so blocks drowned by talk-over do not sink it.
+    static let robustShare = 0.75
+    /// Score subtracted from a partial match per missing share of the prompt: the freedom to choose where the part
+    /// ends (or, for a recording that started late, where the prompt began) lifts unrelated speech a little.
+    static let partialPenalty: Float = 0.2
 
     /// Decides whether one of `prompts` starts within the first `window` seconds of `pcm` (8 kHz) on any channel,
     /// or plays at the start of the recording with at least `minShare` of it left (the recording started late).
@@ -133,124 +148,141 @@ public enum AnnouncementDetector {
         var share = 0.0
     }
 
-    /// Block correlations C_j(p) at every position p where block j can be, then, for every playback rate and lag o
-    /// (negative when the recording starts inside the prompt), the best of: the mean of the best ⌈0.75·K⌉ of all
-    /// K blocks (the whole prompt), and the plain mean of any contiguous run of blocks covering at least
-    /// `minShare` of the prompt, less `partialPenalty` per missing share.
+    /// Masked block correlations C_j(p) at every position p where block j can be, then, for every playback rate and
+    /// lag o, the best of three readings, each the mean of the best ¾ of its blocks' correlations:
+    /// - the whole prompt;
+    /// - its start, blocks 0…b covering at least `minShare`: the prompt stopped early (a transfer, the call ended);
+    /// - its end, from the first block inside the recording when the lag is negative: the recording started while
+    ///   the prompt played. The part must start the file: a prompt cannot lose its beginning in mid-call, and
+    ///   letting any part match anywhere lifted the prompt's text in another voice to the threshold.
+    /// Partial readings lose `partialPenalty` per missing share of the prompt.
     static func match(_ q: LogMelFrames, prompt: PromptFingerprint, lags: Int, minShare: Double) -> Match {
         let bands = LogMel.bands
         let bf = prompt.blockFrames
-        let width = bf * bands
         let positions = q.frames - bf + 1
         guard positions > 0 else { return Match() }
-        // Denominator per start frame p: the Frobenius norm of Q[p..p+bf) with band means removed, from prefix
-        // sums; floored at 24·64·1 dB² so digital silence cannot correlate.
+        // Each band's mean over the window at every start frame p, from prefix sums: the call side of the
+        // correlation has them removed as the prompt's blocks do.
         var s1 = [Double](repeating: 0, count: (q.frames + 1) * bands)
-        var s2 = [Double](repeating: 0, count: (q.frames + 1) * bands)
         for t in 0..<q.frames {
-            for b in 0..<bands {
-                let v = Double(q.values[t * bands + b])
-                s1[(t + 1) * bands + b] = s1[t * bands + b] + v
-                s2[(t + 1) * bands + b] = s2[t * bands + b] + v * v
-            }
+            for b in 0..<bands { s1[(t + 1) * bands + b] = s1[t * bands + b] + Double(q.values[t * bands + b]) }
         }
-        let floor = Double(bands * bf)
-        var inverseNorm = [Float](repeating: 0, count: positions)
+        var means = [Float](repeating: 0, count: positions * bands)
         for p in 0..<positions {
-            var energy = 0.0
-            for b in 0..<bands {
-                let a = s1[(p + bf) * bands + b] - s1[p * bands + b]
-                let a2 = s2[(p + bf) * bands + b] - s2[p * bands + b]
-                energy += a2 - a * a / Double(bf)
-            }
-            inverseNorm[p] = Float(1 / sqrt(max(energy, floor)))
+            for b in 0..<bands { means[p * bands + b] = Float((s1[(p + bf) * bands + b] - s1[p * bands + b]) / Double(bf)) }
         }
         let k = prompt.blocks.count
         // A recording that starts inside the prompt puts the prompt's start before the file's: negative lags.
-        // The heard part's ends fall anywhere on the 16-frame block grid: runs may cover one block step less than
+        // The heard part's ends fall anywhere on the 16-frame block grid: parts may cover one block step less than
         // minShare (the part heard is that much longer), else a prompt heard from 62 % would need 69 %.
         let slack = Double(PromptFingerprint.blockStep) / Double(prompt.frames)
         let minLag = -Int((Double(prompt.frames) * (1 - minShare)).rounded(.down)) - PromptFingerprint.blockStep
         let shifts = rates.map { r in prompt.offsets.map { Int((Float($0) * r).rounded()) } }
-        // C_j(p), computed only where some rate and lag can put block j.
+        // C_j(p), computed only where some rate and lag can put block j; the denominator is the call's energy in
+        // the block's mask, floored at 1 dB² per cell so that digital silence cannot correlate.
         var c = [Float](repeating: -1, count: k * positions)
         q.values.withUnsafeBufferPointer { qv in
-            for (j, block) in prompt.blocks.enumerated() {
-                let lo = max(0, minLag + shifts.first![j]), hi = min(positions - 1, lags - 1 + shifts.last![j])
-                guard lo <= hi else { continue }
-                block.withUnsafeBufferPointer { bv in
-                    for p in lo...hi {
-                        c[j * positions + p] = dotProduct(bv.baseAddress!, qv.baseAddress! + p * bands, width) * inverseNorm[p]
+            means.withUnsafeBufferPointer { mv in
+                for j in 0..<k {
+                    let lo = max(0, minLag + shifts.first![j]), hi = min(positions - 1, lags - 1 + shifts.last![j])
+                    guard lo <= hi else { continue }
+                    let floor = prompt.masks[j].reduce(0, +)
+                    prompt.blocks[j].withUnsafeBufferPointer { tv in
+                        prompt.masks[j].withUnsafeBufferPointer { kv in
+                            for p in lo...hi {
+                                let (num, den) = maskedProducts(tv.baseAddress!, kv.baseAddress!, qv.baseAddress! + p * bands,
+                                                                mv.baseAddress! + p * bands, frames: bf)
+                                c[j * positions + p] = num / sqrt(max(den, floor))
+                            }
+                        }
                     }
                 }
             }
         }
-        // The contiguous runs of blocks [a, b] covering at least minShare, other than the whole prompt.
-        var runs: [(a: Int, b: Int, share: Double, penalty: Float)] = []
-        for a in 0..<k {
-            for b in a..<k where !(a == 0 && b == k - 1) {
-                let covered = Double(prompt.offsets[b] + bf - prompt.offsets[a]) / Double(prompt.frames)
-                if covered >= minShare - slack - 1e-9 { runs.append((a, b, covered, partialPenalty * Float(1 - covered))) }
-            }
-        }
-        let keep = Int((0.75 * Double(k)).rounded(.up))
+        let share = { (a: Int, b: Int) in Double(prompt.offsets[b] + bf - prompt.offsets[a]) / Double(prompt.frames) }
+        let enough = { (a: Int, b: Int) in share(a, b) >= minShare - slack - 1e-9 }
         var best = Match()
         var v = [Float](repeating: 0, count: k)
+        // v[from...b] in descending order, grown one block at a time: every reading is a run from `from`, and its
+        // robust mean is the sum of the first ⌈¾·n⌉ (one insertion per block, not one sort per reading).
         var sorted = [Float](repeating: 0, count: k)
-        var prefix = [Float](repeating: 0, count: k + 1)
+        var count = 0
+        func insert(_ x: Float) {
+            var i = count
+            while i > 0 && sorted[i - 1] < x { sorted[i] = sorted[i - 1]; i -= 1 }
+            sorted[i] = x
+            count += 1
+        }
+        func robustMean() -> Float {
+            let keep = Int((robustShare * Double(count)).rounded(.up))
+            var sum: Float = 0
+            for j in 0..<keep { sum += sorted[j] }
+            return sum / Float(keep)
+        }
         for shift in shifts {
             for o in minLag..<lags {
                 // Blocks inside the recording form one run [first, last] (shifts grow with j).
                 var first = k, last = -1
+                var top: Float = -1
                 for j in 0..<k {
                     let p = o + shift[j]
                     if p >= 0 && p < positions {
                         v[j] = c[j * positions + p]
                         first = min(first, j); last = j
+                        top = max(top, v[j])
                     } else {
                         v[j] = -1
                     }
-                    prefix[j + 1] = prefix[j] + v[j]
                 }
-                guard first <= last else { continue }
-                if first == 0 && last == k - 1 {
-                    for j in 0..<k { sorted[j] = v[j] }
-                    sorted.sort(by: >)
-                    var sum: Float = 0
-                    for j in 0..<keep { sum += sorted[j] }
-                    let score = sum / Float(keep)
-                    if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: 1) }
-                }
-                for run in runs where run.a >= first && run.b <= last {
-                    let score = (prefix[run.b + 1] - prefix[run.a]) / Float(run.b - run.a + 1) - run.penalty
-                    if score > best.score {
-                        best = Match(score: score, start: o + shift[run.a], promptStart: prompt.offsets[run.a], share: run.share)
-                        // When the block before the run would start before the file, the recording began inside
-                        // the prompt: the heard part starts with the file, not on the block grid.
-                        if run.a > 0 && run.a == first && o + shift[run.a - 1] < 0 {
-                            let end = prompt.offsets[run.b] + bf
-                            best.start = 0
-                            best.promptStart = -o
-                            best.share = min(1, Double(end + o) / Double(prompt.frames))
+                // No reading's mean exceeds its best block: a lag that cannot win is not scored.
+                guard first <= last, top > best.score else { continue }
+                count = 0
+                if first == 0 {
+                    for b in 0...last {
+                        insert(v[b])
+                        if b == k - 1 {
+                            let score = robustMean()
+                            if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: 1) }
+                        } else if enough(0, b) && share(0, b) <= 1 - slack + 1e-9 {
+                            // A start that misses less than one block step of the prompt is the whole prompt: reported so.
+                            let score = robustMean() - partialPenalty * Float(1 - share(0, b))
+                            if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: share(0, b)) }
                         }
+                    }
+                } else {
+                    // The block before `first` starts before the file: the recording began inside the prompt, so the
+                    // heard part starts with the file, not on the block grid.
+                    for b in first...last {
+                        insert(v[b])
+                        guard enough(first, b) else { continue }
+                        let heard = min(1, Double(prompt.offsets[b] + bf + o) / Double(prompt.frames))
+                        let score = robustMean() - partialPenalty * Float(1 - heard)
+                        if score > best.score { best = Match(score: score, start: 0, promptStart: -o, share: heard) }
                     }
                 }
             }
         }
         return best
     }
-    /// Σ a[i]·b[i] with 8-wide SIMD (float reductions do not auto-vectorise).
+
+    /// Σ t·(y − μ) and Σ m·(y − μ)² over one block of frames (bands a multiple of 8), 8-wide SIMD: the masked
+    /// correlation's numerator and the call's energy under the mask, with μ the window's band means.
     @inline(__always)
-    static func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>(repeating: 0)
-        var i = 0
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        while i + 8 <= n {
-            acc += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
+    static func maskedProducts(_ t: UnsafePointer<Float>, _ m: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
+                               _ mu: UnsafePointer<Float>, frames: Int) -> (Float, Float) {
+        let bands = LogMel.bands
+        let rt = UnsafeRawPointer(t), rm = UnsafeRawPointer(m), ry = UnsafeRawPointer(y), rmu = UnsafeRawPointer(mu)
+        var num = SIMD8<Float>(repeating: 0), den = SIMD8<Float>(repeating: 0)
+        for chunk in stride(from: 0, to: bands, by: 8) {
+            let mean = rmu.loadUnaligned(fromByteOffset: chunk * 4, as: SIMD8<Float>.self)
+            var i = chunk
+            for _ in 0..<frames {
+                let d = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - mean
+                num += rt.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * d
+                den += rm.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * d * d
+                i += bands
+            }
         }
-        var sum = acc.sum()
-        while i < n { sum += a[i] * b[i]; i += 1 }
-        return sum
+        return (num.sum(), den.sum())
     }
 }

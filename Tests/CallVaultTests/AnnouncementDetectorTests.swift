@@ -97,6 +97,20 @@ import Testing
         #expect(abs(v.offsetMs! - 5000) <= 50)
     }
 
+    @Test func hearsATalkedOverPromptStartedLateAndPlayedFast() {
+        // The `combined` kind of the evaluation the detector of before the masked correlation missed (0.42 in the
+        // CLI): the recording started 35 % into the prompt, a gateway played it 2 % fast, and the agent talked
+        // 3 dB louder than it for all of it.
+        let p = drifted(promptPCM.channels[0], percent: 2)
+        let cut = Int(Double(p.count) * 0.35)
+        let v = AnnouncementDetector.detect(hardCall(talkedOver(Array(p[cut...]), db: 3), at: 0), prompts: [fr, nl], window: 20, threshold: 0.5)
+        #expect(v.detected)
+        #expect(v.score >= 0.6, "well clear of the threshold, not just over it: \(v.score)")
+        #expect(v.prompt == "nl")
+        #expect(v.offsetMs! <= 50, "the heard part starts the file")
+        #expect((0.55...0.75).contains(v.matchedShare!), "\(String(describing: v.matchedShare))")
+    }
+
     @Test func lessThanTheMinimumShareIsNotHeard() {
         let p = promptPCM.channels[0]
         let half = hardCall(Array(p[(p.count / 2)...]), at: 0)
@@ -123,5 +137,10 @@ import Testing
         #expect(f.blocks.count >= 3)
         #expect(f.offsets.last! + f.blockFrames == f.frames, "one block aligned to the end")
         for b in f.blocks { #expect(abs(b.reduce(0) { $0 + $1 * $1 } - 1) < 1e-3) }
+        for (b, m) in zip(f.blocks, f.masks) {
+            let kept = m.reduce(0, +) / Float(m.count)
+            #expect((0.45...0.55).contains(kept), "about the louder half of the cells: \(kept)")
+            #expect(zip(b, m).allSatisfy { $1 == 1 || $0 == 0 }, "nothing outside the mask")
+        }
     }
 }
