@@ -81,7 +81,8 @@ public struct Requests: Sendable {
     /// on 22 October may be answered on 22 November until midnight, and `due_at` is that midnight — the instant
     /// the deadline passes.
     public func firstDeadline(received: Date, tenant: String?) -> Date {
-        Self.endOfDay(Self.day(of: received, in: zone(tenant: tenant), plusMonths: 1), in: zone(tenant: tenant))
+        let zone = zone(tenant: tenant)
+        return Self.endOfDay(Self.day(of: received, in: zone, plusMonths: 1), in: zone)
     }
 
     /// The local calendar day of `instant` moved by `months` (31 January + 1 month: 28 February).
@@ -212,9 +213,8 @@ public struct Requests: Sendable {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--reason: say why the request needs longer") }
         guard let first = Timestamp.parse(r.firstDueAt) else { throw VaultError.failure("request \(id): unreadable deadline") }
         // From the first deadline's last day, to the end of the day `period` later.
-        let months = d.months
-        let newDue = Self.endOfDay(Self.day(of: first.addingTimeInterval(-1), in: zone(tenant: r.tenant), plusMonths: months),
-                                   in: zone(tenant: r.tenant))
+        let zone = zone(tenant: r.tenant)
+        let newDue = Self.endOfDay(Self.day(of: first.addingTimeInterval(-1), in: zone, plusMonths: d.months), in: zone)
         try vault.catalog.extendRequest(id: id, to: newDue, by: period, reason: reason, now: vault.clock.now(),
                                         event: vault.event("request.extended", target: id, details: ["by": period, "due_at": Timestamp.utc(newDue)]))
         return try show(id: id).0

@@ -105,7 +105,8 @@ public struct RequestView: Sendable, Equatable {
     public let reference: String
     public let note: String?
     public let receivedAt: String
-    /// received + 1 month in the tenant's zone; `dueAt` is the deadline in force (later once extended).
+    /// The instants the deadline passes (the end of its last day, `Requests.firstDeadline`): the first one, and
+    /// the one in force (later once extended).
     public let firstDueAt, dueAt: String
     public let extendedBy, extensionReason: String?
     public let openedBy, openedAt: String

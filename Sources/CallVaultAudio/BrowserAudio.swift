@@ -31,7 +31,7 @@ public final class BrowserAudio: Sendable {
     private let backing: Backing
 
     private enum Backing: Sendable {
-        case original(OriginalFile)
+        case original(OpenFile)
         case transcoded(TranscodedWAV)
     }
 
@@ -47,7 +47,7 @@ public final class BrowserAudio: Sendable {
     /// Takes ownership of `fd` (a regular file of `fileSize` bytes), also when it throws. `frames` is the frame
     /// count counted at ingest: the transcoding is exactly that long (silence pads a file that decodes shorter).
     public static func playable(fd: Int32, fileSize: Int64, frames: Int64) throws -> BrowserAudio {
-        let owned = OriginalFile(fd: fd, size: fileSize)
+        let owned = OpenFile(fd: fd, size: fileSize, what: "the stored audio")
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot read the stored audio from its start") }
         var info = SF_INFO()
         guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
@@ -74,7 +74,7 @@ public final class BrowserAudio: Sendable {
     public static func original(fd: Int32, fileSize: Int64, container: String) -> BrowserAudio {
         let type = originalType(container: container)
         return BrowserAudio(form: .original, contentType: type.contentType, fileExtension: type.fileExtension,
-                            length: fileSize, backing: .original(OriginalFile(fd: fd, size: fileSize)))
+                            length: fileSize, backing: .original(OpenFile(fd: fd, size: fileSize, what: "the stored audio")))
     }
 
     /// `count` bytes from `offset` (fewer only at the end; none at `length`). A negative offset, one past
@@ -132,37 +132,6 @@ public final class BrowserAudio: Sendable {
     }
 }
 
-/// An owned descriptor of a stored file, read with `pread` (no shared file position: safe from any thread).
-final class OriginalFile: Sendable {
-    let fd: Int32
-    let size: Int64
-
-    init(fd: Int32, size: Int64) {
-        self.fd = fd
-        self.size = size
-    }
-
-    deinit { close(fd) }
-
-    func read(offset: Int64, count: Int) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try out.withUnsafeMutableBytes { raw in
-            while done < count {
-                let n = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + Int64(done)))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw VaultError.failure("cannot read the stored audio: \(String(cString: strerror(errno)))")
-                }
-                // The store's file is never shorter than the size checked at open, unless it was altered since.
-                if n == 0 { throw VaultError.failure("the stored audio ended \(offset + Int64(done)) bytes in, before the \(size) bytes it had when opened") }
-                done += n
-            }
-        }
-        return out
-    }
-}
-
 /// A 16-bit little-endian PCM WAV made from any file libsndfile decodes: a 44-byte header, then the frames.
 /// Its one decoder sits behind a mutex with its position, so sequential reads continue where the last ended;
 /// another position seeks (exact for PCM-like and ADPCM formats) or, for a decoder that cannot seek (GSM 6.10),
@@ -170,7 +139,7 @@ final class OriginalFile: Sendable {
 final class TranscodedWAV: Sendable {
     static let headerBytes: Int64 = 44
 
-    let file: OriginalFile
+    let file: OpenFile
     let channels: Int
     let frames: Int64
     let blockAlign: Int
@@ -190,7 +159,7 @@ final class TranscodedWAV: Sendable {
     }
 
     /// Takes over `sf` (already open on `file`).
-    init(file: OriginalFile, sf: OpaquePointer, info: SF_INFO, frames: Int64) throws {
+    init(file: OpenFile, sf: OpaquePointer, info: SF_INFO, frames: Int64) throws {
         self.file = file
         channels = Int(info.channels)
         // The bounds ingest holds a file to; a file that escaped them gets no header built from its lies.

@@ -13,8 +13,7 @@ enum CallPage {
         }
     }
 
-    static func render(rec: RecordingView, holds: [HoldView], signedIn: SignedIn, vault: Vault) -> HTML {
-        let r = rec
+    static func render(rec r: RecordingView, holds: [HoldView], signedIn: SignedIn, vault: Vault) -> HTML {
         let now = vault.clock.now()
         let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
         let role = signedIn.principal.user?.role
@@ -79,7 +78,7 @@ enum CallPage {
             <dt>Metadata expires</dt><dd>\(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone))</dd>
             <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(r.channels) channel(s)</dd>
             \(isOfficer ? HTML("<dt>SHA-256</dt><dd class=\"mono small\">\(r.sha256)</dd>") : "")
-            \(rec.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
+            \(r.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
             </dl></section></div></div>
             """)
     }

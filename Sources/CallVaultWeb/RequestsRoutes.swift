@@ -30,7 +30,7 @@ enum RequestsRoutes {
             }
             let subjects = (form.first("subjects") ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let tenant = form.text("tenant")
-            let zone = tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+            let zone = Self.zone(tenant, vault)
             guard let receivedText = form.text("received") else { throw VaultError(.usage, "received: the date the request was received") }
             let received = try CallsRoutes.instant(receivedText, name: "received", zone: zone)
             let reference = form.text("reference") ?? "", note = form.text("note")
@@ -130,8 +130,8 @@ enum RequestsRoutes {
                 if fd >= 0 { close(fd) }
                 throw VaultError.failure("cannot read the bundle: \(String(cString: strerror(errno)))")
             }
-            let file = ZipFile(fd: fd)
             let length = Int64(st.st_size)
+            let file = OpenFile(fd: fd, size: length, what: "the bundle")
             let body = ResponseBody(contentLength: Int(length)) { writer in
                 var offset: Int64 = 0
                 while offset < length {
@@ -199,7 +199,7 @@ enum RequestsRoutes {
         let open = r.closedAt == nil
         let kind = RequestKind(rawValue: r.kind)
         let rows: [HTML] = calls.map { c in
-            let zone = vault.configuration.tenants[c.tenant]?.timeZone ?? vault.configuration.timeZone
+            let zone = Self.zone(c.tenant, vault)
             let state: HTML = c.erasedAt != nil ? HTML("<span class=\"badge neutral\">erased</span>")
                 : c.erasurePending ? HTML("<span class=\"badge warn\">erasure pending (held)</span>")
                 : c.recording == nil ? HTML("<span class=\"badge neutral\">gone</span>")
@@ -285,19 +285,5 @@ enum RequestsRoutes {
             \(r.closedAt.map { HTML("<dt>Closed</dt><dd>\($0) by \(r.closedBy ?? "?"): \(r.outcome ?? "")</dd>") } ?? "")
             </dl></section></div></div>
             """)
-    }
-}
-
-/// The zip of a bundle, open after its folder was removed; closed when the response is done with it.
-final class ZipFile: Sendable {
-    let fd: Int32
-    init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
-
-    func read(offset: Int64, count: Int) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        guard n >= 0 else { throw VaultError.failure("cannot read the bundle: \(String(cString: strerror(errno)))") }
-        return Array(buffer.prefix(n))
     }
 }
