@@ -99,9 +99,15 @@ public final class Vault: Sendable {
         let files = StoreFiles(root: root)
         try files.makeDirectories(audioDirectory)
         try files.makeDirectories(quarantineDirectory)
-        let text = Configuration.initialText(tenants: tenants, adminUser: actor)
+        // A shared catalog named by the environment is written into the configuration (without a password), so
+        // every later command on this store finds it.
+        let shared = try CatalogOpening.postgresTarget(CatalogSettings())
+        let text = Configuration.initialText(tenants: tenants, adminUser: actor, catalogURL: shared?.display)
         let configuration = try Configuration.parse(text)
-        let catalog = try Catalog(path: root + "/" + Catalog.fileName)
+        let catalog = try CatalogOpening.open(root: root, settings: configuration.catalog)
+        if shared != nil, try catalog.meta("created_at") != nil {
+            throw VaultError(.usage, "\(shared!.display) already holds a store's catalog: give each store an empty database")
+        }
         try catalog.setMeta("simulation", simulation ? "true" : "false")
         try catalog.setMeta("created_at", Timestamp.utc(clock.now()))
         let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
@@ -122,11 +128,7 @@ public final class Vault: Sendable {
         }
         let configuration = try Configuration.parse(text)
         let prompts = try PromptLibrary.load(configuration, root: root)
-        let catalogPath = root + "/" + Catalog.fileName
-        if access(catalogPath, R_OK | W_OK) != 0, errno == EACCES {
-            throw VaultError(.accessDenied, "cannot read the store at \(root): permission denied on \(Catalog.fileName) (run as the vault's user)")
-        }
-        let catalog = try Catalog(path: catalogPath)
+        let catalog = try CatalogOpening.open(root: root, settings: configuration.catalog)
         let principal: Principal
         do {
             principal = try Principal.resolve(osUser: actor, asUser: asUser, configuration: configuration)

@@ -90,6 +90,19 @@ public struct WebSettings: Sendable, Equatable {
     public init() {}
 }
 
+/// Where the catalog is (issue 12): absent, SQLite in the store; else a PostgreSQL database shared by workers.
+public struct CatalogSettings: Sendable, Equatable {
+    /// `postgresql://user@host:port/database?sslmode=…`, never with a password.
+    public var url: String?
+    /// A file (0600, the vault user's) holding the password; else CALLVAULT_CATALOG_PASSWORD.
+    public var passwordFile: String?
+
+    public init(url: String? = nil, passwordFile: String? = nil) {
+        self.url = url
+        self.passwordFile = passwordFile
+    }
+}
+
 public struct Configuration: Sendable {
     public var timeZone: TimeZone
     public var defaultRetention: RetentionPolicy
@@ -101,6 +114,9 @@ public struct Configuration: Sendable {
     public var tenants: [String: Tenant]
     public var users: [String: User]
     public var web = WebSettings()
+    public var catalog = CatalogSettings()
+    /// How long a worker's claim on an inbox pair holds before another worker may take the pair over.
+    public var claimLease = ISODuration("PT2M")!
 
     public static let fileName = "callvault.toml"
 
@@ -116,7 +132,7 @@ public struct Configuration: Sendable {
     }
 
     /// The configuration `callvault init` writes.
-    public static func initialText(tenants: [String], adminUser: String) -> String {
+    public static func initialText(tenants: [String], adminUser: String, catalogURL: String? = nil) -> String {
         var lines = [
             "# callvault store configuration (see README: Configuration).",
             "time_zone = \"Europe/Brussels\"          # default for tenants",
@@ -135,6 +151,10 @@ public struct Configuration: Sendable {
             "max_audio_bytes = 4294967296           # 4 GiB",
             "",
         ]
+        if let catalogURL {
+            lines += ["[catalog]                              # shared PostgreSQL catalog (README: Several workers)",
+                      "url = \"\(catalogURL)\"", ""]
+        }
         for t in tenants {
             lines += ["[tenants.\(t)]", "retention = { audio = \"P1M\", metadata = \"P6M\" }", ""]
         }
@@ -232,7 +252,7 @@ struct ConfigurationReader {
     }
 
     func read(_ root: TOMLTable) throws -> Configuration {
-        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users", "web"], at: "")
+        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users", "web", "catalog"], at: "")
         let zone = try timeZone(root, "time_zone", at: "") ?? TimeZone(identifier: "Europe/Brussels")!
 
         var retention = RetentionPolicy(audio: ISODuration("P1M")!, metadata: ISODuration("P6M")!)
@@ -250,8 +270,12 @@ struct ConfigurationReader {
         var paths: [String] = []
         var settle = ISODuration("PT5S")!
         var pairTimeout = ISODuration("PT10M")!
+        var claimLease = ISODuration("PT2M")!
         if let i = try table(root, "inbox", at: "") {
-            try checkKeys(i, ["paths", "settle", "pair_timeout"], at: "inbox")
+            try checkKeys(i, ["paths", "settle", "pair_timeout", "claim_lease"], at: "inbox")
+            claimLease = try duration(i, "claim_lease", at: "inbox.", atMost: .inboxTimer) ?? claimLease
+            // A lease shorter than one pair's check would let a second worker take a pair the first still works on.
+            guard claimLease.approximateSeconds >= 10 else { throw fail("inbox.claim_lease", "must be at least PT10S") }
             paths = try strings(i, "paths", at: "inbox.") ?? []
             settle = try duration(i, "settle", at: "inbox.", atMost: .inboxTimer) ?? settle
             pairTimeout = try duration(i, "pair_timeout", at: "inbox.", atMost: .inboxTimer) ?? pairTimeout
@@ -347,6 +371,15 @@ struct ConfigurationReader {
                                           inboxPaths: paths, settle: settle, pairTimeout: pairTimeout, maxAudioBytes: maxAudio,
                                           tenants: tenants, users: users)
         if let w = try table(root, "web", at: "") { configuration.web = try web(w) }
+        configuration.claimLease = claimLease
+        if let c = try table(root, "catalog", at: "") {
+            try checkKeys(c, ["url", "password_file"], at: "catalog")
+            configuration.catalog.url = try string(c, "url", at: "catalog.")
+            if let f = try string(c, "password_file", at: "catalog.") {
+                guard f.hasPrefix("/") else { throw fail("catalog.password_file", "must be an absolute path") }
+                configuration.catalog.passwordFile = f
+            }
+        }
         return configuration
     }
 

@@ -2,7 +2,6 @@
 import CallVaultCore
 import Crypto
 import Foundation
-import GRDB
 
 /// One audit event before it is chained. Details carry ids, counts and reasons only — never phone numbers or audio.
 public struct AuditEvent: Sendable {
@@ -27,33 +26,32 @@ public enum AuditLog {
     static let genesis = String(repeating: "0", count: 64)
 
     /// Appends inside the caller's transaction, so events commit with the change they describe.
-    public static func append(_ event: AuditEvent, in db: Database) throws {
+    public static func append(_ event: AuditEvent, in db: any SQLSession) throws {
         try append([event], in: db)
     }
 
     /// Appends several events in order, reading the chain's end once and writing its head once.
-    public static func append(_ events: [AuditEvent], in db: Database) throws {
+    public static func append(_ events: [AuditEvent], in db: any SQLSession) throws {
         guard !events.isEmpty else { return }
-        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"))
+        let last = try SQLRow.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", cached: true)
         var seq: Int64 = last?["seq"] ?? 0
         var prev: String = last?["hash"] ?? genesis
-        let insert = try db.cachedStatement(sql: """
+        let insert = """
             INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+            """
         for event in events {
             seq += 1
             let at = Timestamp.utc(event.at)
             let details = canonicalJSON(event.details)
             let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
                                  action: event.action, target: event.target, details: details)
-            try insert.execute(arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+            try db.execute(cached: insert, arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
             prev = hash
         }
         // The head of the chain, kept apart: cutting events off the end leaves a chain that is whole in itself,
         // and only a head that no longer matches tells.
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('audit_head', ?)")
-            .execute(arguments: ["\(seq):\(prev)"])
+        try db.execute(cached: Catalog.setMetaSQL, arguments: ["audit_head", "\(seq):\(prev)"])
     }
 
     static func chainHash(prev: String, seq: Int64, at: String, actor: String, principal: String?,

@@ -2,7 +2,6 @@
 // change committed with its audit event; failed logins are read back from the audit log for the lockout.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// An account as the catalog keeps it. Roles are not here: they stay in callvault.toml.
 public struct AccountRow: Sendable, Equatable {
@@ -25,7 +24,7 @@ extension Catalog {
     public func account(user: String) throws -> AccountRow? {
         try wrap("read account") {
             try db.read { db in
-                try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE user = ?", arguments: [user]).map {
+                try SQLRow.fetchOne(db, sql: "SELECT * FROM accounts WHERE \"user\" = ?", arguments: [user]).map {
                     AccountRow(user: $0["user"], passwordHash: $0["password_hash"], disabled: $0["disabled"], changedAt: $0["changed_at"])
                 }
             }
@@ -37,8 +36,8 @@ extension Catalog {
         try wrap("set password") {
             try db.write { db in
                 try db.execute(sql: """
-                    INSERT INTO accounts (user, password_hash, disabled, changed_at) VALUES (?, ?, 0, ?)
-                    ON CONFLICT (user) DO UPDATE SET password_hash = excluded.password_hash, disabled = 0, changed_at = excluded.changed_at
+                    INSERT INTO accounts ("user", password_hash, disabled, changed_at) VALUES (?, ?, 0, ?)
+                    ON CONFLICT ("user") DO UPDATE SET password_hash = excluded.password_hash, disabled = 0, changed_at = excluded.changed_at
                     """, arguments: [user, hash, Timestamp.utc(now)])
                 try AuditLog.append(event, in: db)
             }
@@ -51,8 +50,8 @@ extension Catalog {
         try wrap("disable account") {
             try db.write { db in
                 try db.execute(sql: """
-                    INSERT INTO accounts (user, password_hash, disabled, changed_at) VALUES (?, NULL, 1, ?)
-                    ON CONFLICT (user) DO UPDATE SET password_hash = NULL, disabled = 1, changed_at = excluded.changed_at
+                    INSERT INTO accounts ("user", password_hash, disabled, changed_at) VALUES (?, NULL, 1, ?)
+                    ON CONFLICT ("user") DO UPDATE SET password_hash = NULL, disabled = 1, changed_at = excluded.changed_at
                     """, arguments: [user, Timestamp.utc(now)])
                 try AuditLog.append(event, in: db)
             }

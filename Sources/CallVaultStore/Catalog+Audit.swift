@@ -1,7 +1,6 @@
 // Reading the audit log: chain verification, listing, and the per-tenant compliance report.
 import CallVaultCore
 import Foundation
-import GRDB
 
 public struct AuditRow: Sendable {
     public var seq: Int64
@@ -27,19 +26,21 @@ extension Catalog {
                 var prev = AuditLog.genesis
                 var count = 0
                 var anchored: String?
-                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
-                while let r = try cursor.next() {
+                var broken: (Int64, String)?
+                try db.forEachRow(sql: "SELECT * FROM audit_events ORDER BY seq", arguments: []) { r in
                     let seq: Int64 = r["seq"]
-                    if seq != expected { return (false, count, seq, "event \(expected) is missing") }
-                    if (r["prev_hash"] as String) != prev { return (false, count, seq, "does not link to the event before it") }
+                    if seq != expected { broken = (seq, "event \(expected) is missing"); return false }
+                    if (r["prev_hash"] as String) != prev { broken = (seq, "does not link to the event before it"); return false }
                     let recomputed = AuditLog.chainHash(prev: prev, seq: seq, at: r["at"], actor: r["actor"], principal: r["principal"],
                                                         action: r["action"], target: r["target"], details: r["details"])
-                    if (r["hash"] as String) != recomputed { return (false, count, seq, "content does not match its hash") }
+                    if (r["hash"] as String) != recomputed { broken = (seq, "content does not match its hash"); return false }
                     prev = r["hash"]
                     if seq == expectedHead?.seq { anchored = prev }
                     expected += 1
                     count += 1
+                    return true
                 }
+                if let (seq, reason) = broken { return (false, count, seq, reason) }
                 let head = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'audit_head'")
                 if head == nil, count > 0 {
                     return (false, count, expected, "the recorded head of the chain is missing: the log may have been cut short")
@@ -69,7 +70,7 @@ extension Catalog {
         try wrap("append audit") {
             try db.write { db in
                 try AuditLog.append(event, in: db)
-                let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")!
+                let row = try SQLRow.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")!
                 return (row["seq"], row["hash"])
             }
         }
@@ -82,13 +83,13 @@ extension Catalog {
         try wrap("list audit") {
             try db.read { db in
                 var c: [String] = []
-                var a = StatementArguments()
-                if let since { c.append("at >= ?"); _ = a.append(contentsOf: [Timestamp.utc(since)]) }
-                if let until { c.append("at < ?"); _ = a.append(contentsOf: [Timestamp.utc(until)]) }
-                if let actor { c.append("(actor = ? OR principal = ?)"); _ = a.append(contentsOf: [actor, actor]) }
-                if let action { c.append("(action = ? OR action LIKE ?)"); _ = a.append(contentsOf: [action, action + ".%"]) }
-                if let target { c.append("target = ?"); _ = a.append(contentsOf: [target]) }
-                let rows = try Row.fetchAll(db, sql: """
+                var a = SQLArguments()
+                if let since { c.append("at >= ?"); a.append(contentsOf: [Timestamp.utc(since)]) }
+                if let until { c.append("at < ?"); a.append(contentsOf: [Timestamp.utc(until)]) }
+                if let actor { c.append("(actor = ? OR principal = ?)"); a.append(contentsOf: [actor, actor]) }
+                if let action { c.append("(action = ? OR action LIKE ?)"); a.append(contentsOf: [action, action + ".%"]) }
+                if let target { c.append("target = ?"); a.append(contentsOf: [target]) }
+                let rows = try SQLRow.fetchAll(db, sql: """
                     SELECT * FROM (SELECT * FROM audit_events \(c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND "))
                     ORDER BY seq DESC LIMIT \(limit)) ORDER BY seq
                     """, arguments: a)
@@ -97,6 +98,9 @@ extension Catalog {
             }
         }
     }
+
+    /// A call that was announced: flagged, and not found missing by the detector.
+    static let compliantCall = "announcement_flag = 1 AND announcement_verified != 'no'"
 
     /// The compliance report for calls started in [from, to) and events in that range; `overdue` and
     /// `active_holds` are as of `now`.
@@ -111,15 +115,17 @@ extension Catalog {
                     // Live rows and the counts deleted rows left (v11): a later deletion never lowers a past figure.
                     // tenant = ? and a started_at range: an index-only scan of recordings_for_report, and a range
                     // of deleted_call_counts' primary key.
-                    guard let r = try Row.fetchOne(db, sql: """
+                    guard let r = try SQLRow.fetchOne(db, sql: """
                         SELECT sum(n) AS n, sum(compliant) AS compliant, sum(heard) AS heard, sum(checked) AS checked FROM (
-                            SELECT count(*) AS n, sum(announcement_flag = 1 AND announcement_verified != 'no') AS compliant,
-                                   sum(announcement_verified = 'yes') AS heard, sum(announcement_verified != 'not_checked') AS checked
+                            SELECT count(*) AS n, sum(CASE WHEN \(Self.compliantCall) THEN 1 ELSE 0 END) AS compliant,
+                                   sum(CASE WHEN announcement_verified = 'yes' THEN 1 ELSE 0 END) AS heard,
+                                   sum(CASE WHEN announcement_verified != 'not_checked' THEN 1 ELSE 0 END) AS checked
                             FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ?
                             UNION ALL
-                            SELECT sum(calls), sum((announcement_flag = 1 AND announcement_verified != 'no') * calls),
-                                   sum((announcement_verified = 'yes') * calls), sum((announcement_verified != 'not_checked') * calls)
-                            FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ?)
+                            SELECT sum(calls), sum(CASE WHEN \(Self.compliantCall) THEN calls ELSE 0 END),
+                                   sum(CASE WHEN announcement_verified = 'yes' THEN calls ELSE 0 END),
+                                   sum(CASE WHEN announcement_verified != 'not_checked' THEN calls ELSE 0 END)
+                            FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ?) AS counted
                         """, arguments: [name, f, t, name, f, t]) else { continue }
                     var x = get(name)
                     x.stored = r["n"] ?? 0
@@ -127,21 +133,22 @@ extension Catalog {
                     if checked > 0 { x.announcementVerified = Double(r["heard"] as Int? ?? 0) / Double(checked) }
                     x.announcementCompliance = Double(r["compliant"] as Int? ?? 0)  // divided below
                     if verifying.contains(name) {
-                        x.queues = try Row.fetchAll(db, sql: """
+                        x.queues = try SQLRow.fetchAll(db, sql: """
                             SELECT queue, sum(checked) AS checked, sum(heard) AS heard FROM (
-                                SELECT coalesce(queue, '') AS queue, count(*) AS checked, sum(announcement_verified = 'yes') AS heard
+                                SELECT coalesce(queue, '') AS queue, count(*) AS checked,
+                                       sum(CASE WHEN announcement_verified = 'yes' THEN 1 ELSE 0 END) AS heard
                                 FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
                                 GROUP BY 1
                                 UNION ALL
-                                SELECT queue, sum(calls), sum((announcement_verified = 'yes') * calls)
+                                SELECT queue, sum(calls), sum(CASE WHEN announcement_verified = 'yes' THEN calls ELSE 0 END)
                                 FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
-                                GROUP BY 1)
+                                GROUP BY 1) AS by_queue
                             GROUP BY 1 ORDER BY 1
                             """, arguments: [name, f, t, name, f, t]).map { ($0["queue"], $0["checked"], Double($0["heard"] as Int) / Double($0["checked"] as Int)) }
                     }
                     out[name] = x
                 }
-                for r in try Row.fetchAll(db, sql: """
+                for r in try SQLRow.fetchAll(db, sql: """
                     SELECT coalesce(tenant, '(unknown)') AS tenant, reason, count(*) AS n FROM rejections
                     WHERE at >= ? AND at < ? GROUP BY 1, 2
                     """, arguments: [f, t]) {
@@ -149,10 +156,10 @@ extension Catalog {
                     x.rejected[r["reason"]] = r["n"]
                     out[x.tenant] = x
                 }
-                for r in try Row.fetchAll(db, sql: """
-                    SELECT json_extract(details, '$.tenant') AS tenant, action,
-                           sum(action = 'sweep.audio_deleted' OR json_extract(details, '$.audio') IS NOT NULL) AS audio,
-                           sum(action = 'sweep.metadata_deleted') AS metadata
+                for r in try SQLRow.fetchAll(db, sql: """
+                    SELECT \(db.dialect.jsonField("details", "tenant")) AS tenant,
+                           sum(CASE WHEN action = 'sweep.audio_deleted' OR \(db.dialect.jsonField("details", "audio")) IS NOT NULL THEN 1 ELSE 0 END) AS audio,
+                           sum(CASE WHEN action = 'sweep.metadata_deleted' THEN 1 ELSE 0 END) AS metadata
                     FROM audit_events WHERE action IN ('sweep.audio_deleted', 'sweep.metadata_deleted') AND at >= ? AND at < ?
                     GROUP BY 1
                     """, arguments: [f, t]) {
@@ -168,8 +175,8 @@ extension Catalog {
                     let compliant = x.announcementCompliance ?? 0
                     let denominator = Double(x.stored + (x.rejected["announcement_missing"] ?? 0) + (x.rejected["announcement_not_detected"] ?? 0))
                     x.announcementCompliance = denominator > 0 ? compliant / denominator : nil
-                    // `+tenant`: let SQLite find the due rows through the expiry indexes, not scan the tenant's rows.
-                    x.overdue = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE +tenant = ? AND ((\(Deletable.audio)) OR (\(Deletable.metadata)))",
+                    // Unindexed tenant: let SQLite find the due rows through the expiry indexes, not scan the tenant's rows.
+                    x.overdue = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE \(db.dialect.unindexed("tenant")) = ? AND ((\(Deletable.audio)) OR (\(Deletable.metadata)))",
                                                  arguments: [name, nowText, nowText]) ?? 0
                     x.activeHolds = try Int.fetchOne(db, sql: """
                         SELECT count(DISTINCT h.id) FROM holds h JOIN hold_items hi ON hi.hold_id = h.id
@@ -192,7 +199,7 @@ extension Catalog {
     public func rejection(id: String) throws -> (RejectionRow, deletedAt: String?)? {
         try wrap("read quarantine") {
             try db.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rejections WHERE id = ?", arguments: [id]) else { return nil }
+                guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM rejections WHERE id = ?", arguments: [id]) else { return nil }
                 return (try RejectionRow(row: row), row["deleted_at"])
             }
         }

@@ -1,7 +1,6 @@
 // Fixity in the catalog: what a check must re-read, in short keyset pages, and the last result it leaves.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// A stored audio file as the catalog describes it: what its bytes must still be.
 public struct FixityItem: Sendable {
@@ -23,11 +22,11 @@ public struct FixityScope: Sendable {
         self.since = since
     }
 
-    func clause() -> (String, StatementArguments) {
+    func clause() -> (String, SQLArguments) {
         var sql = "audio_deleted_at IS NULL"
-        var args = StatementArguments()
-        if let tenant { sql += " AND tenant = ?"; _ = args.append(contentsOf: [tenant]) }
-        if let since { sql += " AND ingested_at >= ?"; _ = args.append(contentsOf: [Timestamp.utc(since)]) }
+        var args = SQLArguments()
+        if let tenant { sql += " AND tenant = ?"; args.append(contentsOf: [tenant]) }
+        if let since { sql += " AND ingested_at >= ?"; args.append(contentsOf: [Timestamp.utc(since)]) }
         return (sql, args)
     }
 }
@@ -67,7 +66,7 @@ extension Catalog {
         try wrap("count stored audio") {
             try db.read { db in
                 let (w, args) = scope.clause()
-                let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(audio_bytes), 0) AS b FROM recordings WHERE \(w)",
+                let row = try SQLRow.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(audio_bytes), 0) AS b FROM recordings WHERE \(w)",
                                            arguments: args)
                 let files: Int = row?["n"] ?? 0
                 let bytes: Int64 = row?["b"] ?? 0
@@ -83,8 +82,8 @@ extension Catalog {
             try db.read { db in
                 let (w, args) = scope.clause()
                 var all = args
-                _ = all.append(contentsOf: [after])
-                return try Row.fetchAll(db, sql: """
+                all.append(contentsOf: [after])
+                return try SQLRow.fetchAll(db, sql: """
                     SELECT rowid AS rid, id, audio_path, audio_bytes, sha256 FROM recordings
                     WHERE \(w) AND rowid > ? ORDER BY rowid LIMIT \(limit)
                     """, arguments: all).map {
@@ -109,14 +108,14 @@ extension Catalog {
         try wrap("look up stored audio") {
             try db.read { db in
                 var out: [String: AudioFileStatus] = [:]
-                let byID = try db.cachedStatement(sql: "SELECT 1 FROM recordings WHERE id = ? AND audio_path = ? AND audio_deleted_at IS NULL")
-                let pending = try db.cachedStatement(sql: "SELECT 1 FROM pending_placements WHERE audio_path = ? OR temp_path = ?")
+                let byID = "SELECT 1 FROM recordings WHERE id = ? AND audio_path = ? AND audio_deleted_at IS NULL"
+                let pending = "SELECT 1 FROM pending_placements WHERE audio_path = ? OR temp_path = ?"
                 for path in paths {
                     let name = path.split(separator: "/").last.map(String.init) ?? path
                     var id = name.hasPrefix(".") ? String(name.dropFirst()) : name
                     if let dot = id.firstIndex(of: ".") { id = String(id[..<dot]) }
-                    let stored = try Bool.fetchOne(byID, arguments: [id, path]) ?? false
-                    let inFlight = try Bool.fetchOne(pending, arguments: [path, path]) ?? false
+                    let stored = try Bool.fetchOne(db, sql: byID, arguments: [id, path], cached: true) ?? false
+                    let inFlight = try Bool.fetchOne(db, sql: pending, arguments: [path, path], cached: true) ?? false
                     out[path] = stored || inFlight ? .known : .unknown
                 }
                 return out
@@ -129,7 +128,7 @@ extension Catalog {
         let json = String(decoding: (try? JSONEncoder().encode(summary)) ?? Data("{}".utf8), as: UTF8.self)
         try wrap("record fixity result") {
             try db.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", arguments: [Self.fixityMetaKey, json])
+                try db.execute(sql: Self.setMetaSQL, arguments: [Self.fixityMetaKey, json])
                 try AuditLog.append([event], in: db)
             }
         }

@@ -1,10 +1,9 @@
 // Legal and incident holds in the catalog (SPEC §7): placed on the recordings that exist, released explicitly.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// A hold as the catalog keeps it.
-public struct HoldRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct HoldRow: Codable, Sendable, Equatable, CatalogRecord {
     public static let databaseTableName = "holds"
     public var id: String
     public var kind: String
@@ -30,23 +29,23 @@ public struct HoldRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
 }
 
 extension HoldSelection {
-    func whereClause() -> (String, StatementArguments) {
+    func whereClause() -> (String, SQLArguments) {
         var clauses: [String] = []
-        var args = StatementArguments()
+        var args = SQLArguments()
         if !recordingIDs.isEmpty {
             clauses.append("id IN (\(recordingIDs.map { _ in "?" }.joined(separator: ",")))")
-            _ = args.append(contentsOf: StatementArguments(recordingIDs))
+            args.append(contentsOf: SQLArguments(recordingIDs))
         }
         if !callIDs.isEmpty {
             clauses.append("call_id IN (\(callIDs.map { _ in "?" }.joined(separator: ",")))")
-            _ = args.append(contentsOf: StatementArguments(callIDs))
+            args.append(contentsOf: SQLArguments(callIDs))
         }
-        if let tenant { clauses.append("tenant = ?"); _ = args.append(contentsOf: [tenant]) }
-        if let caller { clauses.append("(caller = ? OR callee = ?)"); _ = args.append(contentsOf: [caller, caller]) }
-        if let agent { clauses.append("agent_id = ?"); _ = args.append(contentsOf: [agent]) }
-        if let from { clauses.append("started_at >= ?"); _ = args.append(contentsOf: [Timestamp.utc(from)]) }
-        if let to { clauses.append("started_at < ?"); _ = args.append(contentsOf: [Timestamp.utc(to)]) }
-        return (clauses.isEmpty ? "0" : clauses.joined(separator: " AND "), args)
+        if let tenant { clauses.append("tenant = ?"); args.append(contentsOf: [tenant]) }
+        if let caller { clauses.append("(caller = ? OR callee = ?)"); args.append(contentsOf: [caller, caller]) }
+        if let agent { clauses.append("agent_id = ?"); args.append(contentsOf: [agent]) }
+        if let from { clauses.append("started_at >= ?"); args.append(contentsOf: [Timestamp.utc(from)]) }
+        if let to { clauses.append("started_at < ?"); args.append(contentsOf: [Timestamp.utc(to)]) }
+        return (clauses.isEmpty ? "1 = 0" : clauses.joined(separator: " AND "), args)
     }
 }
 
@@ -57,7 +56,7 @@ extension Catalog {
         try wrap("place hold") {
             try db.write { db in
                 let (whereSQL, args) = selection.whereClause()
-                let rows = try Row.fetchAll(db, sql: "SELECT id, audio_deleted_at FROM recordings WHERE \(whereSQL) ORDER BY id", arguments: args)
+                let rows = try SQLRow.fetchAll(db, sql: "SELECT id, audio_deleted_at FROM recordings WHERE \(whereSQL) ORDER BY id", arguments: args)
                 guard !rows.isEmpty else { return (0, 0) }
                 try hold.insert(db)
                 var metadataOnly = 0
@@ -122,7 +121,7 @@ extension Catalog {
         try wrap("read hold") {
             try db.read { db in
                 guard let h = try HoldRow.fetchOne(db, key: id) else { return nil }
-                let items = try Row.fetchAll(db, sql: "SELECT recording_id, metadata_only FROM hold_items WHERE hold_id = ? ORDER BY recording_id", arguments: [id])
+                let items = try SQLRow.fetchAll(db, sql: "SELECT recording_id, metadata_only FROM hold_items WHERE hold_id = ? ORDER BY recording_id", arguments: [id])
                 return (h, items.map { ($0["recording_id"], $0["metadata_only"]) })
             }
         }
@@ -147,7 +146,7 @@ extension Catalog {
         try wrap("reapply retention") {
             try db.write { db in
                 var earlier = 0, later = 0
-                let rows = try Row.fetchAll(db, sql: "SELECT id, started_at, audio_expires_at, metadata_expires_at FROM recordings WHERE tenant = ?", arguments: [tenant])
+                let rows = try SQLRow.fetchAll(db, sql: "SELECT id, started_at, audio_expires_at, metadata_expires_at FROM recordings WHERE tenant = ?", arguments: [tenant])
                 for row in rows {
                     guard let started = Timestamp.parse(row["started_at"]) else { continue }
                     let e = expiries(started)

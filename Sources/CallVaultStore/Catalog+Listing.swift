@@ -1,7 +1,6 @@
 // Listing, showing and reporting from the catalog: scoped, filtered, keyset-paginated, index-driven.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// The recordings a user may see and the filters of `callvault list` (SPEC §8, §9).
 public struct ListingQuery: Sendable {
@@ -30,19 +29,19 @@ public struct ListingQuery: Sendable {
 
     public init() {}
 
-    func whereClause() -> (String, StatementArguments) {
+    func whereClause() -> (String, SQLArguments) {
         var c: [String] = []
-        var a = StatementArguments()
-        func add(_ sql: String, _ values: [(any DatabaseValueConvertible)?]) {
+        var a = SQLArguments()
+        func add(_ sql: String, _ values: [(any SQLValueConvertible)?]) {
             c.append(sql)
-            _ = a.append(contentsOf: StatementArguments(values))
+            for v in values { a.append(v) }
         }
         let teams = scopeTeams ?? [], tenants = scopeTenants ?? []
         if scopeTeams != nil || scopeTenants != nil {
             // A coach with teams and tenants sees those teams within those tenants; with one of them, that one.
             if !teams.isEmpty { add("team IN (\(teams.map { _ in "?" }.joined(separator: ",")))", teams) }
             if !tenants.isEmpty { add("tenant IN (\(tenants.map { _ in "?" }.joined(separator: ",")))", tenants) }
-            if teams.isEmpty && tenants.isEmpty { c.append("0") }
+            if teams.isEmpty && tenants.isEmpty { c.append("1 = 0") }
         }
         if coachingOnly {
             c.append("announcement_flag = 1 AND announcement_verified != 'no' AND restricted = 0 AND audio_deleted_at IS NULL")
@@ -61,7 +60,7 @@ public struct ListingQuery: Sendable {
         if let maxDuration { add("duration_s <= ?", [maxDuration]) }
         if let expiringBefore { add("audio_deleted_at IS NULL AND audio_expires_at <= ?", [Timestamp.utc(expiringBefore)]) }
         if let after { add("(started_at, id) < (?, ?)", [after.startedAt, after.id]) }
-        return (c.isEmpty ? "1" : c.joined(separator: " AND "), a)
+        return (c.isEmpty ? "1 = 1" : c.joined(separator: " AND "), a)
     }
 }
 
@@ -82,7 +81,7 @@ extension Catalog {
         try wrap("list recordings") {
             try db.read { db in
                 let (w, args) = q.whereClause()
-                let rows = try Row.fetchAll(db, sql: """
+                let rows = try SQLRow.fetchAll(db, sql: """
                     SELECT recordings.*, \(Deletable.held) AS on_hold FROM recordings
                     WHERE \(w) ORDER BY started_at DESC, id DESC LIMIT \(q.limit + 1)
                     """, arguments: args)
@@ -97,8 +96,8 @@ extension Catalog {
         try wrap("check scope") {
             try db.read { db in
                 let (w, args) = q.whereClause()
-                var all = StatementArguments([id])
-                _ = all.append(contentsOf: args)
+                var all = SQLArguments([id])
+                all.append(contentsOf: args)
                 return try Bool.fetchOne(db, sql: "SELECT 1 FROM recordings WHERE id = ? AND \(w)", arguments: all) ?? false
             }
         }

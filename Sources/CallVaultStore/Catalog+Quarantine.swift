@@ -1,7 +1,6 @@
 // Quarantine entries in the catalog that `quarantine retry` resolves.
 import CallVaultCore
 import Foundation
-import GRDB
 
 extension Catalog {
     /// Ids of the quarantine entries still on disk with this reason code, oldest first.

@@ -1,10 +1,9 @@
 // Data-subject requests in the catalog: the register, the calls a request matched, erasure and restriction.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// A request as the register keeps it. No phone number: subjects are keyed hashes in `request_subjects`.
-public struct RequestRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct RequestRow: Codable, Sendable, Equatable, CatalogRecord {
     public static let databaseTableName = "requests"
     public var id: String
     public var kind: String
@@ -96,20 +95,21 @@ extension Catalog {
 
     /// Adds the calls where one of `numbers` is caller or callee (through the caller and callee indexes) to a
     /// request; returns how many were new.
-    static func addMatches(_ db: Database, requestID: String, tenant: String?, numbers: [String]) throws -> Int {
+    static func addMatches(_ db: any SQLSession, requestID: String, tenant: String?, numbers: [String]) throws -> Int {
         guard !numbers.isEmpty else { return 0 }
         let marks = numbers.map { _ in "?" }.joined(separator: ",")
-        var args = StatementArguments([requestID])
-        _ = args.append(contentsOf: StatementArguments(numbers))
+        var args = SQLArguments([requestID])
+        args.append(contentsOf: SQLArguments(numbers))
         var tenantClause = ""
-        if let tenant { tenantClause = " AND tenant = ?"; _ = args.append(contentsOf: [tenant]) }
-        _ = args.append(contentsOf: StatementArguments(numbers))
-        if let tenant { _ = args.append(contentsOf: [tenant]) }
+        if let tenant { tenantClause = " AND tenant = ?"; args.append(contentsOf: [tenant]) }
+        args.append(contentsOf: SQLArguments(numbers))
+        if let tenant { args.append(contentsOf: [tenant]) }
         try db.execute(sql: """
-            INSERT OR IGNORE INTO request_items (request_id, recording_id, tenant)
+            INSERT INTO request_items (request_id, recording_id, tenant)
             SELECT ?, id, tenant FROM (
                 SELECT id, tenant FROM recordings WHERE caller IN (\(marks))\(tenantClause)
-                UNION SELECT id, tenant FROM recordings WHERE callee IN (\(marks))\(tenantClause))
+                UNION SELECT id, tenant FROM recordings WHERE callee IN (\(marks))\(tenantClause)) AS matched
+            WHERE true ON CONFLICT DO NOTHING
             """, arguments: args)
         return db.changesCount
     }
@@ -143,13 +143,13 @@ extension Catalog {
     /// Requests, oldest deadline first; `openOnly`: not closed; `overdueAt`: open and past their deadline at that instant.
     public func requests(openOnly: Bool, overdueAt: Date?) throws -> [(row: RequestRow, calls: Int)] {
         var clauses: [String] = []
-        var args = StatementArguments()
+        var args = SQLArguments()
         if openOnly || overdueAt != nil { clauses.append("closed_at IS NULL") }
-        if let overdueAt { clauses.append("due_at < ?"); _ = args.append(contentsOf: [Timestamp.utc(overdueAt)]) }
+        if let overdueAt { clauses.append("due_at < ?"); args.append(contentsOf: [Timestamp.utc(overdueAt)]) }
         let w = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         return try wrap("list requests") {
             try db.read { db in
-                try Row.fetchAll(db, sql: """
+                try SQLRow.fetchAll(db, sql: """
                     SELECT requests.*, (SELECT count(*) FROM request_items i WHERE i.request_id = requests.id) AS calls
                     FROM requests \(w) ORDER BY due_at, id
                     """, arguments: args).map { (row: try RequestRow(row: $0), calls: $0["calls"] as Int) }
@@ -161,8 +161,8 @@ extension Catalog {
     public func requestDeadlines(at now: Date, soonUntil: Date) throws -> RequestDeadlineCounts {
         try wrap("count request deadlines") {
             try db.read { db in
-                let row = try Row.fetchOne(db, sql: """
-                    SELECT count(*) AS open, coalesce(sum(due_at < ?), 0) AS overdue, coalesce(sum(due_at >= ? AND due_at < ?), 0) AS soon
+                let row = try SQLRow.fetchOne(db, sql: """
+                    SELECT count(*) AS open, coalesce(sum(CASE WHEN due_at < ? THEN 1 ELSE 0 END), 0) AS overdue, coalesce(sum(CASE WHEN due_at >= ? AND due_at < ? THEN 1 ELSE 0 END), 0) AS soon
                     FROM requests WHERE closed_at IS NULL
                     """, arguments: [Timestamp.utc(now), Timestamp.utc(now), Timestamp.utc(soonUntil)])
                 guard let row else { return RequestDeadlineCounts() }
@@ -178,8 +178,8 @@ extension Catalog {
         }
     }
 
-    static func requestCalls(_ db: Database, id: String) throws -> [RequestCall] {
-        let items = try Row.fetchAll(db, sql: """
+    static func requestCalls(_ db: any SQLSession, id: String) throws -> [RequestCall] {
+        let items = try SQLRow.fetchAll(db, sql: """
             SELECT i.recording_id, i.tenant, i.erasure_pending, i.erased_at, r.started_at FROM request_items i
             LEFT JOIN recordings r ON r.id = i.recording_id WHERE i.request_id = ?
             ORDER BY r.started_at IS NULL, r.started_at DESC, i.recording_id
@@ -251,7 +251,7 @@ extension Catalog {
 
     /// Sets `restricted` on a request's calls from every restriction in force that covers each call; returns
     /// how many calls the request has.
-    static func recomputeRestriction(_ db: Database, requestID: String) throws -> Int {
+    static func recomputeRestriction(_ db: any SQLSession, requestID: String) throws -> Int {
         try db.execute(sql: """
             UPDATE recordings SET restricted = coalesce((
                 SELECT max(CASE WHEN q.restriction_ground IN ('unlawful', 'legal-claims') THEN 2 ELSE 1 END)
@@ -308,7 +308,7 @@ extension Catalog {
 
     /// The sweeper's deletion of whole recordings (audio first, made durable, then the row) for an erasure:
     /// every request item of each deleted call becomes a tombstone (erased_at, no personal data).
-    static func deleteRecordings(_ db: Database, _ rows: [RecordingRow], requestID: String?, now: Date,
+    static func deleteRecordings(_ db: any SQLSession, _ rows: [RecordingRow], requestID: String?, now: Date,
                                  effects: ErasureEffects) throws -> [(String, ErasureOutcome)] {
         guard !rows.isEmpty else { return [] }
         let t = Timestamp.utc(now)
@@ -338,7 +338,7 @@ extension Catalog {
     /// After a hold was released (in its transaction): erases every erasure-pending call no active hold protects
     /// any more — the hold's own, and any whose file could not be removed at an earlier release (retried here).
     /// Returns how many were erased.
-    static func erasePendingReleased(_ db: Database, now: Date, effects: ErasureEffects) throws -> Int {
+    static func erasePendingReleased(_ db: any SQLSession, now: Date, effects: ErasureEffects) throws -> Int {
         let rows = try RecordingRow.fetchAll(db, sql: """
             SELECT recordings.* FROM recordings WHERE id IN (SELECT recording_id FROM request_items WHERE erasure_pending = 1)
             AND NOT \(Deletable.held) ORDER BY id
@@ -354,7 +354,7 @@ extension Catalog {
         precondition(["agent_id", "team", "queue", "caller", "callee"].contains(column))
         return try wrap("rectify") {
             try db.write { db in
-                guard let old = try Row.fetchOne(db, sql: "SELECT \(column) AS v FROM recordings WHERE id = ?", arguments: [recordingID]) else {
+                guard let old = try SQLRow.fetchOne(db, sql: "SELECT \(column) AS v FROM recordings WHERE id = ?", arguments: [recordingID]) else {
                     throw VaultError(.gone, "rectify \(recordingID): the recording no longer exists")
                 }
                 let previous: String? = old["v"]

@@ -1,7 +1,6 @@
 // Retention in the catalog: the one definition of "deletable", and the transactions that delete.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// The single place that decides what may be deleted (SPEC §6/§7): due by its expiry instant and not under
 /// any active hold. The sweeper, the overdue count, holds and reports all use these fragments.
@@ -61,10 +60,10 @@ extension Catalog {
     /// What is due at `now`: deletable audio and metadata (the overdue count after a sweep) and what is held.
     public func dueCounts(at now: Date, tenant: String? = nil) throws -> DueCounts {
         let t = Timestamp.utc(now)
-        let tenantClause = tenant == nil ? "" : " AND +tenant = ?"  // + : through the expiry indexes
-        func args(_ n: Int) -> StatementArguments {
-            var a = StatementArguments(Array(repeating: t, count: n))
-            if let tenant { _ = a.append(contentsOf: [tenant]) }
+        let tenantClause = tenant == nil ? "" : " AND \(db.dialect.unindexed("tenant")) = ?"  // through the expiry indexes
+        func args(_ n: Int) -> SQLArguments {
+            var a = SQLArguments(Array(repeating: t, count: n))
+            if let tenant { a.append(contentsOf: [tenant]) }
             return a
         }
         return try wrap("count due recordings") {
@@ -82,16 +81,16 @@ extension Catalog {
 
     /// The next `limit` rows matching `condition` after `after`, in (expiry, rowid) order: the expiry index
     /// carries the rowid, so no batch sorts.
-    static func dueBatch(_ db: Database, where condition: String, _ arguments: StatementArguments, expiry: String,
-                         after: SweepKey?, limit: Int) throws -> [Row] {
+    static func dueBatch(_ db: any SQLSession, where condition: String, _ arguments: SQLArguments, expiry: String,
+                         after: SweepKey?, limit: Int) throws -> [SQLRow] {
         var sql = "SELECT rowid AS rid, id, tenant, audio_path, audio_deleted_at, \(expiry) AS expiry FROM recordings WHERE \(condition)"
         var args = arguments
         if let (e, rid) = after {
             sql += " AND (\(expiry), recordings.rowid) > (?, ?)"
-            _ = args.append(contentsOf: [e, rid])
+            args.append(contentsOf: [e, rid])
         }
         sql += " ORDER BY \(expiry), recordings.rowid LIMIT \(limit)"
-        return try Row.fetchAll(db, sql: sql, arguments: args)
+        return try SQLRow.fetchAll(db, sql: sql, arguments: args)
     }
 
     /// Deletes the audio of up to `limit` deletable recordings after the key `after`, in one write transaction
@@ -119,8 +118,8 @@ extension Catalog {
                     switch result {
                     case .removed, .alreadyMissing:
                         let how = if case .removed = result { "retention" } else { "found_missing" }
-                        try db.cachedStatement(sql: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?")
-                            .execute(arguments: [t, how, r.id])
+                        try db.execute(cached: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?",
+                                       arguments: [t, how, r.id])
                         // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
                         try Self.deleteWaveform(recordingID: r.id, in: db)
                         events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
@@ -159,7 +158,7 @@ extension Catalog {
                         details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
                     // The trigger recordings_deleted_counted (v11) keeps the call's count for the report.
-                    try db.cachedStatement(sql: "DELETE FROM recordings WHERE id = ?").execute(arguments: [r.id])
+                    try db.execute(cached: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
                     events.append(event("sweep.metadata_deleted", r.id, details))
                 }
                 try AuditLog.append(events, in: db)

@@ -2,7 +2,6 @@
 // transaction, or on first view for older recordings; deleted with the audio they were computed from.
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// A recording's waveform as the catalog keeps it: `peaks` holds `channels * buckets` (min, max) pairs of
 /// signed bytes, channel-major (the layout of `WaveformPeaks.peaks`).
@@ -21,26 +20,26 @@ public struct WaveformRow: Sendable, Equatable {
 }
 
 extension Catalog {
-    static let insertWaveformSQL = "INSERT OR IGNORE INTO waveforms (recording_id, channels, buckets, peaks) VALUES (?, ?, ?, ?)"
+    static let insertWaveformSQL = "INSERT INTO waveforms (recording_id, channels, buckets, peaks) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 
     /// Inserts waveforms inside a caller's transaction (ingest's commit); one already kept is left as it is.
-    static func insertWaveforms(_ rows: [WaveformRow], in db: Database) throws {
+    static func insertWaveforms(_ rows: [WaveformRow], in db: any SQLSession) throws {
         for w in rows {
-            try db.cachedStatement(sql: insertWaveformSQL).execute(arguments: [w.recordingID, w.channels, w.buckets, w.peaks])
+            try db.execute(cached: insertWaveformSQL, arguments: [w.recordingID, w.channels, w.buckets, w.peaks])
         }
     }
 
     /// Deletes a recording's waveform inside a caller's transaction: whatever deletes audio (the sweeper, an
     /// erasure) deletes the waveform computed from it in the same transaction.
-    static func deleteWaveform(recordingID: String, in db: Database) throws {
-        try db.cachedStatement(sql: "DELETE FROM waveforms WHERE recording_id = ?").execute(arguments: [recordingID])
+    static func deleteWaveform(recordingID: String, in db: any SQLSession) throws {
+        try db.execute(cached: "DELETE FROM waveforms WHERE recording_id = ?", arguments: [recordingID])
     }
 
     /// The kept waveform of a recording, nil when none is kept (stored before waveforms were, or audio deleted).
     public func waveform(recordingID: String) throws -> WaveformRow? {
         try wrap("read waveform") {
             try db.read { db in
-                try Row.fetchOne(db, sql: "SELECT channels, buckets, peaks FROM waveforms WHERE recording_id = ?", arguments: [recordingID])
+                try SQLRow.fetchOne(db, sql: "SELECT channels, buckets, peaks FROM waveforms WHERE recording_id = ?", arguments: [recordingID])
                     .map { WaveformRow(recordingID: recordingID, channels: $0["channels"], buckets: $0["buckets"], peaks: $0["peaks"]) }
             }
         }
@@ -54,8 +53,9 @@ extension Catalog {
         try wrap("keep waveform") {
             try db.write { db in
                 try db.execute(sql: """
-                    INSERT OR IGNORE INTO waveforms (recording_id, channels, buckets, peaks)
+                    INSERT INTO waveforms (recording_id, channels, buckets, peaks)
                     SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM recordings WHERE id = ? AND audio_deleted_at IS NULL)
+                    ON CONFLICT DO NOTHING
                     """, arguments: [w.recordingID, w.channels, w.buckets, w.peaks, w.recordingID])
                 return db.changesCount > 0
             }

@@ -1,10 +1,9 @@
-// The SQLite catalog (GRDB, WAL, synchronous=FULL): recordings, placements in flight, rejections, audit.
+// The catalog: recordings, placements in flight, rejections, audit — on either engine (SQL.swift).
 import CallVaultCore
 import Foundation
-import GRDB
 
 /// One stored recording, as a catalog row. Times are RFC 3339 UTC text, which sorts correctly.
-public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public static let databaseTableName = "recordings"
 
     public var id: String
@@ -79,7 +78,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, FetchableRecord, Persi
 }
 
 /// A placement in flight: written before the audio is placed, removed in the transaction that stores the row.
-public struct PendingPlacement: Codable, Sendable, FetchableRecord, PersistableRecord {
+public struct PendingPlacement: Codable, Sendable, CatalogRecord {
     public static let databaseTableName = "pending_placements"
     public var recordingID: String
     public var audioPath: String
@@ -93,7 +92,7 @@ public struct PendingPlacement: Codable, Sendable, FetchableRecord, PersistableR
 }
 
 /// A rejected input pair, moved to quarantine.
-public struct RejectionRow: Codable, Sendable, FetchableRecord, PersistableRecord {
+public struct RejectionRow: Codable, Sendable, CatalogRecord {
     public static let databaseTableName = "rejections"
     public var id: String
     public var at: String
@@ -110,49 +109,42 @@ public struct RejectionRow: Codable, Sendable, FetchableRecord, PersistableRecor
     }
 }
 
-/// The catalog of one store. Every public method is one short transaction, so the daemon, the sweeper and
-/// CLI commands can share the file (WAL + busy timeout) without "database is locked".
+/// The catalog of one store: SQLite in the store (the default) or a PostgreSQL database shared by several
+/// workers (`[catalog] url`). Every public method is one short transaction, so the daemon, the sweeper and CLI
+/// commands can share it (SQLite: WAL + busy timeout; PostgreSQL: serialised writers) without "database is locked".
 public final class Catalog: Sendable {
     public static let fileName = "catalog.sqlite"
-    public let db: DatabasePool
+    public let db: any CatalogEngine
 
-    /// Opens (and migrates) the catalog at `path`. The file is created 0600 by the process umask set at start.
-    public init(path: String) throws {
-        var config = Configuration()
-        config.busyMode = .timeout(30)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // 16 MiB of page cache: sweeps and listings touch the same index pages again and again.
-            try db.execute(sql: "PRAGMA cache_size = -16384")
-            // Read pages through a memory map instead of one pread each (a 100,000-row sweep reads ~60,000 pages).
-            try db.execute(sql: "PRAGMA mmap_size = 268435456")
-            // Checkpoint the WAL every ~40 MB rather than every 4 MB: a sweep's batches then commit without
-            // a checkpoint each (the WAL is reset when a checkpoint finds no reader).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
-        }
-        do {
-            db = try DatabasePool(path: path, configuration: config)
-            try CatalogSchema.migrator.migrate(db)
-        } catch let e as DatabaseError {
-            throw VaultError.failure("catalog \(path): \(e.message ?? "SQLite error \(e.resultCode.rawValue)")")
-        }
+    /// Opens (and migrates) the SQLite catalog at `path`.
+    public convenience init(path: String) throws {
+        self.init(engine: try SQLiteEngine(path: path))
     }
+
+    public init(engine: any CatalogEngine) {
+        db = engine
+    }
+
+    /// "sqlite" or "postgres".
+    public var engineName: String { db.dialect.rawValue }
 
     func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let e as DatabaseError {
-            // GRDB's messages carry the SQLite code and text, never the bound arguments (no phone numbers).
-            throw VaultError.failure("catalog: \(what) failed: \(e.message ?? "SQLite error \(e.resultCode.rawValue)")")
+        } catch let e as SQLEngineError {
+            // The engines' messages carry the server's code and text, never the bound arguments (no phone numbers).
+            throw VaultError.failure("catalog: \(what) failed: \(e.message)")
         }
     }
+
+    /// Upsert of one store_meta key, written the one way both engines understand.
+    static let setMetaSQL = "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
     // MARK: store metadata
 
     public func setMeta(_ key: String, _ value: String) throws {
         try wrap("write store metadata") {
-            try db.write { try $0.execute(sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", arguments: [key, value]) }
+            try db.write { try $0.execute(sql: Self.setMetaSQL, arguments: [key, value]) }
         }
     }
 
@@ -168,7 +160,7 @@ public final class Catalog: Sendable {
     public func existing(tenant: String, callID: String) throws -> (id: String, sha256: String, sidecarSHA256: String?)? {
         try wrap("look up call") {
             try db.read { db in
-                try Row.fetchOne(db, sql: "SELECT id, sha256, sidecar_sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
+                try SQLRow.fetchOne(db, sql: "SELECT id, sha256, sidecar_sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
                                  arguments: [tenant, callID]).map { ($0["id"], $0["sha256"], $0["sidecar_sha256"]) }
             }
         }
@@ -210,7 +202,7 @@ public final class Catalog: Sendable {
     public func commitRejections(_ rows: [RejectionRow], events: [AuditEvent]) throws {
         try wrap("register rejections") {
             try db.write { db in
-                for r in rows { try r.insert(db, onConflict: .ignore) }
+                for r in rows { try r.insert(db, ignoringConflicts: true) }
                 try AuditLog.append(events, in: db)
             }
         }
