@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO := .demo
 
-.PHONY: setup build release dist demo test browser-test bench eval-announcement clean
+.PHONY: test-postgres setup build release dist demo test browser-test bench eval-announcement clean
 
 setup:
 	@scripts/setup.sh
@@ -34,7 +34,18 @@ demo: build
 test: setup
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory browser-test
+
+# The CLI suite again, every store's catalog in a PostgreSQL database of its own (issue 12), plus the tests of
+# the shared catalog itself: a throwaway cluster on loopback (scripts/pg-cluster.sh), stopped at the end.
+PGTEST_DIR ?= /tmp/callvault-pgtest
+PGTEST_PORT ?= 55439
+test-postgres: setup
+	$(SWIFT) build --build-tests
+	@eval "$$(scripts/pg-cluster.sh start $(PGTEST_DIR) $(PGTEST_PORT))" && \
+	  trap 'scripts/pg-cluster.sh stop $(PGTEST_DIR)' EXIT && \
+	  $(SWIFT) test --skip-build --filter 'CLITests'
 
 # The web app in headless Chromium driven by Selenium (tests/browser/run.sh): Debian's chromium, its driver and
 # python3-selenium. Screenshots of every page go to $(SCREENSHOTS) (docs/screenshots holds the committed ones:

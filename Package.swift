@@ -116,6 +116,6 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", "CallVaultPostgres"]),
     ]
 )

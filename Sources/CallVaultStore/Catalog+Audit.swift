@@ -91,7 +91,7 @@ extension Catalog {
                 if let target { c.append("target = ?"); a.append(contentsOf: [target]) }
                 let rows = try SQLRow.fetchAll(db, sql: """
                     SELECT * FROM (SELECT * FROM audit_events \(c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND "))
-                    ORDER BY seq DESC LIMIT \(limit)) ORDER BY seq
+                    ORDER BY seq DESC LIMIT \(limit)) AS recent ORDER BY seq
                     """, arguments: a)
                 return rows.map { AuditRow(seq: $0["seq"], at: $0["at"], actor: $0["actor"], principal: $0["principal"],
                                            action: $0["action"], target: $0["target"], details: $0["details"]) }

@@ -109,7 +109,20 @@ public final class SQLColumns: Sendable {
 }
 
 /// One result row, read by column name.
-public struct SQLRow: Sendable {
+public struct SQLRow: Sendable, CustomStringConvertible {
+    /// `[name:value …]`, for tests and debugging only: never logged (a value may be a phone number).
+    public var description: String {
+        "[" + zip(columns.names, values).map { name, v in
+            switch v {
+            case .null: "\(name):NULL"
+            case .integer(let i): "\(name):\(i)"
+            case .real(let d): "\(name):\(d)"
+            case .text(let s): "\(name):\"\(s)\""
+            case .blob(let b): "\(name):<\(b.count) bytes>"
+            }
+        }.joined(separator: " ") + "]"
+    }
+
     let columns: SQLColumns
     public let values: [SQLValue]
 

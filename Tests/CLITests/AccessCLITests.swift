@@ -1,7 +1,7 @@
 // Coaches, compliance officers and admins through the real binary: scope, refusals, output formats,
 // reports, quarantine, and a tamper-evident audit log.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 @Suite struct AccessCLITests {
@@ -42,7 +42,7 @@ import Testing
         let box = try populated()
         // Audio of old-billing is gone after a sweep; a second billing call fails audio verification.
         #expect(try box.run(["sweep", "--now", shifted("2026-11-21T12:00:00Z")]).status == 0)
-        let q = try DatabaseQueue(path: box.store + "/catalog.sqlite")
+        let q = try box.catalog()
         try q.write { try $0.execute(sql: "UPDATE recordings SET announcement_verified = 'no' WHERE call_id = 'pbx1-1732181000.4712'") }
 
         let an = try box.run(["--as", "coach-an", "list", "--json"])
@@ -57,7 +57,7 @@ import Testing
         #expect(try ids(box.run(["--as", "dpo", "list", "--json", "--limit", "100"])).count == 9)
 
         // Every listing is audited with its filters and result count.
-        let listed = try box.catalog().read { try Row.fetchAll($0, sql: "SELECT actor, principal, details FROM audit_events WHERE action = 'list'") }
+        let listed = try box.catalog().read { try SQLRow.fetchAll($0, sql: "SELECT actor, principal, details FROM audit_events WHERE action = 'list'") }
         #expect(listed.count == 5)
         #expect(listed.contains { ($0["actor"] as String) == "coach-an" && ($0["principal"] as String?) == "root" && ($0["details"] as String).contains(#""results":"2""#) })
     }
@@ -287,7 +287,7 @@ import Testing
         #expect(try box.run(["audit", "list", "--target", phone]).status == 0)
         #expect(try box.run(["audit", "list", "--actor", phone, "--action", phone]).status == 0)
         try box.catalog().read { db in
-            let texts = try Row.fetchAll(db, sql: "SELECT actor, coalesce(principal, '') AS p, coalesce(target, '') AS t, details FROM audit_events")
+            let texts = try SQLRow.fetchAll(db, sql: "SELECT actor, coalesce(principal, '') AS p, coalesce(target, '') AS t, details FROM audit_events")
                 .map { "\($0["actor"] as String)|\($0["p"] as String)|\($0["t"] as String)|\($0["details"] as String)" }
             #expect(!texts.contains { $0.contains("32470123456") || $0.contains("0470 12 34 56") }, "the typed number is nowhere in the log")
             let invalid = try Int.fetchOne(db, sql: """
@@ -310,7 +310,7 @@ import Testing
         #expect(try box.run(["--as", "dpo", "sweep", "--now", "2099-01-01T00:00:00Z"]).status == 0)
         #expect(try box.run(["--as", "dpo", "audit", "head"]).status == 0)
         let rows = try box.catalog().read {
-            try Row.fetchAll($0, sql: "SELECT action, actor, principal FROM audit_events WHERE seq > ? ORDER BY seq", arguments: [first])
+            try SQLRow.fetchAll($0, sql: "SELECT action, actor, principal FROM audit_events WHERE seq > ? ORDER BY seq", arguments: [first])
         }
         let actions = Set(rows.map { $0["action"] as String })
         for a in ["list", "show", "hold.placed", "hold.list", "hold.show", "hold.released", "sweep.metadata_deleted", "sweep.finished", "audit.head"] {
@@ -340,12 +340,20 @@ import Testing
         return (r.status, try r.json())
     }
 
-    /// The sqlite3 shell, as someone with file access would use it.
+    /// The database's own shell, as someone with access to it would use it: sqlite3 on the store's file, or psql
+    /// on the shared catalog (where the append-only triggers are disabled rather than dropped).
     func sqlite(_ box: Sandbox, _ sql: String) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", box.store + "/catalog.sqlite", sql]
+        if let url = box.catalogURL {
+            let pg = sql.replacingOccurrences(of: #"DROP TRIGGER audit_events_no_(update|delete)"#,
+                                              with: "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update", options: .regularExpression)
+            p.arguments = ["PGPASSWORD=" + Sandbox.postgres!.password, "psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", pg]
+        } else {
+            p.arguments = ["sqlite3", box.store + "/catalog.sqlite", sql]
+        }
         p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus

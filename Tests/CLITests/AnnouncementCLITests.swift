@@ -1,6 +1,6 @@
 // Hearing the announcement in the audio, through ingest and `announcement check`, with real speech fixtures.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 @Suite struct AnnouncementCLITests {
@@ -33,8 +33,8 @@ import Testing
         try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + callID + ".json"))
     }
 
-    func row(_ box: Sandbox, _ callID: String) throws -> Row? {
-        try box.catalog().read { try Row.fetchOne($0, sql: "SELECT * FROM recordings WHERE call_id = ?", arguments: [callID]) }
+    func row(_ box: Sandbox, _ callID: String) throws -> SQLRow? {
+        try box.catalog().read { try SQLRow.fetchOne($0, sql: "SELECT * FROM recordings WHERE call_id = ?", arguments: [callID]) }
     }
 
     @Test func enforceRejectsACallWithoutTheAnnouncementAndRecordsTheMatch() throws {

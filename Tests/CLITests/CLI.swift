@@ -1,6 +1,7 @@
 // Runs the built `callvault` binary the way a user does, in a private temporary directory.
+import CallVaultPostgres
+import CallVaultStore
 import Foundation
-import GRDB
 
 struct CLIResult {
     var status: Int32
@@ -35,12 +36,52 @@ final class Sandbox {
         return packageRoot + "/.build/debug/callvault"
     }()
 
+    /// The shared catalog the suite runs on, when CALLVAULT_TEST_PG names a server (`make test` starts a
+    /// throwaway cluster, scripts/pg-cluster.sh): every sandbox then gets an empty database of its own, and
+    /// every command it runs uses it. Unset: the embedded SQLite catalog in the store.
+    static let postgres: (base: String, password: String)? = {
+        let env = ProcessInfo.processInfo.environment
+        guard let base = env["CALLVAULT_TEST_PG"], !base.isEmpty else { return nil }
+        let password = env["CALLVAULT_TEST_PG_PASSWORD"] ?? ""
+        // Children started without `run` (daemons, races) find the catalog in the store's callvault.toml, which
+        // `init` wrote; the password, never written there, they inherit from here.
+        setenv("CALLVAULT_CATALOG_PASSWORD", password, 1)
+        return (base, password)
+    }()
+    static var onPostgres: Bool { postgres != nil }
+
+    /// This sandbox's database on the shared server.
+    let database: String?
+    var catalogURL: String? { database.map { Self.postgres!.base + "/" + $0 } }
+
     init() {
         dir = NSTemporaryDirectory() + "callvault-test-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if Self.onPostgres {
+            let name = "cv_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+            database = String(name)
+            Self.psql("CREATE DATABASE \(name)")
+        } else {
+            database = nil
+        }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: dir)
+        if let database { Self.psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+    }
+
+    /// Runs one statement on the server's `postgres` database as the test role.
+    static func psql(_ sql: String) {
+        guard let (base, password) = postgres else { return }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = ["-q", "-v", "ON_ERROR_STOP=1", base + "/postgres", "-c", sql]
+        p.environment = ["PGPASSWORD": password, "PATH": "/usr/bin:/bin"]
+        try! p.run()
+        p.waitUntilExit()
+        precondition(p.terminationStatus == 0, "psql: \(sql) failed")
+    }
 
     /// Runs the binary; with `user`, as that OS user through `runuser` (root is never denied, so permission
     /// cases need another user).
@@ -59,6 +100,10 @@ final class Sandbox {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "CALLVAULT_CRASH_AT")
         environment["CALLVAULT_STORE"] = store
+        if let catalogURL {
+            environment["CALLVAULT_CATALOG_URL"] = catalogURL
+            environment["CALLVAULT_CATALOG_PASSWORD"] = Self.postgres!.password
+        }
         for (k, v) in env { environment[k] = v }
         p.environment = environment
         let out = Pipe(), err = Pipe()
@@ -111,10 +156,27 @@ final class Sandbox {
         ((try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? []).filter { !isDir(path + "/" + $0) }.sorted()
     }
 
-    func catalog() throws -> DatabaseQueue {
-        var c = Configuration()
-        c.readonly = true
-        return try DatabaseQueue(path: store + "/catalog.sqlite", configuration: c)
+    /// The store's catalog, on whichever engine the suite runs: tests read it (and some write it, as an older
+    /// version or someone with access to the database would) with the catalog's own SQL surface.
+    func catalog() throws -> any CatalogEngine {
+        if let catalogURL {
+            return try PostgresEngine(target: PostgresTarget.parse(catalogURL, password: Self.postgres!.password, allowPassword: false))
+        }
+        return try SQLiteEngine(path: store + "/catalog.sqlite")
+    }
+
+    /// The catalog of a store at another path (on PostgreSQL, the sandbox's one database).
+    func catalog(store path: String) throws -> any CatalogEngine {
+        catalogURL == nil ? try SQLiteEngine(path: path + "/catalog.sqlite") : try catalog()
+    }
+
+    /// SQLite's integrity check; on PostgreSQL (which has no such pragma) every catalog table reads through.
+    static func integrityCheck(_ db: any SQLSession) throws -> String? {
+        if db.dialect == .sqlite { return try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+        for t in ["recordings", "pending_placements", "rejections", "audit_events", "holds", "hold_items", "requests", "request_items"] {
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(t)")
+        }
+        return "ok"
     }
 
     func count(_ sql: String) throws -> Int {
@@ -141,14 +203,14 @@ extension Sandbox {
     /// recording id by call_id, from the catalog.
     func recordingIDs() throws -> [String: String] {
         try catalog().read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT call_id, id FROM recordings").map { ($0["call_id"], $0["id"]) })
+            Dictionary(uniqueKeysWithValues: try SQLRow.fetchAll(db, sql: "SELECT call_id, id FROM recordings").map { ($0["call_id"], $0["id"]) })
         }
     }
 
     /// call_ids whose row exists, and those whose audio file is still on disk.
     func state() throws -> (rows: [String], audio: [String]) {
         try catalog().read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT call_id, audio_path FROM recordings ORDER BY call_id")
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT call_id, audio_path FROM recordings ORDER BY call_id")
             let audio = rows.filter { FileManager.default.fileExists(atPath: store + "/" + ($0["audio_path"] as String)) }
             return (rows.map { $0["call_id"] }, audio.map { $0["call_id"] })
         }
@@ -157,7 +219,7 @@ extension Sandbox {
     /// Rows where the catalog and the disk disagree: marked deleted but the file is there, or present but gone.
     func catalogDiskMismatches() throws -> [String] {
         try catalog().read { db in
-            try Row.fetchAll(db, sql: "SELECT call_id, audio_path, audio_deleted_at FROM recordings").compactMap { r in
+            try SQLRow.fetchAll(db, sql: "SELECT call_id, audio_path, audio_deleted_at FROM recordings").compactMap { r in
                 let onDisk = FileManager.default.fileExists(atPath: store + "/" + (r["audio_path"] as String))
                 let saysPresent = (r["audio_deleted_at"] as String?) == nil
                 return onDisk == saysPresent ? nil : (r["call_id"] as String)

@@ -1,7 +1,7 @@
 // Kill -9 at every step of the ingest and quarantine write paths, then re-run: exactly one stored copy,
 // no orphan, no temporary file, and the inbox emptied.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 @Suite struct CrashTests {
@@ -39,7 +39,7 @@ import Testing
 
         let db = try box.catalog()
         try db.read { db in
-            #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
+            #expect(try Sandbox.integrityCheck(db) == "ok")
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings") == 3)
             #expect(try Int.fetchOne(db, sql: "SELECT count(DISTINCT call_id) FROM recordings") == 3)
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_placements") == 0)

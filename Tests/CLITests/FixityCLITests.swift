@@ -1,6 +1,6 @@
 // `callvault fixity` and `export` of altered evidence, through the real binary (issue 9, section 2; SPEC §12).
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +35,7 @@ import Glibc
     func audio(_ box: Sandbox) throws -> [String: (id: String, path: String, bytes: Int)] {
         try box.catalog().read { db in
             var out: [String: (id: String, path: String, bytes: Int)] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT call_id, id, audio_path, audio_bytes FROM recordings") {
+            for r in try SQLRow.fetchAll(db, sql: "SELECT call_id, id, audio_path, audio_bytes FROM recordings") {
                 out[r["call_id"]] = (r["id"], r["audio_path"], r["audio_bytes"])
             }
             return out
@@ -130,7 +130,7 @@ import Glibc
         let temp = day + "/.01890000-0000-7000-8000-000000000001.wav.tmp"
         try Data("in flight".utf8).write(to: URL(fileURLWithPath: box.store + "/" + temp))
         #expect(try fixity(box).json["unexpected"] as? [String] == [temp])
-        let q = try DatabaseQueue(path: box.store + "/catalog.sqlite")
+        let q = try box.catalog()
         try q.write {
             try $0.execute(sql: "INSERT INTO pending_placements (recording_id, audio_path, temp_path) VALUES (?, ?, ?)",
                            arguments: ["01890000-0000-7000-8000-000000000001", day + "/01890000-0000-7000-8000-000000000001.wav", temp])

@@ -1,6 +1,6 @@
 // Black-box tests of `callvault init` and `callvault ingest` over the sample inbox.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 /// The outcome every fixture input must get (SPEC §3), by audio (or lone sidecar) file name.
@@ -37,7 +37,7 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         #expect(box.files(under: box.inbox) == ["acme-energy/bad-audio-missing.json", "acme-energy/bad-sidecar-missing.wav"])
         #expect(try box.count("SELECT count(*) FROM recordings") == 6)
         #expect(try box.count("SELECT count(*) FROM rejections") == 11)
-        #expect(try box.catalog().read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        #expect(try box.catalog().read { try Sandbox.integrityCheck($0) } == "ok")
 
         // Each stored row points to a file that exists; no other file is in audio/.
         let paths = try box.catalog().read { try String.fetchAll($0, sql: "SELECT audio_path FROM recordings ORDER BY audio_path") }
@@ -98,7 +98,7 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         try box.initStore()
         try box.copyFixtures(["acme-energy/call-0001.wav", "acme-energy/call-0001.json"])
         #expect(try box.run(["ingest", "inbox"]).status == 0)
-        let row = try box.catalog().read { try Row.fetchOne($0, sql: "SELECT * FROM recordings")! }
+        let row = try box.catalog().read { try SQLRow.fetchOne($0, sql: "SELECT * FROM recordings")! }
         #expect(row["tenant"] as String == "acme-energy")
         #expect(row["call_id"] as String == "pbx1-1732180443.4711")
         #expect(row["format"] as String == "wav/ulaw")

@@ -1,7 +1,7 @@
 // Evidence integrity (SPEC §12, issue 9 §1): the stored audio is the vault's own copy of the bytes it checked,
 // whatever the recorder does with its own names and descriptors afterwards — attacks written as tests.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +36,7 @@ extension Sandbox {
     /// The stored audio path and catalog SHA-256 of a call.
     func stored(_ callID: String) throws -> (path: String, sha256: String)? {
         try catalog().read { db in
-            try Row.fetchOne(db, sql: "SELECT audio_path, sha256 FROM recordings WHERE call_id = ?", arguments: [callID])
+            try SQLRow.fetchOne(db, sql: "SELECT audio_path, sha256 FROM recordings WHERE call_id = ?", arguments: [callID])
                 .map { (store + "/" + ($0["audio_path"] as String), $0["sha256"] as String) }
         }
     }

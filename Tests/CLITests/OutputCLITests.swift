@@ -1,7 +1,7 @@
 // What the command line prints, through the real binary: escaped text on terminals, CSV a spreadsheet cannot
 // run, the same numbers in CSV and JSON, CSV paging, dates in the tenant's zone, --version, unreadable stores.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 /// Text an older catalog may hold: an OSC title sequence ended by BEL, a clear-screen CSI, an 8-bit CSI (C1),
@@ -17,8 +17,8 @@ func unsafeScalars(_ text: String) -> [UInt32] {
 }
 
 /// A writable connection to the store's catalog, as an older version (or someone with file access) would write.
-func writableCatalog(_ box: Sandbox) throws -> DatabaseQueue {
-    try DatabaseQueue(path: box.store + "/catalog.sqlite")
+func writableCatalog(_ box: Sandbox) throws -> any CatalogEngine {
+    try box.catalog()
 }
 
 /// Runs python3's csv module over CSV text: the rows as a spreadsheet or script reads them.
@@ -249,7 +249,7 @@ func parseCSV(_ text: String) throws -> [[String: String]] {
         #expect(r.status == 0)
         #expect(try r.json()["metadata_deleted"] as? Int == 1)
         #expect(try box.run(["list"]).status == 0)
-        let rows = try box.catalog().read { try Row.fetchAll($0, sql: "SELECT at, action, details FROM audit_events ORDER BY seq") }
+        let rows = try box.catalog().read { try SQLRow.fetchAll($0, sql: "SELECT at, action, details FROM audit_events ORDER BY seq") }
         let times = rows.map { $0["at"] as String }
         #expect(times == times.sorted(), "wall-clock times never run backwards")
         let sweepEvents = rows.filter { ($0["action"] as String).hasPrefix("sweep.") }

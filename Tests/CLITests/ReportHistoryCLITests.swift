@@ -1,7 +1,7 @@
 // The compliance report through the real binary as history: past figures survive the deletions retention and
 // erasure make; holds due for review and the deadlines of data-subject requests are named in it and on /metrics.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 @Suite(.serialized) struct ReportHistoryCLITests {
@@ -84,7 +84,7 @@ import Testing
 
         // The counts keep no personal data: no recording id, number, agent or call id anywhere in them.
         let kept = try box.catalog().read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM deleted_call_counts").map { $0.description }.joined(separator: "\n")
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM deleted_call_counts").map { $0.description }.joined(separator: "\n")
         }
         #expect(!kept.isEmpty)
         for secret in [Self.subject, "+32470000001", "a-1", "billing-nl"] + ["A", "B", "C", "D"].map({ ids[$0]! }) {

@@ -1,7 +1,7 @@
 // Data-subject requests through the real binary: the register and its deadlines, finding a subject's calls,
 // erasure against holds, restriction against coaches and the sweeper, the access bundle, rectification, audit.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 @Suite struct RequestCLITests {
@@ -228,7 +228,7 @@ import Testing
         #expect(Set(gone.map { $0["recording_id"] as! String }) == Set(["S1", "S2", "S3", "S4"].map { ids[$0]! }))
         #expect(gone.allSatisfy { $0["erased_at"] is String })
         let erasedEvents = try box.catalog().read { db in
-            try Row.fetchAll(db, sql: "SELECT target, details FROM audit_events WHERE action = 'request.erased'")
+            try SQLRow.fetchAll(db, sql: "SELECT target, details FROM audit_events WHERE action = 'request.erased'")
         }
         #expect(Set(erasedEvents.map { $0["target"] as String }) == Set(["S1", "S2", "S3", "S4"].map { ids[$0]! }))
         #expect(erasedEvents.allSatisfy { ($0["details"] as String).contains(req) })

@@ -1,7 +1,7 @@
 // Review of issue 9 (evidence integrity), attacked as a hostile recorder, a careless operator, a coach and a DPO
 // would. Each test fails on the reviewed commit (ba89ac6) and states the promise it holds the vault to.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -145,9 +145,7 @@ private let reviewCanMount: Bool = {
 
         let r = try box.run(["ingest", "--store", store, "--json", "inbox"])
         #expect(r.status == 4, "rejected, not a vault failure: \(r.stderr)")
-        var c = Configuration()
-        c.readonly = true
-        let db = try DatabaseQueue(path: store + "/catalog.sqlite", configuration: c)
+        let db = try box.catalog(store: store)
         #expect(try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM recordings WHERE call_id = 'good'") } == 1,
                 "the good pair of the batch is stored")
     }

@@ -1,6 +1,6 @@
 // Retention and holds through the real binary on a simulation store: which files and rows exist after each step.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 
 @Suite struct SweepCLITests {
@@ -86,11 +86,11 @@ import Testing
         // The audit log tells the story: every recording's audio and metadata deleted exactly once,
         // every hold placed and released once.
         let events = try box.catalog().read { db in
-            try Row.fetchAll(db, sql: "SELECT action, target FROM audit_events ORDER BY seq").map { ($0["action"] as String, $0["target"] as String?) }
+            try SQLRow.fetchAll(db, sql: "SELECT action, target FROM audit_events ORDER BY seq").map { ($0["action"] as String, $0["target"] as String?) }
         }
         // (An audio deletion has its own event, or rides on the metadata deletion of the same sweep.)
         let details = try box.catalog().read { db in
-            try Row.fetchAll(db, sql: "SELECT action, target, details FROM audit_events WHERE action LIKE 'sweep.%_deleted'")
+            try SQLRow.fetchAll(db, sql: "SELECT action, target, details FROM audit_events WHERE action LIKE 'sweep.%_deleted'")
                 .map { ($0["action"] as String, $0["target"] as String, $0["details"] as String) }
         }
         let audioDeleted = details.filter { $0.0 == "sweep.audio_deleted" || $0.2.contains(#""audio":"retention""#) }.map(\.1)
@@ -237,7 +237,7 @@ import Testing
 
         try box.catalog().read { db in
             let holdSeq = try Int.fetchOne(db, sql: "SELECT seq FROM audit_events WHERE action = 'hold.placed'")!
-            let items = try Row.fetchAll(db, sql: """
+            let items = try SQLRow.fetchAll(db, sql: """
                 SELECT r.id, r.audio_path, r.audio_deleted_at, hi.metadata_only,
                        (SELECT seq FROM audit_events WHERE action = 'sweep.audio_deleted' AND target = r.id) AS deleted_seq
                 FROM hold_items hi JOIN recordings r ON r.id = hi.recording_id

@@ -1,6 +1,6 @@
 // `callvault user password` through the binary: from a pipe and from a terminal, its refusals, and its audit.
 import Foundation
-import GRDB
+import CallVaultStore
 import Synchronization
 import Testing
 
@@ -24,12 +24,12 @@ extension Sandbox {
 
     func account(_ user: String) throws -> (hash: String?, disabled: Bool)? {
         try catalog().read { db in
-            try Row.fetchOne(db, sql: "SELECT password_hash, disabled FROM accounts WHERE user = ?", arguments: [user]).map { ($0["password_hash"], $0["disabled"]) }
+            try SQLRow.fetchOne(db, sql: "SELECT password_hash, disabled FROM accounts WHERE \"user\" = ?", arguments: [user]).map { ($0["password_hash"], $0["disabled"]) }
         }
     }
 
-    func auditRows(_ action: String) throws -> [Row] {
-        try catalog().read { try Row.fetchAll($0, sql: "SELECT * FROM audit_events WHERE action = ? ORDER BY seq", arguments: [action]) }
+    func auditRows(_ action: String) throws -> [SQLRow] {
+        try catalog().read { try SQLRow.fetchAll($0, sql: "SELECT * FROM audit_events WHERE action = ? ORDER BY seq", arguments: [action]) }
     }
 
     /// Every byte of the catalog (database and write-ahead log), to search for what must not be there.

@@ -1,6 +1,6 @@
 // The daemon, run as a user runs it: recordings dropped into a live inbox every way a recorder does.
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -136,7 +136,7 @@ extension Sandbox {
         #expect(try eventually { try box.count("SELECT count(*) FROM recordings") == 5 })
         #expect(eventually { box.files(under: box.inbox).isEmpty })
         let rows = try box.catalog().read { db in
-            try Row.fetchAll(db, sql: "SELECT call_id, tenant, audio_bytes FROM recordings ORDER BY call_id").map { ($0["call_id"] as String, $0["tenant"] as String, $0["audio_bytes"] as Int) }
+            try SQLRow.fetchAll(db, sql: "SELECT call_id, tenant, audio_bytes FROM recordings ORDER BY call_id").map { ($0["call_id"] as String, $0["tenant"] as String, $0["audio_bytes"] as Int) }
         }
         #expect(rows.map(\.0) == ["audio-first", "renamed", "sidecar-first", "slow", "subfolder"])
         #expect(rows.first { $0.0 == "subfolder" }?.1 == "telco-be")
@@ -322,12 +322,10 @@ extension Sandbox {
         // Space returns: the daemon resumes by itself and stores everything.
         #expect(sh("mount -o remount,size=64m '\(mountPoint)'") == 0)
         #expect(eventually(timeout: 90) { box.files(under: box.inbox).isEmpty })
-        var c = Configuration()
-        c.readonly = true
-        let db = try DatabaseQueue(path: store + "/catalog.sqlite", configuration: c)
+        let db = try box.catalog(store: store)
         #expect(try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM recordings") } == 40)
         #expect(try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM rejections") } == 0)
-        #expect(try db.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        #expect(try db.read { try Sandbox.integrityCheck($0) } == "ok")
         let audio = box.files(under: store + "/audio")
         #expect(audio.count == 40 && !audio.contains { $0.hasSuffix(".tmp") })
         daemon.terminate()

@@ -1,7 +1,7 @@
 // The daemon as an operator meets it: SIGHUP, a busy metrics port, inputs and folders it cannot read, names
 // it cannot spell, and what its logs and /healthz may say (never an inbox path or a phone number).
 import Foundation
-import GRDB
+import CallVaultStore
 import Testing
 #if canImport(Glibc)
 import Glibc
