@@ -17,7 +17,7 @@ public enum CatalogOpening {
                                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresTarget? {
         let fromEnvironment = environment[urlVariable].flatMap { $0.isEmpty ? nil : $0 }
         guard let url = fromEnvironment ?? settings.url else { return nil }
-        var password = environment[passwordVariable]
+        var password = environment[passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
         if password == nil, let file = settings.passwordFile { password = try readPasswordFile(file) }
         return try PostgresTarget.parse(url, password: password, allowPassword: fromEnvironment != nil)
     }

@@ -90,11 +90,18 @@ public struct Ingestor: Sendable {
     var check: PairCheck { PairCheck(vault: vault) }
     var placement: Placement { Placement(files: vault.files, catalog: vault.catalog) }
 
+    /// The placement of this process's worker: on a shared catalog, tagged with the worker, whose repair keeps to
+    /// what dead workers left (registering the worker first: never repair as if alone).
+    func workerPlacement() throws -> Placement {
+        guard vault.isShared else { return placement }
+        return Placement(files: vault.files, catalog: vault.catalog, scope: try IngestWorker.of(vault).scope)
+    }
+
     /// Finishes or undoes what a crash left (SPEC §3): orphan placements and staged copies, interrupted
     /// quarantines. Callers hold the ingest lock.
     @discardableResult
     public func repair() throws -> (orphansRemoved: Int, quarantineCompleted: Int) {
-        let orphans = try placement.repair()
+        let orphans = try workerPlacement().repair()
         return (orphans, try Quarantine(vault: vault).repair())
     }
 
@@ -167,6 +174,22 @@ public struct Ingestor: Sendable {
     }
 
     func process(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves, remover: InputRemover?) throws -> IngestReport {
+        guard vault.isShared else { return try processClaimed(pairs, lone: lone, halves: halves, remover: remover) }
+        // Several workers may see the same pairs (a shared inbox): each pair is worked on by the one worker that
+        // claimed it; the others leave it. Claims go when the batch is done, whatever its outcome: a pair that
+        // failed waits in the inbox for whichever worker comes next.
+        let worker = try IngestWorker.of(vault)
+        let keys = (pairs + lone).map(IngestWorker.key)
+        let (held, takenOver) = try vault.catalog.claim(keys, worker: worker.id, now: vault.clock.now())
+        defer { try? vault.catalog.releaseClaims(Array(held), worker: worker.id) }
+        if takenOver > 0 {
+            try vault.catalog.appendAudit([vault.event("ingest.claims_taken_over", target: nil, details: ["pairs": String(takenOver)])])
+        }
+        return try processClaimed(pairs.filter { held.contains(IngestWorker.key($0)) }, lone: lone.filter { held.contains(IngestWorker.key($0)) },
+                                  halves: halves, remover: remover)
+    }
+
+    func processClaimed(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves, remover: InputRemover?) throws -> IngestReport {
         var report = IngestReport()
         var toQuarantine: [Quarantine.Item] = []
         var events: [AuditEvent] = []
@@ -302,7 +325,7 @@ public struct Ingestor: Sendable {
 
     /// Places, syncs, commits, then removes inputs — the order of SPEC §3, batched.
     func store(_ items: [Prepared], removingInputs: Bool = true, remover: InputRemover? = nil) throws -> [IngestReport.Stored] {
-        try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
+        try workerPlacement().place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
                 vault.event("ingest.stored", target: item.row.id,
                             details: ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256])

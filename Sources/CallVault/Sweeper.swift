@@ -19,6 +19,8 @@ public struct SweepReport: Sendable {
     /// Due, not held, not deleted — after the sweep (0 unless there were errors, or in a dry run: what is due).
     public var overdue = 0
     public var errors: [(recordingID: String, detail: String)] = []
+    /// Another sweep held the catalog's sweeper lock: this one did nothing.
+    public var alreadyRunning = false
 }
 
 public struct Sweeper: Sendable {
@@ -47,6 +49,12 @@ public struct Sweeper: Sendable {
             report.quarantineDeleted = try dueQuarantine(now: now).count
             return report
         }
+        // One sweeper at a time on a catalog, whichever host its timer fired on: a second one says so and leaves.
+        guard let exclusive = try catalog.exclusive(.sweeper) else {
+            report.alreadyRunning = true
+            return report
+        }
+        defer { exclusive.release() }
         report.held = try catalog.dueCounts(at: now).held
 
         let files = vault.files

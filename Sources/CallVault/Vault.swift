@@ -177,12 +177,22 @@ public final class Vault: Sendable {
         try catalog.setMeta("config_sha256", digest)
     }
 
+    /// Whether the catalog is shared by several workers (PostgreSQL).
+    public var isShared: Bool { catalog.db.dialect == .postgres }
+
     /// Whether this store was made with `init --simulation` (only then is a simulated clock honoured).
     public func isSimulation() throws -> Bool { try catalog.meta("simulation") == "true" }
 
     /// Runs `body` holding the store's ingest lock, so that one ingest (daemon or one-shot) at a time places
     /// audio and repairs: repair must never remove a file another process is about to commit.
+    /// On a shared catalog (PostgreSQL) several workers ingest at once, on one host or several: instead of the
+    /// store-wide lock, this process's worker is registered (IngestWorker), pairs are claimed and repair keeps to
+    /// what dead workers left.
     public func withIngestLock<T>(_ body: () throws -> T) throws -> T {
+        if isShared {
+            _ = try IngestWorker.of(self)
+            return try body()
+        }
         let path = root + "/.ingest.lock"
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VaultError.failure("cannot open \(path): \(String(cString: strerror(errno)))") }

@@ -89,6 +89,23 @@ public final class PostgresEngine: CatalogEngine, @unchecked Sendable {
         }
     }
 
+    /// A session-level advisory lock on a connection of its own: held while the connection lives, so a sweeper
+    /// killed with -9 on any host frees it as soon as the server sees its connection gone.
+    public func tryExclusive(_ role: ExclusiveRole) throws -> (any ExclusiveHold)? {
+        let key: Int64 = switch role { case .sweeper: Self.sweeperLockKey }
+        let session = try dedicatedSession()
+        do {
+            guard try Bool.fetchOne(session, sql: "SELECT pg_try_advisory_lock(?)", arguments: [key]) == true else {
+                session.close()
+                return nil
+            }
+        } catch {
+            session.close()
+            throw PostgresSession.mapped(error)
+        }
+        return AdvisoryLockHold(session: session)
+    }
+
     /// A connection of its own that the caller keeps (the sweeper's session-level advisory lock lives with it).
     public func dedicatedSession() throws -> PostgresSession {
         PostgresSession(connection: try connect(), logger: logger)
@@ -131,6 +148,20 @@ public final class PostgresEngine: CatalogEngine, @unchecked Sendable {
             throw PostgresSession.mapped(error, connecting: target.display)
         }
     }
+}
+
+final class AdvisoryLockHold: ExclusiveHold, @unchecked Sendable {
+    private var session: PostgresSession?
+    private let lock = NSLock()
+    init(session: PostgresSession) { self.session = session }
+    func release() {
+        lock.lock()
+        defer { lock.unlock() }
+        // Closing the connection ends its session and every session-level lock with it.
+        session?.close()
+        session = nil
+    }
+    deinit { release() }
 }
 
 /// One connection inside a transaction (or a dedicated one): `?` marks become `$n`, values cross as SQLValue.

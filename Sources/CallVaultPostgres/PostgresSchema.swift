@@ -197,6 +197,19 @@ enum PostgresSchema {
         CREATE TRIGGER recordings_deleted_counted AFTER DELETE ON recordings
             FOR EACH ROW EXECUTE FUNCTION callvault_count_deleted_call();
         """),
+        ("v2: ingest workers and claims (SQLite v12)", """
+        CREATE TABLE ingest_workers (
+            worker \(text) PRIMARY KEY,
+            host \(text) NOT NULL,
+            alive_until \(text) NOT NULL
+        );
+        CREATE TABLE ingest_claims (
+            pair_key \(text) PRIMARY KEY,
+            worker \(text) NOT NULL
+        );
+        CREATE INDEX ingest_claims_by_worker ON ingest_claims (worker);
+        ALTER TABLE pending_placements ADD COLUMN worker \(text);
+        """),
     ]
 
     /// A migration's statements: split at `;` outside quotes and `$$` function bodies (the extended protocol

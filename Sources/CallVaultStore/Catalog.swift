@@ -83,11 +83,13 @@ public struct PendingPlacement: Codable, Sendable, CatalogRecord {
     public var recordingID: String
     public var audioPath: String
     public var tempPath: String
+    /// The ingest worker placing it (nil: a worker of a version before v12, or a one-shot ingest on SQLite).
+    public var worker: String?
     enum CodingKeys: String, CodingKey {
-        case recordingID = "recording_id", audioPath = "audio_path", tempPath = "temp_path"
+        case recordingID = "recording_id", audioPath = "audio_path", tempPath = "temp_path", worker
     }
-    public init(recordingID: String, audioPath: String, tempPath: String) {
-        self.recordingID = recordingID; self.audioPath = audioPath; self.tempPath = tempPath
+    public init(recordingID: String, audioPath: String, tempPath: String, worker: String? = nil) {
+        self.recordingID = recordingID; self.audioPath = audioPath; self.tempPath = tempPath; self.worker = worker
     }
 }
 
@@ -135,6 +137,11 @@ public final class Catalog: Sendable {
             // The engines' messages carry the server's code and text, never the bound arguments (no phone numbers).
             throw VaultError.failure("catalog: \(what) failed: \(e.message)")
         }
+    }
+
+    /// `role` for this process alone across every host on this catalog, or nil when another process has it.
+    public func exclusive(_ role: ExclusiveRole) throws -> (any ExclusiveHold)? {
+        try wrap("take the \(role.rawValue) lock") { try db.tryExclusive(role) }
     }
 
     /// Upsert of one store_meta key, written the one way both engines understand.
@@ -189,8 +196,13 @@ public final class Catalog: Sendable {
         try wrap("store recordings") {
             try db.write { db in
                 for r in rows {
-                    try r.insert(db)
+                    // The intent must still be there: a worker whose lease lapsed may have had its placement undone
+                    // by another worker's repair, and a row must never name audio that was removed.
                     try db.execute(sql: "DELETE FROM pending_placements WHERE recording_id = ?", arguments: [r.id])
+                    guard db.changesCount == 1 else {
+                        throw VaultError.failure("catalog: the placement of \(r.id) was undone by repair (this worker's lease lapsed); its inputs are retried")
+                    }
+                    try r.insert(db)
                 }
                 try Self.insertWaveforms(waveforms, in: db)
                 try AuditLog.append(events, in: db)

@@ -266,6 +266,25 @@ enum CatalogSchema {
                 END;
                 """)
         }
+        m.registerMigration("v12: ingest workers and claims") { db in
+            // Several ingest workers on one catalog (issue 12; SQLite keeps one host, but the tables are the same
+            // so the catalog's code is too). A worker says it is alive until an instant and renews it; a pair in a
+            // shared inbox is claimed by one worker, and a claim of a worker no longer alive may be taken over.
+            // A placement in flight names its worker, so repair undoes only the placements of workers that died.
+            try db.execute(sql: """
+                CREATE TABLE ingest_workers (
+                    worker TEXT PRIMARY KEY,
+                    host TEXT NOT NULL,
+                    alive_until TEXT NOT NULL
+                );
+                CREATE TABLE ingest_claims (
+                    pair_key TEXT PRIMARY KEY,
+                    worker TEXT NOT NULL
+                );
+                CREATE INDEX ingest_claims_by_worker ON ingest_claims (worker);
+                ALTER TABLE pending_placements ADD COLUMN worker TEXT;
+                """)
+        }
         return m
     }
 }

@@ -45,13 +45,27 @@ public struct PlacementItem: Sendable {
     }
 }
 
+/// The ingest worker a placement belongs to, when several share the store (a PostgreSQL catalog).
+public struct WorkerScope: Sendable {
+    public var worker: String
+    /// How long a worker's lease lasts: a staged copy older than that belongs to no live check.
+    public var lease: TimeInterval
+
+    public init(worker: String, lease: TimeInterval) {
+        self.worker = worker
+        self.lease = lease
+    }
+}
+
 public struct Placement: Sendable {
     public static let stagingDirectory = "staging"
     public let files: StoreFiles
     public let catalog: Catalog
+    /// nil: the only ingest on this store (SQLite, under the store's ingest lock).
+    public let scope: WorkerScope?
 
-    public init(files: StoreFiles, catalog: Catalog) {
-        self.files = files; self.catalog = catalog
+    public init(files: StoreFiles, catalog: Catalog, scope: WorkerScope? = nil) {
+        self.files = files; self.catalog = catalog; self.scope = scope
     }
 
     /// Copies everything readable from `input` (the descriptor the vault opened and checked) into
@@ -118,8 +132,10 @@ public struct Placement: Sendable {
     /// clear the intent in the same transaction). On any failure every placed name is removed again and the
     /// intent cleared, so the inputs (still in the inbox) can be retried.
     public func place(_ items: [PlacementItem], commit: () throws -> Void) throws {
-        try catalog.recordPending(items.map { PendingPlacement(recordingID: $0.recordingID, audioPath: $0.audioPath, tempPath: $0.staged.path) })
+        try catalog.recordPending(items.map { PendingPlacement(recordingID: $0.recordingID, audioPath: $0.audioPath, tempPath: $0.staged.path,
+                                                                worker: scope?.worker) })
         CrashPoint.reached("ingest.after-pending")
+        var committing = false
         do {
             try files.syncFileSystem()
             CrashPoint.reached("ingest.after-sync")
@@ -132,9 +148,14 @@ public struct Placement: Sendable {
             }
             try files.syncFileSystem()
             CrashPoint.reached("ingest.after-sync-renames")
+            committing = true
             try commit()
             CrashPoint.reached("ingest.after-commit")
         } catch {
+            // A commit to a server that failed may still have committed (the connection broke after COMMIT was
+            // sent): the placed files then belong to stored rows. They stay, with their intent, for repair to decide
+            // from the catalog once it answers (intent still there: not committed, undo; gone: committed, keep).
+            if committing, catalog.db.dialect == .postgres { throw error }
             for item in items {
                 _ = try? files.remove(item.staged.path)
                 _ = try? files.remove(item.audioPath)
@@ -147,16 +168,19 @@ public struct Placement: Sendable {
     /// Undoes placements whose row never committed (both names are orphans: no row exists for a pending
     /// placement) and empties staging (a copy there belongs to an evaluation a crash interrupted). Callers hold
     /// the ingest lock, so no other process is staging. Returns the number of orphans removed.
-    public func repair() throws -> Int {
+    public func repair(now: Date = Date()) throws -> Int {
         var removed = 0
-        let pending = try catalog.pendingPlacements()
+        let pending = try scope.map { try catalog.abandonedPlacements(worker: $0.worker, now: now) } ?? catalog.pendingPlacements()
         for p in pending {
             let a = try files.remove(p.tempPath)
             let b = try files.remove(p.audioPath)
             if a || b { removed += 1 }
         }
         for name in files.list(Self.stagingDirectory) {
-            if try files.remove("\(Self.stagingDirectory)/\(name)") { removed += 1 }
+            let path = "\(Self.stagingDirectory)/\(name)"
+            // Shared by every worker on the store: only a copy older than a lease is nobody's any more.
+            if let scope, let modified = files.modificationTime(path), now.timeIntervalSince(modified) < scope.lease { continue }
+            if try files.remove(path) { removed += 1 }
         }
         if !pending.isEmpty {
             try files.syncFileSystem()

@@ -235,4 +235,16 @@ public protocol CatalogEngine: Sendable {
     var location: String { get }
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    /// Takes `role` for this process if no other process (on any host using this catalog) has it; nil when one
+    /// does. Held until released, or until the process dies (the lock goes with its file or its connection).
+    func tryExclusive(_ role: ExclusiveRole) throws -> (any ExclusiveHold)?
+}
+
+/// What only one process at a time may do on a catalog.
+public enum ExclusiveRole: String, Sendable {
+    case sweeper
+}
+
+public protocol ExclusiveHold: AnyObject, Sendable {
+    func release()
 }

@@ -2,6 +2,9 @@
 import CallVaultCore
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public final class SQLiteEngine: CatalogEngine {
     public let pool: DatabasePool
@@ -40,6 +43,20 @@ public final class SQLiteEngine: CatalogEngine {
         try Self.mapped { try pool.write { try body(SQLiteSession($0)) } }
     }
 
+    /// An flock on a file beside the catalog: one host shares a SQLite catalog, so a host-local lock suffices.
+    public func tryExclusive(_ role: ExclusiveRole) throws -> (any ExclusiveHold)? {
+        let path = location + "-" + role.rawValue + ".lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SQLEngineError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let err = errno
+            close(fd)
+            if err == EWOULDBLOCK { return nil }
+            throw SQLEngineError("cannot lock \(path): \(String(cString: strerror(err)))")
+        }
+        return FileLockHold(fd: fd)
+    }
+
     static func mapped<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
@@ -48,6 +65,18 @@ public final class SQLiteEngine: CatalogEngine {
             throw SQLEngineError(e.message ?? "SQLite error \(e.resultCode.rawValue)")
         }
     }
+}
+
+final class FileLockHold: ExclusiveHold, @unchecked Sendable {
+    private var fd: Int32
+    private let lock = NSLock()
+    init(fd: Int32) { self.fd = fd }
+    func release() {
+        lock.lock()
+        defer { lock.unlock() }
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+    deinit { release() }
 }
 
 final class SQLiteSession: SQLSession {

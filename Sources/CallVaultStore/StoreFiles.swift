@@ -158,6 +158,13 @@ public struct StoreFiles: Sendable {
         (try? FileManager.default.contentsOfDirectory(atPath: absolute(relative)))?.sorted() ?? []
     }
 
+    /// When a store file's data last changed (nil when it does not exist).
+    public func modificationTime(_ relative: String) -> Date? {
+        var st = stat()
+        guard lstat(absolute(relative), &st) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+    }
+
     public func isDirectory(_ relative: String) -> Bool {
         var st = stat()
         return lstat(absolute(relative), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

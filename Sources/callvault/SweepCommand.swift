@@ -30,6 +30,15 @@ struct SweepCommand: ParsableCommand {
             }
         }
         let r = try Sweeper(vault: vault).sweep(now: instant, dryRun: dry, simulated: simulated)
+        if r.alreadyRunning {
+            // Not an error: the timer fired on two hosts, and the other one is doing the work.
+            if global.json {
+                printJSON(["now": Timestamp.utc(r.now), "dry_run": false, "already_running": true])
+            } else {
+                printLine("sweep: another sweep is running on this catalog (on this host or another); this one leaves it to finish")
+            }
+            return
+        }
         if global.json {
             printJSON([
                 "now": Timestamp.utc(r.now), "dry_run": r.dryRun, "audio_deleted": r.audioDeleted,

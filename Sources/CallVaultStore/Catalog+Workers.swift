@@ -1,0 +1,84 @@
+// Several ingest workers on one catalog (issue 12): who is alive, which worker has claimed which inbox pair,
+// and which placements in flight belong to workers that died. Each change is one short write transaction;
+// writers are serialised by the engine, so a claim and its takeover never interleave.
+import CallVaultCore
+import Foundation
+
+extension Catalog {
+    /// Says `worker` (on `host`) is alive until `until`; creates it on first call.
+    public func heartbeat(worker: String, host: String, until: Date) throws {
+        try wrap("renew worker lease") {
+            try db.write { db in
+                try db.execute(sql: """
+                    INSERT INTO ingest_workers (worker, host, alive_until) VALUES (?, ?, ?)
+                    ON CONFLICT (worker) DO UPDATE SET alive_until = excluded.alive_until
+                    """, arguments: [worker, host, Timestamp.utc(until)])
+            }
+        }
+    }
+
+    /// A worker that stops cleanly gives up its claims at once instead of letting them lapse.
+    public func retireWorker(_ worker: String) throws {
+        try wrap("retire worker") {
+            try db.write { db in
+                try db.execute(sql: "DELETE FROM ingest_claims WHERE worker = ?", arguments: [worker])
+                try db.execute(sql: "DELETE FROM ingest_workers WHERE worker = ?", arguments: [worker])
+            }
+        }
+    }
+
+    /// Claims the pairs `keys` for `worker` at `now`: a key nobody holds, or held by a worker whose lease ran out
+    /// (it died, or lost the catalog for longer than the lease), becomes this worker's. Returns the keys this worker
+    /// holds now, and how many it took over from a worker that was no longer alive.
+    public func claim(_ keys: [String], worker: String, now: Date) throws -> (held: Set<String>, takenOver: Int) {
+        guard !keys.isEmpty else { return ([], 0) }
+        let t = Timestamp.utc(now)
+        return try wrap("claim inbox pairs") {
+            try db.write { db in
+                var takenOver = 0
+                for key in keys {
+                    let holder = try String.fetchOne(db, sql: "SELECT worker FROM ingest_claims WHERE pair_key = ?", arguments: [key], cached: true)
+                    if holder == nil {
+                        try db.execute(cached: "INSERT INTO ingest_claims (pair_key, worker) VALUES (?, ?)", arguments: [key, worker])
+                    } else if holder != worker {
+                        let alive = try Bool.fetchOne(db, sql: "SELECT 1 FROM ingest_workers WHERE worker = ? AND alive_until > ?",
+                                                      arguments: [holder, t], cached: true) ?? false
+                        guard !alive else { continue }
+                        try db.execute(cached: "UPDATE ingest_claims SET worker = ? WHERE pair_key = ?", arguments: [worker, key])
+                        takenOver += 1
+                    }
+                }
+                let marks = keys.map { _ in "?" }.joined(separator: ",")
+                var args: SQLArguments = [worker]
+                args.append(contentsOf: SQLArguments(keys))
+                let held = try String.fetchAll(db, sql: "SELECT pair_key FROM ingest_claims WHERE worker = ? AND pair_key IN (\(marks))", arguments: args)
+                return (Set(held), takenOver)
+            }
+        }
+    }
+
+    /// Gives up claims once their pairs' outcome is durable (or they failed and wait in the inbox for any worker).
+    public func releaseClaims(_ keys: [String], worker: String) throws {
+        guard !keys.isEmpty else { return }
+        try wrap("release inbox pairs") {
+            try db.write { db in
+                for key in keys {
+                    try db.execute(cached: "DELETE FROM ingest_claims WHERE pair_key = ? AND worker = ?", arguments: [key, worker])
+                }
+            }
+        }
+    }
+
+    /// Placements in flight that repair may undo at `now`: those of `worker` itself (it is between batches), of
+    /// no named worker, and of workers no longer alive. A live worker's placements are never touched.
+    public func abandonedPlacements(worker: String, now: Date) throws -> [PendingPlacement] {
+        try wrap("read placements") {
+            try db.read { db in
+                try PendingPlacement.fetchAll(db, sql: """
+                    SELECT * FROM pending_placements p WHERE p.worker IS NULL OR p.worker = ?
+                       OR NOT EXISTS (SELECT 1 FROM ingest_workers w WHERE w.worker = p.worker AND w.alive_until > ?)
+                    """, arguments: [worker, Timestamp.utc(now)])
+            }
+        }
+    }
+}
