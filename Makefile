@@ -38,7 +38,8 @@ test: setup
 	$(MAKE) --no-print-directory browser-test
 
 # The CLI suite again, every store's catalog in a PostgreSQL database of its own (issue 12), plus the tests of
-# the shared catalog itself: a throwaway cluster on loopback (scripts/pg-cluster.sh), stopped at the end.
+# the shared catalog itself: a throwaway cluster on loopback (scripts/pg-cluster.sh), stopped at the end. Then
+# the kill -9 torture of 3 workers on one catalog with a server restart (its own cluster), at full size.
 PGTEST_DIR ?= /tmp/callvault-pgtest
 PGTEST_PORT ?= 55439
 test-postgres: setup
@@ -46,6 +47,7 @@ test-postgres: setup
 	@eval "$$(scripts/pg-cluster.sh start $(PGTEST_DIR) $(PGTEST_PORT))" && \
 	  trap 'scripts/pg-cluster.sh stop $(PGTEST_DIR)' EXIT && \
 	  $(SWIFT) test --skip-build --filter 'CLITests'
+	scripts/torture-postgres.sh 3 1000 30 $$($(SWIFT) build --show-bin-path)/callvault
 
 # The web app in headless Chromium driven by Selenium (tests/browser/run.sh): Debian's chromium, its driver and
 # python3-selenium. Screenshots of every page go to $(SCREENSHOTS) (docs/screenshots holds the committed ones:

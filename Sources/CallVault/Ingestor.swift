@@ -102,6 +102,7 @@ public struct Ingestor: Sendable {
     @discardableResult
     public func repair() throws -> (orphansRemoved: Int, quarantineCompleted: Int) {
         let orphans = try workerPlacement().repair()
+        if vault.isShared { try vault.catalog.pruneDeadWorkers(now: vault.clock.now()) }
         return (orphans, try Quarantine(vault: vault).repair())
     }
 

@@ -69,6 +69,28 @@ extension Catalog {
         }
     }
 
+    /// Forgets workers whose lease ran out and the claims they still held (a worker killed after its pairs were
+    /// done but before it gave their claims up). Returns how many claims went.
+    @discardableResult
+    public func pruneDeadWorkers(now: Date) throws -> Int {
+        let t = Timestamp.utc(now)
+        return try wrap("forget dead workers") {
+            try db.write { db in
+                try db.execute(sql: """
+                    DELETE FROM ingest_claims WHERE NOT EXISTS
+                        (SELECT 1 FROM ingest_workers w WHERE w.worker = ingest_claims.worker AND w.alive_until > ?)
+                    """, arguments: [t])
+                let claims = db.changesCount
+                // Placements of a dead worker still name it; repair undoes them first (it runs before this).
+                try db.execute(sql: """
+                    DELETE FROM ingest_workers WHERE alive_until <= ?
+                      AND NOT EXISTS (SELECT 1 FROM pending_placements p WHERE p.worker = ingest_workers.worker)
+                    """, arguments: [t])
+                return claims
+            }
+        }
+    }
+
     /// Placements in flight that repair may undo at `now`: those of `worker` itself (it is between batches), of
     /// no named worker, and of workers no longer alive. A live worker's placements are never touched.
     public func abandonedPlacements(worker: String, now: Date) throws -> [PendingPlacement] {
