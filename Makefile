@@ -67,6 +67,7 @@ bench: setup
 	bench/list-bench.sh
 	bench/web-bench.sh
 	bench/requests-bench.sh
+	bench/postgres-bench.sh
 
 clean:
 	rm -rf .build $(DEMO) .bench .bench-web .bench-requests

@@ -93,21 +93,27 @@ public final class Vault: Sendable {
                 throw VaultError(.usage, "\(root) already holds a catalog (\(name) exists): restore its \(Configuration.fileName) instead of running init")
             }
         }
+        // A shared catalog named by the environment is written into the configuration (without a password), so
+        // every later command on this store finds it. One that already holds a store is refused before anything
+        // is created.
+        let shared = try CatalogOpening.postgresTarget(CatalogSettings())
+        let text = Configuration.initialText(tenants: tenants, adminUser: actor, catalogURL: shared?.display)
+        let configuration = try Configuration.parse(text)
+        var sharedCatalog: Catalog?
+        if let shared {
+            let c = try CatalogOpening.open(root: root, settings: configuration.catalog)
+            if try c.meta("created_at") != nil {
+                throw VaultError(.usage, "\(shared.display) already holds a store's catalog: give each store an empty database")
+            }
+            sharedCatalog = c
+        }
         if mkdir(root, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create store directory \(root): \(String(cString: strerror(errno)))")
         }
         let files = StoreFiles(root: root)
         try files.makeDirectories(audioDirectory)
         try files.makeDirectories(quarantineDirectory)
-        // A shared catalog named by the environment is written into the configuration (without a password), so
-        // every later command on this store finds it.
-        let shared = try CatalogOpening.postgresTarget(CatalogSettings())
-        let text = Configuration.initialText(tenants: tenants, adminUser: actor, catalogURL: shared?.display)
-        let configuration = try Configuration.parse(text)
-        let catalog = try CatalogOpening.open(root: root, settings: configuration.catalog)
-        if shared != nil, try catalog.meta("created_at") != nil {
-            throw VaultError(.usage, "\(shared!.display) already holds a store's catalog: give each store an empty database")
-        }
+        let catalog = try sharedCatalog ?? CatalogOpening.open(root: root, settings: configuration.catalog)
         try catalog.setMeta("simulation", simulation ? "true" : "false")
         try catalog.setMeta("created_at", Timestamp.utc(clock.now()))
         let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)

@@ -55,10 +55,22 @@ public final class PostgresEngine: CatalogEngine, @unchecked Sendable {
     }
 
     func transaction<T>(begin: String, lockKey: Int64?, _ body: (any SQLSession) throws -> T) throws -> T {
-        let connection = try take()
-        let session = PostgresSession(connection: connection, logger: logger)
+        var connection = try take()
+        var session = PostgresSession(connection: connection, logger: logger)
         do {
             try session.execute(sql: begin, arguments: [], cached: false)
+        } catch {
+            // An idle connection the server dropped (a restart, an idle timeout) fails at BEGIN, before anything
+            // was done: one new connection is tried before the failure is reported.
+            Self.drop(connection)
+            connection = try take()
+            session = PostgresSession(connection: connection, logger: logger)
+            do { try session.execute(sql: begin, arguments: [], cached: false) } catch {
+                Self.drop(connection)
+                throw PostgresSession.mapped(error)
+            }
+        }
+        do {
             if let lockKey { try session.execute(sql: "SELECT pg_advisory_xact_lock(?)", arguments: [lockKey], cached: false) }
             let result = try body(session)
             try session.execute(sql: "COMMIT", arguments: [], cached: false)

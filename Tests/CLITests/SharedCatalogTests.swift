@@ -1,6 +1,7 @@
 // Several workers on one catalog (issue 12), as an operator runs them: the sweeper's lock, claims on pairs of a
 // shared inbox and their takeover after a lease, repair that keeps to dead workers' placements, the move of an
 // embedded catalog to PostgreSQL, the password rules, and the daemon outliving the server going away.
+import CallVaultPostgres
 import CallVaultStore
 import Foundation
 import Testing
@@ -84,7 +85,16 @@ struct PostgresCatalogTests {
         #expect(try box.count("SELECT count(*) FROM recordings WHERE call_id = 'dead1'") == 1, "the dead worker's pair is taken over")
         #expect(try box.count("SELECT count(*) FROM recordings WHERE call_id = 'live1'") == 0, "the live worker's pair is left to it")
         #expect(FileManager.default.fileExists(atPath: box.inbox + "/acme-energy/live1.wav"), "and stays in the inbox")
-        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'ingest.claims_taken_over'") == 1)
+        // Repair at the start of the run forgot the dead worker and its claim; a worker that dies later is taken
+        // over in the claim itself:
+        let catalog = Catalog(engine: try box.catalog())
+        try catalog.heartbeat(worker: "late:3", host: "late", until: Date().addingTimeInterval(-1))
+        #expect(try catalog.claim(["k1"], worker: "late:3", now: Date().addingTimeInterval(-5)).held == ["k1"])
+        try catalog.heartbeat(worker: "me:4", host: "me", until: Date().addingTimeInterval(600))
+        let takeover = try catalog.claim(["k1"], worker: "me:4", now: Date())
+        #expect(takeover.held == ["k1"] && takeover.takenOver == 1)
+        #expect(try catalog.claim(["k1"], worker: "other:1", now: Date()).held.isEmpty, "a live holder keeps it")
+        try catalog.releaseClaims(["k1"], worker: "me:4")
         #expect(try box.count("SELECT count(*) FROM ingest_claims WHERE worker != 'other:1'") == 0, "claims go when the batch is done")
 
         // The other worker dies (its lease runs out): the pair is anyone's.
@@ -182,6 +192,16 @@ struct PostgresCatalogTests {
         #expect(again.status != 0)
     }
 
+    @Test func initRefusesADatabaseThatHoldsAnotherStoresCatalog() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let r = try box.run(["init", "--store", box.dir + "/second", "--tenant", "acme-energy"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("already holds a store's catalog"), "\(r.stderr)")
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'store.init'") == 1, "the first store's catalog is untouched")
+        #expect(!FileManager.default.fileExists(atPath: box.dir + "/second"), "nothing was created")
+    }
+
     @Test func aPasswordInTheConfigurationOrInAFileOthersReadIsRefused() throws {
         let box = Sandbox()
         try box.initStore()
@@ -204,6 +224,26 @@ struct PostgresCatalogTests {
         chmod(box.dir + "/pw", 0o600)
         let ok = try box.run(["list"], env: ["CALLVAULT_CATALOG_URL": "", "CALLVAULT_CATALOG_PASSWORD": ""])
         #expect(ok.status == 0, "the password from the file: \(ok.stderr)")
+    }
+
+    /// `sslmode` as libpq reads it: `require` encrypts (the server's certificate not checked), `disable` does not,
+    /// `verify-full` refuses a certificate no trusted root signed (the throwaway cluster's is self-signed).
+    @Test func theConnectionIsEncryptedWhenAsked() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let url = try #require(box.catalogURL), password = Sandbox.postgres!.password
+        func encrypted(_ mode: String) throws -> Bool? {
+            let engine = try PostgresEngine(target: PostgresTarget.parse(url + "?sslmode=" + mode, password: password, allowPassword: false))
+            return try engine.read { try Bool.fetchOne($0, sql: "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") }
+        }
+        #expect(try encrypted("require") == true)
+        #expect(try encrypted("disable") == false)
+        #expect(throws: SQLEngineError.self) { _ = try encrypted("verify-full") }
+        let r = try box.run(["list"], env: ["CALLVAULT_CATALOG_URL": url + "?sslmode=require"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let bad = try box.run(["list"], env: ["CALLVAULT_CATALOG_URL": url + "?sslmode=sometimes"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("sslmode must be one of"), "\(bad.stderr)")
     }
 
     @Test func theDaemonOutlivesTheServerGoingAwayAndHealthzSaysWhy() throws {
