@@ -32,8 +32,9 @@ import json, sys, os, datetime
 w, n = sys.argv[1], int(sys.argv[2])
 base = open(f"{w}/gen/base.wav", "rb").read()
 start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(days=2)
-for k in (1, 2, 3):
-    for j in range(k):
+# One copy of the calls per configuration (ingest removes what it stored): calls-s for SQLite, calls-K for K workers.
+for k in ("s", 1, 2, 3):
+    for j in range(1 if k == "s" else k):
         os.makedirs(f"{w}/calls-{k}/{j}/acme-energy", exist_ok=True)
 for i in range(n):
     data = bytearray(base)
@@ -42,29 +43,28 @@ for i in range(n):
     side = {"schema": "callvault.call/1", "call_id": f"bench-{i}", "started_at": t.isoformat(),
             "ended_at": (t + datetime.timedelta(seconds=60)).isoformat(), "direction": "inbound",
             "agent": {"id": f"a-{i % 40}", "team": "billing-nl"}, "caller": "+32470123456", "announcement": {"played": True}}
-    for k in (1, 2, 3):
-        name = f"{w}/calls-{k}/{i % k}/acme-energy/call-{i:05d}"
+    for k in ("s", 1, 2, 3):
+        name = f"{w}/calls-{k}/{0 if k == 's' else i % k}/acme-energy/call-{i:05d}"
         open(name + ".wav", "wb").write(data)
         json.dump(side, open(name + ".json", "w"))
 PY
 sync
-# run_workers STORE K [env…]: K ingest processes on the K shares, started together; prints the wall time.
+# run_workers STORE SET K [env…]: K ingest processes on the K shares of calls-SET, started together; prints the wall time.
 run_workers() {
-  local store=$1 k=$2; shift 2
+  local store=$1 set=$2 k=$3; shift 3
   local t0 t1 pids=()
   t0=$(now)
-  for j in $(seq 0 $((k - 1))); do env "$@" "$BIN" ingest --store "$store" --json "$W/calls-$k/$j" > "$W/ingest-$k-$j.json" & pids+=($!); done
+  for j in $(seq 0 $((k - 1))); do env "$@" "$BIN" ingest --store "$store" --json "$W/calls-$set/$j" > "$W/ingest-$set-$j.json" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p"; done
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
 "$BIN" init --store "$W/sqlite" --tenant acme-energy > /dev/null
-T_SQLITE=$(run_workers "$W/sqlite" 1 CALLVAULT_CATALOG_URL=)
+T_SQLITE=$(run_workers "$W/sqlite" s 1 CALLVAULT_CATALOG_URL=)
 declare -A T_PG
 for k in 1 2 3; do
   pgstore "$W/pg-$k" "ingest$k"
-  # The share folders are consumed: a fresh copy for the next configuration was made above (calls-K).
-  T_PG[$k]=$(run_workers "$W/pg-$k" "$k")
+  T_PG[$k]=$(run_workers "$W/pg-$k" "$k" "$k")
   stored=$(psqlq "$CALLVAULT_TEST_PG/ingest$k" -c "SELECT count(*) FROM recordings")
   [ "$stored" = "$N" ] || { echo "FAIL: $k worker(s) stored $stored of $N"; exit 1; }
 done
@@ -102,6 +102,13 @@ SB=$(CALLVAULT_CATALOG_URL= best list --store "$W/sl-big")
 R_LIST=$(echo "$LB / $LS" | bc -l)
 printf "   PostgreSQL: 1,000 rows %.3f s, %d rows %.3f s: %.2f× (target ≤ 1.5×); SQLite at %d rows: %.3f s\n" "$LS" "$BIG" "$LB" "$R_LIST" "$BIG" "$SB"
 OK_LIST=$(echo "$R_LIST <= 1.5" | bc -l)
+
+echo "== 2b. catalog migrate of the $BIG-row SQLite catalog into an empty database (copy, count, verify)"
+MIG_URL=$(newdb migrated)
+t0=$(now); "$BIN" catalog migrate --store "$W/sl-big" --json --to "$MIG_URL" > "$W/migrate.json"; t1=$(now)
+T_MIG=$(echo "$t1 - $t0" | bc -l)
+python3 -c "import json; j=json.load(open('$W/migrate.json')); assert j['rows']['recordings']==$BIG, j"
+printf "   %d rows in %.1f s: %.0f rows/s (7 million rows: about %.0f min)\n" "$BIG" "$T_MIG" "$(echo "$BIG / $T_MIG" | bc -l)" "$(echo "7000000 / ($BIG / $T_MIG) / 60" | bc -l)"
 
 echo "== 3. sweep of $DEL expired rows (audio files, rows, one audit event each)"
 sweep_one() {   # sweep_one STORE [env…]: creates the audio files of the rows, sweeps, prints the wall time

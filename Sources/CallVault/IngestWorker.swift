@@ -32,7 +32,7 @@ public final class IngestWorker: @unchecked Sendable {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         host = String(cString: name)
-        id = "\(host):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
+        id = "\(host):\(getpid()):\(Self.startTime(getpid()) ?? 0):\(UUID().uuidString.prefix(8).lowercased())"
         self.lease = lease
         self.catalog = catalog
         try catalog.heartbeat(worker: id, host: host, until: Date().addingTimeInterval(lease))
@@ -46,6 +46,28 @@ public final class IngestWorker: @unchecked Sendable {
     }
 
     public var scope: WorkerScope { WorkerScope(worker: id, lease: lease) }
+
+    /// Ends at once the lease of workers of this host whose process is gone (killed, crashed): a rerun on the
+    /// same host then takes their pairs and repairs their placements without waiting a lease, as on SQLite.
+    /// A process is the same one only with the same pid *and* start time (pids are reused).
+    public func expireDeadLocalWorkers() throws {
+        let dead = try catalog.workers(host: host).filter { other in
+            guard other != id else { return false }
+            let parts = other.split(separator: ":")
+            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]), let started = UInt64(parts[parts.count - 2]) else { return false }
+            return Self.startTime(pid) != started
+        }
+        if !dead.isEmpty { try catalog.expireWorkers(dead) }
+    }
+
+    /// A process's start time (clock ticks since boot, /proc/PID/stat field 22); nil when there is no such process.
+    static func startTime(_ pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name (which may hold spaces), starting with field 3.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
 
     /// The key two workers agree on for one pair: its path (a shared inbox is mounted at the same path on
     /// every host; own inboxes never share a path with another worker's on the same host).

@@ -101,6 +101,7 @@ public struct Ingestor: Sendable {
     /// quarantines. Callers hold the ingest lock.
     @discardableResult
     public func repair() throws -> (orphansRemoved: Int, quarantineCompleted: Int) {
+        if vault.isShared { try IngestWorker.of(vault).expireDeadLocalWorkers() }
         let orphans = try workerPlacement().repair()
         if vault.isShared { try vault.catalog.pruneDeadWorkers(now: vault.clock.now()) }
         return (orphans, try Quarantine(vault: vault).repair())
@@ -180,6 +181,7 @@ public struct Ingestor: Sendable {
         // claimed it; the others leave it. Claims go when the batch is done, whatever its outcome: a pair that
         // failed waits in the inbox for whichever worker comes next.
         let worker = try IngestWorker.of(vault)
+        try worker.expireDeadLocalWorkers()
         let keys = (pairs + lone).map(IngestWorker.key)
         let (held, takenOver) = try vault.catalog.claim(keys, worker: worker.id, now: vault.clock.now())
         defer { try? vault.catalog.releaseClaims(Array(held), worker: worker.id) }

@@ -36,18 +36,23 @@ public enum AuditLog {
         let last = try SQLRow.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", cached: true)
         var seq: Int64 = last?["seq"] ?? 0
         var prev: String = last?["hash"] ?? genesis
-        let insert = """
-            INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
+        var rows: [SQLArguments] = []
+        rows.reserveCapacity(events.count)
         for event in events {
             seq += 1
             let at = Timestamp.utc(event.at)
             let details = canonicalJSON(event.details)
             let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
                                  action: event.action, target: event.target, details: details)
-            try db.execute(cached: insert, arguments: [seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+            rows.append([seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
             prev = hash
+        }
+        // Many rows a statement (a sweep batch appends thousands): one round trip each, not one per event.
+        for run in rows.runs(of: 500) {
+            var args = SQLArguments()
+            for r in run { args.append(contentsOf: r) }
+            try db.execute(cached: "INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash) VALUES "
+                           + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: run.count).joined(separator: ", "), arguments: args)
         }
         // The head of the chain, kept apart: cutting events off the end leaves a chain that is whole in itself,
         // and only a head that no longer matches tells.

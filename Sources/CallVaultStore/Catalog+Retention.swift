@@ -114,17 +114,24 @@ extension Catalog {
                 }
                 try sync()
                 var events: [AuditEvent] = []
+                var byHow: [String: [String]] = [:]
                 for (r, result) in out {
                     switch result {
                     case .removed, .alreadyMissing:
                         let how = if case .removed = result { "retention" } else { "found_missing" }
-                        try db.execute(cached: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id = ?",
-                                       arguments: [t, how, r.id])
-                        // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
-                        try Self.deleteWaveform(recordingID: r.id, in: db)
+                        byHow[how, default: []].append(r.id)
                         events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break
+                    }
+                }
+                for (how, ids) in byHow.sorted(by: { $0.key < $1.key }) {
+                    for run in ids.runs(of: 500) {
+                        var args: SQLArguments = [t, how]
+                        args.append(contentsOf: SQLArguments(run))
+                        try db.execute(cached: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id IN (\(marks(run.count)))", arguments: args)
+                        // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
+                        try db.execute(cached: "DELETE FROM waveforms WHERE recording_id IN (\(marks(run.count)))", arguments: SQLArguments(run))
                     }
                 }
                 try AuditLog.append(events, in: db)
@@ -150,6 +157,7 @@ extension Catalog {
                 }
                 try sync()
                 var events: [AuditEvent] = []
+                var gone: [String] = []
                 for (r, result) in out {
                     if case .failed = result { continue }
                     // One event per recording: the metadata deletion, saying whether the audio went with it.
@@ -157,9 +165,12 @@ extension Catalog {
                     if r.audioPresent {
                         details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
-                    // The trigger recordings_deleted_counted (v11) keeps the call's count for the report.
-                    try db.execute(cached: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
+                    gone.append(r.id)
                     events.append(event("sweep.metadata_deleted", r.id, details))
+                }
+                // The trigger recordings_deleted_counted (v11) keeps each call's count for the report.
+                for run in gone.runs(of: 500) {
+                    try db.execute(cached: "DELETE FROM recordings WHERE id IN (\(marks(run.count)))", arguments: SQLArguments(run))
                 }
                 try AuditLog.append(events, in: db)
                 let last = rows.last.map { ($0["expiry"] as String, $0["rid"] as Int64) }

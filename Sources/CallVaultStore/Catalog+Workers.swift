@@ -17,6 +17,34 @@ extension Catalog {
         }
     }
 
+    /// How many workers other than `worker` are alive at `now` (on any host).
+    public func otherLiveWorkers(than worker: String, now: Date) throws -> Int {
+        try wrap("read workers") {
+            try db.read {
+                try Int.fetchOne($0, sql: "SELECT count(*) FROM ingest_workers WHERE worker != ? AND alive_until > ?",
+                                 arguments: [worker, Timestamp.utc(now)]) ?? 0
+            }
+        }
+    }
+
+    /// The workers registered from `host`.
+    public func workers(host: String) throws -> [String] {
+        try wrap("read workers") {
+            try db.read { try String.fetchAll($0, sql: "SELECT worker FROM ingest_workers WHERE host = ?", arguments: [host]) }
+        }
+    }
+
+    /// Ends the leases of workers known to be dead (their process is gone from this host).
+    public func expireWorkers(_ workers: [String]) throws {
+        try wrap("expire dead workers") {
+            try db.write { db in
+                for w in workers {
+                    try db.execute(sql: "UPDATE ingest_workers SET alive_until = '0000-01-01T00:00:00Z' WHERE worker = ?", arguments: [w])
+                }
+            }
+        }
+    }
+
     /// A worker that stops cleanly gives up its claims at once instead of letting them lapse.
     public func retireWorker(_ worker: String) throws {
         try wrap("retire worker") {
@@ -36,23 +64,29 @@ extension Catalog {
         return try wrap("claim inbox pairs") {
             try db.write { db in
                 var takenOver = 0
-                for key in keys {
-                    let holder = try String.fetchOne(db, sql: "SELECT worker FROM ingest_claims WHERE pair_key = ?", arguments: [key], cached: true)
-                    if holder == nil {
-                        try db.execute(cached: "INSERT INTO ingest_claims (pair_key, worker) VALUES (?, ?)", arguments: [key, worker])
-                    } else if holder != worker {
-                        let alive = try Bool.fetchOne(db, sql: "SELECT 1 FROM ingest_workers WHERE worker = ? AND alive_until > ?",
-                                                      arguments: [holder, t], cached: true) ?? false
-                        guard !alive else { continue }
-                        try db.execute(cached: "UPDATE ingest_claims SET worker = ? WHERE pair_key = ?", arguments: [worker, key])
-                        takenOver += 1
-                    }
+                var held: Set<String> = []
+                // Three statements a run of keys, whatever its length: free keys taken, dead holders' keys taken
+                // over, then what this worker holds.
+                for run in keys.runs(of: 500) {
+                    var pairs = SQLArguments()
+                    for key in run { pairs.append(key); pairs.append(worker) }
+                    try db.execute(cached: "INSERT INTO ingest_claims (pair_key, worker) VALUES "
+                                   + Array(repeating: "(?, ?)", count: run.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING",
+                                   arguments: pairs)
+                    var args: SQLArguments = [worker, worker, t]
+                    args.append(contentsOf: SQLArguments(run))
+                    try db.execute(cached: """
+                        UPDATE ingest_claims SET worker = ? WHERE worker != ?
+                          AND NOT EXISTS (SELECT 1 FROM ingest_workers w WHERE w.worker = ingest_claims.worker AND w.alive_until > ?)
+                          AND pair_key IN (\(marks(run.count)))
+                        """, arguments: args)
+                    takenOver += db.changesCount
+                    var mine: SQLArguments = [worker]
+                    mine.append(contentsOf: SQLArguments(run))
+                    held.formUnion(try String.fetchAll(db, sql: "SELECT pair_key FROM ingest_claims WHERE worker = ? AND pair_key IN (\(marks(run.count)))",
+                                                       arguments: mine))
                 }
-                let marks = keys.map { _ in "?" }.joined(separator: ",")
-                var args: SQLArguments = [worker]
-                args.append(contentsOf: SQLArguments(keys))
-                let held = try String.fetchAll(db, sql: "SELECT pair_key FROM ingest_claims WHERE worker = ? AND pair_key IN (\(marks))", arguments: args)
-                return (Set(held), takenOver)
+                return (held, takenOver)
             }
         }
     }
@@ -62,8 +96,10 @@ extension Catalog {
         guard !keys.isEmpty else { return }
         try wrap("release inbox pairs") {
             try db.write { db in
-                for key in keys {
-                    try db.execute(cached: "DELETE FROM ingest_claims WHERE pair_key = ? AND worker = ?", arguments: [key, worker])
+                for run in keys.runs(of: 500) {
+                    var args: SQLArguments = [worker]
+                    args.append(contentsOf: SQLArguments(run))
+                    try db.execute(cached: "DELETE FROM ingest_claims WHERE worker = ? AND pair_key IN (\(marks(run.count)))", arguments: args)
                 }
             }
         }

@@ -195,15 +195,15 @@ public final class Catalog: Sendable {
     public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = []) throws {
         try wrap("store recordings") {
             try db.write { db in
-                for r in rows {
-                    // The intent must still be there: a worker whose lease lapsed may have had its placement undone
-                    // by another worker's repair, and a row must never name audio that was removed.
-                    try db.execute(sql: "DELETE FROM pending_placements WHERE recording_id = ?", arguments: [r.id])
-                    guard db.changesCount == 1 else {
-                        throw VaultError.failure("catalog: the placement of \(r.id) was undone by repair (this worker's lease lapsed); its inputs are retried")
+                // The intents must still be there: a worker whose lease lapsed may have had its placements undone by
+                // another worker's repair, and a row must never name audio that was removed.
+                for run in rows.map(\.id).runs(of: 500) {
+                    try db.execute(cached: "DELETE FROM pending_placements WHERE recording_id IN (\(marks(run.count)))", arguments: SQLArguments(run))
+                    guard db.changesCount == run.count else {
+                        throw VaultError.failure("catalog: a placement of this batch was undone by repair (this worker's lease lapsed); its inputs are retried")
                     }
-                    try r.insert(db)
                 }
+                for r in rows { try r.insert(db) }
                 try Self.insertWaveforms(waveforms, in: db)
                 try AuditLog.append(events, in: db)
             }

@@ -176,10 +176,12 @@ public struct Placement: Sendable {
             let b = try files.remove(p.audioPath)
             if a || b { removed += 1 }
         }
+        // Staging is shared by every worker on the store: while another worker is alive, only a copy older than a
+        // lease is nobody's any more; with no other worker alive, none is anybody's.
+        let othersAlive = try scope.map { try catalog.otherLiveWorkers(than: $0.worker, now: now) > 0 } ?? false
         for name in files.list(Self.stagingDirectory) {
             let path = "\(Self.stagingDirectory)/\(name)"
-            // Shared by every worker on the store: only a copy older than a lease is nobody's any more.
-            if let scope, let modified = files.modificationTime(path), now.timeIntervalSince(modified) < scope.lease { continue }
+            if othersAlive, let scope, let modified = files.modificationTime(path), now.timeIntervalSince(modified) < scope.lease { continue }
             if try files.remove(path) { removed += 1 }
         }
         if !pending.isEmpty {

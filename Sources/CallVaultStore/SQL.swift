@@ -190,6 +190,20 @@ public enum SQLDialect: String, Sendable {
     }
 }
 
+extension Array {
+    /// The elements in runs of at most `size`: statements with one `?` per element stay within both engines'
+    /// parameter limits (SQLite 32,766, PostgreSQL 65,535) and are sent once per run instead of once per element,
+    /// which is what a round trip to a server costs.
+    func runs(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+/// `?,?,…,?` for `n` values.
+func marks(_ n: Int) -> String {
+    Array(repeating: "?", count: n).joined(separator: ",")
+}
+
 /// One transaction's connection. Statements use `?` marks; the engine rewrites them for its server.
 public protocol SQLSession: AnyObject {
     var dialect: SQLDialect { get }
