@@ -20,12 +20,14 @@ public struct WaveformRow: Sendable, Equatable {
 }
 
 extension Catalog {
-    static let insertWaveformSQL = "INSERT INTO waveforms (recording_id, channels, buckets, peaks) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 
     /// Inserts waveforms inside a caller's transaction (ingest's commit); one already kept is left as it is.
     static func insertWaveforms(_ rows: [WaveformRow], in db: any SQLSession) throws {
-        for w in rows {
-            try db.execute(cached: insertWaveformSQL, arguments: [w.recordingID, w.channels, w.buckets, w.peaks])
+        for run in rows.runs(of: 500) {
+            var args = SQLArguments()
+            for w in run { args.append(contentsOf: [w.recordingID, w.channels, w.buckets, w.peaks]) }
+            try db.execute(cached: "INSERT INTO waveforms (recording_id, channels, buckets, peaks) VALUES "
+                           + Array(repeating: "(?, ?, ?, ?)", count: run.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING", arguments: args)
         }
     }
 

@@ -175,7 +175,7 @@ public final class Catalog: Sendable {
 
     public func recordPending(_ placements: [PendingPlacement]) throws {
         try wrap("record placements") {
-            try db.write { db in for p in placements { try p.insert(db) } }
+            try db.write { db in try PendingPlacement.insertAll(placements, in: db) }
         }
     }
 
@@ -203,7 +203,7 @@ public final class Catalog: Sendable {
                         throw VaultError.failure("catalog: a placement of this batch was undone by repair (this worker's lease lapsed); its inputs are retried")
                     }
                 }
-                for r in rows { try r.insert(db) }
+                try RecordingRow.insertAll(rows, in: db)
                 try Self.insertWaveforms(waveforms, in: db)
                 try AuditLog.append(events, in: db)
             }

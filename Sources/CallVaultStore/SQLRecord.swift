@@ -31,6 +31,35 @@ extension CatalogRecord {
             .first.map { try Self(row: $0) }
     }
 
+    /// Inserts many records in multi-row statements (one round trip per run of rows instead of one per row; a
+    /// column some record leaves out is NULL for it, as its default is).
+    public static func insertAll(_ records: [Self], in db: any SQLSession) throws {
+        guard !records.isEmpty else { return }
+        var columns: [String] = []
+        var index: [String: Int] = [:]
+        let encoded = try records.map { r -> [(String, SQLValue)] in
+            let encoder = RowEncoder()
+            try r.encode(to: encoder)
+            for (name, _) in encoder.storage.columns where index[name] == nil {
+                index[name] = columns.count
+                columns.append(name)
+            }
+            return encoder.storage.columns
+        }
+        let rowMarks = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        for run in encoded.runs(of: max(1, 30_000 / columns.count)) {
+            var args = SQLArguments()
+            args.values.reserveCapacity(run.count * columns.count)
+            for row in run {
+                var values = [SQLValue](repeating: .null, count: columns.count)
+                for (name, v) in row { values[index[name]!] = v }
+                args.values += values
+            }
+            try db.execute(sql: "INSERT INTO \(databaseTableName) (\(columns.joined(separator: ", "))) VALUES "
+                           + Array(repeating: rowMarks, count: run.count).joined(separator: ", "), arguments: args, cached: true)
+        }
+    }
+
     /// Inserts the record; nil optionals are left to the column's default (NULL). `ignoringConflicts`: a row
     /// with the same key already there is kept and this one dropped.
     public func insert(_ db: any SQLSession, ignoringConflicts: Bool = false) throws {
