@@ -31,21 +31,38 @@ public final class IngestWorker: @unchecked Sendable {
     init(catalog: Catalog, lease: TimeInterval) throws {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
-        host = String(cString: name)
+        // The host name and this process's pid namespace: containers sharing a host name see other pids, and
+        // must never judge each other's workers by them.
+        var ns = stat()
+        let namespace = stat("/proc/self/ns/pid", &ns) == 0 ? "#\(ns.st_ino)" : ""
+        host = String(cString: name) + namespace
         id = "\(host):\(getpid()):\(Self.startTime(getpid()) ?? 0):\(UUID().uuidString.prefix(8).lowercased())"
         self.lease = lease
         self.catalog = catalog
-        try catalog.heartbeat(worker: id, host: host, until: Date().addingTimeInterval(lease))
+        let seconds = max(1, Int(lease))
+        try catalog.heartbeat(worker: id, host: host, leaseSeconds: seconds)
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "callvault.worker.heartbeat"))
         let (catalog, id, host) = (catalog, id, host)
         timer.schedule(deadline: .now() + lease / 4, repeating: lease / 4)
         // A beat that fails (the server is away) is tried again at the next one; if the lease runs out meanwhile,
         // other workers may take this worker's pairs, and its own commit refuses placements repair undid.
-        timer.setEventHandler { try? catalog.heartbeat(worker: id, host: host, until: Date().addingTimeInterval(lease)) }
+        timer.setEventHandler { try? catalog.heartbeat(worker: id, host: host, leaseSeconds: seconds) }
         timer.resume()
     }
 
     public var scope: WorkerScope { WorkerScope(worker: id, lease: lease) }
+
+    /// A process that stops cleanly gives up its claims and its lease at once (other workers need not wait a
+    /// lease to repair what it leaves, or to take a pair it had claimed). Nothing when it never registered.
+    public static func retireIfRegistered() {
+        lock.lock()
+        let w = current
+        current = nil
+        lock.unlock()
+        guard let w else { return }
+        w.timer.cancel()
+        try? w.catalog.retireWorker(w.id)
+    }
 
     /// Ends at once the lease of workers of this host whose process is gone (killed, crashed): a rerun on the
     /// same host then takes their pairs and repairs their placements without waiting a lease, as on SQLite.

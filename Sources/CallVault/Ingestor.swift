@@ -103,7 +103,7 @@ public struct Ingestor: Sendable {
     public func repair() throws -> (orphansRemoved: Int, quarantineCompleted: Int) {
         if vault.isShared { try IngestWorker.of(vault).expireDeadLocalWorkers() }
         let orphans = try workerPlacement().repair()
-        if vault.isShared { try vault.catalog.pruneDeadWorkers(now: vault.clock.now()) }
+        if vault.isShared { try vault.catalog.pruneDeadWorkers() }
         return (orphans, try Quarantine(vault: vault).repair())
     }
 
@@ -183,13 +183,15 @@ public struct Ingestor: Sendable {
         let worker = try IngestWorker.of(vault)
         try worker.expireDeadLocalWorkers()
         let keys = (pairs + lone).map(IngestWorker.key)
-        let (held, takenOver) = try vault.catalog.claim(keys, worker: worker.id, now: vault.clock.now())
+        let (held, takenOver) = try vault.catalog.claim(keys, worker: worker.id)
         defer { try? vault.catalog.releaseClaims(Array(held), worker: worker.id) }
         if takenOver > 0 {
             try vault.catalog.appendAudit([vault.event("ingest.claims_taken_over", target: nil, details: ["pairs": String(takenOver)])])
         }
+        // Inputs are removed before the claims go (no background remover): another worker must not see a stored
+        // pair's files as a new pair.
         return try processClaimed(pairs.filter { held.contains(IngestWorker.key($0)) }, lone: lone.filter { held.contains(IngestWorker.key($0)) },
-                                  halves: halves, remover: remover)
+                                  halves: halves, remover: nil)
     }
 
     func processClaimed(_ pairs: [InputPair], lone: [InputPair], halves: LoneHalves, remover: InputRemover?) throws -> IngestReport {
@@ -328,11 +330,12 @@ public struct Ingestor: Sendable {
 
     /// Places, syncs, commits, then removes inputs — the order of SPEC §3, batched.
     func store(_ items: [Prepared], removingInputs: Bool = true, remover: InputRemover? = nil) throws -> [IngestReport.Stored] {
-        try workerPlacement().place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
+        let placement = try workerPlacement()
+        try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
                 vault.event("ingest.stored", target: item.row.id,
                             details: ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256])
-            }, waveforms: items.map { WaveformRow(recordingID: $0.row.id, peaks: $0.waveform) })
+            }, waveforms: items.map { WaveformRow(recordingID: $0.row.id, peaks: $0.waveform) }, worker: placement.scope?.worker)
         }
         var stored: [IngestReport.Stored] = []
         for item in items {

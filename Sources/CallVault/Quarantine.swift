@@ -166,7 +166,7 @@ public struct Quarantine: Sendable {
         var rows: [RejectionRow] = []
         var events: [AuditEvent] = []
         let now = vault.clock.now()
-        let othersAlive = try vault.isShared && vault.catalog.otherLiveWorkers(than: IngestWorker.of(vault).id, now: now) > 0
+        let othersAlive = try vault.isShared && vault.catalog.otherLiveWorkers(than: IngestWorker.of(vault).id) > 0
         for day in files.list(Vault.quarantineDirectory) where files.isDirectory("\(Vault.quarantineDirectory)/\(day)") {
             for id in files.list("\(Vault.quarantineDirectory)/\(day)") {
                 let dir = "\(Vault.quarantineDirectory)/\(day)/\(id)"

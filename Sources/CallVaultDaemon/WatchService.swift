@@ -232,6 +232,8 @@ public struct WatchService: Service {
             unreadableFolders.record(problems.folders.count)
             try? await Task.sleep(for: .milliseconds(options.poll ? 500 : 100))
         }
+        // On a shared catalog: claims and lease given up now, not after a lease.
+        await blocking { IngestWorker.retireIfRegistered() }
         logger.info("stopped")
     }
 

@@ -54,6 +54,10 @@ public final class PostgresEngine: CatalogEngine, @unchecked Sendable {
         try transaction(begin: "BEGIN", lockKey: Self.writeLockKey, body)
     }
 
+    public func writeUnserialised<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try transaction(begin: "BEGIN", lockKey: nil, body)
+    }
+
     func transaction<T>(begin: String, lockKey: Int64?, _ body: (any SQLSession) throws -> T) throws -> T {
         var connection = try take()
         var session = PostgresSession(connection: connection, logger: logger)
@@ -63,6 +67,12 @@ public final class PostgresEngine: CatalogEngine, @unchecked Sendable {
             // An idle connection the server dropped (a restart, an idle timeout) fails at BEGIN, before anything
             // was done: one new connection is tried before the failure is reported.
             Self.drop(connection)
+            // A server restart killed every idle connection, not just this one.
+            lock.lock()
+            let stale = idle
+            idle.removeAll()
+            lock.unlock()
+            stale.forEach(Self.drop)
             connection = try take()
             session = PostgresSession(connection: connection, logger: logger)
             do { try session.execute(sql: begin, arguments: [], cached: false) } catch {
@@ -289,12 +299,21 @@ enum PlaceholderRewriter {
         out.reserveCapacity(sql.utf8.count + 16)
         var n = 0
         var quote: Character?
+        var inComment = false
+        var previous: Character = " "
         for ch in sql {
-            if let q = quote {
+            if inComment {
+                // A `--` comment runs to the end of its line; a `?` or a quote in it is text.
+                out.append(ch)
+                if ch == "\n" { inComment = false }
+            } else if let q = quote {
                 out.append(ch)
                 if ch == q { quote = nil }
             } else if ch == "'" || ch == "\"" {
                 quote = ch
+                out.append(ch)
+            } else if ch == "-" && previous == "-" {
+                inComment = true
                 out.append(ch)
             } else if ch == "?" {
                 n += 1
@@ -302,6 +321,7 @@ enum PlaceholderRewriter {
             } else {
                 out.append(ch)
             }
+            previous = ch
         }
         cache.put(sql, out)
         return out

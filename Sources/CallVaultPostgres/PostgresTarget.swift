@@ -88,6 +88,9 @@ public struct PostgresTarget: Sendable, Equatable {
         }
         var c = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         c.options.connectTimeout = .seconds(10)
+        // A host that vanishes mid-transaction (power, partition: no reset reaches the server) must not hold the
+        // catalog's write lock for the kernel's keepalive hours: the server ends such a session after 5 minutes.
+        c.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "300s")]
         if tls.isAllowed, host.first?.isNumber == false, !host.contains(":") { c.options.tlsServerName = host }
         return c
     }

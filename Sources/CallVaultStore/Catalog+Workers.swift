@@ -5,24 +5,25 @@ import CallVaultCore
 import Foundation
 
 extension Catalog {
-    /// Says `worker` (on `host`) is alive until `until`; creates it on first call.
-    public func heartbeat(worker: String, host: String, until: Date) throws {
+    /// Says `worker` (on `host`) is alive for `leaseSeconds` more, by the database's clock; creates it on first
+    /// call. Not serialised behind other writers: a sweep batch holding the write lock must not let leases lapse.
+    public func heartbeat(worker: String, host: String, leaseSeconds: Int) throws {
         try wrap("renew worker lease") {
-            try db.write { db in
+            try db.writeUnserialised { db in
                 try db.execute(sql: """
-                    INSERT INTO ingest_workers (worker, host, alive_until) VALUES (?, ?, ?)
+                    INSERT INTO ingest_workers (worker, host, alive_until) VALUES (?, ?, \(db.dialect.utcNow(plus: leaseSeconds)))
                     ON CONFLICT (worker) DO UPDATE SET alive_until = excluded.alive_until
-                    """, arguments: [worker, host, Timestamp.utc(until)])
+                    """, arguments: [worker, host])
             }
         }
     }
 
     /// How many workers other than `worker` are alive at `now` (on any host).
-    public func otherLiveWorkers(than worker: String, now: Date) throws -> Int {
+    public func otherLiveWorkers(than worker: String) throws -> Int {
         try wrap("read workers") {
             try db.read {
-                try Int.fetchOne($0, sql: "SELECT count(*) FROM ingest_workers WHERE worker != ? AND alive_until > ?",
-                                 arguments: [worker, Timestamp.utc(now)]) ?? 0
+                try Int.fetchOne($0, sql: "SELECT count(*) FROM ingest_workers WHERE worker != ? AND alive_until > \($0.dialect.utcNow())",
+                                 arguments: [worker]) ?? 0
             }
         }
     }
@@ -58,9 +59,8 @@ extension Catalog {
     /// Claims the pairs `keys` for `worker` at `now`: a key nobody holds, or held by a worker whose lease ran out
     /// (it died, or lost the catalog for longer than the lease), becomes this worker's. Returns the keys this worker
     /// holds now, and how many it took over from a worker that was no longer alive.
-    public func claim(_ keys: [String], worker: String, now: Date) throws -> (held: Set<String>, takenOver: Int) {
+    public func claim(_ keys: [String], worker: String) throws -> (held: Set<String>, takenOver: Int) {
         guard !keys.isEmpty else { return ([], 0) }
-        let t = Timestamp.utc(now)
         return try wrap("claim inbox pairs") {
             try db.write { db in
                 var takenOver = 0
@@ -73,11 +73,11 @@ extension Catalog {
                     try db.execute(cached: "INSERT INTO ingest_claims (pair_key, worker) VALUES "
                                    + Array(repeating: "(?, ?)", count: run.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING",
                                    arguments: pairs)
-                    var args: SQLArguments = [worker, worker, t]
+                    var args: SQLArguments = [worker, worker]
                     args.append(contentsOf: SQLArguments(run))
                     try db.execute(cached: """
                         UPDATE ingest_claims SET worker = ? WHERE worker != ?
-                          AND NOT EXISTS (SELECT 1 FROM ingest_workers w WHERE w.worker = ingest_claims.worker AND w.alive_until > ?)
+                          AND NOT EXISTS (SELECT 1 FROM ingest_workers w WHERE w.worker = ingest_claims.worker AND w.alive_until > \(db.dialect.utcNow()))
                           AND pair_key IN (\(marks(run.count)))
                         """, arguments: args)
                     takenOver += db.changesCount
@@ -108,34 +108,37 @@ extension Catalog {
     /// Forgets workers whose lease ran out and the claims they still held (a worker killed after its pairs were
     /// done but before it gave their claims up). Returns how many claims went.
     @discardableResult
-    public func pruneDeadWorkers(now: Date) throws -> Int {
-        let t = Timestamp.utc(now)
-        return try wrap("forget dead workers") {
+    public func pruneDeadWorkers() throws -> Int {
+        try wrap("forget dead workers") {
             try db.write { db in
+                let now = db.dialect.utcNow()
                 try db.execute(sql: """
                     DELETE FROM ingest_claims WHERE NOT EXISTS
-                        (SELECT 1 FROM ingest_workers w WHERE w.worker = ingest_claims.worker AND w.alive_until > ?)
-                    """, arguments: [t])
+                        (SELECT 1 FROM ingest_workers w WHERE w.worker = ingest_claims.worker AND w.alive_until > \(now))
+                    """)
                 let claims = db.changesCount
                 // Placements of a dead worker still name it; repair undoes them first (it runs before this).
                 try db.execute(sql: """
-                    DELETE FROM ingest_workers WHERE alive_until <= ?
+                    DELETE FROM ingest_workers WHERE alive_until <= \(now)
                       AND NOT EXISTS (SELECT 1 FROM pending_placements p WHERE p.worker = ingest_workers.worker)
-                    """, arguments: [t])
+                    """)
                 return claims
             }
         }
     }
 
-    /// Placements in flight that repair may undo at `now`: those of `worker` itself (it is between batches), of
-    /// no named worker, and of workers no longer alive. A live worker's placements are never touched.
-    public func abandonedPlacements(worker: String, now: Date) throws -> [PendingPlacement] {
-        try wrap("read placements") {
-            try db.read { db in
-                try PendingPlacement.fetchAll(db, sql: """
-                    SELECT * FROM pending_placements p WHERE p.worker IS NULL OR p.worker = ?
-                       OR NOT EXISTS (SELECT 1 FROM ingest_workers w WHERE w.worker = p.worker AND w.alive_until > ?)
-                    """, arguments: [worker, Timestamp.utc(now)])
+    /// Takes over, for `worker`'s repair, the placements in flight it may undo: its own (it is between batches),
+    /// those of no named worker, and those of workers no longer alive — in one serialised write, so a commit of a
+    /// worker thought dead either came first (its intents are gone) or comes after and finds its intents no
+    /// longer its own, and is refused. A live worker's placements are never touched. Returns them.
+    public func takeOverAbandonedPlacements(worker: String) throws -> [PendingPlacement] {
+        try wrap("take over placements") {
+            try db.write { db in
+                try db.execute(sql: """
+                    UPDATE pending_placements SET worker = ? WHERE worker IS NULL OR worker != ? AND NOT EXISTS
+                        (SELECT 1 FROM ingest_workers w WHERE w.worker = pending_placements.worker AND w.alive_until > \(db.dialect.utcNow()))
+                    """, arguments: [worker, worker])
+                return try PendingPlacement.fetchAll(db, sql: "SELECT * FROM pending_placements WHERE worker = ?", arguments: [worker])
             }
         }
     }

@@ -192,13 +192,16 @@ public final class Catalog: Sendable {
     }
 
     /// Stores recordings with their audit events and waveforms and clears their pending placements, in one transaction.
-    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = []) throws {
+    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = [], worker: String? = nil) throws {
         try wrap("store recordings") {
             try db.write { db in
                 // The intents must still be there: a worker whose lease lapsed may have had its placements undone by
                 // another worker's repair, and a row must never name audio that was removed.
                 for run in rows.map(\.id).runs(of: 500) {
-                    try db.execute(cached: "DELETE FROM pending_placements WHERE recording_id IN (\(marks(run.count)))", arguments: SQLArguments(run))
+                    var args = SQLArguments(run)
+                    if let worker { args.append(worker) }
+                    try db.execute(cached: "DELETE FROM pending_placements WHERE recording_id IN (\(marks(run.count)))"
+                                   + (worker == nil ? "" : " AND worker = ?"), arguments: args)
                     guard db.changesCount == run.count else {
                         throw VaultError.failure("catalog: a placement of this batch was undone by repair (this worker's lease lapsed); its inputs are retried")
                     }

@@ -170,7 +170,7 @@ public struct Placement: Sendable {
     /// the ingest lock, so no other process is staging. Returns the number of orphans removed.
     public func repair(now: Date = Date()) throws -> Int {
         var removed = 0
-        let pending = try scope.map { try catalog.abandonedPlacements(worker: $0.worker, now: now) } ?? catalog.pendingPlacements()
+        let pending = try scope.map { try catalog.takeOverAbandonedPlacements(worker: $0.worker) } ?? catalog.pendingPlacements()
         for p in pending {
             let a = try files.remove(p.tempPath)
             let b = try files.remove(p.audioPath)
@@ -178,7 +178,7 @@ public struct Placement: Sendable {
         }
         // Staging is shared by every worker on the store: while another worker is alive, only a copy older than a
         // lease is nobody's any more; with no other worker alive, none is anybody's.
-        let othersAlive = try scope.map { try catalog.otherLiveWorkers(than: $0.worker, now: now) > 0 } ?? false
+        let othersAlive = try scope.map { try catalog.otherLiveWorkers(than: $0.worker) > 0 } ?? false
         for name in files.list(Self.stagingDirectory) {
             let path = "\(Self.stagingDirectory)/\(name)"
             if othersAlive, let scope, let modified = files.modificationTime(path), now.timeIntervalSince(modified) < scope.lease { continue }

@@ -181,6 +181,15 @@ public enum SQLDialect: String, Sendable {
         }
     }
 
+    /// The database's own clock, `seconds` from now, as an instant in the catalog's text form. Leases are
+    /// written and compared on the server's clock: hosts' clocks may disagree by more than a lease.
+    func utcNow(plus seconds: Int = 0) -> String {
+        switch self {
+        case .sqlite: "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '\(seconds) seconds')"
+        case .postgres: "to_char((clock_timestamp() + interval '\(seconds) seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        }
+    }
+
     /// A column that must not lead the planner to its own index (SQLite's unary `+`); PostgreSQL plans by cost.
     func unindexed(_ column: String) -> String {
         switch self {
@@ -249,6 +258,8 @@ public protocol CatalogEngine: Sendable {
     var location: String { get }
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    /// A write that does not wait for the serialising lock (a lease renewal touches only its own row).
+    func writeUnserialised<T>(_ body: (any SQLSession) throws -> T) throws -> T
     /// Takes `role` for this process if no other process (on any host using this catalog) has it; nil when one
     /// does. Held until released, or until the process dies (the lock goes with its file or its connection).
     func tryExclusive(_ role: ExclusiveRole) throws -> (any ExclusiveHold)?

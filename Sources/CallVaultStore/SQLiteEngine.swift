@@ -43,6 +43,9 @@ public final class SQLiteEngine: CatalogEngine {
         try Self.mapped { try pool.write { try body(SQLiteSession($0)) } }
     }
 
+    /// SQLite has one writer at a time whatever is asked.
+    public func writeUnserialised<T>(_ body: (any SQLSession) throws -> T) throws -> T { try write(body) }
+
     /// An flock on a file beside the catalog: one host shares a SQLite catalog, so a host-local lock suffices.
     public func tryExclusive(_ role: ExclusiveRole) throws -> (any ExclusiveHold)? {
         let path = location + "-" + role.rawValue + ".lock"

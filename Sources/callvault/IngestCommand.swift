@@ -24,7 +24,7 @@ struct IngestCommand: ParsableCommand {
         var done = (pairs: 0, bytes: Int64(0))
         let report: IngestReport
         do {
-            defer { meter.finish() }
+            defer { meter.finish(); IngestWorker.retireIfRegistered() }
             report = try Ingestor(vault: vault).ingest(paths: paths, scanned: { found in
                 let complete = found.pairs.filter { $0.audio != nil && $0.sidecar != nil }
                 meter.setTotals(files: complete.count, bytes: complete.reduce(0) { $0 + $1.audioSize })

@@ -64,6 +64,17 @@ import Glibc
 /// What only a shared catalog has. The suite runs these when CALLVAULT_TEST_PG names a server (make test-postgres).
 @Suite(.enabled(if: Sandbox.onPostgres, "needs the throwaway PostgreSQL cluster of make test-postgres"))
 struct PostgresCatalogTests {
+    /// A store for daemons: files settle after 1 s, the tenant's inbox folder exists.
+    func watchedStore() throws -> Sandbox {
+        let box = Sandbox()
+        try box.initStore()
+        let config = box.store + "/callvault.toml"
+        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "settle = \"PT5S\"", with: "settle = \"PT1S\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: box.inbox + "/acme-energy", withIntermediateDirectories: true)
+        return box
+    }
+
     func pairKey(_ box: Sandbox, _ callID: String) -> String {
         box.inbox + "/acme-energy/" + callID
     }
@@ -88,12 +99,12 @@ struct PostgresCatalogTests {
         // Repair at the start of the run forgot the dead worker and its claim; a worker that dies later is taken
         // over in the claim itself:
         let catalog = Catalog(engine: try box.catalog())
-        try catalog.heartbeat(worker: "late:3", host: "late", until: Date().addingTimeInterval(-1))
-        #expect(try catalog.claim(["k1"], worker: "late:3", now: Date().addingTimeInterval(-5)).held == ["k1"])
-        try catalog.heartbeat(worker: "me:4", host: "me", until: Date().addingTimeInterval(600))
-        let takeover = try catalog.claim(["k1"], worker: "me:4", now: Date())
-        #expect(takeover.held == ["k1"] && takeover.takenOver == 1)
-        #expect(try catalog.claim(["k1"], worker: "other:1", now: Date()).held.isEmpty, "a live holder keeps it")
+        try catalog.heartbeat(worker: "late:3", host: "late", leaseSeconds: -1)
+        #expect(try catalog.claim(["k1"], worker: "late:3").held == ["k1"], "a free pair is claimed")
+        try catalog.heartbeat(worker: "me:4", host: "me", leaseSeconds: 600)
+        let takeover = try catalog.claim(["k1"], worker: "me:4")
+        #expect(takeover.held == ["k1"] && takeover.takenOver == 1, "a dead holder's pair is taken over")
+        #expect(try catalog.claim(["k1"], worker: "other:1").held.isEmpty, "a live holder keeps it")
         try catalog.releaseClaims(["k1"], worker: "me:4")
         #expect(try box.count("SELECT count(*) FROM ingest_claims WHERE worker != 'other:1'") == 0, "claims go when the batch is done")
 
@@ -131,12 +142,7 @@ struct PostgresCatalogTests {
     }
 
     @Test func twoDaemonsOnOneSharedInboxStoreEachPairOnce() throws {
-        let box = Sandbox()
-        try box.initStore()
-        let config = box.store + "/callvault.toml"
-        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "settle = \"PT5S\"", with: "settle = \"PT1S\"")
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: box.inbox + "/acme-energy", withIntermediateDirectories: true)
+        let box = try watchedStore()
         let a = try RunningDaemon(box), b = try RunningDaemon(box)
         a.waitReady()
         b.waitReady()
@@ -247,12 +253,7 @@ struct PostgresCatalogTests {
     }
 
     @Test func theDaemonOutlivesTheServerGoingAwayAndHealthzSaysWhy() throws {
-        let box = Sandbox()
-        try box.initStore()
-        let config = box.store + "/callvault.toml"
-        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "settle = \"PT5S\"", with: "settle = \"PT1S\"")
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: box.inbox + "/acme-energy", withIntermediateDirectories: true)
+        let box = try watchedStore()
         let port = freePort()
         let daemon = try RunningDaemon(box, ["--metrics", "127.0.0.1:\(port)"])
         daemon.waitReady()
