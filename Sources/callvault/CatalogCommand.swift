@@ -15,19 +15,19 @@ struct CatalogCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "migrate",
             abstract: "Copy this store's SQLite catalog into an empty PostgreSQL database and check the copy.",
-            discussion: """
-            Stop the watch daemon, the web app and the sweeper timer first. The copy is one transaction: if anything
-            fails, the database stays empty. Done only when every table's rows are counted equal on both sides and
-            the copy's audit chain verifies with the store's head. The store keeps its SQLite catalog; point
-            `[catalog] url` in callvault.toml at the copy to switch.
-            """)
+            discussion: "Stop the watch daemon, the web app and the sweeper timer first. The copy is one transaction: if anything "
+                + "fails, the database stays empty. Done only when every table's rows are counted equal on both sides and "
+                + "the copy's audit chain verifies with the store's head. The store keeps its SQLite catalog; point "
+                + "[catalog] url in callvault.toml at the copy to switch.")
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "The empty database: postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=require] (no password here).")
+        @Option(help: ArgumentHelp("The empty database: postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=require] (no password here).",
+                                   valueName: "url"))
         var to: String
 
-        @Option(name: .customLong("password-file"), help: "A file (mode 0600) holding the password; else $CALLVAULT_CATALOG_PASSWORD.")
+        @Option(name: .customLong("password-file"), help: ArgumentHelp("A file (mode 0600) holding the password; else $CALLVAULT_CATALOG_PASSWORD.",
+                                                                      valueName: "file"))
         var passwordFile: String?
 
         func run() throws {
