@@ -74,9 +74,17 @@ public struct Sweeper: Sendable {
             }
         }
 
+        // A sweeper whose lock went with its connection stops: another may have started meanwhile. Each batch
+        // decides under the catalog's write lock, so this keeps the one-sweeper promise, not correctness.
+        func stillTheSweeper() throws {
+            guard exclusive.isHeld else {
+                throw VaultError.failure("sweep: the sweeper lock was lost (the connection to the catalog closed); stopped — the next sweep resumes")
+            }
+        }
         // Audio first, then metadata: a row whose audio is still due keeps pointing at it until then.
         var after: SweepKey? = nil
         repeat {
+            try stillTheSweeper()
             let (swept, last) = try catalog.sweepAudio(at: now, after: after, limit: batchSize, event: event,
                                                        remove: remove, sync: { try files.syncFileSystem() })
             tally(swept, metadata: false)
@@ -85,6 +93,7 @@ public struct Sweeper: Sendable {
         } while after != nil
         after = nil
         repeat {
+            try stillTheSweeper()
             let (swept, last) = try catalog.sweepMetadata(at: now, after: after, limit: batchSize, event: event,
                                                           remove: remove, sync: { try files.syncFileSystem() })
             tally(swept, metadata: true)

@@ -176,6 +176,11 @@ final class AdvisoryLockHold: ExclusiveHold, @unchecked Sendable {
     private var session: PostgresSession?
     private let lock = NSLock()
     init(session: PostgresSession) { self.session = session }
+    var isHeld: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return session.map { !$0.connection.isClosed } ?? false
+    }
     func release() {
         lock.lock()
         defer { lock.unlock() }

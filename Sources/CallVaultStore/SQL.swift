@@ -271,5 +271,7 @@ public enum ExclusiveRole: String, Sendable {
 }
 
 public protocol ExclusiveHold: AnyObject, Sendable {
+    /// False once the hold is gone (released, or the connection that held it closed).
+    var isHeld: Bool { get }
     func release()
 }

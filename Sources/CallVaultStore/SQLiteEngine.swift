@@ -74,6 +74,7 @@ final class FileLockHold: ExclusiveHold, @unchecked Sendable {
     private var fd: Int32
     private let lock = NSLock()
     init(fd: Int32) { self.fd = fd }
+    var isHeld: Bool { lock.lock(); defer { lock.unlock() }; return fd >= 0 }
     func release() {
         lock.lock()
         defer { lock.unlock() }

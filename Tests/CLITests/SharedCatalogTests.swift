@@ -198,6 +198,23 @@ struct PostgresCatalogTests {
         #expect(again.status != 0)
     }
 
+    /// The sweeper's advisory lock lives with its connection: when the server drops it, the hold says so (the
+    /// sweeper stops between batches) and the lock is free for the next sweeper.
+    @Test func aSweeperLockWhoseConnectionDiesIsKnownLost() throws {
+        let box = Sandbox()
+        try box.initStore()
+        let engine = try box.catalog()
+        let hold = try #require(try engine.tryExclusive(.sweeper))
+        #expect(hold.isHeld)
+        let db = try #require(box.database)
+        Sandbox.psql("""
+            SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+              AND database = (SELECT oid FROM pg_database WHERE datname = '\(db)')
+            """)
+        #expect(eventually(timeout: 10) { !hold.isHeld }, "the lost lock is noticed")
+        #expect(try engine.tryExclusive(.sweeper) != nil, "and free for the next sweeper")
+    }
+
     @Test func initRefusesADatabaseThatHoldsAnotherStoresCatalog() throws {
         let box = Sandbox()
         try box.initStore()
