@@ -87,7 +87,13 @@ extension Catalog {
                 if let since { c.append("at >= ?"); a.append(contentsOf: [Timestamp.utc(since)]) }
                 if let until { c.append("at < ?"); a.append(contentsOf: [Timestamp.utc(until)]) }
                 if let actor { c.append("(actor = ? OR principal = ?)"); a.append(contentsOf: [actor, actor]) }
-                if let action { c.append("(action = ? OR action LIKE ?)"); a.append(contentsOf: [action, action + ".%"]) }
+                // Actions are lower-case: the typed filter is too, so it matches alike on SQLite (whose LIKE ignores
+                // ASCII case) and PostgreSQL (whose LIKE does not).
+                if let action {
+                    let typed = action.lowercased()
+                    c.append("(action = ? OR action LIKE ?)")
+                    a.append(contentsOf: [typed, typed + ".%"])
+                }
                 if let target { c.append("target = ?"); a.append(contentsOf: [target]) }
                 let rows = try SQLRow.fetchAll(db, sql: """
                     SELECT * FROM (SELECT * FROM audit_events \(c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND "))

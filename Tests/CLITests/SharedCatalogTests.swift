@@ -39,6 +39,17 @@ import Glibc
         #expect(try first.json()["metadata_deleted"] as? Int == 3, "once the lock is free, the sweep runs")
     }
 
+    /// The same filter finds the same events on both engines (PostgreSQL's LIKE minds case, SQLite's does not).
+    @Test func anAuditActionFilterMatchesAlikeOnBothEngines() throws {
+        let box = try dueStore(1)
+        #expect(try box.run(["hold", "place", "--kind", "legal", "--case", "A1", "--tenant", "acme-energy"]).status == 0)
+        for typed in ["hold", "HOLD", "Hold.Placed"] {
+            let r = try box.run(["audit", "list", "--json", "--action", typed])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("hold.placed"), "--action \(typed): \(r.stdout)")
+        }
+    }
+
     /// A killed sweeper frees the lock with its process (its file or its connection goes with it).
     @Test func aKilledSweepFreesTheLock() throws {
         let box = try dueStore(1)
