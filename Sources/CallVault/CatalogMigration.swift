@@ -16,9 +16,8 @@ public struct CatalogMigration: Sendable {
     public init(vault: Vault, url: String, passwordFile: String?,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.vault = vault
-        var password = environment[CatalogOpening.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
-        if let passwordFile { password = try CatalogOpening.readPasswordFile(passwordFile) }
-        target = try PostgresTarget.parse(url, password: password, allowPassword: false)
+        target = try PostgresTarget.parse(url, password: CatalogOpening.password(file: passwordFile, fileWins: true, environment: environment),
+                                          allowPassword: false)
     }
 
     /// The URL of the copy, without a password: what `[catalog] url` is to say.

@@ -17,9 +17,8 @@ public enum CatalogOpening {
                                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresTarget? {
         let fromEnvironment = environment[urlVariable].flatMap { $0.isEmpty ? nil : $0 }
         guard let url = fromEnvironment ?? settings.url else { return nil }
-        var password = environment[passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
-        if password == nil, let file = settings.passwordFile { password = try readPasswordFile(file) }
-        return try PostgresTarget.parse(url, password: password, allowPassword: fromEnvironment != nil)
+        return try PostgresTarget.parse(url, password: password(file: settings.passwordFile, fileWins: false, environment: environment),
+                                        allowPassword: fromEnvironment != nil)
     }
 
     /// Opens (and migrates) the catalog of the store at `root`.
@@ -37,6 +36,14 @@ public enum CatalogOpening {
             throw VaultError(.accessDenied, "cannot read the store at \(root): permission denied on \(Catalog.fileName) (run as the vault's user)")
         }
         return try Catalog(path: path)
+    }
+
+    /// The catalog's password: CALLVAULT_CATALOG_PASSWORD or `file`; `fileWins` when the file was named on the
+    /// command line (it then overrides the environment, as an explicit option does).
+    static func password(file: String?, fileWins: Bool, environment: [String: String]) throws -> String? {
+        let fromEnvironment = environment[passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if let fromEnvironment, !(fileWins && file != nil) { return fromEnvironment }
+        return try file.map(readPasswordFile)
     }
 
     /// The password file must be the vault user's alone: a password others can read is refused, not used.

@@ -127,9 +127,6 @@ public final class Catalog: Sendable {
         db = engine
     }
 
-    /// "sqlite" or "postgres".
-    public var engineName: String { db.dialect.rawValue }
-
     func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
