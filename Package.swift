@@ -108,14 +108,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "CallVaultCoreTests", dependencies: ["CallVaultCore"]),
-        .testTarget(name: "CallVaultTests", dependencies: ["CallVault", "CallVaultStore", "CallVaultAudio"]),
+        // The suite's today (shifted by CALLVAULT_TEST_SHIFT_DAYS) and the dates written relative to it.
+        .target(name: "CallVaultTesting", dependencies: ["CallVaultCore"]),
+        .testTarget(name: "CallVaultCoreTests", dependencies: ["CallVaultCore", "CallVaultTesting"]),
+        .testTarget(name: "CallVaultTests", dependencies: ["CallVault", "CallVaultStore", "CallVaultAudio", "CallVaultTesting"]),
         .testTarget(name: "WebTests", dependencies: [
-            "CallVaultWeb", "CallVault", "CallVaultCore", "CallVaultStore",
+            "CallVaultWeb", "CallVault", "CallVaultCore", "CallVaultStore", "CallVaultTesting",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", "CallVaultPostgres"]),
+        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", "CallVaultPostgres", "CallVaultTesting"]),
     ]
 )

@@ -143,7 +143,10 @@ public struct Accounts: Sendable {
         let matches = Bcrypt.verify(checkable ? password : "", hash: usable ?? dummyHash) && checkable && usable != nil
         guard matches else {
             let reason = account?.disabled == true ? "disabled" : usable == nil ? "no password" : "wrong password"
-            try vault.catalog.appendAudit([vault.event("auth.failed", target: name, details: ["reason": reason, "address": from])])
+            let event = vault.event("auth.failed", target: name, details: ["reason": reason, "address": from])
+            try vault.catalog.appendAudit([event])
+            // Seen as it happens, on both clocks: a clock stepped before the next attempt cannot re-date it.
+            FailureSightings.shared.saw(event.at, store: vault.root, user: name, now: now, uptime: vault.clock.uptime())
             return .refused
         }
         let principal = Principal(name: name, user: configured, onBehalfOf: nil)
@@ -152,11 +155,16 @@ public struct Accounts: Sendable {
     }
 
     /// When `user` is locked out at `now`: 15 minutes after the last of 5 failures that fell within 15 minutes.
+    /// The failures are dated on the wall clock, which may have stepped since (`FailureSightings`): each is placed
+    /// on today's wall clock by how long ago this process saw it, so that a lockout lasts its length whatever the
+    /// clock did, and a clock set back never says "try again in 1455 minutes".
     static func lockedUntil(vault: Vault, user: String, now: Date) throws -> Date? {
-        // The window ending at the last failure starts at most 30 minutes ago while the lockout can still hold.
-        let recent = try vault.catalog.loginFailures(user: user, since: now.addingTimeInterval(-(failureWindow + lockoutPeriod)),
+        // The window ending at the last failure starts at most 30 minutes ago while the lockout can still hold;
+        // a day on either side more, so that failures dated by a clock that has stepped since are still found.
+        let recent = try vault.catalog.loginFailures(user: user, since: now.addingTimeInterval(-(failureWindow + lockoutPeriod + 86_400)),
                                                      limit: maximumFailures)
-        guard recent.count == maximumFailures, let last = recent.first, let fifth = recent.last,
+        let placed = FailureSightings.shared.place(recent, store: vault.root, user: user, now: now, uptime: vault.clock.uptime())
+        guard placed.count == maximumFailures, let last = placed.first, let fifth = placed.last,
               last.timeIntervalSince(fifth) < failureWindow else { return nil }
         let until = last.addingTimeInterval(lockoutPeriod)
         return now < until ? until : nil
@@ -182,20 +190,70 @@ public struct Accounts: Sendable {
 
     /// Whether `user` may still log in with a password: configured, with a password, not disabled. The web layer
     /// checks it on each request of a password session, so that `user password` and `--disable` end live sessions.
-    /// With `since` (when the session was made): a password set after it also ends the session — a reset is how
-    /// an admin evicts whoever holds a stolen session.
-    public static func isActive(vault: Vault, user: String, since: Date? = nil) throws -> Bool {
+    /// With `passwordVersion` (the account's `passwordVersion` when the session was made): a password set since
+    /// also ends the session — a reset is how an admin evicts whoever holds a stolen session. Compared as a
+    /// version, not as a time: a clock set back must not make every session look older than the password.
+    public static func isActive(vault: Vault, user: String, passwordVersion: String? = nil) throws -> Bool {
         guard let configured = vault.configuration.users[user], let account = try vault.catalog.account(user: configured.name) else {
             return false
         }
-        if let since, let changed = Timestamp.parse(account.changedAt), changed > since { return false }
+        if let passwordVersion, account.changedAt != passwordVersion { return false }
         return !account.disabled && account.passwordHash != nil
+    }
+
+    /// The version of `user`'s password: when it was last set or the account changed, as recorded.
+    public static func passwordVersion(vault: Vault, user: String) throws -> String? {
+        guard let configured = vault.configuration.users[user] else { return nil }
+        return try vault.catalog.account(user: configured.name)?.changedAt
     }
 
     /// The client address as recorded: an IP in text form, or "invalid" for anything else (it came over the network).
     static func auditAddress(_ address: String) -> String {
         let allowed = address.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || $0 == "." || $0 == ":" || $0 == "%" || $0 == "[" || $0 == "]" }
         return !address.isEmpty && address.utf8.count <= 64 && allowed ? address : "invalid"
+    }
+}
+
+/// When this process first saw each failed login, on both clocks. A failure's age is then the monotonic time since
+/// it was seen, plus how old its wall-clock date was at that moment (never less than zero: a failure dated after
+/// the moment it was seen was dated by a clock that has stepped back since). Failures seen before this process
+/// started are aged by the wall clock alone, the best that can be known of them.
+final class FailureSightings: Sendable {
+    static let shared = FailureSightings()
+
+    struct Sighting {
+        var wall: Date
+        var uptime: TimeInterval
+    }
+
+    private let seen = Mutex<[String: Sighting]>([:])
+
+    /// A failure this process has just recorded, dated `at` (as the catalog will give it back).
+    func saw(_ at: Date, store: String, user: String, now: Date, uptime: TimeInterval) {
+        guard let recorded = Timestamp.parse(Timestamp.utc(at)) else { return }
+        seen.withLock { $0[Self.key(recorded, store: store, user: user)] = Sighting(wall: now, uptime: uptime) }
+    }
+
+    static func key(_ at: Date, store: String, user: String) -> String {
+        "\(store)\u{0}\(user)\u{0}\(at.timeIntervalSinceReferenceDate)"
+    }
+
+    /// `failures` (newest first, as recorded) moved onto the wall clock of `now`, newest first.
+    func place(_ failures: [Date], store: String, user: String, now: Date, uptime: TimeInterval) -> [Date] {
+        seen.withLock { table in
+            // Sightings older than any lockout can last are of no more use.
+            if table.count > 4096 { table = table.filter { uptime - $0.value.uptime < 2 * 3600 } }
+            return failures.map { at in
+                let key = Self.key(at, store: store, user: user)
+                let sighting = table[key] ?? Sighting(wall: now, uptime: uptime)
+                table[key] = sighting
+                let ageWhenSeen = max(0, sighting.wall.timeIntervalSince(at))
+                let age = max(0, uptime - sighting.uptime) + ageWhenSeen
+                // Unchanged when the clock has not stepped: the recorded date itself, not a sum of differences.
+                let placed = now.addingTimeInterval(-age)
+                return abs(placed.timeIntervalSince(at)) < 1 ? at : placed
+            }
+        }
     }
 }
 

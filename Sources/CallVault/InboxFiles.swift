@@ -43,6 +43,11 @@ enum InboxFiles {
     /// and not a vault failure (the other pairs go on): it is left in place and tried again later.
     struct Unreadable: Error {
         var detail: String
+        /// The file is gone (ENOENT): another worker sharing the inbox took the pair, or the recorder removed it.
+        /// Nothing is wrong and nothing is left to retry, so it is not reported.
+        var vanished = false
+
+        static let gone = Unreadable(detail: "vanished before it could be read", vanished: true)
     }
 
     /// Splits a path into its folder and name.
@@ -59,7 +64,7 @@ enum InboxFiles {
         guard fd >= 0 else {
             let e = errno
             if e == ELOOP || e == ENOTDIR { return .failure(Unreadable(detail: "its folder became a symlink (symlinks are never followed)")) }
-            if e == ENOENT { return .failure(Unreadable(detail: "vanished before it could be read")) }
+            if e == ENOENT { return .failure(.gone) }
             return .failure(Unreadable(detail: "cannot open its folder: \(StoreFiles.errnoText(e))"))
         }
         return .success(fd)
@@ -79,7 +84,7 @@ enum InboxFiles {
         guard fd >= 0 else {
             let e = errno
             switch e {
-            case ENOENT: return .failure(Unreadable(detail: "vanished before it could be read"))
+            case ENOENT: return .failure(.gone)
             case ELOOP: return .failure(Unreadable(detail: "became a symlink (symlinks are never followed)"))
             default: return .failure(Unreadable(detail: "cannot open: \(StoreFiles.errnoText(e))"))
             }

@@ -35,7 +35,7 @@ public final class IngestWorker: @unchecked Sendable {
         // must never judge each other's workers by them.
         var ns = stat()
         let namespace = stat("/proc/self/ns/pid", &ns) == 0 ? "#\(ns.st_ino)" : ""
-        host = String(cString: name) + namespace
+        host = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) + namespace
         id = "\(host):\(getpid()):\(Self.startTime(getpid()) ?? 0):\(UUID().uuidString.prefix(8).lowercased())"
         self.lease = lease
         self.catalog = catalog

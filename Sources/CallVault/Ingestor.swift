@@ -288,6 +288,8 @@ public struct Ingestor: Sendable {
                     rejections.append(.init(pair: pair, rejection: r, tenant: tenant, opened: opened))
                 case .unreadable(let detail):
                     report.unreadable.append(.init(input: pair.input, detail: detail))
+                case .vanished:
+                    break
                 }
             }
         } catch {

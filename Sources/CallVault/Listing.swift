@@ -170,11 +170,12 @@ public struct Listing: Sendable {
     }
 
     /// Verifies the chain, and with `expectedHead` (a head anchored outside the host) that the chain still holds it.
-    public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+    public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> AuditVerification {
         try vault.require(Self.officers, to: "audit verify")
         // Verify first, then record that it was verified (the new event is not part of what was checked).
         let r = try vault.catalog.verifyAudit(expectedHead: expectedHead)
         var details = ["ok": String(r.ok), "events": String(r.events)]
+        if !r.timeRegressions.isEmpty { details["time_regressions"] = String(r.timeRegressions.count) }
         if let expectedHead { details["expected_head"] = String(expectedHead.seq) }
         try vault.catalog.appendAudit([vault.event("audit.verify", target: nil, details: details)])
         return r
@@ -188,12 +189,13 @@ public struct Listing: Sendable {
 
     /// Audit events by filter. The audit event of the listing names the filters used, not their values
     /// (a typed value is not known to be free of personal data).
-    public func auditEvents(since: Date?, until: Date? = nil, actor: String?, action: String?, target: String? = nil,
-                            limit: Int) throws -> [AuditEntry] {
+    public func auditEvents(since: Date?, until: Date? = nil, fromSeq: Int64? = nil, toSeq: Int64? = nil, actor: String?,
+                            action: String?, target: String? = nil, limit: Int) throws -> [AuditEntry] {
         try vault.require(Self.officers, to: "audit list")
-        let rows = try vault.catalog.auditEvents(since: since, until: until, actor: actor, action: action, target: target, limit: limit)
-        let used = [("since", since != nil), ("until", until != nil), ("actor", actor != nil), ("action", action != nil),
-                    ("target", target != nil)].filter(\.1).map(\.0)
+        let rows = try vault.catalog.auditEvents(since: since, until: until, fromSeq: fromSeq, toSeq: toSeq, actor: actor, action: action,
+                                                 target: target, limit: limit)
+        let used = [("since", since != nil), ("until", until != nil), ("from_seq", fromSeq != nil), ("to_seq", toSeq != nil),
+                    ("actor", actor != nil), ("action", action != nil), ("target", target != nil)].filter(\.1).map(\.0)
         var details = ["results": String(rows.count)]
         if !used.isEmpty { details["filters"] = used.joined(separator: ",") }
         try vault.catalog.appendAudit([vault.event("audit.list", target: nil, details: details)])

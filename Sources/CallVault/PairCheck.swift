@@ -17,6 +17,8 @@ enum Verdict: Sendable {
     case reject(Rejection, tenant: String?, inputs: [String: InputFile])
     /// The vault user cannot open or read an input: left in place, reported, tried again later.
     case unreadable(String)
+    /// An input is gone since the scan (another worker took the pair): dropped without a word.
+    case vanished
 }
 
 struct Prepared: Sendable {
@@ -35,6 +37,7 @@ enum SidecarRead {
     case valid(Sidecar, digest: String, file: InputFile)
     case reject(Rejection, file: InputFile)
     case unreadable(String)
+    case vanished
 }
 
 struct PairCheck: Sendable {
@@ -47,7 +50,7 @@ struct PairCheck: Sendable {
         let file: InputFile
         switch InboxFiles.open(path) {
         case .success(let f): file = f
-        case .failure(let u): return .unreadable("sidecar " + u.detail)
+        case .failure(let u): return u.vanished ? .vanished : .unreadable("sidecar " + u.detail)
         }
         let data: Data
         switch InboxFiles.read(file, limit: Sidecar.maxBytes) {
@@ -74,7 +77,7 @@ struct PairCheck: Sendable {
         let audio: InputFile
         switch InboxFiles.open(audioPath) {
         case .success(let f): audio = f
-        case .failure(let u): return .unreadable("audio " + u.detail)
+        case .failure(let u): return u.vanished ? .vanished : .unreadable("audio " + u.detail)
         }
         // too_large: the audio's size as opened (staging enforces it again on the bytes read).
         if audio.size > config.maxAudioBytes {
@@ -91,6 +94,7 @@ struct PairCheck: Sendable {
             opened = [audioPath: audio, sidecarPath: file]
         case .reject(let r, let file): return .reject(r, tenant: knownDefault, inputs: [audioPath: audio, sidecarPath: file])
         case .unreadable(let detail): return .unreadable(detail)
+        case .vanished: return .vanished
         }
         let inputs = opened.mapValues(\.identity)
         let tenant = config.tenants[sidecar.tenant]!

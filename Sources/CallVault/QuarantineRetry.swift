@@ -78,6 +78,7 @@ public struct QuarantineRetry: Sendable {
             case .duplicate(let id, _): outcome = .duplicate(recordingID: id)
             case .reject(let r, _, _): outcome = .rejected(r.reason, r.detail)
             case .unreadable(let detail): outcome = .unreadable(detail)
+            case .vanished: outcome = .unreadable("vanished before it could be read")
             }
         } else if pair.audio == nil, let path = pair.sidecar,
                   case .valid(let sidecar, let digest, _) = ingestor.check.readSidecar(path, defaultTenant: pair.defaultTenant),

@@ -69,15 +69,13 @@ public final class Vault: Sendable {
     }
 
     /// The name of the OS user running this process.
-    public static func osUser() -> String {
-        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid-\(geteuid())"
-    }
+    public static func osUser() -> String { userName(geteuid()) }
 
     /// Creates a new store at `root` (SPEC §4): directories 0700, configuration, catalog.
     /// Refuses a directory that already holds a store.
     public static func create(at root: String, tenants: [String], simulation: Bool, actor: String,
                               clock: any Clock = SystemClock()) throws -> Vault {
+        let clock = storeClock(clock, simulation: simulation)
         for t in tenants where !Sidecar.isSafeTenant(t) {
             throw VaultError(.usage, "--tenant \(t): tenant names are [a-z0-9][a-z0-9-]{0,62}")
         }
@@ -127,6 +125,7 @@ public final class Vault: Sendable {
 
     /// Opens an existing store. A missing store or a broken configuration is a `.configuration` error (exit 2).
     public static func open(at root: String, actor: String, asUser: String? = nil, clock: any Clock = SystemClock()) throws -> Vault {
+        try requireOwner(of: root)
         let configPath = root + "/" + Configuration.fileName
         let data = try readConfiguration(root: root, path: configPath)
         guard let text = String(data: data, encoding: .utf8) else {
@@ -135,6 +134,7 @@ public final class Vault: Sendable {
         let configuration = try Configuration.parse(text)
         let prompts = try PromptLibrary.load(configuration, root: root)
         let catalog = try CatalogOpening.open(root: root, settings: configuration.catalog)
+        let clock = try storeClock(clock, simulation: catalog.meta("simulation") == "true")
         let principal: Principal
         do {
             principal = try Principal.resolve(osUser: actor, asUser: asUser, configuration: configuration)
@@ -147,6 +147,33 @@ public final class Vault: Sendable {
         let vault = Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
         try vault.recordPolicyChange(configurationText: text)
         return vault
+    }
+
+    /// Only the store's owner may run a command on it. Every command may write (the read commands append audit
+    /// events), and root can write anywhere: an admin's `sudo callvault ingest` would leave root's 0700 folders
+    /// and lock file behind, which the service user's daemon, fixity and sweeper can then no longer open —
+    /// retention breached in silence. Checked before anything is opened, so a refusal writes nothing (exit 3).
+    static func requireOwner(of root: String) throws {
+        var st = stat()
+        // A missing store is reported as such by what follows ("no store at …").
+        guard stat(root, &st) == 0 else { return }
+        let me = geteuid()
+        guard st.st_uid != me else { return }
+        let owner = userName(st.st_uid)
+        throw VaultError(.accessDenied, "the store \(root) belongs to \(owner), not \(userName(me)): run it as \(owner): sudo -u \(owner) callvault …")
+    }
+
+    /// The name of a uid, or `uid-N` when it has none.
+    static func userName(_ uid: uid_t) -> String {
+        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "uid-\(uid)"
+    }
+
+    /// The clock a store runs on: the one given, except that the system clock of a simulation store honours a
+    /// shift asked for by the environment (`ShiftedClock`). A production store ignores the variable.
+    static func storeClock(_ clock: any Clock, simulation: Bool) -> any Clock {
+        guard simulation, clock is SystemClock, let days = ShiftedClock.requestedDays() else { return clock }
+        return ShiftedClock(days: days, base: clock)
     }
 
     /// The configuration's bytes. "No store" (with the advice to create one) only when it truly does not exist;

@@ -69,6 +69,9 @@ public struct HoldView: Sendable, Equatable {
     }
 }
 
+/// What `audit verify` found (the chain, and events dated before their predecessor), as the front ends show it.
+public typealias AuditVerification = CallVaultStore.AuditVerification
+
 /// One event of the audit log (`audit list`, `/audit`). `details` is the event's JSON object as stored.
 public struct AuditEntry: Sendable, Equatable {
     public let seq: Int64

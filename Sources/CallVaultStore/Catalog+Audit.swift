@@ -12,6 +12,31 @@ public struct AuditRow: Sendable {
     public var details: String
 }
 
+/// What `audit verify` found: whether the chain holds, and where the clock went back.
+public struct AuditVerification: Sendable {
+    public var ok: Bool
+    public var events: Int
+    public var firstBad: Int64?
+    public var reason: String?
+    /// Events dated earlier than the event before them: the clock was set back (a host's clock corrected, a VM
+    /// resumed from a snapshot) while events were appended. Not tampering (each is hashed as it was written), but
+    /// a time filter misses them: `audit list --from-seq` finds them by sequence.
+    public var timeRegressions: [TimeRegression] = []
+
+    public struct TimeRegression: Sendable {
+        public var seq: Int64
+        public var at: String
+        public var previousAt: String
+    }
+
+    init(ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+        self.ok = ok
+        self.events = events
+        self.firstBad = firstBad
+        self.reason = reason
+    }
+}
+
 extension Catalog {
     /// Walks the chain in order and returns the first event whose sequence, link or hash is wrong, with why:
     /// an edited row no longer matches its hash, a removed row leaves a gap (the next event is named), rows
@@ -19,7 +44,34 @@ extension Catalog {
     /// there (a non-empty log without it was cut together with it) and match the last event. `expectedHead`,
     /// a head anchored outside the host (`audit head`), must be an event of the chain with that very hash:
     /// this finds a tail cut off together with a rewritten head.
-    public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> (ok: Bool, events: Int, firstBad: Int64?, reason: String?) {
+    /// Events dated before their predecessor are named in `timeRegressions`; the chain stays ok.
+    public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> AuditVerification {
+        var v = try verifyChain(expectedHead: expectedHead)
+        v.timeRegressions = try timeRegressions()
+        return v
+    }
+
+    /// Events dated earlier than the one before them, in order (instants compared as instants, not as text).
+    func timeRegressions() throws -> [AuditVerification.TimeRegression] {
+        try wrap("verify audit") {
+            try db.read { db in
+                var out: [AuditVerification.TimeRegression] = []
+                var previous: (at: String, instant: Date)?
+                try db.forEachRow(sql: "SELECT seq, at FROM audit_events ORDER BY seq", arguments: []) { r in
+                    let at: String = r["at"]
+                    guard let instant = Timestamp.parse(at) else { return true }
+                    if let previous, instant < previous.instant {
+                        out.append(.init(seq: r["seq"], at: at, previousAt: previous.at))
+                    }
+                    previous = (at, instant)
+                    return true
+                }
+                return out
+            }
+        }
+    }
+
+    func verifyChain(expectedHead: (seq: Int64, hash: String)?) throws -> AuditVerification {
         try wrap("verify audit") {
             try db.read { db in
                 var expected: Int64 = 1
@@ -40,26 +92,28 @@ extension Catalog {
                     count += 1
                     return true
                 }
-                if let (seq, reason) = broken { return (false, count, seq, reason) }
+                if let (seq, reason) = broken { return AuditVerification(ok: false, events: count, firstBad: seq, reason: reason) }
                 let head = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'audit_head'")
                 if head == nil, count > 0 {
-                    return (false, count, expected, "the recorded head of the chain is missing: the log may have been cut short")
+                    return AuditVerification(ok: false, events: count, firstBad: expected, reason: "the recorded head of the chain is missing: the log may have been cut short")
                 }
                 if let head, head != "\(expected - 1):\(prev)" {
                     let headSeq = Int64(head.split(separator: ":").first ?? "") ?? expected
-                    return (false, count, expected, headSeq >= expected
-                            ? "events \(expected) to \(headSeq) are missing: the log was cut short"
-                            : "the last event does not match the recorded head of the chain")
+                    return AuditVerification(ok: false, events: count, firstBad: expected, reason: headSeq >= expected
+                                             ? "events \(expected) to \(headSeq) are missing: the log was cut short"
+                                             : "the last event does not match the recorded head of the chain")
                 }
                 if let (seq, hash) = expectedHead {
                     guard let anchored else {
-                        return (false, count, expected, "the anchored head \(seq) is not in the log (it ends at \(expected - 1)): the log was cut short")
+                        return AuditVerification(ok: false, events: count, firstBad: expected,
+                                                 reason: "the anchored head \(seq) is not in the log (it ends at \(expected - 1)): the log was cut short")
                     }
                     if anchored != hash {
-                        return (false, count, seq, "event \(seq) does not match the anchored head: the log was cut short and written again, or rewritten")
+                        return AuditVerification(ok: false, events: count, firstBad: seq,
+                                                 reason: "event \(seq) does not match the anchored head: the log was cut short and written again, or rewritten")
                     }
                 }
-                return (true, count, nil, nil)
+                return AuditVerification(ok: true, events: count, firstBad: nil, reason: nil)
             }
         }
     }
@@ -78,12 +132,15 @@ extension Catalog {
 
     /// Events matching every given filter, the most recent `limit` of them, oldest first. `since` is
     /// inclusive and `until` exclusive; `action` matches itself or as a prefix (`hold` → `hold.placed`).
-    public func auditEvents(since: Date?, until: Date? = nil, actor: String?, action: String?, target: String? = nil,
-                            limit: Int) throws -> [AuditRow] {
+    public func auditEvents(since: Date?, until: Date? = nil, fromSeq: Int64? = nil, toSeq: Int64? = nil, actor: String?,
+                            action: String?, target: String? = nil, limit: Int) throws -> [AuditRow] {
         try wrap("list audit") {
             try db.read { db in
                 var c: [String] = []
                 var a = SQLArguments()
+                // Sequence numbers are the log's own order, which no clock can upset.
+                if let fromSeq { c.append("seq >= ?"); a.append(contentsOf: [fromSeq]) }
+                if let toSeq { c.append("seq <= ?"); a.append(contentsOf: [toSeq]) }
                 if let since { c.append("at >= ?"); a.append(contentsOf: [Timestamp.utc(since)]) }
                 if let until { c.append("at < ?"); a.append(contentsOf: [Timestamp.utc(until)]) }
                 if let actor { c.append("(actor = ? OR principal = ?)"); a.append(contentsOf: [actor, actor]) }

@@ -22,14 +22,17 @@ enum LoginRoutes {
             case .ok(let principal):
                 // A new session id at every login: a cookie planted before the login is worth nothing.
                 if let old = request.cookies[WebEnvironment.cookieName]?.value { await env.sessions.end(token: old) }
-                let (token, _) = await env.sessions.create(user: principal.name, now: vault.clock.now())
+                let version = try await blocking { try Accounts.passwordVersion(vault: vault, user: principal.name) }
+                let (token, _) = await env.sessions.create(user: principal.name, uptime: vault.clock.uptime(), passwordVersion: version)
                 var r = Layout.redirect(next)
                 r.headers.append(HTTPField(name: .setCookie, value: env.sessionCookie(token)))
                 return r
             case .refused:
                 return Layout.response(self.form(next: next, message: "Wrong user name or password."), status: .unauthorized)
             case .lockedOut(let until):
-                let minutes = max(1, Int((until.timeIntervalSince(vault.clock.now()) / 60).rounded(.up)))
+                // `until` is on the wall clock of the check; the lockout's length bounds what is shown, whatever the clock did.
+                let left = min(Accounts.lockoutPeriod, max(0, until.timeIntervalSince(vault.clock.now())))
+                let minutes = max(1, Int((left / 60).rounded(.up)))
                 return Layout.response(self.form(next: next, message: "Too many failed attempts for this user: try again in \(minutes) minute(s)."),
                                        status: .tooManyRequests)
             }

@@ -134,7 +134,7 @@ struct LoginMiddleware: RouterMiddleware {
     /// The request's user, if any.
     func identify(_ request: Request, context: WebContext) async throws -> SignedIn? {
         let vault = env.vault
-        let now = vault.clock.now()
+        let now = vault.clock.uptime()
         let cookie = request.cookies[WebEnvironment.cookieName]?.value
         if let header = env.settings.trustedHeader, let name = request.headers[HTTPField.Name(header)!], !name.isEmpty {
             // Believed from a trusted proxy only; from anyone else the header is ignored (and the cookie decides).
@@ -144,19 +144,19 @@ struct LoginMiddleware: RouterMiddleware {
                 guard let principal = try await blocking({ try Accounts.principal(vault: vault, trustedUser: name, from: peer) }) else {
                     throw WebRefusal(status: .forbidden, message: "Your single sign-on user is not a user of this vault.")
                 }
-                if let cookie, let s = await env.sessions.session(token: cookie, now: now), s.user == principal.name {
+                if let cookie, let s = await env.sessions.session(token: cookie, uptime: now), s.user == principal.name {
                     return SignedIn(principal: principal, token: cookie, csrf: s.csrf)
                 }
-                let (token, s) = await env.sessions.create(user: principal.name, now: now)
+                let (token, s) = await env.sessions.create(user: principal.name, uptime: now)
                 return SignedIn(principal: principal, token: token, csrf: s.csrf, newCookie: token)
             }
         }
-        guard let cookie, let s = await env.sessions.session(token: cookie, now: now) else { return nil }
+        guard let cookie, let s = await env.sessions.session(token: cookie, uptime: now) else { return nil }
         // The account may have been disabled, its password changed, or the user removed from callvault.toml,
         // since the login.
         let name = s.user
-        let since = s.createdAt
-        guard let user = vault.configuration.users[name], try await blocking({ try Accounts.isActive(vault: vault, user: name, since: since) }) else {
+        let version = s.passwordVersion
+        guard let user = vault.configuration.users[name], try await blocking({ try Accounts.isActive(vault: vault, user: name, passwordVersion: version) }) else {
             await env.sessions.end(token: cookie)
             return nil
         }

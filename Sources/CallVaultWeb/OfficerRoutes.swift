@@ -29,7 +29,7 @@ enum OfficerRoutes {
             let actor = request.query("actor"), action = request.query("action"), target = request.query("target")
             let limit = min(max(Int(request.query("limit") ?? "") ?? 200, 1), 1000)
             let verify = request.query("verify") != nil
-            let (rows, verified) = try await blocking { () -> ([AuditEntry], (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?) in
+            let (rows, verified) = try await blocking { () -> ([AuditEntry], AuditVerification?) in
                 let listing = Listing(vault: vault)
                 let v = verify ? try listing.verifyAudit() : nil
                 return (try listing.auditEvents(since: since, until: until, actor: actor, action: action, target: target, limit: limit), v)
@@ -37,7 +37,10 @@ enum OfficerRoutes {
             if request.wantsJSON {
                 var o: [String: Any] = ["events": rows.map { ["seq": $0.seq, "at": $0.at, "actor": $0.actor, "principal": orNull($0.principal),
                                                               "action": $0.action, "target": orNull($0.target), "details": $0.details] }]
-                if let verified { o["verify"] = ["ok": verified.ok, "events": verified.events, "first_bad_seq": orNull(verified.firstBad)] }
+                if let verified {
+                    o["verify"] = ["ok": verified.ok, "events": verified.events, "first_bad_seq": orNull(verified.firstBad),
+                                   "time_regressions": verified.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] }]
+                }
                 return Layout.json(o)
             }
             return Layout.response(auditPage(request, rows: rows, verified: verified, signedIn: try context.user()))
@@ -137,12 +140,15 @@ enum OfficerRoutes {
             """)
     }
 
-    static func auditPage(_ request: Request, rows: [AuditEntry], verified: (ok: Bool, events: Int, firstBad: Int64?, reason: String?)?, signedIn: SignedIn) -> HTML {
+    static func auditPage(_ request: Request, rows: [AuditEntry], verified: AuditVerification?, signedIn: SignedIn) -> HTML {
         let q = { (n: String) in request.query(n) ?? "" }
         let head = rows.max { $0.seq < $1.seq }
         let verifyBox: HTML = verified.map { v in
             v.ok ? HTML("<div class=\"notice ok\" id=\"verify-result\">The chain verifies: \(v.events) events, unbroken.</div>")
                 : HTML("<div class=\"notice bad\" id=\"verify-result\">The chain is BROKEN at event \(v.firstBad.map(String.init) ?? "?"): \(v.reason ?? "").</div>")
+        }.map { box in
+            guard let v = verified, let first = v.timeRegressions.first else { return box }
+            return HTML("\(box)<div class=\"notice warn\" id=\"time-regressions\">\(v.timeRegressions.count) event(s) are dated earlier than the event before them (first: event \(first.seq), \(first.at) after \(first.previousAt)): the clock went back. Not tampering, but a time filter misses them.</div>")
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in

@@ -7,8 +7,13 @@ public struct WebSession: Sendable {
     public let user: String
     /// The token every state-changing request must carry (form field `csrf` or header `X-CSRF-Token`).
     public let csrf: String
-    public let createdAt: Date
-    public var lastSeen: Date
+    /// Login and last request on the monotonic clock (`Clock.uptime`): idle and absolute timeouts are measured
+    /// there, so that a wall clock set back or forward neither ends nor prolongs a session.
+    public let startedUptime: TimeInterval
+    public var lastSeenUptime: TimeInterval
+    /// The account's password version (when it was last set) at login: a different one later ends the session.
+    /// Compared for equality, not by time, for the same reason.
+    public let passwordVersion: String?
     /// Recordings whose playback was already audited in this session (one `recording.played` per call and
     /// session, however many range requests the player makes).
     public var played: Set<String> = []
@@ -38,23 +43,23 @@ public actor SessionStore {
     }
 
     /// A new session for `user`; returns the cookie value. A new id at every login: no fixation.
-    public func create(user: String, now: Date) -> (token: String, session: WebSession) {
+    public func create(user: String, uptime now: TimeInterval, passwordVersion: String? = nil) -> (token: String, session: WebSession) {
         purge(now: now)
         let token = Self.randomToken()
-        let s = WebSession(user: user, csrf: Self.randomToken(), createdAt: now, lastSeen: now)
+        let s = WebSession(user: user, csrf: Self.randomToken(), startedUptime: now, lastSeenUptime: now, passwordVersion: passwordVersion)
         sessions[Self.key(token)] = s
         return (token, s)
     }
 
     /// The live session of a cookie value, touched; nil when unknown, idle too long or too old (then removed).
-    public func session(token: String, now: Date) -> WebSession? {
+    public func session(token: String, uptime now: TimeInterval) -> WebSession? {
         let k = Self.key(token)
         guard var s = sessions[k] else { return nil }
-        guard now.timeIntervalSince(s.lastSeen) <= idle, now.timeIntervalSince(s.createdAt) <= Self.maximumAge else {
+        guard isLive(s, now: now) else {
             sessions[k] = nil
             return nil
         }
-        s.lastSeen = now
+        s.lastSeenUptime = max(s.lastSeenUptime, now)
         sessions[k] = s
         return s
     }
@@ -86,7 +91,13 @@ public actor SessionStore {
     /// Ends every session of `user` (password changed or account disabled elsewhere is caught per request too).
     public func end(user: String) { sessions = sessions.filter { $0.value.user != user } }
 
-    func purge(now: Date) {
-        sessions = sessions.filter { now.timeIntervalSince($0.value.lastSeen) <= idle && now.timeIntervalSince($0.value.createdAt) <= Self.maximumAge }
+    func purge(now: TimeInterval) {
+        sessions = sessions.filter { isLive($0.value, now: now) }
+    }
+
+    /// Neither idle nor older than the absolute lifetime. Monotonic readings never go back; were one to (a test
+    /// clock), an elapsed time below zero counts as none, not as a session made in the future.
+    func isLive(_ s: WebSession, now: TimeInterval) -> Bool {
+        max(0, now - s.lastSeenUptime) <= idle && max(0, now - s.startedUptime) <= Self.maximumAge
     }
 }

@@ -1,5 +1,6 @@
 // Coaches, compliance officers and admins through the real binary: scope, refusals, output formats,
 // reports, quarantine, and a tamper-evident audit log.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing
@@ -175,8 +176,8 @@ import Testing
         #expect(try calls(["--tenant", "telco-be", "--min-duration", "8"]) == ["sbc7-20261120-0002"])
         #expect(try calls(["--tenant", "telco-be", "--max-duration", "PT8S"]) == ["sbc7-20261120-0003", "sbc7-20261120-0001"])
         // old-billing's audio expired a month after its call, weeks ago (a backfill): it is "expiring within" any
-        // window. The other calls would join a day before their expiry (the listing runs on the real clock).
-        let dayAhead = isoUTC(Date().addingTimeInterval(86_400))
+        // window. The other calls would join a day before their expiry (the listing runs on the suite's clock).
+        let dayAhead = isoUTC(TestDays.now.addingTimeInterval(86_400))
         let expiring = try box.catalog().read {
             try String.fetchAll($0, sql: "SELECT call_id FROM recordings WHERE audio_deleted_at IS NULL AND audio_expires_at <= ? ORDER BY started_at DESC", arguments: [dayAhead])
         }
@@ -199,9 +200,9 @@ import Testing
         #expect(rejected.values.reduce(0, +) == 10, "the eleventh, tenant_unknown, lies at the inbox root")
         #expect(abs((acme["announcement_compliance"] as! Double) - 6.0 / 7.0) < 1e-9)
         #expect(acme["active_holds"] as? Int == 1)
-        // Overdue as of the real clock: old-billing's audio (past due until a sweep), and, once the real date
+        // Overdue as of the suite's clock: old-billing's audio (past due until a sweep), and, once the real date
         // passes them, the other calls' audio — except new-billing, which is held.
-        let now = isoUTC(Date())
+        let now = isoUTC(TestDays.now)
         let due = try box.catalog().read {
             try String.fetchAll($0, sql: "SELECT call_id FROM recordings WHERE tenant = 'acme-energy' AND ((audio_deleted_at IS NULL AND audio_expires_at <= ?) OR metadata_expires_at <= ?)", arguments: [now, now])
         }.filter { $0 != "new-billing" }
@@ -227,7 +228,7 @@ import Testing
     @Test func aCoachIsToldNothingAboutHolds() throws {
         let box = try populated()
         // A call of an hour ago: inside coach-an's scope whatever the date the tests run on.
-        try box.addCall(callID: "recent-billing", startedAt: isoUTC(Date().addingTimeInterval(-3600)), agent: "a-1099", team: "billing-nl")
+        try box.addCall(callID: "recent-billing", startedAt: recent(), agent: "a-1099", team: "billing-nl")
         _ = try box.run(["ingest", "inbox/acme-energy/recent-billing.wav"])
         let inside = try #require(try box.recordingIDs()["recent-billing"])
         let placed = try box.run(["hold", "place", "--json", "--kind", "legal", "--case", "CASE-SECRET-7", "--note", "NOTE-SECRET",
@@ -475,12 +476,4 @@ import Testing
         #expect(status == 1)
         #expect(json["first_bad_seq"] as? Int == 2)
     }
-}
-
-/// RFC 3339 UTC, the catalog's form.
-func isoUTC(_ d: Date) -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    f.timeZone = TimeZone(identifier: "UTC")
-    return f.string(from: d)
 }

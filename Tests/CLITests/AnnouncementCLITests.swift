@@ -1,4 +1,5 @@
 // Hearing the announcement in the audio, through ingest and `announcement check`, with real speech fixtures.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

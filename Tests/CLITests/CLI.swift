@@ -1,6 +1,7 @@
 // Runs the built `callvault` binary the way a user does, in a private temporary directory.
 import CallVaultPostgres
 import CallVaultStore
+import CallVaultTesting
 import Foundation
 
 struct CLIResult {
@@ -130,9 +131,11 @@ final class Sandbox {
                          stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    /// `callvault init` with the two fixture tenants.
-    func initStore(_ extra: [String] = []) throws {
-        let r = try run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"] + extra)
+    /// `callvault init` with the two fixture tenants: a simulation store, whose clock is the suite's (shifted by
+    /// CALLVAULT_TEST_SHIFT_DAYS), unless `production` (the real clock; dates then come from `onRealClock`).
+    func initStore(_ extra: [String] = [], production: Bool = false) throws {
+        let simulation = production || extra.contains("--simulation") ? [] : ["--simulation"]
+        let r = try run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"] + simulation + extra)
         precondition(r.status == 0, r.stderr)
     }
 
@@ -253,76 +256,4 @@ func onTerminal(_ box: Sandbox, _ args: [String]) throws -> (status: Int32, outp
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// The tests' dates are written as of their "today", 2026-11-22 (the sample inbox's calls are of 2026-11-20, two
-/// days before). `shifted` moves such a date to the same place relative to the real today, on the same Brussels
-/// wall clock (the default tenant zone), so that what is recent, expired, or inside a report's range does not
-/// depend on the day the suite runs: "2026-11-21T08:00:00+01:00" is yesterday at 08:00 in Brussels, with the
-/// offset Brussels has on that day. A bare date ("2026-11-01") moves the same number of days.
-enum TestDays {
-    static let zone = TimeZone(identifier: "Europe/Brussels")!
-    static var calendar: Calendar {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = zone
-        return c
-    }
-    /// Days from 2026-11-22 to the real today in Brussels, fixed for the run.
-    static let offset: Int = {
-        let c = calendar
-        let written = c.date(from: DateComponents(year: 2026, month: 11, day: 22))!
-        return c.dateComponents([.day], from: written, to: c.startOfDay(for: Date())).day!
-    }()
-
-    static func instant(_ text: String) -> Date {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        guard let d = f.date(from: text) else { preconditionFailure("not an RFC 3339 instant: \(text)") }
-        return d
-    }
-
-    /// RFC 3339 on the Brussels wall clock, with its offset.
-    static func local(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = zone
-        return f.string(from: d)
-    }
-
-    /// The same Brussels wall-clock time `days` days later.
-    static func move(_ d: Date, days: Int = offset) -> Date {
-        calendar.date(byAdding: .day, value: days, to: d)!
-    }
-
-    /// `months` calendar months after `d` on the Brussels wall clock: what a PnM retention adds.
-    static func adding(months: Int, to d: Date) -> Date {
-        calendar.date(byAdding: .month, value: months, to: d)!
-    }
-}
-
-/// A test date (as of 2026-11-22) moved to the real today: see `TestDays`.
-func shifted(_ text: String) -> String {
-    if text.count == 10 {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TestDays.zone
-        f.dateFormat = "yyyy-MM-dd"
-        guard let d = f.date(from: text) else { preconditionFailure("not a date: \(text)") }
-        return f.string(from: TestDays.move(d))
-    }
-    return TestDays.local(TestDays.move(TestDays.instant(text)))
-}
-
-/// `shifted`, as the UTC text the catalog stores.
-func shiftedUTC(_ text: String) -> String { isoUTC(TestDays.instant(shifted(text))) }
-
-/// Every RFC 3339 instant (with its offset) in a sidecar's text, shifted; anything else as it was.
-func shiftedInstants(in text: String) -> String {
-    let re = try! NSRegularExpression(pattern: #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})"#)
-    var out = text
-    for m in re.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
-        let r = Range(m.range, in: out)!
-        out.replaceSubrange(r, with: shifted(String(out[r])))
-    }
-    return out
 }

@@ -1,5 +1,6 @@
 // Kill -9 at every step of the ingest and quarantine write paths, then re-run: exactly one stored copy,
 // no orphan, no temporary file, and the inbox emptied.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

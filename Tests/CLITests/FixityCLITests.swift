@@ -1,4 +1,5 @@
 // `callvault fixity` and `export` of altered evidence, through the real binary (issue 9, section 2; SPEC §12).
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,5 +1,6 @@
 // Black-box tests of hostile sidecars and audio headers: each pair is rejected with its reason, the field or
 // the rate named, exit 4, and the pair kept whole in quarantine (issue 9, items 9, 10, 16, 17, 19).
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,4 +1,5 @@
 // Black-box tests of `callvault init` and `callvault ingest` over the sample inbox.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,4 +1,5 @@
 // Instants that sort for every year and durations that cannot overflow, through the real binary (issue 9, items 1–2).
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,5 +1,6 @@
 // Evidence integrity (SPEC §12, issue 9 §1): the stored audio is the vault's own copy of the bytes it checked,
 // whatever the recorder does with its own names and descriptors afterwards — attacks written as tests.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing
@@ -26,11 +27,6 @@ func fileStat(_ path: String) -> stat {
     return st
 }
 
-/// An RFC 3339 instant `hours` before now (calls recent enough that nothing is already expired).
-func recent(hours: Double = 1) -> String {
-    let f = ISO8601DateFormatter()
-    return f.string(from: Date().addingTimeInterval(-hours * 3600))
-}
 
 extension Sandbox {
     /// The stored audio path and catalog SHA-256 of a call.
@@ -147,7 +143,7 @@ func waitUntilStopped(_ p: Process) -> Bool {
     @Test func storedAndQuarantinedFilesBelongToTheVaultUser() throws {
         let box = Sandbox()
         box.handToNobody()
-        #expect(try box.run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
+        #expect(try box.run(["init", "--simulation", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
         try box.addCall(callID: "c4", startedAt: recent())
         try box.copyFixtures(["acme-energy/bad-announcement-missing.wav", "acme-energy/bad-announcement-missing.json"])
         // The recorder (root here) owns the inputs, 0644; the inbox folder is writable by the vault's group.
@@ -174,7 +170,7 @@ func waitUntilStopped(_ p: Process) -> Bool {
     @Test func unreadableInputIsLeftInPlaceAndOthersGoOn() throws {
         let box = Sandbox()
         box.handToNobody()
-        #expect(try box.run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
+        #expect(try box.run(["init", "--simulation", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
         try box.addCall(callID: "a-first", startedAt: recent())
         try box.addCall(callID: "b-private", startedAt: recent())
         try box.addCall(callID: "c-last", startedAt: recent())
@@ -290,7 +286,7 @@ func waitUntilStopped(_ p: Process) -> Bool {
     @Test func undecodableNamesAndUnreadableFoldersAreReported() throws {
         let box = Sandbox()
         box.handToNobody()
-        #expect(try box.run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
+        #expect(try box.run(["init", "--simulation", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
         try box.addCall(callID: "ok1", startedAt: recent())
         try box.addCall(tenant: "telco-be", callID: "hidden", startedAt: recent())
         chmod(box.inbox, 0o777)

@@ -1,5 +1,6 @@
 // What the command line prints, through the real binary: escaped text on terminals, CSV a spreadsheet cannot
 // run, the same numbers in CSV and JSON, CSV paging, dates in the tenant's zone, --version, unreadable stores.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing
@@ -59,7 +60,7 @@ func parseCSV(_ text: String) throws -> [[String: String]] {
             try db.execute(sql: """
                 INSERT INTO audit_events (seq, at, actor, principal, action, target, details, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, '0', '0')
-                """, arguments: [seq, isoUTC(Date()), hostileText, hostileText, hostileText, hostileText, hostileText])
+                """, arguments: [seq, isoUTC(TestDays.now), hostileText, hostileText, hostileText, hostileText, hostileText])
         }
 
         let commands: [[String]] = [
@@ -182,7 +183,7 @@ func parseCSV(_ text: String) throws -> [[String: String]] {
         chmod(box.dir, 0o755)
         let denied = try runAsNobody(box, ["--store", box.store, "list"])
         #expect(denied.status == 3, "\(denied.stderr)")
-        #expect(denied.stderr.contains("permission denied"))
+        #expect(denied.stderr.contains("belongs to root") && denied.stderr.contains("sudo -u root callvault"), "\(denied.stderr)")
         #expect(!denied.stderr.contains("init"))
         #expect(denied.stderr.split(separator: "\n").count == 1)
         // A store that truly does not exist still gets the advice.
@@ -193,8 +194,8 @@ func parseCSV(_ text: String) throws -> [[String: String]] {
 
     @Test func initRefusesAStoreWhoseConfigurationIsMissing() throws {
         let box = Sandbox()
-        try box.initStore()
-        try box.addCall(callID: "kept", startedAt: "2026-11-20T10:00:00+01:00")
+        try box.initStore(production: true)
+        try box.addCall(callID: "kept", startedAt: onRealClock("2026-11-20T10:00:00+01:00"))
         #expect(try box.run(["ingest", "inbox"]).status == 0)
         let config = box.store + "/callvault.toml"
         let text = try String(contentsOfFile: config, encoding: .utf8)

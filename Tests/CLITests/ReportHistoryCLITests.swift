@@ -1,5 +1,6 @@
 // The compliance report through the real binary as history: past figures survive the deletions retention and
 // erasure make; holds due for review and the deadlines of data-subject requests are named in it and on /metrics.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,5 +1,6 @@
 // Data-subject requests through the real binary: the register and its deadlines, finding a subject's calls,
 // erasure against holds, restriction against coaches and the sweeper, the access bundle, rectification, audit.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,5 +1,6 @@
 // Review of issue 9 (evidence integrity), attacked as a hostile recorder, a careless operator, a coach and a DPO
 // would. Each test fails on the reviewed commit (ba89ac6) and states the promise it holds the vault to.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing
@@ -133,7 +134,7 @@ private let reviewCanMount: Bool = {
         #expect(sh("mount -t tmpfs -o size=8m,mode=0700 tmpfs '\(mountPoint)'") == 0)
         defer { _ = sh("umount -l '\(mountPoint)'") }
         let store = mountPoint + "/store"
-        #expect(try box.run(["init", "--store", store, "--tenant", "acme-energy", "--tenant", "telco-be"]).status == 0)
+        #expect(try box.run(["init", "--simulation", "--store", store, "--tenant", "acme-energy", "--tenant", "telco-be"]).status == 0)
         let config = store + "/callvault.toml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try text.replacingOccurrences(of: "max_audio_bytes = 4294967296", with: "max_audio_bytes = 1048576")
@@ -286,7 +287,7 @@ private let reviewCanMount: Bool = {
     @Test func oneUnreadableStoredFileDoesNotAbortFixity() throws {
         let box = Sandbox()
         box.handToNobody()
-        #expect(try box.run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
+        #expect(try box.run(["init", "--simulation", "--tenant", "acme-energy", "--tenant", "telco-be"], as: "nobody").status == 0)
         try box.addCall(callID: "f1", startedAt: recent())
         try box.addCall(callID: "f2", startedAt: recent())
         _ = sh("chown -R nobody '\(box.inbox)'")

@@ -1,4 +1,5 @@
 // `callvault serve` as an operator runs it: the built binary, a real port, SIGTERM, TLS, beside `watch`.
+import CallVaultTesting
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -99,7 +100,7 @@ func curl(_ args: [String]) -> String {
         _ = shell("chmod -R a+rwX '\(box.dir)'")
         let r = try box.run(["serve", "--listen", "127.0.0.1:\(freePort())"], as: "nobody")
         #expect(r.status == 3)
-        #expect(r.stderr.contains("serve"))
+        #expect(r.stderr.contains("belongs to root"), "\(r.stderr)")
     }
 
     @Test func tlsServesHTTPSWithSecureCookies() throws {

@@ -3,6 +3,7 @@
 // embedded catalog to PostgreSQL, the password rules, and the daemon outliving the server going away.
 import CallVaultPostgres
 import CallVaultStore
+import CallVaultTesting
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -10,7 +11,8 @@ import Glibc
 #endif
 
 @Suite struct SharedCatalogTests {
-    /// A store with `n` calls whose audio and metadata are due at 2027-06-01.
+    static let pastMetadata = monthsAhead(7)
+    /// A store with `n` recent calls, and a `sweep --now` at which their audio and metadata are both due.
     func dueStore(_ n: Int) throws -> Sandbox {
         let box = Sandbox()
         try box.initStore(["--simulation"])
@@ -26,15 +28,15 @@ import Glibc
         let held = try #require(try engine.tryExclusive(.sweeper), "the lock is free before any sweep")
         #expect(try engine.tryExclusive(.sweeper) == nil, "a second taker is refused while it is held")
 
-        let second = try box.run(["sweep", "--now", "2027-06-01T00:00:00Z"])
+        let second = try box.run(["sweep", "--now", Self.pastMetadata])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("another sweep is running"), "\(second.stdout)")
         #expect(try box.count("SELECT count(*) FROM recordings") == 3, "the second sweep deleted nothing")
-        let json = try box.run(["sweep", "--json", "--now", "2027-06-01T00:00:00Z"]).json()
+        let json = try box.run(["sweep", "--json", "--now", Self.pastMetadata]).json()
         #expect(json["already_running"] as? Bool == true)
 
         held.release()
-        let first = try box.run(["sweep", "--json", "--now", "2027-06-01T00:00:00Z"])
+        let first = try box.run(["sweep", "--json", "--now", Self.pastMetadata])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try first.json()["metadata_deleted"] as? Int == 3, "once the lock is free, the sweep runs")
     }
@@ -56,7 +58,7 @@ import Glibc
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         // The sweeper is stopped inside its deciding transaction; it then dies of SIGKILL.
-        p.arguments = ["-c", "exec \(shellQuoted(Sandbox.binary)) sweep --now 2027-06-01T00:00:00Z"]
+        p.arguments = ["-c", "exec \(shellQuoted(Sandbox.binary)) sweep --now \(Self.pastMetadata)"]
         var env = ProcessInfo.processInfo.environment
         env["CALLVAULT_STORE"] = box.store
         env["CALLVAULT_CRASH_AT"] = "sweep.before-remove"
@@ -172,13 +174,13 @@ struct PostgresCatalogTests {
     @Test func migrateCopiesAnEmbeddedCatalogAndChecksIt() throws {
         let box = Sandbox()
         let embedded = ["CALLVAULT_CATALOG_URL": ""]   // this store keeps SQLite; the sandbox's database is the target
-        #expect(try box.run(["init", "--tenant", "acme-energy", "--tenant", "telco-be"], env: embedded).status == 0)
+        #expect(try box.run(["init", "--simulation", "--tenant", "acme-energy", "--tenant", "telco-be"], env: embedded).status == 0)
         try box.copyFixtures()
         _ = try box.run(["ingest", "inbox"], env: embedded)
         #expect(try box.run(["hold", "place", "--kind", "legal", "--case", "M1", "--tenant", "telco-be"], env: embedded).status == 0)
         let ids = try box.run(["list", "--json"], env: embedded).stdout
         #expect(try box.run(["request", "open", "--kind", "access", "--subject", "+32470000001", "--reference", "REF-M1",
-                             "--received", isoUTC(Date()).prefix(10).description], env: embedded).status == 0)
+                             "--received", testDay()], env: embedded).status == 0)
         let url = try #require(box.catalogURL)
 
         // A password on the command line would be visible to every user of the host.

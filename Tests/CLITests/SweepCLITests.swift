@@ -1,4 +1,5 @@
 // Retention and holds through the real binary on a simulation store: which files and rows exist after each step.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing
@@ -105,10 +106,11 @@ import Testing
 
     @Test func nowIsHonouredOnlyOnSimulationStores() throws {
         let box = Sandbox()
-        try box.initStore()
-        try box.addCall(callID: "X", startedAt: shifted("2026-11-01T10:00:00+01:00"))
+        // A production store reads the real clock, whatever CALLVAULT_TEST_SHIFT_DAYS says.
+        try box.initStore(production: true)
+        try box.addCall(callID: "X", startedAt: onRealClock("2026-11-01T10:00:00+01:00"))
         #expect(try box.run(["ingest", "inbox"]).status == 0)
-        let r = try box.run(["sweep", "--json", "--now", shifted("2027-06-01T00:00:00Z")])
+        let r = try box.run(["sweep", "--json", "--now", onRealClock("2027-06-01T00:00:00Z")])
         #expect(r.status == 0)
         #expect(r.stderr.contains("implies") || r.stderr.contains("--dry-run"))
         let json = try r.json()

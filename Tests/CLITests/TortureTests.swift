@@ -1,4 +1,5 @@
 // The kill -9 torture of the daemon, short form (the long form: scripts/torture-watch.sh 50 1000).
+import CallVaultTesting
 import Foundation
 import Testing
 

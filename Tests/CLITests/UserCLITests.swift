@@ -1,4 +1,5 @@
 // `callvault user password` through the binary: from a pipe and from a terminal, its refusals, and its audit.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Synchronization

@@ -1,4 +1,5 @@
 // The daemon, run as a user runs it: recordings dropped into a live inbox every way a recorder does.
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing
@@ -292,7 +293,7 @@ extension Sandbox {
         #expect(sh("mount -t tmpfs -o size=2m,mode=0700 tmpfs '\(mountPoint)'") == 0)
         defer { _ = sh("umount -l '\(mountPoint)'") }
         let store = mountPoint + "/store"
-        #expect(try box.run(["init", "--store", store, "--tenant", "acme-energy"]).status == 0)
+        #expect(try box.run(["init", "--simulation", "--store", store, "--tenant", "acme-energy"]).status == 0)
         try FileManager.default.createDirectory(atPath: box.inbox, withIntermediateDirectories: true)
         // 40 calls of ~90 KB: about 3.6 MB, more than the 2 MB file system holds.
         let staging = box.dir + "/staging"

@@ -1,5 +1,6 @@
 // The daemon as an operator meets it: SIGHUP, a busy metrics port, inputs and folders it cannot read, names
 // it cannot spell, and what its logs and /healthz may say (never an inbox path or a phone number).
+import CallVaultTesting
 import Foundation
 import CallVaultStore
 import Testing

@@ -1,5 +1,6 @@
 // The configuration: defaults, the spec's example, and one-line refusals that name the key.
 import CallVaultCore
+import CallVaultTesting
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 // Expiry instants on the tenant's wall clock: month ends, leap years, DST nights, other zones.
 import CallVaultCore
+import CallVaultTesting
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 // The sidecar schema: every rule, and the order in which reason codes are decided.
 import CallVaultCore
+import CallVaultTesting
 import Foundation
 import Testing
 

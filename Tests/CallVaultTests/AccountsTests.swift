@@ -2,22 +2,28 @@
 @testable import CallVault
 import CallVaultCore
 import CallVaultStore
+import CallVaultTesting
 import Foundation
 import Synchronization
 import Testing
 
-/// A clock the test moves by hand.
-final class SettableClock: Clock {
-    private let time: Mutex<Date>
-    init(_ start: Date) { time = Mutex(start) }
-    func now() -> Date { time.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
+/// A host's clocks: a wall clock that can be set (corrected by NTP, a VM resumed from a snapshot) and a
+/// monotonic one that only runs.
+final class HostClock: Clock {
+    private let readings: Mutex<(wall: Date, uptime: TimeInterval)>
+    init(_ start: Date) { readings = Mutex((start, 1000)) }
+    func now() -> Date { readings.withLock { $0.wall } }
+    func uptime() -> TimeInterval { readings.withLock { $0.uptime } }
+    /// Time passes: both clocks run.
+    func advance(_ seconds: TimeInterval) { readings.withLock { $0.wall += seconds; $0.uptime += seconds } }
+    /// The wall clock is set; the monotonic one does not move.
+    func step(_ seconds: TimeInterval) { readings.withLock { $0.wall += seconds } }
 }
 
 /// A store with an admin (root), a coach, a compliance officer with a long name, and the service's vault.
 final class AccountsStore {
     let dir = NSTemporaryDirectory() + "callvault-accounts-" + UUID().uuidString
-    let clock = SettableClock(Timestamp.parse("2026-11-22T10:00:00Z")!)
+    let clock = HostClock(Timestamp.parse("2026-11-22T10:00:00Z")!)
     let admin: Vault
     /// As `serve` opens it: the OS user running the service, not a configured user.
     let service: Vault
@@ -41,6 +47,12 @@ final class AccountsStore {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// The service's store opened again under another name (a path with a trailing slash-dot, the same store),
+    /// so that this process's sightings of earlier failures do not apply: as after a restart.
+    static func reopened(_ s: AccountsStore) throws -> Vault {
+        try Vault.open(at: s.dir + "/.", actor: "callvault", clock: s.clock)
+    }
 
     /// Sets a password with a cheap cost: these tests make dozens of attempts (the real cost is tested apart).
     func setQuickly(_ user: String, _ password: String) throws {
@@ -163,6 +175,41 @@ final class AccountsStore {
         #expect(all.filter { if case .lockedOut = $0 { return true } else { return false } }.count == 19)
         #expect(try s.events("auth.failed").count == 5)
         #expect(try s.events("auth.locked").count == 1)
+    }
+
+    /// The clock is set back a day after a lockout began (and, in the second case, forward): the lockout still ends
+    /// 15 minutes after the last failure, and the wait it announces is never more than 15 minutes.
+    @Test(arguments: [-86_400.0, 86_400.0, -3_600.0])
+    func aLockoutLastsItsLengthWhateverTheClockDoes(step: TimeInterval) throws {
+        let s = try AccountsStore()
+        try s.setQuickly("coach-an", password)
+        for _ in 0..<5 { #expect(try s.login("coach-an", "guess guess guess") == .refused) }
+        s.clock.advance(60)
+        s.clock.step(step)
+        guard case .lockedOut(let until) = try s.login("coach-an", password) else {
+            Issue.record("the lockout was lifted by a clock stepped \(step) s"); return
+        }
+        let left = until.timeIntervalSince(s.clock.now())
+        #expect(left > 13 * 60 && left <= 14 * 60 + 1, "announced wait: \(left / 60) minutes")
+        s.clock.advance(13 * 60)
+        guard case .lockedOut = try s.login("coach-an", password) else { Issue.record("lifted early after a step of \(step) s"); return }
+        s.clock.advance(61)
+        guard case .ok = try s.login("coach-an", password) else { Issue.record("still locked 15 minutes after the last failure (step \(step) s)"); return }
+    }
+
+    /// Failures dated by a clock that was ahead, first read after it was set back: they still lock, for no
+    /// more than the lockout's length from when they are seen.
+    @Test func failuresDatedInTheFutureLockForNoMoreThanTheLockout() throws {
+        let s = try AccountsStore()
+        try s.setQuickly("coach-an", password)
+        for _ in 0..<5 { #expect(try s.login("coach-an", "guess guess guess") == .refused) }
+        // Another service (or this one before a restart) saw none of them; the clock is then set back a day.
+        let other = try AccountsStore.reopened(s)
+        s.clock.step(-86_400)
+        guard case .lockedOut(let until) = try Accounts.login(vault: other, user: "coach-an", password: password, from: "192.0.2.9") else {
+            Issue.record("future-dated failures did not lock"); return
+        }
+        #expect(until.timeIntervalSince(s.clock.now()) <= 15 * 60 + 1)
     }
 
     @Test func theLockoutIsReadFromTheAuditLogSoAnotherProcessSeesIt() throws {

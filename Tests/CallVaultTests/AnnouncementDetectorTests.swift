@@ -1,5 +1,6 @@
 // The block-NCC detector on real speech from the fixtures, placed and degraded in code.
 import CallVaultAudio
+import CallVaultTesting
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 // libsndfile probing over real files: formats by content, and every way a file can be broken.
 import CallVaultAudio
 import CallVaultCore
+import CallVaultTesting
 import Foundation
 import Testing
 

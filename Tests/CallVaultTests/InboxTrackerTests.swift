@@ -1,5 +1,6 @@
 // Settling and pairing rules of the daemon, driven by a fake clock.
 @testable import CallVault
+import CallVaultTesting
 import Foundation
 import Testing
 #if canImport(Glibc)

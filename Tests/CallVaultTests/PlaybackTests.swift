@@ -4,6 +4,7 @@ import CallVault
 import CallVaultAudio
 import CallVaultCore
 import CallVaultStore
+import CallVaultTesting
 import Foundation
 import GRDB
 import Testing

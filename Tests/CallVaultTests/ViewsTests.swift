@@ -2,6 +2,7 @@
 // live in the library, so a coach's values carry no phone number and no hold state whichever front end asks.
 import CallVault
 import CallVaultCore
+import CallVaultTesting
 import Foundation
 import Testing
 

@@ -3,6 +3,7 @@
 import CallVault
 import CallVaultCore
 @testable import CallVaultWeb
+import CallVaultTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,7 +13,7 @@ import Testing
 
 @Suite(.serialized) struct RequestsPageTests {
     func open(_ client: some TestClientProtocol, _ b: Browser, kind: String, reference: String, tenant: String = "acme-energy") async throws -> String {
-        let today = String(Timestamp.utc(Date()).prefix(10))
+        let today = String(Timestamp.utc(TestDays.now).prefix(10))
         return try await client.execute(uri: "/requests", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                         body: form([("csrf", b.csrf), ("kind", kind), ("tenant", tenant), ("received", today),
                                                     ("reference", reference), ("subjects", "+32470123456")])) { r -> String in

@@ -2,6 +2,7 @@
 import CallVault
 import CallVaultCore
 import CallVaultWeb
+import CallVaultTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,12 +10,16 @@ import HummingbirdTesting
 import NIOCore
 import Synchronization
 
-/// A clock the test moves by hand (session idle time, lockouts).
+/// A clock the test moves by hand (session idle time, lockouts): a wall clock and a monotonic one.
 final class ManualClock: CallVaultCore.Clock {
-    let time: Mutex<Date>
-    init(_ start: Date = Date()) { time = Mutex(start) }
-    func now() -> Date { time.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { time.withLock { $0 += seconds } }
+    let readings: Mutex<(wall: Date, uptime: TimeInterval)>
+    init(_ start: Date = TestDays.now) { readings = Mutex((start, 5000)) }
+    func now() -> Date { readings.withLock { $0.wall } }
+    func uptime() -> TimeInterval { readings.withLock { $0.uptime } }
+    /// Time passes: both clocks run.
+    func advance(_ seconds: TimeInterval) { readings.withLock { $0.wall += seconds; $0.uptime += seconds } }
+    /// The host's wall clock is set (NTP, a VM resumed from a snapshot); the monotonic clock does not move.
+    func step(_ seconds: TimeInterval) { readings.withLock { $0.wall += seconds } }
 }
 
 final class WebFixture: @unchecked Sendable {
@@ -52,7 +57,7 @@ final class WebFixture: @unchecked Sendable {
         try text.write(toFile: config, atomically: false, encoding: .utf8)
         // The sample calls, dated yesterday (their audio is kept a month from then), as `make demo` does.
         let inbox = dir + "/inbox"
-        let yesterday = String(Timestamp.utc(Date().addingTimeInterval(-86_400)).prefix(10))
+        let yesterday = String(Timestamp.utc(clock.now().addingTimeInterval(-86_400)).prefix(10))
         for (tenant, names) in [("acme-energy", ["call-0001", "call-0002", "call-0003"]), ("telco-be", ["call-1001", "call-1002", "call-1003"])] {
             try FileManager.default.createDirectory(atPath: inbox + "/" + tenant, withIntermediateDirectories: true)
             for name in names {

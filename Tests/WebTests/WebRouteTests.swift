@@ -3,6 +3,7 @@ import CallVault
 import CallVaultCore
 import CallVaultStore
 @testable import CallVaultWeb
+import CallVaultTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -108,6 +109,43 @@ import Testing
             try await client.execute(uri: "/logout", method: .post, headers: c.headers([.contentType: "application/x-www-form-urlencoded"]),
                                      body: form([("csrf", c.csrf)])) { #expect($0.status == .seeOther) }
             try await client.execute(uri: "/calls", method: .get, headers: c.headers) { #expect($0.status == .seeOther) }
+        }
+    }
+
+    /// The server's wall clock is set back a day or forward a day: a login made before or after the step keeps
+    /// its session, and the idle timeout is still measured as time that passed.
+    @Test(arguments: [-86_400.0, 86_400.0])
+    func sessionsSurviveAClockStep(step: TimeInterval) async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let before = try await client.login("cora")
+            f.clock.step(step)
+            try await client.execute(uri: "/calls", method: .get, headers: before.headers) { #expect($0.status == .ok, "session made before a step of \(step) s") }
+            // Logged in on the stepped clock (the password was set before it): the next request is signed in.
+            let after = try await client.login("dana")
+            try await client.execute(uri: "/holds", method: .get, headers: after.headers) { #expect($0.status == .ok, "session made after a step of \(step) s") }
+            f.clock.advance(14 * 60)
+            try await client.execute(uri: "/calls", method: .get, headers: before.headers) { #expect($0.status == .ok) }
+            f.clock.advance(16 * 60)
+            try await client.execute(uri: "/calls", method: .get, headers: before.headers) { #expect($0.status == .seeOther, "idle 16 minutes") }
+        }
+    }
+
+    /// A user locked out before the clock went back is told the lockout's true remainder, not a day more.
+    @Test func aLockoutAnnouncedAfterTheClockWentBackSaysMinutesNotADay() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            for _ in 0..<5 {
+                try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                         body: form([("user", "cora"), ("password", "wrong password!")])) { #expect($0.status == .unauthorized) }
+            }
+            f.clock.advance(60)
+            f.clock.step(-86_400)
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: form([("user", "cora"), ("password", WebFixture.password)])) { r in
+                #expect(r.status == .tooManyRequests)
+                #expect(String(buffer: r.body).contains("try again in 14 minute(s)"), "\(String(buffer: r.body).suffix(400))")
+            }
         }
     }
 
