@@ -39,8 +39,15 @@ public struct IngestReport: Sendable {
         public var detail: String
         public init(input: String, detail: String) { self.input = input; self.detail = detail }
     }
+    /// A re-delivered call that was erased at a subject's request: refused, its inputs removed.
+    public struct Erased: Sendable {
+        public var input: String
+        /// The request that erased it (empty when the erasure named none).
+        public var request: String
+    }
     public var stored: [Stored] = []
     public var duplicates: [Duplicate] = []
+    public var erased: [Erased] = []
     public var rejected: [Rejected] = []
     public var unreadable: [Unreadable] = []
 
@@ -49,6 +56,7 @@ public struct IngestReport: Sendable {
     public mutating func merge(_ other: IngestReport) {
         stored += other.stored
         duplicates += other.duplicates
+        erased += other.erased
         rejected += other.rejected
         unreadable += other.unreadable
     }
@@ -256,6 +264,7 @@ public struct Ingestor: Sendable {
         var report = IngestReport()
         var toStore: [Prepared] = []
         var duplicates: [(InputPair, String, [String: FileIdentity])] = []
+        var erased: [(InputPair, String, [String: FileIdentity])] = []
         var rejections: [Quarantine.Item] = []
         var inBatch: [String: (sha: String, sidecar: String?, id: String)] = [:]
         let check = self.check
@@ -290,6 +299,8 @@ public struct Ingestor: Sendable {
                     report.unreadable.append(.init(input: pair.input, detail: detail))
                 case .vanished:
                     break
+                case .erased(let request, let inputs):
+                    erased.append((pair, request, inputs))
                 }
             }
         } catch {
@@ -314,6 +325,16 @@ public struct Ingestor: Sendable {
         }
         if !duplicates.isEmpty {
             try vault.catalog.appendAudit(duplicates.map { _, id, _ in vault.event("ingest.duplicate", target: id) })
+        }
+        for (pair, request, inputs) in erased {
+            try removeInputs(pair, inputs)
+            report.erased.append(.init(input: pair.input, request: request))
+        }
+        if !erased.isEmpty {
+            // Which request, never which call: the call id may carry a number, and the call is gone.
+            try vault.catalog.appendAudit(erased.map { _, request, _ in
+                vault.event("ingest.erased_refused", target: request.isEmpty ? nil : request, details: ["reason": "erased"])
+            })
         }
         if !report.unreadable.isEmpty {
             try vault.catalog.appendAudit([vault.event("ingest.left_in_place", target: nil, details: ["unreadable": String(report.unreadable.count)])])

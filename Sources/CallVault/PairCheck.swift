@@ -19,6 +19,9 @@ enum Verdict: Sendable {
     case unreadable(String)
     /// An input is gone since the scan (another worker took the pair): dropped without a word.
     case vanished
+    /// A call erased at a subject's request, delivered again (a recorder's retry, a backup restored into the
+    /// inbox): neither stored nor quarantined; its inputs are removed. `request` is the request that erased it.
+    case erased(request: String, inputs: [String: FileIdentity])
 }
 
 struct Prepared: Sendable {
@@ -114,6 +117,15 @@ struct PairCheck: Sendable {
         }
         var keep = false
         defer { if !keep { placement.discard(staged) } }
+
+        // erased: checked before anything else is decided about the call, so that no copy of it is kept, not
+        // even in quarantine. The key is read only for a tenant with tombstones.
+        if try vault.catalog.hasErasedCalls(tenant: sidecar.tenant) {
+            let keys = try SubjectKey.load(root: vault.root).tombstone(tenant: sidecar.tenant, callID: sidecar.callID, sha256: staged.sha256)
+            if let request = try vault.catalog.erasure(tenant: sidecar.tenant, keys: keys) {
+                return .erased(request: request, inputs: inputs)
+            }
+        }
 
         // audio_unreadable, audio_empty, audio_truncated
         let facts: AudioFacts

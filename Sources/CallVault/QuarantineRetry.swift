@@ -18,6 +18,9 @@ public struct QuarantineRetry: Sendable {
         /// One half of the pair is missing, or the entry's files are gone: nothing to ingest.
         case incomplete(String)
         case unreadable(String)
+        /// The call was erased at a data subject's request (`request`, empty when none is named): not stored,
+        /// and the entry's copies are deleted, as the erasure would have deleted them.
+        case erased(request: String)
     }
 
     /// Retries the given entries (admins). Runs under the ingest lock, after repair, like any ingest.
@@ -79,6 +82,7 @@ public struct QuarantineRetry: Sendable {
             case .reject(let r, _, _): outcome = .rejected(r.reason, r.detail)
             case .unreadable(let detail): outcome = .unreadable(detail)
             case .vanished: outcome = .unreadable("vanished before it could be read")
+            case .erased(let request, _): outcome = .erased(request: request)
             }
         } else if pair.audio == nil, let path = pair.sidecar,
                   case .valid(let sidecar, let digest, _) = ingestor.check.readSidecar(path, defaultTenant: pair.defaultTenant),
@@ -102,10 +106,11 @@ public struct QuarantineRetry: Sendable {
         case .rejected(let code, _): details = ["outcome": "rejected", "reason": code.rawValue]
         case .incomplete: details = ["outcome": "incomplete"]
         case .unreadable: details = ["outcome": "unreadable"]
+        case .erased(let request): details = ["outcome": "erased", "request": request.isEmpty ? "-" : request]
         }
         let event = vault.event("quarantine.retried", target: row.id, details: details)
         switch outcome {
-        case .stored, .duplicate:
+        case .stored, .duplicate, .erased:
             // Resolved first, then removed: a crash in between leaves a folder whose entry is resolved, which
             // repair removes; never an open entry without its files.
             try vault.catalog.resolveRejection(id: row.id, at: vault.clock.now(), event: event)

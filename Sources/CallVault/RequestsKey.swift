@@ -1,5 +1,6 @@
 // The store's key for hashing subjects' numbers: the register and the audit log keep HMAC-SHA256(key, number).
 import CallVaultCore
+import CallVaultStore
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -45,6 +46,13 @@ struct SubjectKey {
         // A key of another length was not written by this code: refuse it rather than hash with it.
         guard n == 32 else { throw VaultError.failure("\(path) is damaged (not a 32-byte key); restore it from the store's backup") }
         return SymmetricKey(data: buffer.prefix(32))
+    }
+
+    /// The keys of an erased call's tombstone, each under its own label so that no key of one kind matches
+    /// another kind's text. The call id may hold a number or a date; the audio's hash identifies a recording:
+    /// both are kept only keyed.
+    func tombstone(tenant: String, callID: String, sha256: String) -> ErasedCallKeys {
+        ErasedCallKeys(callKey: hash("erased-call\u{0}" + tenant + "\u{0}" + callID), audioKey: hash("erased-audio\u{0}" + sha256))
     }
 
     /// Hex HMAC-SHA256 of a text (an E.164 number, or a rectified value).

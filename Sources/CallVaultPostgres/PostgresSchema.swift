@@ -210,6 +210,17 @@ enum PostgresSchema {
         CREATE INDEX ingest_claims_by_worker ON ingest_claims (worker);
         ALTER TABLE pending_placements ADD COLUMN worker \(text);
         """),
+        ("v3: erased calls (SQLite v13)", """
+        CREATE TABLE erased_calls (
+            tenant \(text) NOT NULL,
+            call_key \(text) NOT NULL,
+            audio_key \(text) NOT NULL,
+            erased_at \(text) NOT NULL,
+            request_id \(text)
+        );
+        CREATE INDEX erased_calls_by_call ON erased_calls (tenant, call_key);
+        CREATE INDEX erased_calls_by_audio ON erased_calls (tenant, audio_key);
+        """),
     ]
 
     /// A migration's statements: split at `;` outside quotes and `$$` function bodies (the extended protocol

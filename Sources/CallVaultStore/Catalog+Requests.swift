@@ -64,10 +64,20 @@ public struct ErasureEffects {
     public var remove: (SweptRecording) -> AudioRemoval
     public var sync: () throws -> Void
     public var event: SweepEventFactory
+    /// The tombstone keys of an erased call: keyed hashes of its call id and of its audio's SHA-256.
+    public var tombstone: (_ tenant: String, _ callID: String, _ sha256: String) throws -> ErasedCallKeys
 
-    public init(remove: @escaping (SweptRecording) -> AudioRemoval, sync: @escaping () throws -> Void, event: @escaping SweepEventFactory) {
-        self.remove = remove; self.sync = sync; self.event = event
+    public init(remove: @escaping (SweptRecording) -> AudioRemoval, sync: @escaping () throws -> Void, event: @escaping SweepEventFactory,
+                tombstone: @escaping (_ tenant: String, _ callID: String, _ sha256: String) throws -> ErasedCallKeys) {
+        self.remove = remove; self.sync = sync; self.event = event; self.tombstone = tombstone
     }
+}
+
+/// What a tombstone keeps of an erased call: no personal data, only keyed hashes that a re-delivery matches.
+public struct ErasedCallKeys: Sendable {
+    public var callKey: String
+    public var audioKey: String
+    public init(callKey: String, audioKey: String) { self.callKey = callKey; self.audioKey = audioKey }
 }
 
 extension Catalog {
@@ -326,6 +336,10 @@ extension Catalog {
             // The trigger recordings_deleted_counted (v11) keeps the call's count for the report: no personal data.
             try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
             try db.execute(sql: "UPDATE request_items SET erased_at = ?, erasure_pending = 0 WHERE recording_id = ?", arguments: [t, r.id])
+            let row = rows.first { $0.id == r.id }!
+            let keys = try effects.tombstone(row.tenant, row.callID, row.sha256)
+            try db.execute(sql: "INSERT INTO erased_calls (tenant, call_key, audio_key, erased_at, request_id) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [row.tenant, keys.callKey, keys.audioKey, t, requestID ?? requests.first])
             var details = ["tenant": r.tenant, "request": requestID ?? requests.joined(separator: ",")]
             if r.audioPresent { details["audio"] = if case .removed = result { "erased" } else { "found_missing" } }
             events.append(effects.event("request.erased", r.id, details))
@@ -361,6 +375,27 @@ extension Catalog {
                 try db.execute(sql: "UPDATE recordings SET \(column) = ? WHERE id = ?", arguments: [value, recordingID])
                 try AuditLog.append(event(previous), in: db)
                 return previous
+            }
+        }
+    }
+
+    // MARK: tombstones
+
+    /// Whether any call of `tenant` was ever erased (a re-delivery check needs the key only then).
+    public func hasErasedCalls(tenant: String) throws -> Bool {
+        try wrap("read erased calls") {
+            try db.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM erased_calls WHERE tenant = ? LIMIT 1", arguments: [tenant]) == true }
+        }
+    }
+
+    /// The request that erased a call with this call id or this audio, if one did (nil: not erased; "" when the
+    /// erasure named no request).
+    public func erasure(tenant: String, keys: ErasedCallKeys) throws -> String? {
+        try wrap("read erased calls") {
+            try db.read { db in
+                try SQLRow.fetchOne(db, sql: """
+                    SELECT coalesce(request_id, '') AS request FROM erased_calls WHERE tenant = ? AND (call_key = ? OR audio_key = ?) LIMIT 1
+                    """, arguments: [tenant, keys.callKey, keys.audioKey]).map { $0["request"] as String }
             }
         }
     }

@@ -285,6 +285,22 @@ enum CatalogSchema {
                 ALTER TABLE pending_placements ADD COLUMN worker TEXT;
                 """)
         }
+        m.registerMigration("v13: erased calls") { db in
+            // A tombstone per erased call, so that a re-delivery (recorders retry, backups are restored into
+            // inboxes) is refused instead of stored again. No personal data: keyed hashes (subject.key) of the
+            // call id and of the audio, the tenant, when, and which request.
+            try db.execute(sql: """
+                CREATE TABLE erased_calls (
+                    tenant TEXT NOT NULL,
+                    call_key TEXT NOT NULL,
+                    audio_key TEXT NOT NULL,
+                    erased_at TEXT NOT NULL,
+                    request_id TEXT
+                );
+                CREATE INDEX erased_calls_by_call ON erased_calls (tenant, call_key);
+                CREATE INDEX erased_calls_by_audio ON erased_calls (tenant, audio_key);
+                """)
+        }
         return m
     }
 }

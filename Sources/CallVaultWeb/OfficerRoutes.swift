@@ -84,6 +84,7 @@ enum OfficerRoutes {
         case .rejected(let code, let detail): return "rejected again: \(code.rawValue) (\(detail))"
         case .incomplete(let why): return "not retried: \(why)"
         case .unreadable(let why): return "unreadable: \(why)"
+        case .erased(let request): return "not stored: erased at a data subject's request\(request.isEmpty ? "" : " (request \(request))"); its copies are deleted"
         }
     }
 

@@ -41,6 +41,7 @@ struct IngestCommand: ParsableCommand {
                      "already_expired": $0.alreadyExpired] as [String: Any]
                 },
                 "duplicates": report.duplicates.map { ["input": $0.input, "recording_id": $0.recordingID] },
+                "erased": report.erased.map { ["input": $0.input, "reason": "erased", "request": $0.request.isEmpty ? NSNull() : $0.request] as [String: Any] },
                 "rejected": report.rejected.map { r -> [String: Any] in
                     var o: [String: Any] = ["input": r.input, "reason": r.reason.rawValue, "detail": r.detail]
                     o["quarantine"] = r.quarantinePath ?? NSNull()
@@ -53,6 +54,9 @@ struct IngestCommand: ParsableCommand {
                 printLine("stored     \(s.input)  \(s.recordingID)  \(s.tenant)/\(s.callID)\(s.alreadyExpired ? "  (already past audio expiry: deleted at the next sweep)" : "")")
             }
             for d in report.duplicates { printLine("duplicate  \(d.input)  \(d.recordingID)") }
+            for e in report.erased {
+                printLine("erased     \(e.input)  erased: this call was erased at a data subject's request\(e.request.isEmpty ? "" : " (request \(e.request))"); not stored, inputs removed")
+            }
             for r in report.rejected {
                 let place = r.quarantinePath.map { "-> \($0)" } ?? "(left in place)"
                 printLine("rejected   \(r.input)  \(r.reason.rawValue): \(r.detail)  \(place)")
@@ -61,6 +65,7 @@ struct IngestCommand: ParsableCommand {
                 printLine("unreadable \(u.input)  \(u.detail)  (left in place)")
             }
             printLine("\(report.stored.count) stored, \(report.duplicates.count) duplicate(s), \(report.rejected.count) rejected"
+                      + (report.erased.isEmpty ? "" : ", \(report.erased.count) erased call(s) refused")
                       + (report.unreadable.isEmpty ? "" : ", \(report.unreadable.count) unreadable (left in place)"))
         }
         // Every input is accounted for; some were not stored (rejected, or left in place to be tried again).

@@ -37,6 +37,9 @@ extension QuarantineCommand {
                 case .rejected(let code, let detail): return ("rejected again: \(code.rawValue): \(detail)", ["outcome": "rejected", "reason": code.rawValue, "detail": detail])
                 case .incomplete(let why): return ("not retried: \(why)", ["outcome": "incomplete", "detail": why])
                 case .unreadable(let why): return ("not retried: \(why)", ["outcome": "unreadable", "detail": why])
+                case .erased(let request):
+                    return ("not stored: this call was erased at a data subject's request\(request.isEmpty ? "" : " (request \(request))"); its copies are deleted",
+                            ["outcome": "erased", "reason": "erased", "request": request.isEmpty ? NSNull() : request])
                 }
             }
             if global.json {
@@ -51,7 +54,7 @@ extension QuarantineCommand {
                 printLine("\(results.count) retried, \(stored) stored")
             }
             // Like ingest: 4 when something could not be stored.
-            if results.contains(where: { switch $0.outcome { case .stored, .duplicate: return false; default: return true } }) {
+            if results.contains(where: { switch $0.outcome { case .stored, .duplicate, .erased: return false; default: return true } }) {
                 throw ExitCode(4)
             }
         }

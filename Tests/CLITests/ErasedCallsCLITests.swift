@@ -1,0 +1,72 @@
+// Erased stays erased (issue 20): a tombstone per erased call refuses its re-delivery and its retry from quarantine.
+import CallVaultStore
+import CallVaultTesting
+import Foundation
+import Testing
+
+extension RequestCLITests {
+    /// Erases the subject's acme-energy calls (S1, S2, S4); returns the request.
+    func eraseSubject(_ box: Sandbox) throws -> String {
+        let req = try open(box, kind: "erasure", tenant: "acme-energy")
+        _ = try ok(box, ["request", "erase", req])
+        #expect(try box.state().rows == ["O1", "S3"], "S3 is telco-be's: another controller")
+        return req
+    }
+
+    @Test func aReDeliveredErasedCallIsRefusedAndItsInputsRemoved() throws {
+        let box = try populated()
+        let req = try eraseSubject(box)
+        let tombstones = try box.catalog().read { db in try SQLRow.fetchAll(db, sql: "SELECT * FROM erased_calls") }
+        #expect(tombstones.count == 3)
+        // No personal data in a tombstone: keyed hashes, the tenant, when, and the request.
+        for t in tombstones {
+            let values = ["tenant", "call_key", "audio_key", "erased_at", "request_id"].map { t[$0] as String? ?? "" }.joined(separator: " ")
+            #expect(!values.contains("S1") && !values.contains("S2") && !values.contains("470123456"), "\(values)")
+        }
+
+        // The recorder delivers S1 again, as it was (a retry, a backup restored into the inbox).
+        try addCall(box, callID: "S1", startedAt: shifted("2026-11-21T08:00:00+01:00"), caller: Self.subject)
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try r.json()
+        #expect((json["stored"] as? [Any])?.isEmpty == true)
+        #expect((json["rejected"] as? [Any])?.isEmpty == true, "not quarantined: no copy of an erased call is kept")
+        let erased = try #require(json["erased"] as? [[String: Any]])
+        #expect(erased.count == 1 && erased.first?["reason"] as? String == "erased" && erased.first?["request"] as? String == req)
+        #expect(box.files(under: box.inbox + "/acme-energy").isEmpty, "its inputs are removed")
+        #expect(try box.state().rows == ["O1", "S3"])
+        #expect(try box.count("SELECT count(*) FROM rejections") == 0)
+        let refusals = try box.catalog().read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT target, details FROM audit_events WHERE action = 'ingest.erased_refused'")
+        }
+        #expect(refusals.count == 1 && refusals.first?["target"] as String? == req)
+        #expect(refusals.allSatisfy { !($0["details"] as String).contains("S1") })
+        // Human output says what happened, in words.
+        try addCall(box, callID: "S2", startedAt: shifted("2026-11-21T09:00:00+01:00"), caller: "+3225550000", callee: Self.subject,
+                    audio: "formats/call-gsm.wav")
+        let human = try box.run(["ingest", "inbox"])
+        #expect(human.status == 0)
+        #expect(human.stdout.contains("erased at a data subject's request") && human.stdout.contains("1 erased call(s) refused"), "\(human.stdout)")
+        // `request find` still finds nothing stored of the subject.
+        #expect(try box.state().rows == ["O1", "S3"])
+    }
+
+    @Test func aQuarantinedCopyOfAnErasedCallIsNotBroughtBackByRetry() throws {
+        let box = try populated()
+        // Before the erasure, another version of S1 arrived and was quarantined as a duplicate_conflict.
+        try addCall(box, callID: "S1", startedAt: shifted("2026-11-21T08:00:00+01:00"), caller: Self.subject, audio: "formats/call-gsm.wav")
+        #expect(try box.run(["ingest", "inbox"]).status == 4)
+        let entry = try #require(try box.catalog().read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM rejections WHERE reason = 'duplicate_conflict'")
+        })
+        let req = try eraseSubject(box)
+
+        let r = try box.run(["quarantine", "retry", "--json", entry])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let retried = try #require(try r.json()["retried"] as? [[String: Any]])
+        #expect(retried.first?["outcome"] as? String == "erased" && retried.first?["request"] as? String == req)
+        #expect(try box.state().rows == ["O1", "S3"], "the erased call did not come back")
+        #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "the entry is resolved")
+        #expect(box.files(under: box.store + "/quarantine").isEmpty, "and its copies deleted")
+    }
+}
