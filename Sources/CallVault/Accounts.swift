@@ -88,7 +88,9 @@ public struct Accounts: Sendable {
     }
 
     public enum LoginResult: Sendable, Equatable {
-        case ok(Principal)
+        /// With the version of the password that was checked (the account row bcrypt verified): a session made
+        /// from it ends when the password is set again, even between this check and the session's making.
+        case ok(Principal, passwordVersion: String?)
         case refused
         case lockedOut(until: Date)
     }
@@ -127,14 +129,14 @@ public struct Accounts: Sendable {
 
     static func check(vault: Vault, configured: User, password: String, from: String, now: Date) throws -> LoginResult {
         let name = configured.name
-        if let until = try lockedUntil(vault: vault, user: name, now: now) {
-            // Once per lockout: attempts while locked are refused unrecorded after the first, so a flood of them
-            // cannot fill the append-only log.
-            let lockStart = until.addingTimeInterval(-lockoutPeriod)
-            if try vault.catalog.auditEvents(since: lockStart, actor: nil, action: "auth.locked", target: name, limit: 1).isEmpty {
-                try vault.catalog.appendAudit([vault.event("auth.locked", target: name, details: ["address": from, "until": Timestamp.utc(until)])])
+        if let lockout = try lockedUntil(vault: vault, user: name, now: now) {
+            // Once per lockout (after the first of the failures that made it, by sequence: a clock stepped since cannot
+            // make an old event look like this lockout's): attempts while locked are refused unrecorded after the
+            // first, so a flood of them cannot fill the append-only log.
+            if try !vault.catalog.hasEvent(action: "auth.locked", target: name, after: lockout.since) {
+                try vault.catalog.appendAudit([vault.event("auth.locked", target: name, details: ["address": from, "until": Timestamp.utc(lockout.until)])])
             }
-            return .lockedOut(until: until)
+            return .lockedOut(until: lockout.until)
         }
         let account = try vault.catalog.account(user: name)
         let usable = account.flatMap { $0.disabled ? nil : $0.passwordHash }
@@ -151,23 +153,21 @@ public struct Accounts: Sendable {
         }
         let principal = Principal(name: name, user: configured, onBehalfOf: nil)
         try vault.catalog.appendAudit([vault.acting(as: principal).event("auth.login", target: name, details: ["address": from])])
-        return .ok(principal)
+        return .ok(principal, passwordVersion: account?.changedAt)
     }
 
     /// When `user` is locked out at `now`: 15 minutes after the last of 5 failures that fell within 15 minutes.
-    /// The failures are dated on the wall clock, which may have stepped since (`FailureSightings`): each is placed
-    /// on today's wall clock by how long ago this process saw it, so that a lockout lasts its length whatever the
-    /// clock did, and a clock set back never says "try again in 1455 minutes".
-    static func lockedUntil(vault: Vault, user: String, now: Date) throws -> Date? {
-        // The window ending at the last failure starts at most 30 minutes ago while the lockout can still hold;
-        // a day on either side more, so that failures dated by a clock that has stepped since are still found.
-        let recent = try vault.catalog.loginFailures(user: user, since: now.addingTimeInterval(-(failureWindow + lockoutPeriod + 86_400)),
-                                                     limit: maximumFailures)
-        let placed = FailureSightings.shared.place(recent, store: vault.root, user: user, now: now, uptime: vault.clock.uptime())
-        guard placed.count == maximumFailures, let last = placed.first, let fifth = placed.last,
+    /// The failures are found by sequence number and dated on the wall clock, which may have stepped since
+    /// (`FailureSightings`): each is placed on today's wall clock by how long ago this process saw it, so that a
+    /// lockout lasts its length whatever the clock did, and a clock set back never says "try again in 1455
+    /// minutes". `since`: the sequence number of the first of the failures that locked.
+    static func lockedUntil(vault: Vault, user: String, now: Date) throws -> (until: Date, since: Int64)? {
+        let recent = try vault.catalog.loginFailures(user: user, limit: maximumFailures)
+        let placed = FailureSightings.shared.place(recent.map(\.at), store: vault.root, user: user, now: now, uptime: vault.clock.uptime())
+        guard placed.count == maximumFailures, let last = placed.first, let fifth = placed.last, let first = recent.last,
               last.timeIntervalSince(fifth) < failureWindow else { return nil }
         let until = last.addingTimeInterval(lockoutPeriod)
-        return now < until ? until : nil
+        return now < until ? (until, first.seq) : nil
     }
 
     /// For single sign-on behind a trusted reverse proxy (its header names the user, already authenticated): the
@@ -190,7 +190,7 @@ public struct Accounts: Sendable {
 
     /// Whether `user` may still log in with a password: configured, with a password, not disabled. The web layer
     /// checks it on each request of a password session, so that `user password` and `--disable` end live sessions.
-    /// With `passwordVersion` (the account's `passwordVersion` when the session was made): a password set since
+    /// With `passwordVersion` (the version `login` returned when the session was made): a password set since
     /// also ends the session — a reset is how an admin evicts whoever holds a stolen session. Compared as a
     /// version, not as a time: a clock set back must not make every session look older than the password.
     public static func isActive(vault: Vault, user: String, passwordVersion: String? = nil) throws -> Bool {
@@ -199,12 +199,6 @@ public struct Accounts: Sendable {
         }
         if let passwordVersion, account.changedAt != passwordVersion { return false }
         return !account.disabled && account.passwordHash != nil
-    }
-
-    /// The version of `user`'s password: when it was last set or the account changed, as recorded.
-    public static func passwordVersion(vault: Vault, user: String) throws -> String? {
-        guard let configured = vault.configuration.users[user] else { return nil }
-        return try vault.catalog.account(user: configured.name)?.changedAt
     }
 
     /// The client address as recorded: an IP in text form, or "invalid" for anything else (it came over the network).

@@ -165,7 +165,6 @@ public struct Quarantine: Sendable {
         let files = vault.files
         var rows: [RejectionRow] = []
         var events: [AuditEvent] = []
-        let now = vault.clock.now()
         let othersAlive = try vault.isShared && vault.catalog.otherLiveWorkers(than: IngestWorker.of(vault).id) > 0
         for day in files.list(Vault.quarantineDirectory) where files.isDirectory("\(Vault.quarantineDirectory)/\(day)") {
             for id in files.list("\(Vault.quarantineDirectory)/\(day)") {
@@ -174,7 +173,7 @@ public struct Quarantine: Sendable {
                 // On a shared store another live worker may be writing this entry right now: only one older than
                 // a lease is left over by a worker that died.
                 if othersAlive, let modified = files.modificationTime(dir),
-                   now.timeIntervalSince(modified) < vault.configuration.claimLease.approximateSeconds { continue }
+                   vault.clock.fileSystemNow().timeIntervalSince(modified) < vault.configuration.claimLease.approximateSeconds { continue }
                 if let (_, deletedAt) = try vault.catalog.rejection(id: id) {
                     // A registered entry; one resolved by `quarantine retry` whose folder a crash left is removed.
                     if deletedAt != nil { try files.removeTree(dir) }

@@ -249,7 +249,8 @@ public struct Requests: Sendable {
                 throw VaultError(.usage, "--lift: tell the subject before the restriction is lifted (art. 18(3)), then add --subject-informed")
             }
             return try vault.catalog.setRestriction(id: id, ground: nil, now: vault.clock.now(),
-                                                    event: vault.event("request.restriction_lifted", target: id, details: ["subject_informed": "true"]))
+                                                    event: vault.event("request.restriction_lifted", target: id, details: ["subject_informed": "true"]),
+                                                    erasure: Sweeper.erasureEffects(vault))
         }
         try requireOpen(r, action: "restrict")
         guard let ground else { throw VaultError(.usage, "--ground: accuracy, unlawful, legal-claims or objection (art. 18(1)(a)-(d))") }

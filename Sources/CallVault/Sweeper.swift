@@ -182,15 +182,23 @@ public struct Holds: Sendable {
         return (id, n, metadataOnly)
     }
 
-    public func release(id: String, note: String) throws {
+    /// `confirmErasure`: required when the release erases calls waiting for an erasure (refused otherwise, exit 2).
+    public func release(id: String, note: String, confirmErasure: Bool = false) throws {
         try vault.require(Self.officers, to: "hold release")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold release", what: "hold") }
         guard !note.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--note: say why the hold is released") }
         // Calls whose erasure waited for this hold are erased in the release's transaction.
         let released = try vault.catalog.releaseHold(id: id, by: vault.actor, note: note, at: vault.clock.now(),
                                                      event: vault.event("hold.released", target: id),
-                                                     erasure: Sweeper.erasureEffects(vault))
+                                                     erasure: Sweeper.erasureEffects(vault), confirmedErasure: confirmErasure)
         guard released else { throw VaultError(.notFound, "hold \(id): no such active hold") }
+    }
+
+    /// Per request, the calls that releasing hold `id` would erase now (officers; shown before a release).
+    public func erasuresWaiting(onHold id: String) throws -> [(request: String, calls: Int)] {
+        try vault.require(Self.officers, to: "hold show")
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold show", what: "hold") }
+        return try vault.catalog.erasuresWaiting(onHold: id)
     }
 
     /// Holds with their recording counts (officers only; audited). `dueForReview`: only active holds whose

@@ -76,6 +76,9 @@ public final class Vault: Sendable {
     public static func create(at root: String, tenants: [String], simulation: Bool, actor: String,
                               clock: any Clock = SystemClock()) throws -> Vault {
         let clock = storeClock(clock, simulation: simulation)
+        // A folder made ready for the store (by a package, or `install -d -o callvault`) belongs to its user:
+        // root's `init` there would leave a store the service user cannot open.
+        try requireOwner(of: root)
         for t in tenants where !Sidecar.isSafeTenant(t) {
             throw VaultError(.usage, "--tenant \(t): tenant names are [a-z0-9][a-z0-9-]{0,62}")
         }
@@ -160,7 +163,9 @@ public final class Vault: Sendable {
         let me = geteuid()
         guard st.st_uid != me else { return }
         let owner = userName(st.st_uid)
-        throw VaultError(.accessDenied, "the store \(root) belongs to \(owner), not \(userName(me)): run it as \(owner): sudo -u \(owner) callvault …")
+        // sudo takes a uid without a name as `#N`.
+        let sudoUser = getpwuid(st.st_uid) == nil ? "'#\(st.st_uid)'" : owner
+        throw VaultError(.accessDenied, "the store \(root) belongs to \(owner), not \(userName(me)): run it as \(owner): sudo -u \(sudoUser) callvault …")
     }
 
     /// The name of a uid, or `uid-N` when it has none.

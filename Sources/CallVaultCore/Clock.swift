@@ -1,5 +1,8 @@
 // The one source of "now": injected, so that nothing deep inside reads the system clock by itself.
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where time comes from. Production reads the system clock once per operation; tests inject one.
 public protocol Clock: Sendable {
@@ -9,17 +12,27 @@ public protocol Clock: Sendable {
     /// Seconds on a clock nobody sets (monotonic, arbitrary origin): how long something lasted in this process
     /// (a lockout, a session's idle time), whatever the wall clock did meanwhile.
     func uptime() -> TimeInterval
+    /// The wall clock the file system dates files by (mtimes): compared with a file's age, never shifted, since
+    /// the kernel that writes the mtimes knows nothing of a simulation.
+    func fileSystemNow() -> Date
 }
 
 extension Clock {
     /// A clock a test moves by hand has no separate monotonic reading: its wall clock is both.
     public func uptime() -> TimeInterval { now().timeIntervalSince1970 }
+    public func fileSystemNow() -> Date { now() }
 }
 
 public struct SystemClock: Clock {
     public init() {}
     public func now() -> Date { Date() }
-    public func uptime() -> TimeInterval { ProcessInfo.processInfo.systemUptime }
+    /// CLOCK_BOOTTIME: monotonic, and it counts time the host spent suspended (an idle session does not outlive
+    /// a night in suspend).
+    public func uptime() -> TimeInterval {
+        var ts = timespec()
+        guard clock_gettime(CLOCK_BOOTTIME, &ts) == 0 else { return ProcessInfo.processInfo.systemUptime }
+        return TimeInterval(ts.tv_sec) + TimeInterval(ts.tv_nsec) / 1e9
+    }
 }
 
 /// The system clock moved ahead by whole days: what a simulation store sees when `CALLVAULT_TEST_SHIFT_DAYS` is
@@ -37,6 +50,7 @@ public struct ShiftedClock: Clock {
 
     public func now() -> Date { base.now().addingTimeInterval(TimeInterval(days) * 86_400) }
     public func uptime() -> TimeInterval { base.uptime() }
+    public func fileSystemNow() -> Date { base.fileSystemNow() }
 
     /// The environment variable a simulation store's clock honours.
     public static let variable = "CALLVAULT_TEST_SHIFT_DAYS"

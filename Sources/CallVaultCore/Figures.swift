@@ -59,6 +59,9 @@ public enum ErasureOutcome: Sendable, Equatable {
     case deleted
     /// Kept under these active holds (art. 17(3)(e)); marked erasure-pending.
     case keptUnderHold([String])
+    /// Kept because another subject's request restricts it on ground legal-claims (art. 17(3)(e), art. 18(1)(c)):
+    /// the data is needed for a legal claim. Marked erasure-pending, erased when those restrictions are lifted.
+    case keptForLegalClaims([String])
     /// Its metadata was already gone (expired, or erased before).
     case alreadyGone
     /// The audio could not be removed: nothing was deleted for this call.

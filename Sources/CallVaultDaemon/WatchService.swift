@@ -145,7 +145,8 @@ public struct WatchService: Service {
                     lastFullScan = .distantPast
                 }
             }
-            let now = vault.clock.now()
+            // The inbox is timed on the file system's clock: settling compares with the files' mtimes.
+            let now = vault.clock.fileSystemNow()
             var events = watcher?.drain() ?? []
             if let watcher {
                 for e in events {
@@ -308,7 +309,7 @@ public struct WatchService: Service {
     }
 
     func record(_ report: IngestReport, settledAt: [String: Date], clock: any Clock) {
-        let now = clock.now()
+        let now = clock.fileSystemNow()
         for s in report.stored {
             ingested.increment()
             var metadata: Logger.Metadata = ["recording_id": "\(s.recordingID)", "tenant": "\(s.tenant)", "call_id": "\(s.callID)"]

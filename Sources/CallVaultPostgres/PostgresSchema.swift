@@ -210,7 +210,7 @@ enum PostgresSchema {
         CREATE INDEX ingest_claims_by_worker ON ingest_claims (worker);
         ALTER TABLE pending_placements ADD COLUMN worker \(text);
         """),
-        ("v3: erased calls (SQLite v13)", """
+        ("v3: erased calls, audit events by target (SQLite v13)", """
         CREATE TABLE erased_calls (
             tenant \(text) NOT NULL,
             call_key \(text) NOT NULL,
@@ -220,6 +220,7 @@ enum PostgresSchema {
         );
         CREATE INDEX erased_calls_by_call ON erased_calls (tenant, call_key);
         CREATE INDEX erased_calls_by_audio ON erased_calls (tenant, audio_key);
+        CREATE INDEX audit_by_action_target ON audit_events (action, target, seq);
         """),
     ]
 

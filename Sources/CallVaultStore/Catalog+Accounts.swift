@@ -58,21 +58,31 @@ extension Catalog {
         }
     }
 
-    /// The instants of `user`'s `auth.failed` events at or after `since`, newest first, at most `limit` of them —
-    /// only those after the user's last `auth.login` or `user.password_set` at or after `since` (a success or a
-    /// new password starts the count afresh). Read from the audit log, so the count survives restarts and is
-    /// shared by every process on the store; `audit_by_action_at` finds the rows.
-    public func loginFailures(user: String, since: Date, limit: Int) throws -> [Date] {
-        let from = Timestamp.utc(since)
-        return try wrap("count failed logins") {
+    /// The last `limit` failed logins of `user` since their last login or password change, newest first, by
+    /// sequence number and not by date: a clock stepped since must not hide a failure from the lockout.
+    public func loginFailures(user: String, limit: Int) throws -> [(seq: Int64, at: Date)] {
+        try wrap("count failed logins") {
             try db.read { db in
-                try String.fetchAll(db, sql: """
-                    SELECT at FROM audit_events
-                    WHERE action = 'auth.failed' AND at >= ? AND target = ?
+                try SQLRow.fetchAll(db, sql: """
+                    SELECT seq, at FROM audit_events
+                    WHERE action = 'auth.failed' AND target = ?
                       AND seq > coalesce((SELECT max(seq) FROM audit_events
-                                          WHERE action IN ('auth.login', 'user.password_set') AND at >= ? AND target = ?), 0)
+                                          WHERE action IN ('auth.login', 'user.password_set') AND target = ?), 0)
                     ORDER BY seq DESC LIMIT ?
-                    """, arguments: [from, user, from, user, limit]).compactMap(Timestamp.parse)
+                    """, arguments: [user, user, limit]).compactMap { r -> (seq: Int64, at: Date)? in
+                    guard let at = Timestamp.parse(r["at"] as String) else { return nil }
+                    return (r["seq"] as Int64, at)
+                }
+            }
+        }
+    }
+
+    /// Whether `action` was recorded for `target` after event `seq` (one `auth.locked` per lockout).
+    public func hasEvent(action: String, target: String, after seq: Int64) throws -> Bool {
+        try wrap("read audit") {
+            try db.read { db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM audit_events WHERE action = ? AND target = ? AND seq > ? LIMIT 1",
+                                  arguments: [action, target, seq]) == true
             }
         }
     }

@@ -21,7 +21,9 @@ public struct AuditVerification: Sendable {
     /// Events dated earlier than the event before them: the clock was set back (a host's clock corrected, a VM
     /// resumed from a snapshot) while events were appended. Not tampering (each is hashed as it was written), but
     /// a time filter misses them: `audit list --from-seq` finds them by sequence.
+    /// The first `TimeRegressionCounter.limit` of them; `timeRegressionsTotal` counts them all.
     public var timeRegressions: [TimeRegression] = []
+    public var timeRegressionsTotal = 0
 
     public struct TimeRegression: Sendable {
         public var seq: Int64
@@ -37,6 +39,25 @@ public struct AuditVerification: Sendable {
     }
 }
 
+/// Events dated earlier than the event before them, by more than the skew that workers on one shared catalog
+/// may show between their hosts' clocks (each dates its events by its own): a second.
+struct TimeRegressionCounter {
+    static let tolerance: TimeInterval = 1
+    static let limit = 100
+    var named: [AuditVerification.TimeRegression] = []
+    var total = 0
+    var previous: (at: String, instant: Date)?
+
+    mutating func see(seq: Int64, at: String) {
+        guard let instant = Timestamp.parse(at) else { return }
+        if let previous, previous.instant.timeIntervalSince(instant) > Self.tolerance {
+            total += 1
+            if named.count < Self.limit { named.append(.init(seq: seq, at: at, previousAt: previous.at)) }
+        }
+        previous = (at, instant)
+    }
+}
+
 extension Catalog {
     /// Walks the chain in order and returns the first event whose sequence, link or hash is wrong, with why:
     /// an edited row no longer matches its hash, a removed row leaves a gap (the next event is named), rows
@@ -46,29 +67,7 @@ extension Catalog {
     /// this finds a tail cut off together with a rewritten head.
     /// Events dated before their predecessor are named in `timeRegressions`; the chain stays ok.
     public func verifyAudit(expectedHead: (seq: Int64, hash: String)? = nil) throws -> AuditVerification {
-        var v = try verifyChain(expectedHead: expectedHead)
-        v.timeRegressions = try timeRegressions()
-        return v
-    }
-
-    /// Events dated earlier than the one before them, in order (instants compared as instants, not as text).
-    func timeRegressions() throws -> [AuditVerification.TimeRegression] {
-        try wrap("verify audit") {
-            try db.read { db in
-                var out: [AuditVerification.TimeRegression] = []
-                var previous: (at: String, instant: Date)?
-                try db.forEachRow(sql: "SELECT seq, at FROM audit_events ORDER BY seq", arguments: []) { r in
-                    let at: String = r["at"]
-                    guard let instant = Timestamp.parse(at) else { return true }
-                    if let previous, instant < previous.instant {
-                        out.append(.init(seq: r["seq"], at: at, previousAt: previous.at))
-                    }
-                    previous = (at, instant)
-                    return true
-                }
-                return out
-            }
-        }
+        try verifyChain(expectedHead: expectedHead)
     }
 
     func verifyChain(expectedHead: (seq: Int64, hash: String)?) throws -> AuditVerification {
@@ -79,8 +78,11 @@ extension Catalog {
                 var count = 0
                 var anchored: String?
                 var broken: (Int64, String)?
+                // Walked with the chain, in the same read: what is named is what was verified.
+                var regressions = TimeRegressionCounter()
                 try db.forEachRow(sql: "SELECT * FROM audit_events ORDER BY seq", arguments: []) { r in
                     let seq: Int64 = r["seq"]
+                    regressions.see(seq: seq, at: r["at"])
                     if seq != expected { broken = (seq, "event \(expected) is missing"); return false }
                     if (r["prev_hash"] as String) != prev { broken = (seq, "does not link to the event before it"); return false }
                     let recomputed = AuditLog.chainHash(prev: prev, seq: seq, at: r["at"], actor: r["actor"], principal: r["principal"],
@@ -92,28 +94,32 @@ extension Catalog {
                     count += 1
                     return true
                 }
-                if let (seq, reason) = broken { return AuditVerification(ok: false, events: count, firstBad: seq, reason: reason) }
+                func result(_ ok: Bool, _ firstBad: Int64?, _ reason: String?) -> AuditVerification {
+                    var v = AuditVerification(ok: ok, events: count, firstBad: firstBad, reason: reason)
+                    v.timeRegressions = regressions.named
+                    v.timeRegressionsTotal = regressions.total
+                    return v
+                }
+                if let (seq, reason) = broken { return result(false, seq, reason) }
                 let head = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'audit_head'")
                 if head == nil, count > 0 {
-                    return AuditVerification(ok: false, events: count, firstBad: expected, reason: "the recorded head of the chain is missing: the log may have been cut short")
+                    return result(false, expected, "the recorded head of the chain is missing: the log may have been cut short")
                 }
                 if let head, head != "\(expected - 1):\(prev)" {
                     let headSeq = Int64(head.split(separator: ":").first ?? "") ?? expected
-                    return AuditVerification(ok: false, events: count, firstBad: expected, reason: headSeq >= expected
-                                             ? "events \(expected) to \(headSeq) are missing: the log was cut short"
-                                             : "the last event does not match the recorded head of the chain")
+                    return result(false, expected, headSeq >= expected
+                                  ? "events \(expected) to \(headSeq) are missing: the log was cut short"
+                                  : "the last event does not match the recorded head of the chain")
                 }
                 if let (seq, hash) = expectedHead {
                     guard let anchored else {
-                        return AuditVerification(ok: false, events: count, firstBad: expected,
-                                                 reason: "the anchored head \(seq) is not in the log (it ends at \(expected - 1)): the log was cut short")
+                        return result(false, expected, "the anchored head \(seq) is not in the log (it ends at \(expected - 1)): the log was cut short")
                     }
                     if anchored != hash {
-                        return AuditVerification(ok: false, events: count, firstBad: seq,
-                                                 reason: "event \(seq) does not match the anchored head: the log was cut short and written again, or rewritten")
+                        return result(false, seq, "event \(seq) does not match the anchored head: the log was cut short and written again, or rewritten")
                     }
                 }
-                return AuditVerification(ok: true, events: count, firstBad: nil, reason: nil)
+                return result(true, nil, nil)
             }
         }
     }
@@ -152,10 +158,13 @@ extension Catalog {
                     a.append(contentsOf: [typed, typed + ".%"])
                 }
                 if let target { c.append("target = ?"); a.append(contentsOf: [target]) }
-                let rows = try SQLRow.fetchAll(db, sql: """
-                    SELECT * FROM (SELECT * FROM audit_events \(c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND "))
-                    ORDER BY seq DESC LIMIT \(limit)) AS recent ORDER BY seq
-                    """, arguments: a)
+                // From a sequence number: the first `limit` events from it (what comes after a given event).
+                // Otherwise the most recent `limit`. Oldest first either way.
+                let filter = c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND ")
+                let rows = try SQLRow.fetchAll(db, sql: fromSeq != nil
+                    ? "SELECT * FROM audit_events \(filter) ORDER BY seq LIMIT \(limit)"
+                    : "SELECT * FROM (SELECT * FROM audit_events \(filter) ORDER BY seq DESC LIMIT \(limit)) AS recent ORDER BY seq",
+                    arguments: a)
                 return rows.map { AuditRow(seq: $0["seq"], at: $0["at"], actor: $0["actor"], principal: $0["principal"],
                                            action: $0["action"], target: $0["target"], details: $0["details"]) }
             }

@@ -77,10 +77,20 @@ extension Catalog {
 
     /// Releases an active hold. Returns false when there is no such active hold. With `erasure`, the calls of
     /// erasure requests that no active hold keeps any more are erased in the same transaction (README: Data-subject requests).
+    /// Unless `confirmedErasure`, a release that would erase calls now is refused (nothing changes), saying
+    /// how many calls for which requests: an officer must not erase in silence by closing a case.
     public func releaseHold(id: String, by user: String, note: String, at now: Date, event: AuditEvent,
-                            erasure: ErasureEffects? = nil) throws -> Bool {
+                            erasure: ErasureEffects? = nil, confirmedErasure: Bool = false) throws -> Bool {
         try wrap("release hold") {
             try db.write { db in
+                if erasure != nil, !confirmedErasure {
+                    let waiting = try Self.erasuresWaiting(db, onHold: id)
+                    if !waiting.isEmpty {
+                        let calls = waiting.map(\.calls).reduce(0, +)
+                        let which = waiting.map { "request \($0.request): \($0.calls)" }.joined(separator: ", ")
+                        throw VaultError(.usage, "hold \(id): releasing it erases \(calls) call(s) now, waiting for an erasure (\(which)); confirm the erasure to release it (`hold release --confirm-erasure`, or the box on the hold's page)")
+                    }
+                }
                 try db.execute(sql: "UPDATE holds SET released_at = ?, released_by = ?, release_note = ? WHERE id = ? AND released_at IS NULL",
                                arguments: [Timestamp.utc(now), user, note, id])
                 guard db.changesCount == 1 else { return false }
@@ -165,5 +175,23 @@ extension Catalog {
                 return (earlier, later)
             }
         }
+    }
+
+    /// The erasures waiting on hold `id`: per request, the calls that releasing it would erase now (covered by no
+    /// other active hold and by no legal-claims restriction).
+    public func erasuresWaiting(onHold id: String) throws -> [(request: String, calls: Int)] {
+        try wrap("read hold") { try db.read { db in try Self.erasuresWaiting(db, onHold: id) } }
+    }
+
+    static func erasuresWaiting(_ db: any SQLSession, onHold id: String) throws -> [(request: String, calls: Int)] {
+        try SQLRow.fetchAll(db, sql: """
+            SELECT i.request_id AS request, count(DISTINCT i.recording_id) AS calls FROM request_items i
+            JOIN recordings ON recordings.id = i.recording_id
+            WHERE i.erasure_pending = 1 AND i.recording_id IN (SELECT recording_id FROM hold_items WHERE hold_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM hold_items hi JOIN holds h ON h.id = hi.hold_id
+                              WHERE hi.recording_id = recordings.id AND h.released_at IS NULL AND h.id != ?)
+              AND NOT \(Deletable.claimed)
+            GROUP BY i.request_id ORDER BY i.request_id
+            """, arguments: [id, id]).map { ($0["request"] as String, Int($0["calls"] as Int64)) }
     }
 }

@@ -54,8 +54,12 @@ public struct RequestCall: Sendable, Equatable {
     public var row: RecordingRow?
     public var held: Bool
     public var holdIDs: [String]
+    /// Requests whose restriction in force, on ground legal-claims, covers this call (this request's own aside).
+    public var claimedBy: [String] = []
     public var erasurePending: Bool
     public var erasedAt: String?
+    /// Kept from an erasure: held, or restricted for a legal claim.
+    public var kept: Bool { held || !claimedBy.isEmpty }
 }
 
 /// How an erasure removes files, the same as the sweeper: remove one recording's audio, make removals durable,
@@ -201,8 +205,13 @@ extension Catalog {
                 SELECT h.id FROM hold_items hi JOIN holds h ON h.id = hi.hold_id
                 WHERE hi.recording_id = ? AND h.released_at IS NULL ORDER BY h.placed_at, h.id
                 """, arguments: [rid])
+            let claims = row == nil ? [] : try String.fetchAll(db, sql: """
+                SELECT q.id FROM request_items ci JOIN requests q ON q.id = ci.request_id
+                WHERE ci.recording_id = ? AND q.id != ? AND q.restriction_ground = 'legal-claims'
+                  AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL ORDER BY q.received_at, q.id
+                """, arguments: [rid, id])
             return RequestCall(recordingID: rid, tenant: item["tenant"], row: row, held: !holds.isEmpty, holdIDs: holds,
-                               erasurePending: item["erasure_pending"], erasedAt: item["erased_at"])
+                               claimedBy: claims, erasurePending: item["erasure_pending"], erasedAt: item["erased_at"])
         }
     }
 
@@ -238,7 +247,9 @@ extension Catalog {
 
     /// Starts (ground) or lifts (nil) the restriction of a request and recomputes `restricted` on its calls from
     /// every restriction in force: 2 (kept past expiry) if any has ground unlawful or legal-claims, else 1, else 0.
-    public func setRestriction(id: String, ground: String?, now: Date, event: AuditEvent) throws -> Int {
+    /// Lifting a legal-claims restriction erases, in the same transaction, the calls other requests' erasures
+    /// were waiting on (`erasure`), as releasing a hold does.
+    public func setRestriction(id: String, ground: String?, now: Date, event: AuditEvent, erasure: ErasureEffects? = nil) throws -> Int {
         try wrap("restrict") {
             try db.write { db in
                 if let ground {
@@ -254,6 +265,7 @@ extension Catalog {
                 var e = event
                 e.details["calls"] = String(n)
                 try AuditLog.append(e, in: db)
+                if ground == nil, let erasure { _ = try Self.erasePendingReleased(db, now: now, effects: erasure) }
                 return n
             }
         }
@@ -280,7 +292,8 @@ extension Catalog {
             try db.read { db in
                 try Self.requestCalls(db, id: id).map { c -> (String, ErasureOutcome) in
                     if c.row == nil { return (c.recordingID, .alreadyGone) }
-                    return (c.recordingID, c.held ? .keptUnderHold(c.holdIDs) : .deleted)
+                    if c.held { return (c.recordingID, .keptUnderHold(c.holdIDs)) }
+                    return (c.recordingID, c.claimedBy.isEmpty ? .deleted : .keptForLegalClaims(c.claimedBy))
                 }
             }
         }
@@ -295,10 +308,10 @@ extension Catalog {
                 var doomed: [RecordingRow] = []
                 for c in try Self.requestCalls(db, id: id) {
                     guard let row = c.row else { outcomes.append((c.recordingID, .alreadyGone)); continue }
-                    if c.held {
+                    if c.kept {
                         try db.execute(sql: "UPDATE request_items SET erasure_pending = 1 WHERE request_id = ? AND recording_id = ?",
                                        arguments: [id, c.recordingID])
-                        outcomes.append((c.recordingID, .keptUnderHold(c.holdIDs)))
+                        outcomes.append((c.recordingID, c.held ? .keptUnderHold(c.holdIDs) : .keptForLegalClaims(c.claimedBy)))
                     } else {
                         doomed.append(row)
                     }
@@ -308,6 +321,7 @@ extension Catalog {
                 var details = event.details
                 details["deleted"] = String(done.filter { $0.1 == .deleted }.count)
                 details["kept_under_hold"] = String(outcomes.filter { if case .keptUnderHold = $0.1 { true } else { false } }.count)
+                details["kept_for_legal_claims"] = String(outcomes.filter { if case .keptForLegalClaims = $0.1 { true } else { false } }.count)
                 details["already_gone"] = String(outcomes.filter { $0.1 == .alreadyGone }.count)
                 // Made now, after the per-call events: the chain's times never run backwards.
                 try AuditLog.append(effects.event(event.action, id, details), in: db)
@@ -355,7 +369,7 @@ extension Catalog {
     static func erasePendingReleased(_ db: any SQLSession, now: Date, effects: ErasureEffects) throws -> Int {
         let rows = try RecordingRow.fetchAll(db, sql: """
             SELECT recordings.* FROM recordings WHERE id IN (SELECT recording_id FROM request_items WHERE erasure_pending = 1)
-            AND NOT \(Deletable.held) ORDER BY id
+            AND NOT \(Deletable.held) AND NOT \(Deletable.claimed) ORDER BY id
             """)
         return try deleteRecordings(db, rows, requestID: nil, now: now, effects: effects).filter { $0.1 == .deleted }.count
     }

@@ -285,7 +285,7 @@ enum CatalogSchema {
                 ALTER TABLE pending_placements ADD COLUMN worker TEXT;
                 """)
         }
-        m.registerMigration("v13: erased calls") { db in
+        m.registerMigration("v13: erased calls, audit events by target") { db in
             // A tombstone per erased call, so that a re-delivery (recorders retry, backups are restored into
             // inboxes) is refused instead of stored again. No personal data: keyed hashes (subject.key) of the
             // call id and of the audio, the tenant, when, and which request.
@@ -299,6 +299,7 @@ enum CatalogSchema {
                 );
                 CREATE INDEX erased_calls_by_call ON erased_calls (tenant, call_key);
                 CREATE INDEX erased_calls_by_audio ON erased_calls (tenant, audio_key);
+                CREATE INDEX audit_by_action_target ON audit_events (action, target, seq);
                 """)
         }
         return m

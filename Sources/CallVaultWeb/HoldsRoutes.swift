@@ -40,13 +40,19 @@ enum HoldsRoutes {
         router.get("/holds/:id") { request, context -> Response in
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
-            let (hold, items) = try await blocking { try Holds(vault: vault).show(id: id) }
+            let (hold, items, waiting) = try await blocking { () -> (HoldView, [(recordingID: String, metadataOnly: Bool)], [(request: String, calls: Int)]) in
+                let holds = Holds(vault: vault)
+                let (h, i) = try holds.show(id: id)
+                return (h, i, h.releasedAt == nil ? try holds.erasuresWaiting(onHold: id) : [])
+            }
             if request.wantsJSON {
                 var o = json(hold, recordings: items.count)
                 o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
+                o["erasure_pending"] = waiting.map { ["request_id": $0.request, "calls": $0.calls] }
                 return Layout.json(o)
             }
-            return Layout.response(showPage(hold, items: items, signedIn: try context.user(), now: vault.clock.now(), zone: vault.configuration.timeZone))
+            return Layout.response(showPage(hold, items: items, waiting: waiting, signedIn: try context.user(), now: vault.clock.now(),
+                                            zone: vault.configuration.timeZone))
         }
 
         router.post("/holds/:id/release") { request, context -> Response in
@@ -55,7 +61,8 @@ enum HoldsRoutes {
             var request = request
             let form = Form(try await request.collectBody(upTo: 64 * 1024))
             let note = form.text("note") ?? ""
-            try await blocking { try Holds(vault: vault).release(id: id, note: note) }
+            let confirmed = form.first("confirm_erasure") == "yes"
+            try await blocking { try Holds(vault: vault).release(id: id, note: note, confirmErasure: confirmed) }
             if request.wantsJSON { return Layout.json(["hold_id": id, "released": true]) }
             return Layout.redirect("/holds/\(id)")
         }
@@ -98,19 +105,28 @@ enum HoldsRoutes {
             """)
     }
 
-    static func showPage(_ h: HoldView, items: [(recordingID: String, metadataOnly: Bool)], signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
+    static func showPage(_ h: HoldView, items: [(recordingID: String, metadataOnly: Bool)], waiting: [(request: String, calls: Int)] = [],
+                         signedIn: SignedIn, now: Date, zone: TimeZone) -> HTML {
+        let pendingCalls = waiting.map(\.calls).reduce(0, +)
+        let links: [HTML] = waiting.map { w in "<a class=\"mono\" href=\"/requests/\(w.request)\">\(w.request)</a> (\(w.calls)) " }
+        let pending: HTML = waiting.isEmpty ? "" : """
+            <div class="notice warn" id="erasure-pending">Erasure pending: \(pendingCalls) call(s) of this hold wait for an erasure request: \(links). Releasing the hold erases them at once.</div>
+            """
+        let confirm: HTML = waiting.isEmpty ? "" : """
+            <label class="mt"><input type="checkbox" name="confirm_erasure" value="yes" required> Erase the \(pendingCalls) call(s) waiting for an erasure when the hold is released</label>
+            """
         let t = { (utc: String?) in utc.map { Layout.localTimeNamed($0, zone: zone) } ?? "—" }
         let list: [HTML] = items.map { i in
             "<li><a class=\"mono\" href=\"/calls/\(i.recordingID)\">\(i.recordingID)</a>\(i.metadataOnly ? HTML(" <span class=\"muted small\">metadata only: the audio was already deleted</span>") : "")</li>"
         }
         let release: HTML = h.releasedAt == nil ? """
             <section class="card"><h2>Release</h2><form method="post" action="/holds/\(h.id)/release" id="release-hold" data-confirm="Release this hold? Normal retention applies again, and calls past their expiry are deleted at the next sweep.">
-            \(Layout.csrfField(signedIn))<label>Why is it released? <input name="note" required></label>
+            \(Layout.csrfField(signedIn))<label>Why is it released? <input name="note" required></label>\(confirm)
             <div class="actions mt"><button type="submit" class="danger">Release hold</button></div></form></section>
             """ : ""
         return Layout.page(title: "Hold \(h.caseRef)", signedIn: signedIn, active: "/holds", body: """
             <p><a href="/holds">← Holds</a></p><h1>\(h.kind.capitalized) hold · case \(h.caseRef)</h1>
-            \(isDue(h, now: now) ? HTML("<div class=\"notice warn\">This hold is due for review.</div>") : "")
+            \(isDue(h, now: now) ? HTML("<div class=\"notice warn\">This hold is due for review.</div>") : "")\(pending)
             <section class="card"><dl class="facts">
             <dt>Hold id</dt><dd class="mono">\(h.id)</dd><dt>State</dt><dd id="hold-state">\(h.releasedAt == nil ? "active" : "released")</dd>
             <dt>Placed</dt><dd>\(t(h.placedAt)) by \(h.placedBy)</dd><dt>Review at</dt><dd>\(t(h.reviewAt))</dd>

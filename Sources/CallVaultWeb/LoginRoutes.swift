@@ -19,10 +19,9 @@ enum LoginRoutes {
             let vault = env.vault, peer = context.peer
             let result = try await blocking { try Accounts.login(vault: vault, user: name, password: password, from: peer) }
             switch result {
-            case .ok(let principal):
+            case .ok(let principal, let version):
                 // A new session id at every login: a cookie planted before the login is worth nothing.
                 if let old = request.cookies[WebEnvironment.cookieName]?.value { await env.sessions.end(token: old) }
-                let version = try await blocking { try Accounts.passwordVersion(vault: vault, user: principal.name) }
                 let (token, _) = await env.sessions.create(user: principal.name, uptime: vault.clock.uptime(), passwordVersion: version)
                 var r = Layout.redirect(next)
                 r.headers.append(HTTPField(name: .setCookie, value: env.sessionCookie(token)))

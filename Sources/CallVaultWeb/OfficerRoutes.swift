@@ -39,7 +39,8 @@ enum OfficerRoutes {
                                                               "action": $0.action, "target": orNull($0.target), "details": $0.details] }]
                 if let verified {
                     o["verify"] = ["ok": verified.ok, "events": verified.events, "first_bad_seq": orNull(verified.firstBad),
-                                   "time_regressions": verified.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] }]
+                                   "time_regressions": verified.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] },
+                                   "time_regressions_total": verified.timeRegressionsTotal]
                 }
                 return Layout.json(o)
             }
@@ -149,7 +150,7 @@ enum OfficerRoutes {
                 : HTML("<div class=\"notice bad\" id=\"verify-result\">The chain is BROKEN at event \(v.firstBad.map(String.init) ?? "?"): \(v.reason ?? "").</div>")
         }.map { box in
             guard let v = verified, let first = v.timeRegressions.first else { return box }
-            return HTML("\(box)<div class=\"notice warn\" id=\"time-regressions\">\(v.timeRegressions.count) event(s) are dated earlier than the event before them (first: event \(first.seq), \(first.at) after \(first.previousAt)): the clock went back. Not tampering, but a time filter misses them.</div>")
+            return HTML("\(box)<div class=\"notice warn\" id=\"time-regressions\">\(v.timeRegressionsTotal) event(s) are dated earlier than the event before them (first: event \(first.seq), \(first.at) after \(first.previousAt)): the clock went back. Not tampering, but a time filter misses them.</div>")
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in

@@ -67,7 +67,9 @@ enum RequestsRoutes {
                 let steps = try await blocking { try requests.erase(id: id, dryRun: false) }
                 let deleted = steps.filter { $0.outcome == .deleted }.count
                 let kept = steps.filter { if case .keptUnderHold = $0.outcome { return true } else { return false } }.count
+                let claimed = steps.filter { if case .keptForLegalClaims = $0.outcome { return true } else { return false } }.count
                 done = "Erased \(deleted) call(s); \(kept) kept under a hold and marked erasure pending."
+                    + (claimed == 0 ? "" : " \(claimed) kept because another request restricts them for a legal claim, erasure pending.")
             case "restrict":
                 let ground = try form.text("ground").map { text -> RestrictionGround in
                     guard let g = RestrictionGround(rawValue: text) else { throw VaultError(.usage, "ground: accuracy, unlawful, legal-claims or objection") }
@@ -222,6 +224,7 @@ enum RequestsRoutes {
                     switch step.outcome {
                     case .deleted: what = "delete now"
                     case .keptUnderHold(let holds): what = "kept under hold \(holds.joined(separator: ", ")) — erasure pending"
+                    case .keptForLegalClaims(let requests): what = "kept: restricted for a legal claim by request \(requests.joined(separator: ", ")) — erasure pending"
                     case .alreadyGone: what = "already expired or erased"
                     case .failed(let why): what = "cannot: \(why)"
                     }

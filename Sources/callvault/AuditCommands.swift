@@ -34,7 +34,8 @@ struct AuditCommand: ParsableCommand {
             let r = try Listing(vault: vault).verifyAudit(expectedHead: try expected)
             if global.json {
                 printJSON(["ok": r.ok, "events": r.events, "first_bad_seq": orNull(r.firstBad), "reason": orNull(r.reason),
-                           "time_regressions": r.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] }])
+                           "time_regressions": r.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] },
+                           "time_regressions_total": r.timeRegressionsTotal])
             } else {
                 if r.ok {
                     printLine("audit log ok: \(r.events) events, chain intact")
@@ -43,9 +44,9 @@ struct AuditCommand: ParsableCommand {
                 }
                 // Not tampering, but a time filter misses these events: say which, and how to list them.
                 for t in r.timeRegressions.prefix(20) {
-                    printLine("warning: event \(t.seq) is dated \(t.at), earlier than event \(t.seq - 1) (\(t.previousAt)): the clock went back; `audit list --from-seq \(t.seq - 1)` lists it in order")
+                    printLine("warning: event \(t.seq) is dated \(t.at), earlier than event \(t.seq - 1) (\(t.previousAt)): the clock went back; `audit list --from-seq \(t.seq - 1) --to-seq \(t.seq)` lists both")
                 }
-                if r.timeRegressions.count > 20 { printLine("warning: \(r.timeRegressions.count - 20) more events dated earlier than the one before them (see --json)") }
+                if r.timeRegressionsTotal > 20 { printLine("warning: \(r.timeRegressionsTotal - 20) more events dated earlier than the one before them (see --json)") }
             }
             if !r.ok { throw ExitCode(1) }
         }
@@ -75,7 +76,7 @@ struct AuditCommand: ParsableCommand {
         @Option(help: "Events about this target (a recording, hold or quarantine id).") var target: String?
         @Option(help: "Acting user (or the OS user behind --as).") var actor: String?
         @Option(help: "Action, or a prefix such as hold or sweep.") var action: String?
-        @Option(help: "At most this many (the most recent).") var limit = 1000
+        @Option(help: "At most this many: the most recent, or with --from-seq the first from there.") var limit = 1000
 
         func validate() throws {
             if let fromSeq, fromSeq < 1 { throw ValidationError("--from-seq \(fromSeq): sequence numbers start at 1") }

@@ -63,10 +63,12 @@ struct HoldCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The hold id.") var hold: String
         @Option(help: "Why it is released (required).") var note: String
+        @Flag(name: .customLong("confirm-erasure"), help: "Release it although calls waiting for an erasure request are then erased at once.")
+        var confirmErasure = false
 
         func run() throws {
             let vault = try global.openVault()
-            try Holds(vault: vault).release(id: hold, note: note)
+            try Holds(vault: vault).release(id: hold, note: note, confirmErasure: confirmErasure)
             if global.json { printJSON(["hold_id": hold, "released": true]) } else { printLine("released hold \(hold)") }
         }
     }
@@ -98,13 +100,19 @@ struct HoldCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let (h, items) = try Holds(vault: vault).show(id: hold)
+            let holds = Holds(vault: vault)
+            let (h, items) = try holds.show(id: hold)
+            let waiting = h.releasedAt == nil ? try holds.erasuresWaiting(onHold: hold) : []
             if global.json {
                 var o = HoldCommand.json(h, recordings: items.count)
                 o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
+                o["erasure_pending"] = waiting.map { ["request_id": $0.request, "calls": $0.calls] }
                 printJSON(o)
             } else {
                 printLine(HoldCommand.line(h, recordings: items.count))
+                for w in waiting {
+                    printLine("erasure pending (request \(w.request)): \(w.calls) call(s), erased when this hold is released (--confirm-erasure)")
+                }
                 if let n = h.note { printLine("note: \(escapedForTerminal(n))") }
                 if let r = h.reviewAt { printLine("review at: \(r)") }
                 for i in items { printLine("  \(i.recordingID)\(i.metadataOnly ? "  (metadata only: audio already deleted)" : "")") }

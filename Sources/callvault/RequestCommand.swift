@@ -177,7 +177,7 @@ struct RequestCommand: ParsableCommand {
 
     struct Erase: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "erase", abstract: "Erase the subject's calls now (held calls: kept, erased when their last hold is released).")
+            commandName: "erase", abstract: "Erase the subject's calls now (held calls, and calls another request restricts for a legal claim: kept, erased when released).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The request id.") var request: String
         @Flag(name: .customLong("dry-run"), help: "Show the plan; change nothing.") var dryRun = false
@@ -189,6 +189,7 @@ struct RequestCommand: ParsableCommand {
                 switch o {
                 case .deleted: return (dryRun ? "delete" : "deleted", [], nil)
                 case .keptUnderHold(let h): return ("kept_under_hold", h, nil)
+                case .keptForLegalClaims(let r): return ("kept_for_legal_claims", [], "restricted for legal claims by request " + r.joined(separator: ", "))
                 case .alreadyGone: return ("already_gone", [], nil)
                 case .failed(let d): return ("failed", [], d)
                 }
@@ -196,7 +197,9 @@ struct RequestCommand: ParsableCommand {
             if global.json {
                 printJSON(["dry_run": dryRun, "calls": steps.map { s -> [String: Any] in
                     let (a, h, d) = describe(s.outcome)
-                    return ["recording_id": s.recordingID, "action": a, "holds": h, "detail": orNull(d)]
+                    var claimedBy: [String] = []
+                    if case .keptForLegalClaims(let r) = s.outcome { claimedBy = r }
+                    return ["recording_id": s.recordingID, "action": a, "holds": h, "restricted_by": claimedBy, "detail": orNull(d)]
                 }])
             } else {
                 if steps.isEmpty { printLine("the request has no calls") }

@@ -89,6 +89,9 @@ import Testing
         let bySeq = try box.run(["audit", "list", "--json", "--from-seq", String(lastSeq), "--to-seq", String(lastSeq + 2)]).json()["events"] as? [[String: Any]]
         #expect(bySeq?.map { $0["seq"] as? Int } == [lastSeq, lastSeq + 1, lastSeq + 2])
         #expect(bySeq?.last?["action"] as? String == "hold.placed")
+        // With a limit, the first events from there, not the most recent ones.
+        let firstTwo = try box.run(["audit", "list", "--json", "--from-seq", String(lastSeq), "--limit", "2"]).json()["events"] as? [[String: Any]]
+        #expect(firstTwo?.map { $0["seq"] as? Int } == [lastSeq, lastSeq + 1])
         #expect(try box.run(["audit", "list", "--from-seq", "9", "--to-seq", "3"]).status == 2)
         #expect(try box.run(["audit", "list", "--from-seq", "0"]).status == 2)
     }
@@ -128,6 +131,18 @@ import Testing
         #expect(try box.run(["sweep"], as: "nobody").status == 0)
         #expect(try box.run(["fixity"], as: "nobody").status == 0)
         #expect(rootOwned(box.store).isEmpty, "\(rootOwned(box.store))")
+    }
+
+    /// A folder made ready for the store by its user: root's `init` there is refused before anything is written.
+    @Test func rootCannotInitAStoreInAFolderItDoesNotOwn() throws {
+        let box = Sandbox()
+        box.handToNobody()
+        #expect(mkdir(box.store, 0o700) == 0 && chown(box.store, 65534, 65534) == 0)
+        let r = try box.run(["init", "--simulation", "--tenant", "acme-energy"])
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(r.stderr.contains("belongs to nobody"), "\(r.stderr)")
+        #expect(box.files(under: box.store).isEmpty && rootOwned(box.store).isEmpty, "nothing written: \(box.files(under: box.store))")
+        #expect(try box.run(["init", "--simulation", "--tenant", "acme-energy"], as: "nobody").status == 0)
     }
 
     /// Two workers sharing an inbox: a pair the other took between the scan and the read is not an error.

@@ -69,4 +69,28 @@ extension RequestCLITests {
         #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "the entry is resolved")
         #expect(box.files(under: box.store + "/quarantine").isEmpty, "and its copies deleted")
     }
+
+    /// S2's caller (subject B) restricted it for a legal claim; the callee (subject A) asks for erasure. The call
+    /// is kept, as under a hold: the plan says why and names B's request, and lifting B's restriction erases it.
+    @Test func anotherSubjectsLegalClaimsRestrictionKeepsTheCallFromAnErasure() throws {
+        let box = try populated()
+        let claim = try open(box, kind: "restriction", subjects: ["+3225550000"], tenant: "acme-energy")
+        #expect(try ok(box, ["request", "restrict", claim, "--ground", "legal-claims"])["calls"] as? Int == 1)
+        let ids = try box.recordingIDs()
+        let req = try open(box, kind: "erasure", tenant: "acme-energy")
+
+        let plan = try ok(box, ["request", "erase", req, "--dry-run"])["calls"] as! [[String: Any]]
+        let s2 = try #require(plan.first { $0["recording_id"] as? String == ids["S2"] })
+        #expect(s2["action"] as? String == "kept_for_legal_claims", "\(plan)")
+        #expect(s2["restricted_by"] as? [String] == [claim])
+        let human = try box.run(["--as", "dpo", "request", "erase", req, "--dry-run"])
+        #expect(human.stdout.contains("legal claims") && human.stdout.contains(claim), "\(human.stdout)")
+
+        _ = try ok(box, ["request", "erase", req])
+        #expect(try box.state().rows == ["O1", "S2", "S3"], "S2 kept; S1 and S4 erased")
+        // Lifting B's restriction lets A's erasure reach S2 in the same step.
+        _ = try ok(box, ["request", "restrict", claim, "--lift", "--subject-informed"])
+        #expect(try box.state().rows == ["O1", "S3"], "erased once the legal claim no longer needs it")
+        #expect(try box.count("SELECT count(*) FROM erased_calls") == 3)
+    }
 }

@@ -72,7 +72,7 @@ import Testing
                                "--reference", "DSR-HIST"])["request_id"] as! String
         _ = try ok(box, ["request", "erase", req])
         #expect(try box.state().rows == ["D", "E", "F", "T"])
-        #expect(try box.run(["hold", "release", hold, "--note", "case closed"]).status == 0)
+        #expect(try box.run(["hold", "release", hold, "--note", "case closed", "--confirm-erasure"]).status == 0)
         #expect(try box.state().rows == ["E", "F", "T"])
         let afterErasure = try report(box)
         for name in ["acme-energy", "telco-be", "(unknown)"] { #expect(history(afterErasure, name) == history(before, name), "\(name)") }

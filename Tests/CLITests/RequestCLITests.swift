@@ -210,14 +210,24 @@ import Testing
         #expect(try box.run(["--as", "coach-an", "show", ids["S1"]!]).status == 3)
         #expect(try ok(box, ["show", ids["S1"]!])["recording_id"] as? String == ids["S1"], "compliance still sees it")
 
-        // Releasing S1's only hold erases it in the same step, without a sweep.
-        #expect(try box.run(["hold", "release", legalS1, "--note", "case closed"]).status == 0)
+        // Releasing S1's only hold erases it: refused unless confirmed, saying how many calls for which request.
+        let silent = try box.run(["hold", "release", legalS1, "--note", "case closed"])
+        #expect(silent.status == 2, "\(silent.stdout)")
+        #expect(silent.stderr.contains("erases 1 call(s) now") && silent.stderr.contains("request \(req): 1") && silent.stderr.contains("--confirm-erasure"),
+                "\(silent.stderr)")
+        #expect(try box.state().rows == ["O1", "S1", "S2"], "the refused release changed nothing")
+        let shownHold = try ok(box, ["hold", "show", legalS1])
+        #expect(shownHold["released_at"] is NSNull)
+        #expect((shownHold["erasure_pending"] as? [[String: Any]])?.first?["request_id"] as? String == req, "\(shownHold)")
+        // Confirmed, it erases S1 in the same step, without a sweep.
+        #expect(try box.run(["hold", "release", legalS1, "--note", "case closed", "--confirm-erasure"]).status == 0)
         st = try box.state()
         #expect(st.rows == ["O1", "S2"])
-        // S2 has a second hold: kept until that one goes too.
+        // S2 has a second hold: kept until that one goes too (releasing the first erases nothing: no confirmation).
         #expect(try box.run(["hold", "release", legalS2, "--note", "case closed"]).status == 0)
         #expect(try box.state().rows == ["O1", "S2"])
-        #expect(try box.run(["hold", "release", incidentS2, "--note", "incident closed"]).status == 0)
+        #expect(try box.run(["hold", "release", incidentS2, "--note", "incident closed"]).status == 2)
+        #expect(try box.run(["hold", "release", incidentS2, "--note", "incident closed", "--confirm-erasure"]).status == 0)
         st = try box.state()
         #expect(st.rows == ["O1"])
         #expect(box.files(under: box.store + "/audio").count == 1)

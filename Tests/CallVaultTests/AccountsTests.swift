@@ -81,7 +81,7 @@ final class AccountsStore {
         let s = try AccountsStore()
         try s.setQuickly("coach-an", password)
         let result = try s.login("coach-an", password)
-        guard case .ok(let principal) = result else { Issue.record("expected ok, got \(result)"); return }
+        guard case .ok(let principal, _) = result else { Issue.record("expected ok, got \(result)"); return }
         #expect(principal.name == "coach-an")
         #expect(principal.user?.role == .coach)
         #expect(principal.onBehalfOf == nil)
@@ -179,7 +179,7 @@ final class AccountsStore {
 
     /// The clock is set back a day after a lockout began (and, in the second case, forward): the lockout still ends
     /// 15 minutes after the last failure, and the wait it announces is never more than 15 minutes.
-    @Test(arguments: [-86_400.0, 86_400.0, -3_600.0])
+    @Test(arguments: [-86_400.0, 86_400.0, -3_600.0, 3 * 86_400.0, -30 * 86_400.0])
     func aLockoutLastsItsLengthWhateverTheClockDoes(step: TimeInterval) throws {
         let s = try AccountsStore()
         try s.setQuickly("coach-an", password)
@@ -195,6 +195,22 @@ final class AccountsStore {
         guard case .lockedOut = try s.login("coach-an", password) else { Issue.record("lifted early after a step of \(step) s"); return }
         s.clock.advance(61)
         guard case .ok = try s.login("coach-an", password) else { Issue.record("still locked 15 minutes after the last failure (step \(step) s)"); return }
+    }
+
+    /// A lockout after the clock went back is audited as its own `auth.locked`, although the first one's event is
+    /// dated after it.
+    @Test func eachLockoutIsAuditedOnceWhateverTheClockDid() throws {
+        let s = try AccountsStore()
+        try s.setQuickly("coach-an", password)
+        for _ in 0..<5 { _ = try s.login("coach-an", "guess guess guess") }
+        guard case .lockedOut = try s.login("coach-an", password) else { Issue.record("not locked"); return }
+        #expect(try s.events("auth.locked").count == 1)
+        s.clock.step(-86_400)
+        s.clock.advance(16 * 60)
+        for _ in 0..<5 { #expect(try s.login("coach-an", "guess guess guess") == .refused) }
+        guard case .lockedOut = try s.login("coach-an", password) else { Issue.record("the second lockout did not lock"); return }
+        _ = try s.login("coach-an", password)
+        #expect(try s.events("auth.locked").count == 2, "one per lockout")
     }
 
     /// Failures dated by a clock that was ahead, first read after it was set back: they still lock, for no

@@ -330,8 +330,9 @@ import Testing
             let hold = [("kind", "legal"), ("case", "CASE-<b>7</b>"), ("note", "complaint"), ("recording", id)]
             try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                      body: form(hold)) { #expect($0.status == .forbidden) }
+            // A token one character off (never the token itself, whatever its first character).
             try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
-                                     body: form(hold + [("csrf", "0" + b.csrf.dropFirst())])) { #expect($0.status == .forbidden) }
+                                     body: form(hold + [("csrf", (b.csrf.hasPrefix("0") ? "1" : "0") + b.csrf.dropFirst())])) { #expect($0.status == .forbidden) }
             let location = try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                                     body: form(hold + [("csrf", b.csrf)])) { r -> String in
                 #expect(r.status == .seeOther)
@@ -363,6 +364,40 @@ import Testing
         }
         #expect(try f.auditCount(action: "hold.placed") == 1)
         #expect(try f.auditCount(action: "hold.released") == 1)
+    }
+
+    /// A hold that keeps a call waiting for an erasure says so, and its release asks for the same confirmation
+    /// as `hold release --confirm-erasure`: without it nothing is released and nothing erased.
+    @Test func releasingAHoldThatErasesAsksForConfirmation() async throws {
+        let f = try WebFixture()
+        let admin = f.vault
+        let held = try admin.catalog.db.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM recordings WHERE caller = '+32470123456' AND tenant = 'acme-energy' ORDER BY id LIMIT 1")
+        }
+        let id = try #require(held)
+        var selection = HoldSelection()
+        selection.recordingIDs = [id]
+        let hold = try Holds(vault: admin).place(kind: "legal", caseRef: "C-9", note: nil, reviewAt: nil, selection: selection).holdID
+        let req = try Requests(vault: admin).open(kind: .erasure, subjects: ["+32470123456"], tenant: "acme-energy", received: f.clock.now(),
+                                                  reference: "DSR-W1", note: nil).request.id
+        _ = try Requests(vault: admin).erase(id: req, dryRun: false)
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            try await client.execute(uri: "/holds/\(hold)", method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("id=\"erasure-pending\"") && html.contains(req), "the hold page names the request")
+                #expect(html.contains("name=\"confirm_erasure\""))
+            }
+            try await client.execute(uri: "/holds/\(hold)/release", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("note", "closed")])) { r in
+                #expect(r.status == .badRequest, "\(r.status)")
+                #expect(String(buffer: r.body).contains("--confirm-erasure") || String(buffer: r.body).contains("erases 1 call"))
+            }
+            #expect(try f.recordings().contains(id), "refused: nothing erased")
+            try await client.execute(uri: "/holds/\(hold)/release", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("note", "closed"), ("confirm_erasure", "yes")])) { #expect($0.status == .seeOther) }
+            #expect(try !f.recordings().contains(id), "confirmed: erased with the release")
+        }
     }
 
     @Test func officerPagesRender() async throws {
