@@ -121,7 +121,7 @@ struct PairCheck: Sendable {
         // erased: checked before anything else is decided about the call, so that no copy of it is kept, not
         // even in quarantine. The key is read only for a tenant with tombstones.
         if try vault.catalog.hasErasedCalls(tenant: sidecar.tenant) {
-            let keys = try SubjectKey.load(root: vault.root).tombstone(tenant: sidecar.tenant, callID: sidecar.callID, sha256: staged.sha256)
+            let keys = try SubjectKey.load(vault).tombstone(tenant: sidecar.tenant, callID: sidecar.callID, sha256: staged.sha256)
             if let request = try vault.catalog.erasure(tenant: sidecar.tenant, keys: keys) {
                 return .erased(request: request, inputs: inputs)
             }

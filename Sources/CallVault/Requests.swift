@@ -114,6 +114,12 @@ public struct Requests: Sendable {
         return u.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95 }
     }
 
+    /// Seven or more digits and nothing else but separators (`0470.12.34.56`, `0470-123456`).
+    static func looksLikeANumber(_ s: String) -> Bool {
+        let kept = s.unicodeScalars.filter { !".-_".unicodeScalars.contains($0) }
+        return kept.count >= 7 && kept.allSatisfy { $0.properties.numericType != nil && $0.isASCII }
+    }
+
     func summary(_ row: RequestRow, calls: Int, subjects: Int) -> RequestSummary {
         let now = Timestamp.utc(vault.clock.now())
         let soon = Timestamp.utc(vault.clock.now().addingTimeInterval(Double(Self.dueSoonDays) * 86_400))
@@ -150,10 +156,15 @@ public struct Requests: Sendable {
         guard Self.isSafeReference(reference) else {
             throw VaultError(.usage, "--reference: 1-64 of A-Z a-z 0-9 . _ - (it names the export folder), not starting with '.'")
         }
+        // The reference goes verbatim into the append-only audit log and names the bundle's folder: one made of
+        // digits may be the subject's number typed into the wrong field. Not repeated here, for that reason.
+        guard !Self.looksLikeANumber(reference) else {
+            throw VaultError(.usage, "--reference: only digits (7 or more) could be a phone number, and the reference is kept in the audit log: give your case reference, such as DSR-2026-042")
+        }
         let numbers = try Array(Set(normalisedSubjects(subjects, tenant: tenant))).sorted()
         let now = vault.clock.now()
         guard received <= now else { throw VaultError(.usage, "--received: a request cannot be received in the future") }
-        let key = try SubjectKey.load(root: vault.root)
+        let key = try SubjectKey.load(vault)
         let hashes = numbers.map(key.hash)
         let id = RecordingID.make(at: now)
         let row = RequestRow(id: id, kind: kind.rawValue, tenant: tenant, reference: reference, note: note,
@@ -190,7 +201,7 @@ public struct Requests: Sendable {
         let r = try existing(id, action: "request find")
         if !subjects.isEmpty {
             let numbers = try normalisedSubjects(subjects, tenant: r.tenant)
-            let key = try SubjectKey.load(root: vault.root)
+            let key = try SubjectKey.load(vault)
             let known = Set(try vault.catalog.requestSubjects(id: id))
             for (i, n) in numbers.enumerated() where !known.contains(key.hash(n)) {
                 throw VaultError(.usage, "--subject #\(i + 1) of \(numbers.count): not a subject of request \(id)")
@@ -302,7 +313,7 @@ public struct Requests: Sendable {
             }
             stored = value
         }
-        let key = try SubjectKey.load(root: vault.root)
+        let key = try SubjectKey.load(vault)
         _ = try vault.catalog.rectify(recordingID: recordingID, column: field.column, value: stored) { old in
             vault.event("request.rectified", target: id, details: [
                 "recording": recordingID, "field": field.rawValue, "old_hash": old.map(key.hash) ?? "-", "new_hash": key.hash(stored),

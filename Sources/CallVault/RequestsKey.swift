@@ -13,9 +13,21 @@ struct SubjectKey {
     static let fileName = "subject.key"
     let key: SymmetricKey
 
-    /// Reads the key, creating it on first use. Creation writes a whole key under a temporary name and links it
-    /// into place, so two processes starting at once agree on one key and none ever reads half a key.
-    static func load(root: String) throws -> SubjectKey {
+    /// The store's key. Created on first use, but never again once the catalog holds hashes made with it (the
+    /// register's subjects, the tombstones of erased calls): a new key would orphan every request and let
+    /// every erased call back in. Then a missing key is a vault failure that says to restore it.
+    static func load(_ vault: Vault) throws -> SubjectKey {
+        let path = vault.root + "/" + fileName
+        if let key = try read(path) { return SubjectKey(key: key) }
+        if try vault.catalog.holdsKeyedHashes() {
+            throw VaultError.failure("\(path) is missing, but the register and the erased calls' tombstones hold hashes made with it: restore it from the store's backup (a new key would orphan every request); nothing was changed")
+        }
+        return try create(root: vault.root)
+    }
+
+    /// Creation writes a whole key under a temporary name and links it into place, so two processes starting at
+    /// once agree on one key and none ever reads half a key.
+    static func create(root: String) throws -> SubjectKey {
         let path = root + "/" + fileName
         if let key = try read(path) { return SubjectKey(key: key) }
         let temp = root + "/." + fileName + "." + UUID().uuidString.prefix(8)

@@ -140,10 +140,9 @@ public struct Sweeper: Sendable {
     /// The sweeper's way of deleting whole recordings, for an erasure by the acting user.
     static func erasureEffects(_ vault: Vault) -> ErasureEffects {
         let files = vault.files
-        let root = vault.root
         return ErasureEffects(remove: audioRemover(files), sync: { try files.syncFileSystem() },
                               event: { action, target, details in vault.event(action, target: target, details: details) },
-                              tombstone: { tenant, callID, sha in try SubjectKey.load(root: root).tombstone(tenant: tenant, callID: callID, sha256: sha) })
+                              tombstone: { tenant, callID, sha in try SubjectKey.load(vault).tombstone(tenant: tenant, callID: callID, sha256: sha) })
     }
 
     /// Quarantine entries past the quarantine period, counted on the configured time zone's calendar.

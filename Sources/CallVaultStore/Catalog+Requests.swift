@@ -336,6 +336,10 @@ extension Catalog {
                                  effects: ErasureEffects) throws -> [(String, ErasureOutcome)] {
         guard !rows.isEmpty else { return [] }
         let t = Timestamp.utc(now)
+        // The tombstones' keys first: a key that cannot be had (subject.key lost) stops the erasure before any
+        // audio is removed.
+        var keys: [String: ErasedCallKeys] = [:]
+        for row in rows { keys[row.id] = try effects.tombstone(row.tenant, row.callID, row.sha256) }
         var removed: [(SweptRecording, AudioRemoval)] = []
         for row in rows {
             let r = SweptRecording(id: row.id, tenant: row.tenant, audioPath: row.audioPath, audioPresent: row.audioDeletedAt == nil)
@@ -350,10 +354,9 @@ extension Catalog {
             // The trigger recordings_deleted_counted (v11) keeps the call's count for the report: no personal data.
             try db.execute(sql: "DELETE FROM recordings WHERE id = ?", arguments: [r.id])
             try db.execute(sql: "UPDATE request_items SET erased_at = ?, erasure_pending = 0 WHERE recording_id = ?", arguments: [t, r.id])
-            let row = rows.first { $0.id == r.id }!
-            let keys = try effects.tombstone(row.tenant, row.callID, row.sha256)
+            let k = keys[r.id]!
             try db.execute(sql: "INSERT INTO erased_calls (tenant, call_key, audio_key, erased_at, request_id) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [row.tenant, keys.callKey, keys.audioKey, t, requestID ?? requests.first])
+                           arguments: [r.tenant, k.callKey, k.audioKey, t, requestID ?? requests.first])
             var details = ["tenant": r.tenant, "request": requestID ?? requests.joined(separator: ",")]
             if r.audioPresent { details["audio"] = if case .removed = result { "erased" } else { "found_missing" } }
             events.append(effects.event("request.erased", r.id, details))
@@ -394,6 +397,15 @@ extension Catalog {
     }
 
     // MARK: tombstones
+
+    /// Whether the catalog holds hashes keyed with `subject.key`: the register's subjects or erased calls' tombstones.
+    public func holdsKeyedHashes() throws -> Bool {
+        try wrap("read the register") {
+            try db.read { db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM request_subjects UNION ALL SELECT 1 FROM erased_calls LIMIT 1") == true
+            }
+        }
+    }
 
     /// Whether any call of `tenant` was ever erased (a re-delivery check needs the key only then).
     public func hasErasedCalls(tenant: String) throws -> Bool {

@@ -93,4 +93,45 @@ extension RequestCLITests {
         #expect(try box.state().rows == ["O1", "S3"], "erased once the legal claim no longer needs it")
         #expect(try box.count("SELECT count(*) FROM erased_calls") == 3)
     }
+
+    /// A reference made of digits may be the subject's number typed into the wrong field: it would go verbatim
+    /// into the append-only audit log and name the bundle's folder.
+    @Test(arguments: ["0470123456", "0470.12.34.56", "3247012345"])
+    func aReferenceOfDigitsOnlyIsRefused(reference: String) throws {
+        let box = try populated()
+        let r = try box.run(["--as", "dpo", "request", "open", "--kind", "access", "--subject", Self.subject, "--received", shifted("2026-11-20"),
+                             "--reference", reference])
+        #expect(r.status == 2, "\(r.stdout)")
+        #expect(r.stderr.contains("case reference") && !r.stderr.contains(reference), "\(r.stderr)")
+        #expect(try box.count("SELECT count(*) FROM requests") == 0)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE details LIKE '%\(reference)%'") == 0)
+        // A case reference with a number in it is fine.
+        _ = try open(box, kind: "access", reference: "DSR-2026-042")
+    }
+
+    /// A lost subject.key is never replaced while the register holds hashes made with it: every request would be
+    /// orphaned and every erased call could come back. Restored, everything works again.
+    @Test func aLostSubjectKeyIsAVaultFailureNotANewKey() throws {
+        let box = try populated()
+        let req = try open(box, kind: "erasure", tenant: "acme-energy")
+        let keyPath = box.store + "/subject.key"
+        let saved = try Data(contentsOf: URL(fileURLWithPath: keyPath))
+        try FileManager.default.removeItem(atPath: keyPath)
+
+        for args in [["request", "open", "--kind", "access", "--subject", Self.subject, "--received", shifted("2026-11-20"), "--reference", "R-2"],
+                     ["request", "find", req, "--subject", Self.subject], ["request", "erase", req]] {
+            let r = try box.run(["--as", "dpo"] + args)
+            #expect(r.status == 1, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("subject.key is missing") && r.stderr.contains("restore it from the store's backup"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: keyPath), "no new key was made")
+        }
+        #expect(try box.state().rows == ["O1", "S1", "S2", "S3", "S4"], "the refused erasure removed nothing")
+        #expect(try box.catalogDiskMismatches().isEmpty)
+        #expect(try box.count("SELECT count(*) FROM requests") == 1)
+
+        try saved.write(to: URL(fileURLWithPath: keyPath))
+        chmod(keyPath, 0o600)
+        _ = try ok(box, ["request", "erase", req])
+        #expect(try box.state().rows == ["O1", "S3"])
+    }
 }
