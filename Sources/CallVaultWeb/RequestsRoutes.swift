@@ -264,7 +264,7 @@ enum RequestsRoutes {
                 <section class="card"><h2>Deadline and closing</h2>
                 \(r.extendedBy == nil ? HTML("""
                 <form method="post" action="/requests/\(r.id)/extend" class="filters" id="extend">\(Layout.csrfField(signedIn))
-                <label>Extend by <select name="by"><option>P1M</option><option>P2M</option></select></label><label>Reason (told to the subject) <input name="reason" required></label>
+                <label>Extend by <select name="by"><option value="P1M">1 month</option><option value="P2M">2 months</option></select></label><label>Reason (told to the subject) <input name="reason" required></label>
                 <div class="actions"><button type="submit" class="secondary">Extend once</button></div></form>
                 """) : HTML("<p class=\"muted\">Extended by \(r.extendedBy ?? "") (\(r.extensionReason ?? "")).</p>"))
                 <form method="post" action="/requests/\(r.id)/close" class="filters mt" id="close">\(Layout.csrfField(signedIn))

@@ -69,6 +69,20 @@ import Testing
         }
     }
 
+    /// The extension is offered in words, as the subject is told it, not as an ISO duration.
+    @Test func anExtensionIsOfferedInMonthsNotAsADuration() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let location = try await open(client, b, kind: "access", reference: "DSR-EXT")
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains(">1 month</option>") && html.contains(">2 months</option>"))
+                #expect(!html.contains(">P1M<") && !html.contains(">P2M<"))
+            }
+        }
+    }
+
     @Test func coachesHaveNoRegister() async throws {
         let f = try WebFixture()
         try await Application(router: f.router()).test(.router) { client in
