@@ -95,7 +95,7 @@ public struct Ingestor: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    var check: PairCheck { PairCheck(vault: vault) }
+    var check: PairCheck { get throws { try PairCheck(vault: vault) } }
     var placement: Placement { Placement(files: vault.files, catalog: vault.catalog) }
 
     /// The placement of this process's worker: on a shared catalog, tagged with the worker, whose repair keeps to
@@ -239,7 +239,7 @@ public struct Ingestor: Sendable {
     /// stored (or the sidecar is invalid): an ordinary lone half.
     func resolveStoredCall(_ pair: InputPair) throws -> IngestReport? {
         guard pair.audio == nil, let path = pair.sidecar,
-              case .valid(let sidecar, let digest, let file) = check.readSidecar(path, defaultTenant: pair.defaultTenant),
+              case .valid(let sidecar, let digest, let file) = try check.readSidecar(path, defaultTenant: pair.defaultTenant),
               let stored = try vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID) else { return nil }
         var report = IngestReport()
         if stored.sidecarSHA256 == digest {
@@ -267,7 +267,7 @@ public struct Ingestor: Sendable {
         var erased: [(InputPair, String, [String: FileIdentity])] = []
         var rejections: [Quarantine.Item] = []
         var inBatch: [String: (sha: String, sidecar: String?, id: String)] = [:]
-        let check = self.check
+        let check = try self.check
 
         // Checks run concurrently (copy, hash and decode are most of an ingest's time, and each pair has its own
         // staged copy); their verdicts are then taken in the pairs' order. A pair of a call already decided

@@ -45,6 +45,15 @@ enum SidecarRead {
 
 struct PairCheck: Sendable {
     let vault: Vault
+    /// Tenants with erased calls, and the key their tombstones are made with: read once per batch, not per pair.
+    let erasedTenants: Set<String>
+    let subjectKey: SubjectKey?
+
+    init(vault: Vault) throws {
+        self.vault = vault
+        erasedTenants = try vault.catalog.tenantsWithErasedCalls()
+        subjectKey = erasedTenants.isEmpty ? nil : try SubjectKey.load(vault)
+    }
 
     var placement: Placement { Placement(files: vault.files, catalog: vault.catalog) }
 
@@ -119,9 +128,9 @@ struct PairCheck: Sendable {
         defer { if !keep { placement.discard(staged) } }
 
         // erased: checked before anything else is decided about the call, so that no copy of it is kept, not
-        // even in quarantine. The key is read only for a tenant with tombstones.
-        if try vault.catalog.hasErasedCalls(tenant: sidecar.tenant) {
-            let keys = try SubjectKey.load(vault).tombstone(tenant: sidecar.tenant, callID: sidecar.callID, sha256: staged.sha256)
+        // even in quarantine. Looked up only for a tenant with tombstones.
+        if erasedTenants.contains(sidecar.tenant), let subjectKey {
+            let keys = subjectKey.tombstone(tenant: sidecar.tenant, callID: sidecar.callID, sha256: staged.sha256)
             if let request = try vault.catalog.erasure(tenant: sidecar.tenant, keys: keys) {
                 return .erased(request: request, inputs: inputs)
             }

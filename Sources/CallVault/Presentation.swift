@@ -96,6 +96,17 @@ public func showJSON(_ r: RecordingView, holds: [HoldView]) -> [String: Any] {
     return o
 }
 
+/// The erasures a hold's release would carry out (`hold show --json`, `GET /holds/ID` as JSON).
+public func erasuresWaitingJSON(_ waiting: [(request: String, calls: Int)]) -> [[String: Any]] {
+    waiting.map { ["request_id": $0.request, "calls": $0.calls] }
+}
+
+/// The events dated before their predecessor, as `audit verify --json` and `GET /audit?verify=1` give them.
+public func timeRegressionsJSON(_ v: AuditVerification) -> [String: Any] {
+    ["time_regressions": v.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] },
+     "time_regressions_total": v.timeRegressionsTotal]
+}
+
 /// The hold object of SPEC §11 (`hold list --json`, `GET /holds`).
 public func holdJSON(_ h: HoldView, recordings: Int) -> [String: Any] {
     ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,

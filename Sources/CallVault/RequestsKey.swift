@@ -9,9 +9,13 @@ import Glibc
 
 /// A keyed hash, not a plain SHA-256: phone numbers are few enough that a plain hash is reversed by trying
 /// them all. Without the key file (0600, in the store) a hash in an exported audit log says nothing.
-struct SubjectKey {
+struct SubjectKey: Sendable {
     static let fileName = "subject.key"
-    let key: SymmetricKey
+    /// The key's bytes (swift-crypto's `SymmetricKey` is not `Sendable`; the batch's pair checks share this).
+    let bytes: [UInt8]
+    var key: SymmetricKey { SymmetricKey(data: bytes) }
+
+    init(key: SymmetricKey) { bytes = key.withUnsafeBytes { Array($0) } }
 
     /// The store's key. Created on first use, but never again once the catalog holds hashes made with it (the
     /// register's subjects, the tombstones of erased calls): a new key would orphan every request and let

@@ -140,9 +140,15 @@ public struct Sweeper: Sendable {
     /// The sweeper's way of deleting whole recordings, for an erasure by the acting user.
     static func erasureEffects(_ vault: Vault) -> ErasureEffects {
         let files = vault.files
+        // The key is read once per erasure, when the first tombstone needs it (a release that erases nothing
+        // never touches it).
+        var key: SubjectKey?
         return ErasureEffects(remove: audioRemover(files), sync: { try files.syncFileSystem() },
                               event: { action, target, details in vault.event(action, target: target, details: details) },
-                              tombstone: { tenant, callID, sha in try SubjectKey.load(vault).tombstone(tenant: tenant, callID: callID, sha256: sha) })
+                              tombstone: { tenant, callID, sha in
+                                  if key == nil { key = try SubjectKey.load(vault) }
+                                  return key!.tombstone(tenant: tenant, callID: callID, sha256: sha)
+                              })
     }
 
     /// Quarantine entries past the quarantine period, counted on the configured time zone's calendar.

@@ -207,8 +207,7 @@ extension Catalog {
                 """, arguments: [rid])
             let claims = row == nil ? [] : try String.fetchAll(db, sql: """
                 SELECT q.id FROM request_items ci JOIN requests q ON q.id = ci.request_id
-                WHERE ci.recording_id = ? AND q.id != ? AND q.restriction_ground = 'legal-claims'
-                  AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL ORDER BY q.received_at, q.id
+                WHERE ci.recording_id = ? AND q.id != ? AND \(Deletable.legalClaimInForce("q")) ORDER BY q.received_at, q.id
                 """, arguments: [rid, id])
             return RequestCall(recordingID: rid, tenant: item["tenant"], row: row, held: !holds.isEmpty, holdIDs: holds,
                                claimedBy: claims, erasurePending: item["erasure_pending"], erasedAt: item["erased_at"])
@@ -407,10 +406,10 @@ extension Catalog {
         }
     }
 
-    /// Whether any call of `tenant` was ever erased (a re-delivery check needs the key only then).
-    public func hasErasedCalls(tenant: String) throws -> Bool {
+    /// The tenants with at least one erased call (a re-delivery is looked up only for those).
+    public func tenantsWithErasedCalls() throws -> Set<String> {
         try wrap("read erased calls") {
-            try db.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM erased_calls WHERE tenant = ? LIMIT 1", arguments: [tenant]) == true }
+            try db.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT tenant FROM erased_calls")) }
         }
     }
 

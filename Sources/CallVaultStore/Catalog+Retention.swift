@@ -19,9 +19,12 @@ public enum Deletable {
     /// request) keeps it, as under a hold.
     static let claimed = """
         EXISTS (SELECT 1 FROM request_items ci JOIN requests cq ON cq.id = ci.request_id
-                WHERE ci.recording_id = recordings.id AND cq.restriction_ground = 'legal-claims'
-                  AND cq.restricted_at IS NOT NULL AND cq.restriction_lifted_at IS NULL)
+                WHERE ci.recording_id = recordings.id AND \(legalClaimInForce("cq")))
         """
+    /// A request (`alias`) whose restriction on ground legal-claims is in force.
+    static func legalClaimInForce(_ alias: String) -> String {
+        "\(alias).restriction_ground = 'legal-claims' AND \(alias).restricted_at IS NOT NULL AND \(alias).restriction_lifted_at IS NULL"
+    }
     /// True for a recording a restriction keeps past its expiry (ground unlawful or legal-claims: art. 18(1)(b),(c)).
     static let keptByRestriction = "recordings.restricted >= 2"
     /// Held, or kept by a restriction: not deletable whatever its expiry.

@@ -48,7 +48,7 @@ enum HoldsRoutes {
             if request.wantsJSON {
                 var o = json(hold, recordings: items.count)
                 o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
-                o["erasure_pending"] = waiting.map { ["request_id": $0.request, "calls": $0.calls] }
+                o["erasure_pending"] = erasuresWaitingJSON(waiting)
                 return Layout.json(o)
             }
             return Layout.response(showPage(hold, items: items, waiting: waiting, signedIn: try context.user(), now: vault.clock.now(),

@@ -38,9 +38,8 @@ enum OfficerRoutes {
                 var o: [String: Any] = ["events": rows.map { ["seq": $0.seq, "at": $0.at, "actor": $0.actor, "principal": orNull($0.principal),
                                                               "action": $0.action, "target": orNull($0.target), "details": $0.details] }]
                 if let verified {
-                    o["verify"] = ["ok": verified.ok, "events": verified.events, "first_bad_seq": orNull(verified.firstBad),
-                                   "time_regressions": verified.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] },
-                                   "time_regressions_total": verified.timeRegressionsTotal]
+                    let v: [String: Any] = ["ok": verified.ok, "events": verified.events, "first_bad_seq": orNull(verified.firstBad)]
+                    o["verify"] = v.merging(timeRegressionsJSON(verified)) { a, _ in a }
                 }
                 return Layout.json(o)
             }

@@ -33,9 +33,8 @@ struct AuditCommand: ParsableCommand {
             let vault = try global.openVault()
             let r = try Listing(vault: vault).verifyAudit(expectedHead: try expected)
             if global.json {
-                printJSON(["ok": r.ok, "events": r.events, "first_bad_seq": orNull(r.firstBad), "reason": orNull(r.reason),
-                           "time_regressions": r.timeRegressions.map { ["seq": $0.seq, "at": $0.at, "previous_at": $0.previousAt] },
-                           "time_regressions_total": r.timeRegressionsTotal])
+                let o: [String: Any] = ["ok": r.ok, "events": r.events, "first_bad_seq": orNull(r.firstBad), "reason": orNull(r.reason)]
+                printJSON(o.merging(timeRegressionsJSON(r)) { a, _ in a })
             } else {
                 if r.ok {
                     printLine("audit log ok: \(r.events) events, chain intact")

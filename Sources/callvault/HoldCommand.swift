@@ -106,7 +106,7 @@ struct HoldCommand: ParsableCommand {
             if global.json {
                 var o = HoldCommand.json(h, recordings: items.count)
                 o["items"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] }
-                o["erasure_pending"] = waiting.map { ["request_id": $0.request, "calls": $0.calls] }
+                o["erasure_pending"] = erasuresWaitingJSON(waiting)
                 printJSON(o)
             } else {
                 printLine(HoldCommand.line(h, recordings: items.count))
