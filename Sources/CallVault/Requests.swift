@@ -55,25 +55,9 @@ public struct Requests: Sendable {
         tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
     }
 
-    /// The country a national-form number is read in: the tenant's, or the one country all tenants share.
-    func country(tenant: String?) -> String? {
-        if let tenant { return vault.configuration.tenants[tenant]?.country }
-        let countries = Set(vault.configuration.tenants.values.map(\.country))
-        return countries.count == 1 ? countries.first! : nil
-    }
-
-    /// Reads subjects' numbers as E.164; a number that cannot be read is a usage error naming the argument by
-    /// its position (never the text: it is a phone number, or close to one).
+    /// Reads subjects' numbers as E.164 (`Vault.phoneNumbers`).
     public func normalisedSubjects(_ subjects: [String], tenant: String?, option: String = "--subject") throws -> [String] {
-        let country = country(tenant: tenant)
-        return try subjects.enumerated().map { i, text in
-            guard let e164 = PhoneNumber.normalised(text, country: country) else {
-                let forms = country.map { "E.164 (+32470123456) or the national form of \($0)" }
-                    ?? "E.164 (+32470123456); set the tenant's `country` (or give --tenant) for national forms"
-                throw VaultError(.usage, "\(option) #\(i + 1) of \(subjects.count): not a phone number in \(forms)")
-            }
-            return e164
-        }
+        try vault.phoneNumbers(subjects, tenant: tenant, option: option)
     }
 
     /// `due_at` of a request received at `received`: the end of the day one calendar month later on the tenant's

@@ -177,6 +177,11 @@ public struct Holds: Sendable {
         guard !selection.isEmpty else {
             throw VaultError(.usage, "choose recordings with --recording, --call-id or a query (--tenant --caller --agent --from --to)")
         }
+        var selection = selection
+        // Read as ingest stores numbers: "0470 12 34 56" finds what +32470123456 finds.
+        if let caller = selection.caller {
+            selection.caller = try vault.phoneNumbers([caller], tenant: selection.tenant, option: "--caller").first!
+        }
         let now = vault.clock.now()
         let id = RecordingID.make(at: now)
         let hold = HoldRow(id: id, kind: kind, caseRef: caseRef, note: note, placedBy: vault.actor,

@@ -16,7 +16,7 @@ public enum PhoneNumber {
     /// The countries of `country = "…"` in a tenant's configuration.
     public static let plans: [String: Plan] = [
         "BE": Plan(callingCode: "32", trunkZero: true, lengths: 8...9),
-        "NL": Plan(callingCode: "31", trunkZero: true, lengths: 9...9),
+        "NL": Plan(callingCode: "31", trunkZero: true, lengths: 7...11),
         "FR": Plan(callingCode: "33", trunkZero: true, lengths: 9...9),
         "DE": Plan(callingCode: "49", trunkZero: true, lengths: 6...13),
         // Luxembourg has no trunk prefix: a national number is dialled as it is (621 123 456).
@@ -57,7 +57,7 @@ public enum PhoneNumber {
             if let plan = plans.values.first(where: { digits.hasPrefix($0.callingCode) }) {
                 var national = String(digits.dropFirst(plan.callingCode.count))
                 if national.hasPrefix("0") { national.removeFirst() }
-                guard plan.lengths.contains(national.count), !national.hasPrefix("0") else { return nil }
+                guard isPossible(national: national, plan) else { return nil }
                 return "+" + plan.callingCode + national
             }
             guard (7...15).contains(digits.count), !digits.hasPrefix("0") else { return nil }
@@ -69,7 +69,30 @@ public enum PhoneNumber {
             guard national.hasPrefix("0") else { return nil }
             national.removeFirst()
         }
-        guard plan.lengths.contains(national.count), !national.hasPrefix("0") else { return nil }
+        guard isPossible(national: national, plan) else { return nil }
         return "+" + plan.callingCode + national
+    }
+
+    /// Whether a national significant number can be one of the plan's country. For Belgium and the Netherlands
+    /// the lengths by leading digits of libphonenumber's metadata (resources/PhoneNumberMetadata.xml): a mobile
+    /// number is the only Belgian number of 9 digits, a Dutch number has 9 digits but for the 800/90x services
+    /// (7 to 10) and 970 mobiles (11). Elsewhere the plan's lengths.
+    static func isPossible(national n: String, _ plan: Plan) -> Bool {
+        guard plan.lengths.contains(n.count), let first = n.first, first != "0" else { return false }
+        let two = String(n.prefix(2)), three = String(n.prefix(3))
+        switch plan.callingCode {
+        case "32":
+            // 9 digits: mobile 4[5-9]; 8 digits: anything but 4 other than 42 and 43 (those are fixed lines).
+            if n.count == 9 { return ("45"..."49").contains(two) }
+            return first != "4" || two == "42" || two == "43"
+        case "31":
+            switch n.count {
+            case 9: return first != "6" || ["61", "62", "63", "64", "65", "66", "68"].contains(two)
+            case 11: return three == "970"
+            default: return ["800", "900", "906", "909"].contains(three)
+            }
+        default:
+            return true
+        }
     }
 }

@@ -116,7 +116,14 @@ extension Sidecar {
         func phone(_ key: String) -> Result<String?, Rejection> {
             switch o[key] {
             case nil, .null?: return .success(nil)
-            case .string(let s)? where isPhoneNumber(s): return .success(s)
+            // Stored as the one form requests, holds and filters look for: a trunk zero after the country code
+            // removed (+320470… is +32470…), and a number that cannot be one of its country refused.
+            case .string("withheld")?: return .success("withheld")
+            case .string(let s)? where isPhoneNumber(s):
+                guard let e164 = PhoneNumber.normalised(s, country: nil) else {
+                    return .failure(Rejection(.sidecarInvalid, "\(key): not a number of its country code"))
+                }
+                return .success(e164)
             default: return .failure(Rejection(.sidecarInvalid, "\(key): must be E.164 (+ and 7-15 digits) or \"withheld\""))
             }
         }

@@ -22,6 +22,36 @@ import Testing
         #expect(PhoneNumber.normalised(text, country: country) == expected)
     }
 
+    /// The example number of every type of libphonenumber's metadata for BE and NL (resources/PhoneNumberMetadata.xml,
+    /// `exampleNumber`), typed nationally, in E.164 and with the trunk zero after the country code.
+    @Test(arguments: [
+        ("BE", "12345678"), ("BE", "450001234"), ("BE", "80012345"), ("BE", "90012345"), ("BE", "78791234"), ("BE", "78102345"),
+        ("NL", "101234567"), ("NL", "612345678"), ("NL", "662345678"), ("NL", "8001234"), ("NL", "9061234"), ("NL", "851234567"),
+    ])
+    func libphonenumbersExamplesAreRead(country: String, national: String) {
+        let code = country == "BE" ? "32" : "31"
+        let e164 = "+" + code + national
+        #expect(PhoneNumber.normalised("0" + national, country: country) == e164)
+        #expect(PhoneNumber.normalised(e164, country: nil) == e164)
+        #expect(PhoneNumber.normalised("+" + code + "0" + national, country: nil) == e164, "a trunk zero after the code")
+        #expect(PhoneNumber.normalised("00" + code + " " + national, country: country) == e164)
+    }
+
+    /// Numbers of the right length that libphonenumber's patterns say no number of the country can have.
+    @Test(arguments: [
+        "+32123456789",  // 9 digits: only mobiles (4[5-9]) are that long in Belgium
+        "+3245123456",  // 8 digits starting 45: a mobile prefix one digit short
+        "+32412345678",  // 9 digits starting 41: no such mobile range
+        "+324701234567",  // 10 digits
+        "+31601234567",  // 06 0…: no such Dutch mobile range
+        "+3112345678",  // 8 digits in the Netherlands
+        "+3181234567",  // 7 digits, and not 800/90x
+        "+3197012345",  // 970 numbers have 11 digits
+    ])
+    func impossibleNumbersOfAKnownCountryAreRefused(text: String) {
+        #expect(PhoneNumber.normalised(text, country: nil) == nil)
+    }
+
     @Test func e164IsReadWithoutACountry() {
         #expect(PhoneNumber.normalised("+32470123456", country: nil) == "+32470123456")
         #expect(PhoneNumber.normalised("+1 415 555 2671", country: nil) == "+14155552671")
