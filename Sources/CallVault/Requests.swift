@@ -291,9 +291,18 @@ public struct Requests: Sendable {
                 stored = try normalisedSubjects([value], tenant: call.tenant, option: "--value").first!
             }
         case .agent, .team, .queue:
+            // The sidecar's rule for the field (an agent id is an identifier: `list --agent` and paths rely on it),
+            // and no phone number's worth of digits: a caller's number typed into the wrong field would be shown
+            // to coaches.
             let limit = field == .queue ? 256 : 128
             guard (1...limit).contains(value.count), !value.unicodeScalars.contains(where: Sidecar.isForbiddenInText) else {
                 throw VaultError(.usage, "--value: 1-\(limit) characters without control characters")
+            }
+            if field == .agent, !Sidecar.isSafeIdentifier(value) {
+                throw VaultError(.usage, "--value: an agent id has only A-Z a-z 0-9 . _ : @ -")
+            }
+            guard !PhoneNumber.mayContainOne(value) else {
+                throw VaultError(.usage, "--value: holds a phone number's worth of digits (7 or more); \(field.rawValue) is not a number field")
             }
             stored = value
         }

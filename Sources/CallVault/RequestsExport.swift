@@ -38,7 +38,13 @@ public struct RequestExport: Sendable {
         try vault.require(Requests.officers, to: "request export")
         let r = try requests.existing(id, action: "request export")
         try requests.requireKind(r, [.access], action: "export")
-        let calls = try vault.catalog.requestCalls(id: id).compactMap(\.row).sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+        // Re-checked against the subjects: a call whose number was rectified since it was found is another
+        // person's now, and is not sent.
+        let subjects = Set(try vault.catalog.requestSubjects(id: id))
+        let key = try SubjectKey.load(vault)
+        let calls = try vault.catalog.requestCalls(id: id).compactMap(\.row)
+            .filter { row in [row.caller, row.callee].contains { $0.map { subjects.contains(key.hash($0)) } ?? false } }
+            .sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
 
         if mkdir(directory, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create \(directory): \(String(cString: strerror(errno)))")

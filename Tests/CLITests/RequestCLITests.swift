@@ -306,6 +306,22 @@ import Testing
         #expect(st.rows.isEmpty)
     }
 
+    /// S1's caller is rectified to another person's number after the subject's access request found it: the
+    /// request's export no longer sends S1 (it would show the other person's number).
+    @Test func anAccessExportReChecksItsCallsAfterARectification() throws {
+        let box = try populated()
+        let ids = try box.recordingIDs()
+        let access = try open(box, kind: "access", tenant: "acme-energy", reference: "DSR-ACCESS")
+        #expect(try findIDs(box, access) == ["S1", "S2", "S4"])
+        let fix = try open(box, kind: "rectification", tenant: "acme-energy")
+        _ = try ok(box, ["request", "rectify", fix, "--recording", ids["S1"]!, "--field", "caller", "--value", "+32470555000"])
+        _ = try ok(box, ["request", "export", access, "--to", box.dir + "/out"])
+        let calls = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.dir + "/out/DSR-ACCESS/calls.json")))
+        let text = String(describing: calls)
+        #expect(!text.contains(ids["S1"]!) && text.contains(ids["S2"]!) && !text.contains("470555000"), "\(text)")
+        #expect(!box.files(under: box.dir + "/out/DSR-ACCESS").contains { $0.contains(ids["S1"]!) })
+    }
+
     @Test func theAccessBundleHoldsEveryCallOfTheSubjectNothingElseAndHashesThatVerify() throws {
         let box = try populated()
         let ids = try box.recordingIDs()
@@ -378,6 +394,24 @@ import Testing
         #expect(try box.run(["--as", "dpo", "request", "rectify", req, "--recording", ids["O1"]!, "--field", "queue", "--value", "x"]).status == 2)
         let bad = try box.run(["--as", "dpo", "request", "rectify", req, "--recording", ids["S1"]!, "--field", "caller", "--value", "12ab"])
         #expect(bad.status == 2 && bad.stderr.contains("--value"))
+    }
+
+    /// A rectified value obeys the sidecar's rule for its field: no path-like agent id, no phone number in an agent,
+    /// team or queue, and `list --agent` finds a rectified agent.
+    @Test func aRectifiedValueObeysItsFieldsRule() throws {
+        let box = try populated()
+        let ids = try box.recordingIDs()
+        let req = try open(box, kind: "rectification", tenant: "acme-energy")
+        for (field, value) in [("agent", "../../etc passwd +32470111222"), ("agent", "a 1042"), ("team", "call +32 470 11 12 22"),
+                               ("queue", "0470111222"), ("agent", String(repeating: "a", count: 129))] {
+            let r = try box.run(["--as", "dpo", "request", "rectify", req, "--recording", ids["S1"]!, "--field", field, "--value", value])
+            #expect(r.status == 2, "\(field) \(value)")
+            #expect(!r.stderr.contains("470111222") && !r.stderr.contains("etc passwd"), "\(r.stderr)")
+        }
+        #expect(try box.catalog().read { try String.fetchOne($0, sql: "SELECT agent_id FROM recordings WHERE call_id = 'S1'") } == "a-1042")
+        _ = try ok(box, ["request", "rectify", req, "--recording", ids["S1"]!, "--field", "agent", "--value", "a-2077"])
+        let listed = try ok(box, ["list", "--agent", "a-2077"])["recordings"] as? [[String: Any]]
+        #expect(listed?.map { $0["recording_id"] as? String } == [ids["S1"]])
     }
 
     @Test func everyStepOfARequestIsAuditedUnderItsIDWithoutTheNumber() throws {
