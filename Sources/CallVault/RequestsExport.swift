@@ -33,7 +33,9 @@ public struct RequestExport: Sendable {
 
     /// Writes `directory/REF/` for an access request. Nothing of anyone else: only the request's calls, and of
     /// their metadata none of the agent's (id, team). Audited with the calls, the files and their hashes.
-    public func write(id: String, into directory: String) throws -> RequestBundle {
+    /// `language`: the subject's (nl, fr, en); the tenant's by default.
+    public func write(id: String, into directory: String, language: String? = nil) throws -> RequestBundle {
+        if let language, AccessReadme.texts[language] == nil { throw VaultError(.usage, "--language: nl, fr or en") }
         let requests = Requests(vault: vault)
         try vault.require(Requests.officers, to: "request export")
         let r = try requests.existing(id, action: "request export")
@@ -55,7 +57,7 @@ public struct RequestExport: Sendable {
             throw VaultError.failure("cannot create \(folder): \(String(cString: strerror(errno)))")
         }
         do {
-            return try fill(folder: folder, request: r, calls: calls)
+            return try fill(folder: folder, request: r, calls: calls, language: language)
         } catch {
             // A half-written bundle must not be sent: remove it, the error says why.
             try? StoreFiles(root: directory).removeTree(r.reference)
@@ -63,7 +65,7 @@ public struct RequestExport: Sendable {
         }
     }
 
-    func fill(folder: String, request r: RequestRow, calls: [RecordingRow]) throws -> RequestBundle {
+    func fill(folder: String, request r: RequestRow, calls: [RecordingRow], language chosen: String?) throws -> RequestBundle {
         let out = StoreFiles(root: folder)
         try out.makeDirectories("audio")
         var files: [BundleFile] = []
@@ -101,13 +103,13 @@ public struct RequestExport: Sendable {
             audioNames[row.id] = (name, playable)
         }
         let tenant = r.tenant.flatMap { vault.configuration.tenants[$0] }
-        let language = tenant?.language ?? Set(vault.configuration.tenants.values.map(\.language)).onlyElement ?? "en"
+        let language = chosen ?? tenant?.language ?? Set(vault.configuration.tenants.values.map(\.language)).onlyElement ?? "en"
         let now = vault.clock.now()
         let documents: [(String, Data)] = [
             ("calls.json", try callsJSON(r, calls, audioNames, now: now)),
             ("calls.csv", callsCSV(calls, audioNames)),
             ("README.txt", Data(AccessReadme.text(language: language, reference: r.reference, calls: calls.count, exportedAt: now,
-                                                  retention: retentionLines(calls))
+                                                  parts: controllerships(r, calls))
                 .utf8)),
         ]
         for (name, data) in documents {
@@ -174,10 +176,13 @@ public struct RequestExport: Sendable {
         return Data((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 
-    func retentionLines(_ calls: [RecordingRow]) -> [(tenant: String, audio: String, metadata: String)] {
-        Set(calls.map(\.tenant)).sorted().map { t in
-            let p = vault.configuration.tenants[t]?.retention ?? vault.configuration.defaultRetention
-            return (t, p.audio.text, p.metadata.text)
+    /// The controllers the answer is from: the request's tenant, or (an older request across tenants) those of its calls.
+    func controllerships(_ r: RequestRow, _ calls: [RecordingRow]) -> [AccessReadme.Controllership] {
+        let names = r.tenant.map { [$0] } ?? Set(calls.map(\.tenant)).sorted()
+        return names.map { name in
+            let t = vault.configuration.tenants[name]
+            let p = t?.retention ?? vault.configuration.defaultRetention
+            return AccessReadme.Controllership(controller: t?.controller, country: t?.country, audio: p.audio, metadata: p.metadata)
         }
     }
 }

@@ -3,21 +3,67 @@ import CallVaultCore
 import Foundation
 
 enum AccessReadme {
-    static func text(language: String, reference: String, calls: Int, exportedAt: Date,
-                     retention: [(tenant: String, audio: String, metadata: String)]) -> String {
+    /// One controller's part of the answer: who it is, its authority's country and how long it keeps calls.
+    struct Controllership {
+        var controller: Controller?
+        var country: String?
+        var audio: ISODuration
+        var metadata: ISODuration
+    }
+
+    /// `parts` has one element for a request of one tenant (every request opened on a store of several tenants
+    /// names its tenant); an older request across tenants gets one part per controller. No tenant id is written.
+    static func text(language: String, reference: String, calls: Int, exportedAt: Date, parts: [Controllership]) -> String {
         let date = String(Timestamp.utc(exportedAt).prefix(10))
         let t = texts[language] ?? texts["en"]!
         var lines = [t.title, "", "\(t.reference): \(reference)", "\(t.date): \(date)", "\(t.count): \(calls)", ""]
+        let named = parts.compactMap(\.controller)
+        if !named.isEmpty {
+            lines += [t.controllerTitle] + named.map { "  \($0.name). \(t.questions): \($0.dpoEmail)" } + [""]
+        }
         lines += [t.contentsTitle] + t.contents + [""]
         lines += [t.purposesTitle, t.purposes, ""]
         lines += [t.categoriesTitle, t.categories, ""]
         lines += [t.recipientsTitle, t.recipients, ""]
         lines += [t.retentionTitle, t.retentionIntro]
-        for r in retention { lines.append("  - \(r.tenant): \(t.audio) \(r.audio), \(t.metadata) \(r.metadata)") }
+        for p in parts {
+            let who = parts.count > 1 ? "\(p.controller?.name ?? "-"): " : ""
+            lines.append("  - \(who)\(t.audio) \(words(p.audio, language)), \(t.metadata) \(words(p.metadata, language))")
+        }
         lines += [t.retentionNote, ""]
         lines += [t.sourceTitle, t.source, ""]
-        lines += [t.rightsTitle, t.rights, ""]
+        let authorities = Array(Set(parts.map { authority($0.country, language) })).sorted()
+        lines += [t.rightsTitle, t.rights + " " + t.complaint + authorities.joined(separator: t.or) + ".", ""]
         return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// The supervisory authority of the controller's country (GDPR art. 77), in the letter's language.
+    static func authority(_ country: String?, _ language: String) -> String {
+        switch (country, language) {
+        case ("BE", "nl"): return "de Gegevensbeschermingsautoriteit (Autorité de protection des données), www.gegevensbeschermingsautoriteit.be"
+        case ("BE", "fr"): return "l'Autorité de protection des données (Gegevensbeschermingsautoriteit), www.autoriteprotectiondonnees.be"
+        case ("BE", _): return "the Belgian Data Protection Authority (Gegevensbeschermingsautoriteit / Autorité de protection des données), www.dataprotectionauthority.be"
+        case ("NL", "nl"): return "de Autoriteit Persoonsgegevens, autoriteitpersoonsgegevens.nl"
+        case ("NL", "fr"): return "l'autorité néerlandaise de protection des données (Autoriteit Persoonsgegevens), autoriteitpersoonsgegevens.nl"
+        case ("NL", _): return "the Dutch Data Protection Authority (Autoriteit Persoonsgegevens), autoriteitpersoonsgegevens.nl"
+        case (_, "nl"): return "de gegevensbeschermingsautoriteit van uw land"
+        case (_, "fr"): return "l'autorité de protection des données de votre pays"
+        default: return "the data protection authority of your country"
+        }
+    }
+
+    /// A retention period in words ("1 month", "6 maanden", "1 an"), never as `P1M`.
+    static func words(_ d: ISODuration, _ language: String) -> String {
+        let names: [String: [(String, String)]] = [
+            "en": [("year", "years"), ("month", "months"), ("week", "weeks"), ("day", "days"), ("hour", "hours")],
+            "nl": [("jaar", "jaar"), ("maand", "maanden"), ("week", "weken"), ("dag", "dagen"), ("uur", "uur")],
+            "fr": [("an", "ans"), ("mois", "mois"), ("semaine", "semaines"), ("jour", "jours"), ("heure", "heures")],
+        ]
+        let n = names[language] ?? names["en"]!
+        let amounts = [d.years, d.months, d.weeks, d.days, d.hours]
+        let said = zip(amounts, n).filter { $0.0 > 0 }.map { "\($0.0) \($0.0 == 1 ? $0.1.0 : $0.1.1)" }
+        let and = ["nl": " en ", "fr": " et "][language] ?? " and "
+        return said.isEmpty ? d.text : said.joined(separator: and)
     }
 
     struct Texts {
@@ -25,6 +71,7 @@ enum AccessReadme {
         var contents: [String]
         var purposesTitle, purposes, categoriesTitle, categories, recipientsTitle, recipients: String
         var retentionTitle, retentionIntro, audio, metadata, retentionNote, sourceTitle, source, rightsTitle, rights: String
+        var controllerTitle, questions, complaint, or: String
     }
 
     static let texts: [String: Texts] = [
@@ -42,13 +89,14 @@ enum AccessReadme {
             recipientsTitle: "Who receives it",
             recipients: "Our staff in charge of quality and compliance, and, where the law requires it, authorities and courts. Recordings are not sold or passed on for marketing.",
             retentionTitle: "How long we keep it",
-            retentionIntro: "Counted from the start of each call (ISO 8601 periods: P1M = one month, P6M = six months, P1Y = one year):",
+            retentionIntro: "Counted from the start of each call:",
             audio: "audio", metadata: "details",
             retentionNote: "A call can be kept longer while it is needed as evidence in an incident or a legal case; it is deleted afterwards.",
             sourceTitle: "Where the data comes from",
             source: "From the call itself: our telephone system records the call and its details.",
             rightsTitle: "Your other rights",
-            rights: "You may ask us to correct inaccurate details (art. 16), to erase your recordings (art. 17), to restrict their use (art. 18) and you may object to their use (art. 21). You may lodge a complaint with the data protection authority of your country (in Belgium: the Gegevensbeschermingsautoriteit / Autorité de protection des données)."),
+            rights: "You may ask us to correct inaccurate details (art. 16), to erase your recordings (art. 17), to restrict their use (art. 18) and you may object to their use (art. 21).",
+            controllerTitle: "Who is responsible for your data", questions: "Questions about your data", complaint: "You may lodge a complaint with ", or: " or "),
         "nl": Texts(
             title: "Uw gespreksopnames: antwoord op uw verzoek om inzage (AVG art. 15)",
             reference: "Referentie", date: "Datum van deze export", count: "Gevonden gesprekken",
@@ -63,13 +111,14 @@ enum AccessReadme {
             recipientsTitle: "Wie de gegevens ontvangt",
             recipients: "Onze medewerkers die instaan voor kwaliteit en naleving, en, waar de wet het vereist, overheden en rechtbanken. Opnames worden niet verkocht of voor marketing doorgegeven.",
             retentionTitle: "Hoe lang wij ze bewaren",
-            retentionIntro: "Gerekend vanaf het begin van elk gesprek (ISO 8601-termijnen: P1M = een maand, P6M = zes maanden, P1Y = een jaar):",
+            retentionIntro: "Gerekend vanaf het begin van elk gesprek:",
             audio: "audio", metadata: "gegevens",
             retentionNote: "Een gesprek kan langer bewaard worden zolang het als bewijs nodig is bij een incident of een rechtszaak; daarna wordt het gewist.",
             sourceTitle: "Waar de gegevens vandaan komen",
             source: "Uit het gesprek zelf: ons telefoonsysteem neemt het gesprek en de gegevens ervan op.",
             rightsTitle: "Uw andere rechten",
-            rights: "U kunt ons vragen onjuiste gegevens te verbeteren (art. 16), uw opnames te wissen (art. 17), het gebruik ervan te beperken (art. 18), en u kunt bezwaar maken tegen het gebruik (art. 21). U kunt een klacht indienen bij de gegevensbeschermingsautoriteit van uw land (in België: de Gegevensbeschermingsautoriteit)."),
+            rights: "U kunt ons vragen onjuiste gegevens te verbeteren (art. 16), uw opnames te wissen (art. 17), het gebruik ervan te beperken (art. 18), en u kunt bezwaar maken tegen het gebruik (art. 21).",
+            controllerTitle: "Wie verantwoordelijk is voor uw gegevens", questions: "Vragen over uw gegevens", complaint: "U kunt een klacht indienen bij ", or: " of "),
         "fr": Texts(
             title: "Vos enregistrements d'appels : réponse à votre demande d'accès (RGPD art. 15)",
             reference: "Référence", date: "Date de cet export", count: "Appels trouvés",
@@ -84,12 +133,13 @@ enum AccessReadme {
             recipientsTitle: "Destinataires",
             recipients: "Notre personnel chargé de la qualité et de la conformité et, lorsque la loi l'exige, les autorités et les tribunaux. Les enregistrements ne sont ni vendus ni transmis à des fins de marketing.",
             retentionTitle: "Durée de conservation",
-            retentionIntro: "À compter du début de chaque appel (durées ISO 8601 : P1M = un mois, P6M = six mois, P1Y = un an) :",
+            retentionIntro: "À compter du début de chaque appel :",
             audio: "audio", metadata: "données",
             retentionNote: "Un appel peut être conservé plus longtemps tant qu'il sert de preuve dans un incident ou une procédure judiciaire ; il est supprimé ensuite.",
             sourceTitle: "Origine des données",
             source: "L'appel lui-même : notre système téléphonique enregistre l'appel et ses données.",
             rightsTitle: "Vos autres droits",
-            rights: "Vous pouvez nous demander de rectifier des données inexactes (art. 16), d'effacer vos enregistrements (art. 17), d'en limiter l'utilisation (art. 18) et vous pouvez vous opposer à leur utilisation (art. 21). Vous pouvez introduire une plainte auprès de l'autorité de protection des données de votre pays (en Belgique : l'Autorité de protection des données)."),
+            rights: "Vous pouvez nous demander de rectifier des données inexactes (art. 16), d'effacer vos enregistrements (art. 17), d'en limiter l'utilisation (art. 18) et vous pouvez vous opposer à leur utilisation (art. 21).",
+            controllerTitle: "Responsable du traitement de vos données", questions: "Questions sur vos données", complaint: "Vous pouvez introduire une plainte auprès de ", or: " ou "),
     ]
 }

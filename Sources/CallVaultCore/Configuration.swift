@@ -68,6 +68,14 @@ public struct Tenant: Sendable, Equatable {
     public var country: String? = nil
     /// The language of what the vault writes for the tenant's callers (an access request's README): nl, fr, en.
     public var language = "en"
+    /// The tenant as a data controller (GDPR art. 4(7)): who answers its callers' requests.
+    public var controller: Controller? = nil
+}
+
+/// `[tenants.X] controller = { name = "…", dpo_email = "…" }`: named in the letters of the tenant's requests.
+public struct Controller: Sendable, Equatable {
+    public var name: String
+    public var dpoEmail: String
 }
 
 /// The whole configuration, validated.
@@ -196,6 +204,13 @@ struct DurationLimit {
 
 /// Walks the TOML tree key by key so that an unknown or wrongly typed key is named exactly.
 struct ConfigurationReader {
+    /// One `local@domain` address, nothing a letter could be made to say else (no spaces, no second @).
+    static func isMailAddress(_ s: String) -> Bool {
+        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, s.count <= 254, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
+        return s.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 && !"<>()[]\\,;:\"".unicodeScalars.contains($0) || $0 == "@" }
+    }
+
     func fail(_ key: String, _ why: String) -> VaultError {
         VaultError.configuration("\(Configuration.fileName): \(key): \(why)")
     }
@@ -296,7 +311,7 @@ struct ConfigurationReader {
                 let path = "tenants.\(name)"
                 guard Sidecar.isSafeTenant(name) else { throw fail(path, "tenant names are [a-z0-9][a-z0-9-]{0,62}") }
                 guard let t = ts[name]?.table else { throw fail(path, "must be a table") }
-                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language"], at: path)
+                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language", "controller"], at: path)
                 var tenant = Tenant(name: name, timeZone: try timeZone(t, "time_zone", at: path + ".") ?? zone,
                                     retention: retention, announcement: AnnouncementPolicy())
                 if let r = try table(t, "retention", at: path + ".") {
@@ -344,6 +359,18 @@ struct ConfigurationReader {
                 if let l = try string(t, "language", at: path + ".") {
                     guard ["nl", "fr", "en"].contains(l) else { throw fail(path + ".language", "'\(l)' is not supported (nl, fr, en)") }
                     tenant.language = l
+                }
+                if let c = try table(t, "controller", at: path + ".") {
+                    let cp = path + ".controller"
+                    try checkKeys(c, ["name", "dpo_email"], at: cp)
+                    guard let n = try string(c, "name", at: cp + "."), (1...200).contains(n.count),
+                          !n.unicodeScalars.contains(where: Sidecar.isForbiddenInText) else {
+                        throw fail(cp + ".name", "the controller's name is required (1-200 characters)")
+                    }
+                    guard let m = try string(c, "dpo_email", at: cp + "."), Self.isMailAddress(m) else {
+                        throw fail(cp + ".dpo_email", "the address callers write to about their data is required (name@domain)")
+                    }
+                    tenant.controller = Controller(name: n, dpoEmail: m)
                 }
                 tenants[name] = tenant
             }

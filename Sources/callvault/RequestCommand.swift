@@ -162,10 +162,11 @@ struct RequestCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The request id.") var request: String
         @Option(help: "The folder to write the bundle into (DIR/REF/ must not exist).") var to: String
+        @Option(help: "The language of the letter (README.txt) for the subject: nl, fr or en (default: the tenant's).") var language: String?
 
         func run() throws {
             let vault = try global.openVault()
-            let b = try RequestExport(vault: vault).write(id: request, into: to)
+            let b = try RequestExport(vault: vault).write(id: request, into: to, language: language)
             if global.json {
                 printJSON(["folder": b.folder, "calls": b.calls, "audio_files": b.audioFiles,
                            "files": b.files.map { ["path": $0.path, "sha256": $0.sha256, "bytes": $0.bytes] }])

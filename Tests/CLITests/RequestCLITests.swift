@@ -356,7 +356,7 @@ import Testing
         #expect(csv.contains(Self.subject) && !csv.contains("a-1042") && !csv.contains("billing-nl"))
         // README in the tenant's language, naming what art. 15 requires.
         let readme = try String(contentsOfFile: folder + "/README.txt", encoding: .utf8)
-        #expect(readme.contains("AVG art. 15") && readme.contains("P6M") && readme.contains("art. 17"))
+        #expect(readme.contains("AVG art. 15") && readme.contains("6 maanden") && !readme.contains("P6M") && readme.contains("art. 17"))
 
         // Every file is in the manifest with the SHA-256 and size it has on disk.
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))) as! [String: Any]
