@@ -146,6 +146,13 @@ public struct Requests: Sendable {
             throw VaultError(.usage, "--reference: only digits (7 or more) could be a phone number, and the reference is kept in the audit log: give your case reference, such as DSR-2026-042")
         }
         let numbers = try Array(Set(normalisedSubjects(subjects, tenant: tenant))).sorted()
+        // Each tenant is a controller of its own: a request is answered by one of them, never by several in one
+        // bundle. A subject who called two clients makes two requests.
+        let tenants = vault.configuration.tenants.keys
+        guard tenant != nil || tenants.count <= 1 else {
+            throw VaultError(.usage, "--tenant: the store has \(tenants.count) tenants, each a controller of its own; give the one the request is addressed to (a subject who called two of them makes a request to each)")
+        }
+        let tenant = tenant ?? tenants.first
         let now = vault.clock.now()
         guard received <= now else { throw VaultError(.usage, "--received: a request cannot be received in the future") }
         let key = try SubjectKey.load(vault)

@@ -406,6 +406,16 @@ extension Catalog {
         }
     }
 
+    /// The requests whose erasure of `recordingID` waits for a hold or a legal-claims restriction.
+    public func erasuresPending(recordingID: String) throws -> [String] {
+        try wrap("read erasures pending") {
+            try db.read { db in
+                try String.fetchAll(db, sql: "SELECT request_id FROM request_items WHERE recording_id = ? AND erasure_pending = 1 ORDER BY request_id",
+                                    arguments: [recordingID])
+            }
+        }
+    }
+
     /// The tenants with at least one erased call (a re-delivery is looked up only for those).
     public func tenantsWithErasedCalls() throws -> Set<String> {
         try wrap("read erased calls") {

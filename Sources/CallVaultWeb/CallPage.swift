@@ -13,11 +13,16 @@ enum CallPage {
         }
     }
 
-    static func render(rec r: RecordingView, holds: [HoldView], signedIn: SignedIn, vault: Vault) -> HTML {
+    static func isOfficer(_ signedIn: SignedIn) -> Bool {
+        let role = signedIn.principal.user?.role
+        return role == .compliance || role == .admin
+    }
+
+    /// `erasuresPending`: the requests whose erasure of the call waits (officers only).
+    static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], signedIn: SignedIn, vault: Vault) -> HTML {
         let now = vault.clock.now()
         let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
-        let role = signedIn.principal.user?.role
-        let isOfficer = role == .compliance || role == .admin
+        let isOfficer = Self.isOfficer(signedIn)
         let mayDownload = isOfficer || vault.configuration.web.coachDownload
         let audioGone = r.audioDeletedAt != nil
         let expires = Layout.expiresIn(r.audioExpiresAt, deleted: r.audioDeletedAt, now: now)
@@ -44,6 +49,9 @@ enum CallPage {
               """
         let holdsCard: HTML = isOfficer ? """
             <section class="card" id="holds"><h2>Holds</h2>
+            \(HTML(stringLiteral: erasuresPending.map { id in
+                HTML("<p id=\"erasure-pending\"><span class=\"badge warn\">erasure pending (request <a href=\"/requests/\(id)\">\(id)</a>)</span> <span class=\"muted small\">erased when its last hold is released</span></p>").text
+            }.joined()))
             \(holds.isEmpty ? HTML("<p class=\"muted\">No active hold: normal retention applies.</p>") : HTML(stringLiteral: holds.map { h in
                 HTML("<p><span class=\"badge held\">\(h.kind)</span> <a href=\"/holds/\(h.id)\">case \(h.caseRef)</a> <span class=\"muted small\">placed \(h.placedAt) by \(h.placedBy)\(h.reviewAt.map { " · review " + $0 } ?? "")</span></p>").text
             }.joined()))

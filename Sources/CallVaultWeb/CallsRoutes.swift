@@ -49,7 +49,10 @@ enum CallsRoutes {
             if request.wantsJSON {
                 return Layout.json(showJSON(rec, holds: holds))
             }
-            return Layout.response(CallPage.render(rec: rec, holds: holds, signedIn: try context.user(), vault: vault))
+            let signedIn = try context.user()
+            // Officers see which requests wait to erase the call (coaches never learn of a request).
+            let pending = CallPage.isOfficer(signedIn) ? try await blocking { try vault.catalog.erasuresPending(recordingID: rec.id) } : []
+            return Layout.response(CallPage.render(rec: rec, holds: holds, erasuresPending: pending, signedIn: signedIn, vault: vault))
         }
 
         router.get("/calls/:id/waveform.svg") { _, context -> Response in

@@ -92,6 +92,14 @@ enum RequestsRoutes {
                 let recording = form.text("recording") ?? "", value = form.text("value") ?? ""
                 try await blocking { try requests.rectify(id: id, recordingID: recording, field: field, value: value) }
                 done = "Corrected \(field.rawValue) of \(recording)."
+            case "find":
+                // `request find --subject`: calls stored since the request was opened, found by the subject's own
+                // numbers (typed again: the register keeps only their hashes).
+                let subjects = (form.first("subjects") ?? "").split(whereSeparator: \.isNewline)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard !subjects.isEmpty else { throw VaultError(.usage, "subjects: type the subject's number again") }
+                let calls = try await blocking { try requests.find(id: id, subjects: subjects) }
+                done = "Looked again: \(calls.count) call(s) of the subject listed."
             case "close":
                 let outcome = form.text("outcome") ?? ""
                 try await blocking { try requests.close(id: id, outcome: outcome) }
@@ -172,7 +180,10 @@ enum RequestsRoutes {
             <td>\(deadline(s))</td><td>\(s.calls)</td></tr>
             """
         }
-        let tenants: [HTML] = [HTML("<option value=\"\">all tenants</option>")] + vault.configuration.tenants.keys.sorted().map { HTML("<option>\($0)</option>") }
+        // One controller per request: with several tenants, one must be chosen.
+        let names = vault.configuration.tenants.keys.sorted()
+        let tenants: [HTML] = (names.count > 1 ? [HTML("<option value=\"\">choose the controller…</option>")] : [])
+            + names.map { HTML("<option>\($0)</option>") }
         let kinds: [HTML] = RequestKind.allCases.map { HTML("<option>\($0.rawValue)</option>") }
         return Layout.page(title: "Data-subject requests", signedIn: signedIn, active: "/requests", body: """
             <h1>Data-subject requests</h1>
@@ -186,7 +197,7 @@ enum RequestsRoutes {
             <section class="card"><h2>Register a request</h2>
             <form method="post" action="/requests" class="filters" id="open-request">\(Layout.csrfField(signedIn))
             <label>Kind <select name="kind">\(kinds)</select></label>
-            <label>Tenant <select name="tenant">\(tenants)</select></label>
+            <label>Tenant (the controller) <select name="tenant" required>\(tenants)</select></label>
             <label>Received <input type="date" name="received" required></label>
             <label>Reference <input name="reference" required pattern="[A-Za-z0-9._\\-]{1,64}" title="letters, digits, . _ -"></label>
             <label class="span-all">Subject's phone numbers (one per line; E.164 or the tenant's national form) <textarea name="subjects" required autocomplete="off"></textarea></label>
@@ -202,12 +213,22 @@ enum RequestsRoutes {
         let kind = RequestKind(rawValue: r.kind)
         let rows: [HTML] = calls.map { c in
             let zone = Self.zone(c.tenant, vault)
-            let state: HTML = c.erasedAt != nil ? HTML("<span class=\"badge neutral\">erased</span>")
-                : c.erasurePending ? HTML("<span class=\"badge warn\">erasure pending (held)</span>")
-                : c.recording == nil ? HTML("<span class=\"badge neutral\">gone</span>")
-                : c.recording?.audioDeletedAt != nil ? HTML("<span class=\"badge neutral\">metadata only</span>") : HTML("<span class=\"badge ok\">audio present</span>")
+            // An erased call has no page: its row says when it was erased instead of linking to a 404.
+            let state: HTML
+            if let erased = c.erasedAt {
+                state = HTML("<span class=\"badge neutral\">erased \(localTime(erased, zone))</span>")
+            } else if c.erasurePending {
+                state = HTML("<span class=\"badge warn\">erasure pending (held)</span>")
+            } else if c.recording == nil {
+                state = HTML("<span class=\"badge neutral\">gone</span>")
+            } else if c.recording?.audioDeletedAt != nil {
+                state = HTML("<span class=\"badge neutral\">metadata only</span>")
+            } else {
+                state = HTML("<span class=\"badge ok\">audio present</span>")
+            }
+            let id: HTML = c.recording == nil ? HTML("\(c.recordingID)") : HTML("<a href=\"/calls/\(c.recordingID)\">\(c.recordingID)</a>")
             return """
-                <tr><td class="mono small"><a href="/calls/\(c.recordingID)">\(c.recordingID)</a></td><td>\(c.tenant)</td>
+                <tr><td class="mono small">\(id)</td><td>\(c.tenant)</td>
                 <td>\(c.recording.map { localTime($0.startedAt, zone) } ?? "—")</td><td>\(state)</td>
                 <td>\(c.held ? HTML("<span class=\"badge held\">held</span>") : "")\(c.recording?.restricted == true ? HTML(" <span class=\"badge warn\">restricted</span>") : "")</td>
                 <td class="small">\(c.recording.map { String($0.metadataExpiresAt.prefix(10)) } ?? "—")</td></tr>
@@ -260,6 +281,13 @@ enum RequestsRoutes {
                 """)
         }
         if open {
+            actions.append("""
+                <section class="card"><h2>Look again for the subject's calls</h2>
+                <p class="muted small">Calls stored after the request was opened are added when the subject's number is typed again (the register keeps only a keyed hash of it).</p>
+                <form method="post" action="/requests/\(r.id)/find" class="filters" id="find-again">\(Layout.csrfField(signedIn))
+                <label class="span-all">Subject's phone numbers (one per line) <textarea name="subjects" required autocomplete="off"></textarea></label>
+                <div class="actions"><button type="submit" class="secondary">Look again</button></div></form></section>
+                """)
             actions.append("""
                 <section class="card"><h2>Deadline and closing</h2>
                 \(r.extendedBy == nil ? HTML("""

@@ -106,7 +106,7 @@ extension RequestCLITests {
         #expect(try box.count("SELECT count(*) FROM requests") == 0)
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE details LIKE '%\(reference)%'") == 0)
         // A case reference with a number in it is fine.
-        _ = try open(box, kind: "access", reference: "DSR-2026-042")
+        _ = try open(box, kind: "access", tenant: "acme-energy", reference: "DSR-2026-042")
     }
 
     /// A lost subject.key is never replaced while the register holds hashes made with it: every request would be
@@ -118,7 +118,7 @@ extension RequestCLITests {
         let saved = try Data(contentsOf: URL(fileURLWithPath: keyPath))
         try FileManager.default.removeItem(atPath: keyPath)
 
-        for args in [["request", "open", "--kind", "access", "--subject", Self.subject, "--received", shifted("2026-11-20"), "--reference", "R-2"],
+        for args in [["request", "open", "--kind", "access", "--tenant", "acme-energy", "--subject", Self.subject, "--received", shifted("2026-11-20"), "--reference", "R-2"],
                      ["request", "find", req, "--subject", Self.subject], ["request", "erase", req]] {
             let r = try box.run(["--as", "dpo"] + args)
             #expect(r.status == 1, "\(args): \(r.stderr)")

@@ -68,7 +68,7 @@ import Testing
 
         // Erasure: the subject's D is held, so only C goes now; D goes when its hold is released.
         let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "L-1", "--recording", ids["D"]!])["hold_id"] as! String
-        let req = try ok(box, ["request", "open", "--kind", "erasure", "--subject", Self.subject, "--received", shifted("2026-11-20"),
+        let req = try ok(box, ["request", "open", "--kind", "erasure", "--tenant", "acme-energy", "--subject", Self.subject, "--received", shifted("2026-11-20"),
                                "--reference", "DSR-HIST"])["request_id"] as! String
         _ = try ok(box, ["request", "erase", req])
         #expect(try box.state().rows == ["D", "E", "F", "T"])
@@ -134,7 +134,7 @@ import Testing
     /// An overdue request (received two months ago), one due in four days, one due next month and a closed one.
     func openRequests(_ box: Sandbox) throws -> (overdue: String, soon: String, later: String) {
         func open(_ received: String, _ ref: String) throws -> String {
-            try ok(box, ["request", "open", "--kind", "access", "--subject", Self.subject, "--received", received, "--reference", ref])["request_id"] as! String
+            try ok(box, ["request", "open", "--kind", "access", "--tenant", "acme-energy", "--subject", Self.subject, "--received", received, "--reference", ref])["request_id"] as! String
         }
         let overdue = try open(shifted("2026-09-20"), "DSR-1")
         let soon = try open(shifted("2026-10-26"), "DSR-2")

@@ -92,13 +92,17 @@ import Testing
         // National form, read with acme-energy's country; only acme's calls.
         let acme = try open(box, kind: "access", subjects: ["0470 12 34 56"], tenant: "acme-energy")
         #expect(try findIDs(box, acme) == ["S1", "S2", "S4"])
-        // "+32 (0)…" across every tenant.
-        let all = try open(box, kind: "access", subjects: ["+32 (0)470 12 34 56"])
-        #expect(try findIDs(box, all) == ["S1", "S2", "S3", "S4"])
+        // Each tenant is a controller of its own: no request across tenants; the subject's telco-be call is
+        // another controller's request ("+32 (0)…" read as E.164).
+        let across = try box.run(["--as", "dpo", "request", "open", "--kind", "access", "--received", shifted("2026-11-20"),
+                                  "--reference", "DSR-ALL", "--subject", Self.subject])
+        #expect(across.status == 2 && across.stderr.contains("--tenant") && across.stderr.contains("controller"), "\(across.stderr)")
+        let all = try open(box, kind: "access", subjects: ["+32 (0)470 12 34 56"], tenant: "telco-be")
+        #expect(try findIDs(box, all) == ["S3"])
 
         // Audio past its expiry is gone after a sweep: the call is still found, metadata only.
         #expect(try box.run(["sweep", "--now", shifted("2026-11-22T12:00:00Z")]).status == 0)
-        let calls = try ok(box, ["request", "find", all])["calls"] as! [[String: Any]]
+        let calls = try ok(box, ["request", "find", acme])["calls"] as! [[String: Any]]
         let ids = try box.recordingIDs()
         let s4 = calls.first { $0["recording_id"] as? String == ids["S4"] }!
         #expect(s4["audio_present"] as? Bool == false)
@@ -187,22 +191,22 @@ import Testing
         let legalS1 = try ok(box, ["hold", "place", "--kind", "legal", "--case", "C-1", "--recording", ids["S1"]!])["hold_id"] as! String
         let legalS2 = try ok(box, ["hold", "place", "--kind", "legal", "--case", "C-2", "--recording", ids["S2"]!])["hold_id"] as! String
         let incidentS2 = try ok(box, ["hold", "place", "--kind", "incident", "--case", "I-2", "--recording", ids["S2"]!])["hold_id"] as! String
-        let req = try open(box, kind: "erasure")
+        let req = try open(box, kind: "erasure", tenant: "acme-energy")
 
         // The plan changes nothing.
         let plan = try ok(box, ["request", "erase", req, "--dry-run"])["calls"] as! [[String: Any]]
         let planned = Dictionary(uniqueKeysWithValues: plan.map { ($0["recording_id"] as! String, $0["action"] as! String) })
-        #expect(planned == [ids["S1"]!: "kept_under_hold", ids["S2"]!: "kept_under_hold", ids["S3"]!: "delete", ids["S4"]!: "delete"])
+        #expect(planned == [ids["S1"]!: "kept_under_hold", ids["S2"]!: "kept_under_hold", ids["S4"]!: "delete"])
         #expect(try box.state().rows == ["O1", "S1", "S2", "S3", "S4"])
 
         let done = try ok(box, ["request", "erase", req])["calls"] as! [[String: Any]]
         let outcome = Dictionary(uniqueKeysWithValues: done.map { ($0["recording_id"] as! String, $0["action"] as! String) })
-        #expect(outcome[ids["S3"]!] == "deleted" && outcome[ids["S4"]!] == "deleted")
+        #expect(outcome[ids["S4"]!] == "deleted" && outcome[ids["S3"]!] == nil, "S3 is telco-be's: another controller")
         #expect((done.first { $0["recording_id"] as? String == ids["S2"] }!["holds"] as! [String]).sorted() == [legalS2, incidentS2].sorted())
         var st = try box.state()
-        #expect(st.rows == ["O1", "S1", "S2"])
-        #expect(st.audio == ["O1", "S1", "S2"])
-        #expect(box.files(under: box.store + "/audio").count == 3)
+        #expect(st.rows == ["O1", "S1", "S2", "S3"])
+        #expect(st.audio == ["O1", "S1", "S2", "S3"])
+        #expect(box.files(under: box.store + "/audio").count == 4)
         let pending = try ok(box, ["request", "find", req])["calls"] as! [[String: Any]]
         #expect(pending.allSatisfy { $0["erasure_pending"] as? Bool == true && $0["held"] as? Bool == true })
         // Kept for the legal case only: no longer a coaching call (S1 is in coach-an's team).
@@ -215,37 +219,37 @@ import Testing
         #expect(silent.status == 2, "\(silent.stdout)")
         #expect(silent.stderr.contains("erases 1 call(s) now") && silent.stderr.contains("request \(req): 1") && silent.stderr.contains("--confirm-erasure"),
                 "\(silent.stderr)")
-        #expect(try box.state().rows == ["O1", "S1", "S2"], "the refused release changed nothing")
+        #expect(try box.state().rows == ["O1", "S1", "S2", "S3"], "the refused release changed nothing")
         let shownHold = try ok(box, ["hold", "show", legalS1])
         #expect(shownHold["released_at"] is NSNull)
         #expect((shownHold["erasure_pending"] as? [[String: Any]])?.first?["request_id"] as? String == req, "\(shownHold)")
         // Confirmed, it erases S1 in the same step, without a sweep.
         #expect(try box.run(["hold", "release", legalS1, "--note", "case closed", "--confirm-erasure"]).status == 0)
         st = try box.state()
-        #expect(st.rows == ["O1", "S2"])
+        #expect(st.rows == ["O1", "S2", "S3"])
         // S2 has a second hold: kept until that one goes too (releasing the first erases nothing: no confirmation).
         #expect(try box.run(["hold", "release", legalS2, "--note", "case closed"]).status == 0)
-        #expect(try box.state().rows == ["O1", "S2"])
+        #expect(try box.state().rows == ["O1", "S2", "S3"])
         #expect(try box.run(["hold", "release", incidentS2, "--note", "incident closed"]).status == 2)
         #expect(try box.run(["hold", "release", incidentS2, "--note", "incident closed", "--confirm-erasure"]).status == 0)
         st = try box.state()
-        #expect(st.rows == ["O1"])
-        #expect(box.files(under: box.store + "/audio").count == 1)
+        #expect(st.rows == ["O1", "S3"])
+        #expect(box.files(under: box.store + "/audio").count == 2)
         #expect(try box.catalogDiskMismatches().isEmpty)
 
         // Tombstones: which calls, which tenant, when, under which request — and nothing personal.
         let show = try ok(box, ["request", "show", req])
         let gone = show["gone"] as! [[String: Any]]
-        #expect(Set(gone.map { $0["recording_id"] as! String }) == Set(["S1", "S2", "S3", "S4"].map { ids[$0]! }))
+        #expect(Set(gone.map { $0["recording_id"] as! String }) == Set(["S1", "S2", "S4"].map { ids[$0]! }))
         #expect(gone.allSatisfy { $0["erased_at"] is String })
         let erasedEvents = try box.catalog().read { db in
             try SQLRow.fetchAll(db, sql: "SELECT target, details FROM audit_events WHERE action = 'request.erased'")
         }
-        #expect(Set(erasedEvents.map { $0["target"] as String }) == Set(["S1", "S2", "S3", "S4"].map { ids[$0]! }))
+        #expect(Set(erasedEvents.map { $0["target"] as String }) == Set(["S1", "S2", "S4"].map { ids[$0]! }))
         #expect(erasedEvents.allSatisfy { ($0["details"] as String).contains(req) })
         try expectNoNumberOutsideRecordings(box)
         // An access request cannot erase.
-        let access = try open(box, kind: "access")
+        let access = try open(box, kind: "access", tenant: "acme-energy")
         #expect(try box.run(["--as", "dpo", "request", "erase", access]).status == 2)
     }
 
@@ -261,22 +265,22 @@ import Testing
         var seen = try coachSees()
         #expect(seen.list && seen.show == 0 && seen.export == 0)
 
-        let req = try open(box, kind: "restriction")
+        let req = try open(box, kind: "restriction", tenant: "acme-energy")
         #expect(try box.run(["--as", "dpo", "request", "restrict", req]).status == 2)  // a ground is required
-        #expect(try ok(box, ["request", "restrict", req, "--ground", "accuracy"])["calls"] as? Int == 4)
+        #expect(try ok(box, ["request", "restrict", req, "--ground", "accuracy"])["calls"] as? Int == 3)
         seen = try coachSees()
         #expect(!seen.list && seen.show == 3 && seen.export == 3)
         // Compliance still sees it, marked restricted.
         #expect(try ok(box, ["show", s1])["recording_id"] as? String == s1)
         #expect((try ok(box, ["request", "find", req])["calls"] as! [[String: Any]]).allSatisfy { $0["restricted"] as? Bool == true })
-        // O1, someone else's call, is untouched.
-        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 1)
+        // O1, someone else's call, and S3, the subject's call to telco-be (another controller), are untouched.
+        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 2)
         // A call of the subject stored later is restricted once the request looks again with the subject's number.
         try addCall(box, callID: "S5", startedAt: shifted("2026-11-22T08:00:00+01:00"), caller: Self.subject)
         #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 3)
+        #expect((try ok(box, ["request", "find", req, "--subject", "+32470123456"])["calls"] as! [[String: Any]]).count == 4)
         #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 2)
-        #expect((try ok(box, ["request", "find", req, "--subject", "+32470123456"])["calls"] as! [[String: Any]]).count == 5)
-        #expect((try ok(box, ["list"], as: "coach-an")["recordings"] as! [[String: Any]]).count == 1)
 
         // Lifting needs the subject told first (art. 18(3)); then the coach sees the call again.
         let refused = try box.run(["--as", "dpo", "request", "restrict", req, "--lift"])
@@ -416,7 +420,7 @@ import Testing
 
     @Test func everyStepOfARequestIsAuditedUnderItsIDWithoutTheNumber() throws {
         let box = try populated()
-        let req = try open(box, kind: "objection")
+        let req = try open(box, kind: "objection", tenant: "acme-energy")
         _ = try ok(box, ["request", "show", req])
         _ = try ok(box, ["request", "find", req, "--subject", "+32 470 12 34 56"])
         // A number that is not the request's subject cannot be used to widen it.

@@ -179,7 +179,7 @@ struct PostgresCatalogTests {
         _ = try box.run(["ingest", "inbox"], env: embedded)
         #expect(try box.run(["hold", "place", "--kind", "legal", "--case", "M1", "--tenant", "telco-be"], env: embedded).status == 0)
         let ids = try box.run(["list", "--json"], env: embedded).stdout
-        #expect(try box.run(["request", "open", "--kind", "access", "--subject", "+32470000001", "--reference", "REF-M1",
+        #expect(try box.run(["request", "open", "--kind", "access", "--tenant", "acme-energy", "--subject", "+32470000001", "--reference", "REF-M1",
                              "--received", testDay()], env: embedded).status == 0)
         let url = try #require(box.catalogURL)
 

@@ -22,6 +22,26 @@ import Testing
         }
     }
 
+    /// Two tenants, two controllers: the form offers no "all tenants", and a request without one is refused.
+    @Test func aRequestNamesItsController() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            try await client.execute(uri: "/requests", method: .get, headers: b.headers) { r in
+                let page = String(buffer: r.body)
+                #expect(page.contains("<select name=\"tenant\" required>") && !page.contains("all tenants"))
+            }
+            let today = String(Timestamp.utc(TestDays.now).prefix(10))
+            try await client.execute(uri: "/requests", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("kind", "access"), ("tenant", ""), ("received", today),
+                                                 ("reference", "DSR-NONE"), ("subjects", "+32470123456")])) { r in
+                #expect(r.status != .seeOther)
+                #expect(String(buffer: r.body).contains("controller of its own"))
+            }
+            #expect(try Requests(vault: f.vault).list(openOnly: false, overdueOnly: false).isEmpty)
+        }
+    }
+
     @Test func anAccessRequestFindsTheCallsAndDownloadsTheBundle() async throws {
         let f = try WebFixture()
         try await Application(router: f.router()).test(.router) { client in
@@ -52,6 +72,62 @@ import Testing
         #expect(try f.auditCount(action: "request.exported") == 1)
     }
 
+    /// A call of the subject stored after the request was opened is added by typing the number again.
+    @Test func theRegisterAddsCallsStoredSinceTheRequestWasOpened() async throws {
+        let f = try WebFixture()
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let location = try await open(client, b, kind: "access", reference: "DSR-10", tenant: "telco-be")
+            // The recorder delivers another call of the subject.
+            let inbox = f.dir + "/later/telco-be"
+            try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+            let src = WebFixture.packageRoot + "/fixtures/inbox/telco-be/call-1001"
+            let yesterday = String(Timestamp.utc(f.clock.now().addingTimeInterval(-86_400)).prefix(10))
+            try String(contentsOfFile: src + ".json", encoding: .utf8).replacingOccurrences(of: "2026-11-20T", with: yesterday + "T")
+                .replacingOccurrences(of: "sbc7-20261120-0001", with: "sbc7-20261120-0009").write(toFile: inbox + "/call-1009.json", atomically: false, encoding: .utf8)
+            try FileManager.default.copyItem(atPath: WebFixture.packageRoot + "/fixtures/formats/call-gsm.wav", toPath: inbox + "/call-1009.wav")
+            #expect(try Ingestor(vault: f.vault).ingest(paths: [f.dir + "/later"]).stored.count == 1)
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("3 call(s) of the subject") && html.contains("id=\"find-again\""))
+            }
+            // No number: refused. The subject's number typed again: the fourth call is listed.
+            try await client.execute(uri: location + "/find", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("subjects", "")])) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: location + "/find", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("subjects", "+32 470 12 34 56")])) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                #expect(String(buffer: r.body).contains("4 call(s) of the subject"))
+            }
+            // Without the CSRF token nothing is looked up.
+            try await client.execute(uri: location + "/find", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("subjects", "+32470123456")])) { #expect($0.status == .forbidden) }
+        }
+    }
+
+    /// A held call whose erasure waits says so on its page, naming the request, for officers only.
+    @Test func aCallWaitingForAnErasureSaysSoOnItsPage() async throws {
+        let f = try WebFixture()
+        var held = HoldSelection()
+        held.tenant = "telco-be"
+        _ = try Holds(vault: f.vault).place(kind: "legal", caseRef: "C-9", note: nil, reviewAt: nil, selection: held)
+        let telco = try f.vault.catalog.db.read { db in try String.fetchAll(db, sql: "SELECT id FROM recordings WHERE tenant = 'telco-be' ORDER BY id") }
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let location = try await open(client, b, kind: "erasure", reference: "DSR-9", tenant: "telco-be")
+            let request = String(location.dropFirst("/requests/".count))
+            try await client.execute(uri: location + "/erase", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("confirm", "yes")])) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: "/calls/\(telco[0])", method: .get, headers: b.headers) { r in
+                #expect(String(buffer: r.body).contains("erasure pending (request <a href=\"/requests/\(request)\">\(request)</a>)"))
+            }
+            let coach = try await client.login("cora")
+            try await client.execute(uri: "/calls/\(telco[0])", method: .get, headers: coach.headers) { r in
+                #expect(!String(buffer: r.body).contains("erasure pending"))
+            }
+        }
+    }
+
     @Test func erasureShowsThePlanAndNeedsTheConfirmation() async throws {
         let f = try WebFixture()
         try await Application(router: f.router()).test(.router) { client in
@@ -66,6 +142,12 @@ import Testing
             try await client.execute(uri: location + "/erase", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                      body: form([("csrf", b.csrf), ("confirm", "yes")])) { #expect($0.status == .seeOther) }
             #expect(try f.recordings().count == 3)
+            // The erased calls' rows say when they were erased; none links to a call page that no longer exists.
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.components(separatedBy: "badge neutral\">erased ").count == 4, "\(html)")
+                #expect(!html.contains("href=\"/calls/"))
+            }
         }
     }
 
