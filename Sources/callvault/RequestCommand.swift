@@ -69,7 +69,7 @@ struct RequestCommand: ParsableCommand {
         @Option(help: "access, erasure, restriction, rectification or objection.") var kind: String
         @Option(name: .customLong("subject"), help: "The subject's phone number: E.164, or national form with the tenant's country (repeatable).")
         var subjects: [String] = []
-        @Option(help: "Only this tenant's calls (default: every tenant).") var tenant: String?
+        @Option(help: "The tenant (the controller) the request is addressed to; required when the store has several.") var tenant: String?
         @Option(help: "When the request was received (a date: midnight in the tenant's zone, or RFC 3339).") var received: String
         @Option(help: "Your reference for the request (A-Z a-z 0-9 . _ -; names the export folder).") var reference: String
         @Option(help: "Free-text note (not audited).") var note: String?
