@@ -41,6 +41,12 @@ public struct ErasureStep: Sendable, Equatable {
     public var outcome: ErasureOutcome
 }
 
+/// An erasure's plan or result: the stored calls, and the quarantine's copies naming a subject (deleted).
+public struct Erasure: Sendable, Equatable {
+    public var calls: [ErasureStep]
+    public var quarantine: [QuarantineCopy]
+}
+
 public struct Requests: Sendable {
     public let vault: Vault
 
@@ -262,20 +268,39 @@ public struct Requests: Sendable {
     }
 
     /// Erases the subject's calls now through the sweeper's deletion path; held calls are kept, marked
-    /// erasure-pending, and erased when their last hold is released. `dryRun`: the plan, changing nothing.
-    public func erase(id: String, dryRun: Bool) throws -> [ErasureStep] {
+    /// erasure-pending, and erased when their last hold is released. The quarantine's copies naming a subject
+    /// are deleted after the calls. `dryRun`: the plan, changing nothing.
+    public func erase(id: String, dryRun: Bool) throws -> Erasure {
         try vault.require(Self.officers, to: "request erase")
         let r = try existing(id, action: "request erase")
         try requireKind(r, [.erasure, .objection], action: "erase")
         try requireOpen(r, action: "erase")
+        let copies = try quarantineCopies(r)
         if dryRun {
             let plan = try vault.catalog.erasurePlan(id: id)
-            try vault.catalog.appendAudit([vault.event("request.erase_planned", target: id, details: ["calls": String(plan.count)])])
-            return plan.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }
+            try vault.catalog.appendAudit([vault.event("request.erase_planned", target: id, details: [
+                "calls": String(plan.count), "quarantine": String(copies.count),
+            ])])
+            return Erasure(calls: plan.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }, quarantine: copies.map(\.copy))
         }
         let done = try vault.catalog.erase(id: id, now: vault.clock.now(), effects: Sweeper.erasureEffects(vault),
-                                           event: vault.event("request.erase", target: id))
-        return done.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }
+                                           event: vault.event("request.erase", target: id, details: ["quarantine": String(copies.count)]))
+        _ = try Quarantine(vault: vault).erase(copies.map(\.row), requestID: id)
+        return Erasure(calls: done.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }, quarantine: copies.map(\.copy))
+    }
+
+    /// The quarantine entries naming one of the request's subjects, of its tenant.
+    func quarantineCopies(_ r: RequestRow) throws -> [(copy: QuarantineCopy, row: RejectionRow)] {
+        let subjects = Set(try vault.catalog.requestSubjects(id: r.id))
+        guard !subjects.isEmpty, try !vault.catalog.liveRejections().isEmpty else { return [] }
+        return try Quarantine(vault: vault).copies(naming: subjects, tenant: r.tenant, key: SubjectKey.load(vault))
+    }
+
+    /// The quarantine's copies of the subject's calls: refused at ingest, kept until the quarantine period ends,
+    /// and personal data all the same (listed by access requests, deleted by erasures).
+    public func quarantine(id: String) throws -> [QuarantineCopy] {
+        try vault.require(Self.officers, to: "request show")
+        return try quarantineCopies(try existing(id, action: "request show")).map(\.copy)
     }
 
     /// Corrects one metadata field of one of the request's calls; the audit keeps keyed hashes of the old and

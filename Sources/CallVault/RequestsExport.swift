@@ -56,8 +56,9 @@ public struct RequestExport: Sendable {
             if errno == EEXIST { throw VaultError(.usage, "--to: \(folder) exists already; choose another folder (an export never overwrites)") }
             throw VaultError.failure("cannot create \(folder): \(String(cString: strerror(errno)))")
         }
+        let quarantine = try requests.quarantineCopies(r).map(\.copy)
         do {
-            return try fill(folder: folder, request: r, calls: calls, language: language)
+            return try fill(folder: folder, request: r, calls: calls, quarantine: quarantine, language: language)
         } catch {
             // A half-written bundle must not be sent: remove it, the error says why.
             try? StoreFiles(root: directory).removeTree(r.reference)
@@ -65,7 +66,7 @@ public struct RequestExport: Sendable {
         }
     }
 
-    func fill(folder: String, request r: RequestRow, calls: [RecordingRow], language chosen: String?) throws -> RequestBundle {
+    func fill(folder: String, request r: RequestRow, calls: [RecordingRow], quarantine: [QuarantineCopy], language chosen: String?) throws -> RequestBundle {
         let out = StoreFiles(root: folder)
         try out.makeDirectories("audio")
         var files: [BundleFile] = []
@@ -106,10 +107,11 @@ public struct RequestExport: Sendable {
         let language = chosen ?? tenant?.language ?? Set(vault.configuration.tenants.values.map(\.language)).onlyElement ?? "en"
         let now = vault.clock.now()
         let documents: [(String, Data)] = [
-            ("calls.json", try callsJSON(r, calls, audioNames, now: now)),
+            ("calls.json", try callsJSON(r, calls, audioNames, quarantine: quarantine, now: now)),
             ("calls.csv", callsCSV(calls, audioNames)),
             ("README.txt", Data(AccessReadme.text(language: language, reference: r.reference, calls: calls.count, exportedAt: now,
-                                                  parts: controllerships(r, calls))
+                                                  parts: controllerships(r, calls), quarantined: quarantine.count,
+                                                  quarantinePeriod: vault.configuration.quarantineRetention)
                 .utf8)),
         ]
         for (name, data) in documents {
@@ -125,7 +127,7 @@ public struct RequestExport: Sendable {
                           at: "manifest.json")
         try out.syncFileSystem()
         try vault.catalog.appendAudit([vault.event("request.exported", target: r.id, details: [
-            "calls": String(calls.count), "recordings": calls.map(\.id).joined(separator: ","),
+            "calls": String(calls.count), "recordings": calls.map(\.id).joined(separator: ","), "quarantine": String(quarantine.count),
             "files": files.map { "\($0.path)=\($0.sha256)" }.joined(separator: ","),
         ])])
         return RequestBundle(folder: folder, calls: calls.count, audioFiles: audioNames.count, files: files)
@@ -143,7 +145,8 @@ public struct RequestExport: Sendable {
         return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8)) + " " + sign + String(format: "%02d:%02d", h, m)
     }
 
-    func callsJSON(_ r: RequestRow, _ calls: [RecordingRow], _ audio: [String: (original: String, playable: String?)], now: Date) throws -> Data {
+    func callsJSON(_ r: RequestRow, _ calls: [RecordingRow], _ audio: [String: (original: String, playable: String?)],
+                   quarantine: [QuarantineCopy], now: Date) throws -> Data {
         let list: [[String: Any]] = calls.map { c in
             [
                 "recording_id": c.id, "call_id": c.callID, "tenant": c.tenant, "time_zone": zone(c.tenant).identifier,
@@ -154,7 +157,13 @@ public struct RequestExport: Sendable {
                 "audio_kept_until": local(c.audioExpiresAt, c.tenant)!, "metadata_kept_until": local(c.metadataExpiresAt, c.tenant)!,
             ]
         }
-        let doc: [String: Any] = ["reference": r.reference, "exported_at": Timestamp.utc(now), "calls": list]
+        // Refused at intake, not used, deleted when the quarantine period ends: listed, their bytes not sent.
+        let period = vault.configuration.quarantineRetention
+        let held: [[String: Any]] = quarantine.map { q in
+            ["quarantined_at": q.at, "reason": q.reason,
+             "deleted_at_the_latest": Timestamp.parse(q.at).map { Timestamp.utc(period.added(to: $0, in: vault.configuration.timeZone)) } ?? NSNull()]
+        }
+        let doc: [String: Any] = ["reference": r.reference, "exported_at": Timestamp.utc(now), "calls": list, "quarantine": held]
         return try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     }
 

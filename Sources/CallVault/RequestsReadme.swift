@@ -13,7 +13,9 @@ enum AccessReadme {
 
     /// `parts` has one element for a request of one tenant (every request opened on a store of several tenants
     /// names its tenant); an older request across tenants gets one part per controller. No tenant id is written.
-    static func text(language: String, reference: String, calls: Int, exportedAt: Date, parts: [Controllership]) -> String {
+    /// `quarantined`: copies of the subject's calls refused at intake, kept at most `quarantinePeriod`.
+    static func text(language: String, reference: String, calls: Int, exportedAt: Date, parts: [Controllership],
+                     quarantined: Int = 0, quarantinePeriod: ISODuration? = nil) -> String {
         let date = String(Timestamp.utc(exportedAt).prefix(10))
         let t = texts[language] ?? texts["en"]!
         var lines = [t.title, "", "\(t.reference): \(reference)", "\(t.date): \(date)", "\(t.count): \(calls)", ""]
@@ -22,6 +24,10 @@ enum AccessReadme {
             lines += [t.controllerTitle] + named.map { "  \($0.name). \(t.questions): \($0.dpoEmail)" } + [""]
         }
         lines += [t.contentsTitle] + t.contents + [""]
+        if quarantined > 0, let period = quarantinePeriod {
+            lines += [t.quarantine.replacingOccurrences(of: "{n}", with: String(quarantined))
+                .replacingOccurrences(of: "{period}", with: words(period, language)), ""]
+        }
         lines += [t.purposesTitle, t.purposes, ""]
         lines += [t.categoriesTitle, t.categories, ""]
         lines += [t.recipientsTitle, t.recipients, ""]
@@ -72,6 +78,8 @@ enum AccessReadme {
         var purposesTitle, purposes, categoriesTitle, categories, recipientsTitle, recipients: String
         var retentionTitle, retentionIntro, audio, metadata, retentionNote, sourceTitle, source, rightsTitle, rights: String
         var controllerTitle, questions, complaint, or: String
+        /// {n} copies, {period} the quarantine period in words.
+        var quarantine: String
     }
 
     static let texts: [String: Texts] = [
@@ -96,7 +104,8 @@ enum AccessReadme {
             source: "From the call itself: our telephone system records the call and its details.",
             rightsTitle: "Your other rights",
             rights: "You may ask us to correct inaccurate details (art. 16), to erase your recordings (art. 17), to restrict their use (art. 18) and you may object to their use (art. 21).",
-            controllerTitle: "Who is responsible for your data", questions: "Questions about your data", complaint: "You may lodge a complaint with ", or: " or "),
+            controllerTitle: "Who is responsible for your data", questions: "Questions about your data", complaint: "You may lodge a complaint with ", or: " or ",
+            quarantine: "Also held: {n} copy(ies) of your calls that our system refused when they came in (incomplete or damaged, for example). They are not used, calls.json lists them under \"quarantine\", and they are deleted at the latest {period} after they came in."),
         "nl": Texts(
             title: "Uw gespreksopnames: antwoord op uw verzoek om inzage (AVG art. 15)",
             reference: "Referentie", date: "Datum van deze export", count: "Gevonden gesprekken",
@@ -118,7 +127,8 @@ enum AccessReadme {
             source: "Uit het gesprek zelf: ons telefoonsysteem neemt het gesprek en de gegevens ervan op.",
             rightsTitle: "Uw andere rechten",
             rights: "U kunt ons vragen onjuiste gegevens te verbeteren (art. 16), uw opnames te wissen (art. 17), het gebruik ervan te beperken (art. 18), en u kunt bezwaar maken tegen het gebruik (art. 21).",
-            controllerTitle: "Wie verantwoordelijk is voor uw gegevens", questions: "Vragen over uw gegevens", complaint: "U kunt een klacht indienen bij ", or: " of "),
+            controllerTitle: "Wie verantwoordelijk is voor uw gegevens", questions: "Vragen over uw gegevens", complaint: "U kunt een klacht indienen bij ", or: " of ",
+            quarantine: "Daarnaast bewaard: {n} kopie(ën) van uw gesprekken die ons systeem bij ontvangst weigerde (bijvoorbeeld onvolledig of beschadigd). Ze worden niet gebruikt, calls.json vermeldt ze onder \"quarantine\", en ze worden uiterlijk {period} na ontvangst verwijderd."),
         "fr": Texts(
             title: "Vos enregistrements d'appels : réponse à votre demande d'accès (RGPD art. 15)",
             reference: "Référence", date: "Date de cet export", count: "Appels trouvés",
@@ -140,6 +150,7 @@ enum AccessReadme {
             source: "L'appel lui-même : notre système téléphonique enregistre l'appel et ses données.",
             rightsTitle: "Vos autres droits",
             rights: "Vous pouvez nous demander de rectifier des données inexactes (art. 16), d'effacer vos enregistrements (art. 17), d'en limiter l'utilisation (art. 18) et vous pouvez vous opposer à leur utilisation (art. 21).",
-            controllerTitle: "Responsable du traitement de vos données", questions: "Questions sur vos données", complaint: "Vous pouvez introduire une plainte auprès de ", or: " ou "),
+            controllerTitle: "Responsable du traitement de vos données", questions: "Questions sur vos données", complaint: "Vous pouvez introduire une plainte auprès de ", or: " ou ",
+            quarantine: "Également conservées : {n} copie(s) de vos appels que notre système a refusées à leur arrivée (incomplètes ou endommagées, par exemple). Elles ne sont pas utilisées, calls.json les énumère sous \"quarantine\", et elles sont supprimées au plus tard {period} après leur arrivée."),
     ]
 }

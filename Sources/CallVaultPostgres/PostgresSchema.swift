@@ -222,6 +222,7 @@ enum PostgresSchema {
         CREATE INDEX erased_calls_by_audio ON erased_calls (tenant, audio_key);
         CREATE INDEX audit_by_action_target ON audit_events (action, target, seq);
         """),
+        ("v4: numbers without a trunk zero (SQLite v14)", CatalogSchema.trunkZeroRemoval),
     ]
 
     /// A migration's statements: split at `;` outside quotes and `$$` function bodies (the extended protocol

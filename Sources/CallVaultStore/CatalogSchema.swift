@@ -1,7 +1,7 @@
 // Catalog migrations. Append-only: a shipped migration is never edited; later changes add a new one.
 import GRDB
 
-enum CatalogSchema {
+public enum CatalogSchema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1: recordings, placements, rejections, audit") { db in
@@ -302,6 +302,18 @@ enum CatalogSchema {
                 CREATE INDEX audit_by_action_target ON audit_events (action, target, seq);
                 """)
         }
+        m.registerMigration("v14: numbers without a trunk zero") { db in
+            try db.execute(sql: CatalogSchema.trunkZeroRemoval)
+        }
         return m
     }
+
+    /// Numbers stored before ingest normalised them (`+320470…`): written as ingest writes them now
+    /// (`+32470…`), so that a request, a hold by caller and `list --caller` find them. The countries whose
+    /// national numbers start with a trunk 0 (PhoneNumber.plans, as it was when this was written).
+    public static let trunkZeroRemoval: String = ["32", "31", "33", "49"].flatMap { code in
+        ["caller", "callee"].map { column in
+            "UPDATE recordings SET \(column) = '+\(code)' || substr(\(column), \(code.count + 3)) WHERE \(column) LIKE '+\(code)0%';"
+        }
+    }.joined(separator: "\n")
 }

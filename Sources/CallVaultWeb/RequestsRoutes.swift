@@ -44,14 +44,14 @@ enum RequestsRoutes {
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
             let plan = request.query("plan") != nil
-            let (summary, calls, steps) = try await blocking { () -> (RequestSummary, [RequestCallView], [ErasureStep]?) in
+            let (summary, calls, quarantine, steps) = try await blocking { () -> (RequestSummary, [RequestCallView], [QuarantineCopy], Erasure?) in
                 let r = Requests(vault: vault)
                 let (s, c) = try r.show(id: id)
-                return (s, c, plan ? try r.erase(id: id, dryRun: true) : nil)
+                return (s, c, try r.quarantine(id: id), plan ? try r.erase(id: id, dryRun: true) : nil)
             }
             let signedIn = try context.user()
             let notice = await env.sessions.takeNotice(token: signedIn.token)
-            return Layout.response(showPage(summary, calls: calls, plan: steps, message: notice, signedIn: signedIn, vault: vault))
+            return Layout.response(showPage(summary, calls: calls, quarantine: quarantine, plan: steps, message: notice, signedIn: signedIn, vault: vault))
         }
 
         router.post("/requests/:id/:action") { request, context -> Response in
@@ -64,12 +64,14 @@ enum RequestsRoutes {
             switch action {
             case "erase":
                 guard form.first("confirm") == "yes" else { throw VaultError(.usage, "erase: tick the confirmation first") }
-                let steps = try await blocking { try requests.erase(id: id, dryRun: false) }
+                let erasure = try await blocking { try requests.erase(id: id, dryRun: false) }
+                let steps = erasure.calls
                 let deleted = steps.filter { $0.outcome == .deleted }.count
                 let kept = steps.filter { if case .keptUnderHold = $0.outcome { return true } else { return false } }.count
                 let claimed = steps.filter { if case .keptForLegalClaims = $0.outcome { return true } else { return false } }.count
                 done = "Erased \(deleted) call(s); \(kept) kept under a hold and marked erasure pending."
                     + (claimed == 0 ? "" : " \(claimed) kept because another request restricts them for a legal claim, erasure pending.")
+                    + (erasure.quarantine.isEmpty ? "" : " \(erasure.quarantine.count) quarantine copy(ies) deleted.")
             case "restrict":
                 let ground = try form.text("ground").map { text -> RestrictionGround in
                     guard let g = RestrictionGround(rawValue: text) else { throw VaultError(.usage, "ground: accuracy, unlawful, legal-claims or objection") }
@@ -207,7 +209,7 @@ enum RequestsRoutes {
             """)
     }
 
-    static func showPage(_ s: RequestSummary, calls: [RequestCallView], plan: [ErasureStep]?, message: String?, signedIn: SignedIn, vault: Vault) -> HTML {
+    static func showPage(_ s: RequestSummary, calls: [RequestCallView], quarantine: [QuarantineCopy], plan: Erasure?, message: String?, signedIn: SignedIn, vault: Vault) -> HTML {
         let r = s.request
         let open = r.closedAt == nil
         let kind = RequestKind(rawValue: r.kind)
@@ -239,8 +241,8 @@ enum RequestsRoutes {
             actions.append("<section class=\"card\"><h2>Give the subject their data</h2><p>A zip with calls.json, calls.csv, the audio (a playable copy beside any other format), a manifest of SHA-256 hashes and a README in the tenant's language (GDPR art. 15). Agents' data is left out. The export is audited.</p><a class=\"button\" id=\"export\" href=\"/requests/\(r.id)/export.zip\">Download the bundle</a></section>")
         }
         if open, kind == .erasure || kind == .objection {
-            let planHTML: HTML = plan.map { steps in
-                let lines: [HTML] = steps.map { step in
+            let planHTML: HTML = plan.map { erasure in
+                var lines: [HTML] = erasure.calls.map { step in
                     let what: String
                     switch step.outcome {
                     case .deleted: what = "delete now"
@@ -251,6 +253,7 @@ enum RequestsRoutes {
                     }
                     return HTML("<li><span class=\"mono small\">\(step.recordingID)</span>: \(what)</li>")
                 }
+                lines += erasure.quarantine.map { HTML("<li><span class=\"mono small\">\($0.id)</span>: quarantine copy (\($0.reason)) — delete now</li>") }
                 return HTML("""
                     <h3>Plan</h3><ul id="erase-plan">\(lines)</ul>
                     <form method="post" action="/requests/\(r.id)/erase" id="erase" data-confirm="Erase these calls now? This cannot be undone.">\(Layout.csrfField(signedIn))
@@ -306,6 +309,7 @@ enum RequestsRoutes {
             <div class="grid2"><div>
             <section class="card"><h2>\(calls.count) call(s) of the subject</h2>
             <table id="request-calls"><thead><tr><th>Recording</th><th>Tenant</th><th>Started</th><th>State</th><th></th><th>Metadata until</th></tr></thead><tbody>\(rows)</tbody></table></section>
+            \(quarantineSection(quarantine, vault: vault))
             \(actions)
             </div><div><section class="card"><h2>Request</h2><dl class="facts">
             <dt>Id</dt><dd class="mono small">\(r.id)</dd><dt>Tenant</dt><dd>\(r.tenant ?? "all")</dd>
@@ -315,6 +319,19 @@ enum RequestsRoutes {
             \(r.restrictionGround.map { HTML("<dt>Restriction</dt><dd>\($0)\(r.restrictionLiftedAt.map { " (lifted \($0))" } ?? "")</dd>") } ?? "")
             \(r.closedAt.map { HTML("<dt>Closed</dt><dd>\($0) by \(r.closedBy ?? "?"): \(r.outcome ?? "")</dd>") } ?? "")
             </dl></section></div></div>
+            """)
+    }
+
+    /// The quarantine's copies naming the subject: refused at ingest, still the subject's data.
+    static func quarantineSection(_ copies: [QuarantineCopy], vault: Vault) -> HTML {
+        guard !copies.isEmpty else { return "" }
+        let rows: [HTML] = copies.map { c in
+            HTML("<tr><td class=\"mono small\">\(c.id)</td><td>\(localTime(c.at, vault.configuration.timeZone))</td><td><code>\(c.reason)</code></td><td class=\"small\">\(c.files) file(s), \(c.bytes) bytes</td></tr>")
+        }
+        return HTML("""
+            <section class="card"><h2>\(copies.count) quarantine copy(ies) naming the subject</h2>
+            <p class="muted small">Inputs refused at ingest whose sidecar names the subject. They are the subject's data until the quarantine period ends: an access answer lists them, an erasure deletes them.</p>
+            <table id="request-quarantine"><thead><tr><th>Quarantine id</th><th>Quarantined</th><th>Reason</th><th>Files</th></tr></thead><tbody>\(rows)</tbody></table></section>
             """)
     }
 }

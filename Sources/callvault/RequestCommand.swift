@@ -62,6 +62,17 @@ struct RequestCommand: ParsableCommand {
         }
     }
 
+    /// The quarantine's copies naming the subject (refused at ingest, still theirs until the quarantine ends).
+    static func printQuarantine(_ copies: [QuarantineCopy]) {
+        guard !copies.isEmpty else { return }
+        printLine("\(copies.count) quarantine copy(ies) name the subject (erased with the calls, listed in an access answer):")
+        for q in copies { printLine("  \(q.id)  quarantined \(q.at)  \(q.reason)  \(q.files) file(s), \(q.bytes) bytes") }
+    }
+
+    static func quarantineJSON(_ q: QuarantineCopy) -> [String: Any] {
+        ["quarantine_id": q.id, "quarantined_at": q.at, "reason": q.reason, "files": q.files, "bytes": q.bytes]
+    }
+
     struct Open: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "open", abstract: "Register a request; its deadline is one month after receipt in the tenant's zone.")
@@ -117,11 +128,14 @@ struct RequestCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let (s, calls) = try Requests(vault: vault).show(id: request)
+            let requests = Requests(vault: vault)
+            let (s, calls) = try requests.show(id: request)
+            let quarantine = try requests.quarantine(id: request)
             if global.json {
                 var o = RequestCommand.json(s)
                 o["calls"] = calls.compactMap(RequestCommand.callJSON)
                 o["gone"] = calls.compactMap(RequestCommand.goneJSON)
+                o["quarantine"] = quarantine.map(RequestCommand.quarantineJSON)
                 printJSON(o)
             } else {
                 printText(table(RequestCommand.header, [RequestCommand.line(s)]))
@@ -132,6 +146,7 @@ struct RequestCommand: ParsableCommand {
                 if let o = s.request.outcome { printLine("outcome: \(o)") }
                 if let n = s.request.note { printLine("note: \(n)") }
                 RequestCommand.printCalls(calls)
+                RequestCommand.printQuarantine(quarantine)
             }
         }
     }
@@ -147,11 +162,15 @@ struct RequestCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let calls = try Requests(vault: vault).find(id: request, subjects: subjects)
+            let requests = Requests(vault: vault)
+            let calls = try requests.find(id: request, subjects: subjects)
+            let quarantine = try requests.quarantine(id: request)
             if global.json {
-                printJSON(["calls": calls.compactMap(RequestCommand.callJSON), "gone": calls.compactMap(RequestCommand.goneJSON)])
+                printJSON(["calls": calls.compactMap(RequestCommand.callJSON), "gone": calls.compactMap(RequestCommand.goneJSON),
+                           "quarantine": quarantine.map(RequestCommand.quarantineJSON)])
             } else {
                 RequestCommand.printCalls(calls)
+                RequestCommand.printQuarantine(quarantine)
             }
         }
     }
@@ -185,7 +204,8 @@ struct RequestCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let steps = try Requests(vault: vault).erase(id: request, dryRun: dryRun)
+            let erasure = try Requests(vault: vault).erase(id: request, dryRun: dryRun)
+            let steps = erasure.calls
             func describe(_ o: ErasureOutcome) -> (String, [String], String?) {
                 switch o {
                 case .deleted: return (dryRun ? "delete" : "deleted", [], nil)
@@ -201,9 +221,16 @@ struct RequestCommand: ParsableCommand {
                     var claimedBy: [String] = []
                     if case .keptForLegalClaims(let r) = s.outcome { claimedBy = r }
                     return ["recording_id": s.recordingID, "action": a, "holds": h, "restricted_by": claimedBy, "detail": orNull(d)]
+                }, "quarantine": erasure.quarantine.map { q -> [String: Any] in
+                    var o = RequestCommand.quarantineJSON(q)
+                    o["action"] = dryRun ? "delete" : "deleted"
+                    return o
                 }])
             } else {
                 if steps.isEmpty { printLine("the request has no calls") }
+                for q in erasure.quarantine {
+                    printLine("\(q.id)  quarantine copy (\(q.reason)) \(dryRun ? "delete" : "deleted")")
+                }
                 for s in steps {
                     let (a, h, d) = describe(s.outcome)
                     switch a {

@@ -51,15 +51,18 @@ extension RequestCLITests {
         #expect(try box.state().rows == ["O1", "S3"])
     }
 
+    /// A copy the erasure cannot tell is the subject's (its sidecar gives no number) is still refused by retry:
+    /// the tombstone knows the call id.
     @Test func aQuarantinedCopyOfAnErasedCallIsNotBroughtBackByRetry() throws {
         let box = try populated()
         // Before the erasure, another version of S1 arrived and was quarantined as a duplicate_conflict.
-        try addCall(box, callID: "S1", startedAt: shifted("2026-11-21T08:00:00+01:00"), caller: Self.subject, audio: "formats/call-gsm.wav")
+        try addCall(box, callID: "S1", startedAt: shifted("2026-11-21T08:00:00+01:00"), caller: "withheld", audio: "formats/call-gsm.wav")
         #expect(try box.run(["ingest", "inbox"]).status == 4)
         let entry = try #require(try box.catalog().read { db in
             try String.fetchOne(db, sql: "SELECT id FROM rejections WHERE reason = 'duplicate_conflict'")
         })
         let req = try eraseSubject(box)
+        #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 1, "the copy names no number: left to retry")
 
         let r = try box.run(["quarantine", "retry", "--json", entry])
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
@@ -68,6 +71,89 @@ extension RequestCLITests {
         #expect(try box.state().rows == ["O1", "S3"], "the erased call did not come back")
         #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "the entry is resolved")
         #expect(box.files(under: box.store + "/quarantine").isEmpty, "and its copies deleted")
+    }
+
+    /// Quarantines one pair of `tenant` whose sidecar is refused (no started_at) and names `caller`; returns its id.
+    func quarantineCopy(_ box: Sandbox, tenant: String = "acme-energy", callID: String, caller: String, callee: String? = nil) throws -> String {
+        let dir = box.inbox + "/" + tenant
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav", toPath: dir + "/" + callID + ".wav")
+        var sidecar: [String: Any] = ["schema": "callvault.call/1", "call_id": callID, "tenant": tenant, "direction": "inbound", "caller": caller]
+        if let callee { sidecar["callee"] = callee }
+        try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + callID + ".json"))
+        let before = Set(try box.catalog().read { db in try String.fetchAll(db, sql: "SELECT id FROM rejections") })
+        #expect(try box.run(["ingest", "inbox"]).status == 4)
+        let after = Set(try box.catalog().read { db in try String.fetchAll(db, sql: "SELECT id FROM rejections") })
+        return try #require(after.subtracting(before).first)
+    }
+
+    /// A pair refused at ingest is the subject's data too: an access request lists it (show, find, the bundle's
+    /// calls.json and letter), an erasure plans it and deletes it, audited by request; another controller's copy
+    /// and a copy of someone else stay.
+    @Test func anErasureDeletesTheQuarantineCopiesNamingTheSubjectAndAccessListsThem() throws {
+        let box = try populated()
+        // National form with a trunk zero, as callee: still the subject's number in acme's country (BE).
+        let mine = try quarantineCopy(box, callID: "Q1", caller: "+3225550000", callee: "0470 12 34 56")
+        let broken = box.inbox + "/acme-energy/Q2"
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav", toPath: broken + ".wav")
+        try Data("{\"call_id\": \"Q2\", \"caller\": \"+32 470 12 34 56\",".utf8).write(to: URL(fileURLWithPath: broken + ".json"))
+        #expect(try box.run(["ingest", "inbox"]).status == 4)
+        let unreadable = try #require(try box.catalog().read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM rejections WHERE id <> ? ORDER BY at DESC, id DESC LIMIT 1", arguments: [mine])
+        })
+        let someoneElse = try quarantineCopy(box, callID: "Q3", caller: Self.other)
+        let otherController = try quarantineCopy(box, tenant: "telco-be", callID: "Q4", caller: Self.subject)
+        let ours = Set([mine, unreadable])
+
+        let access = try open(box, kind: "access", tenant: "acme-energy")
+        let listed = try #require(try ok(box, ["request", "show", access])["quarantine"] as? [[String: Any]])
+        #expect(Set(listed.compactMap { $0["quarantine_id"] as? String }) == ours, "\(listed)")
+        #expect(listed.allSatisfy { ($0["reason"] as? String) == "sidecar_invalid" })
+        let found = try #require(try ok(box, ["request", "find", access])["quarantine"] as? [[String: Any]])
+        #expect(found.count == 2)
+        let human = try box.run(["--as", "dpo", "request", "show", access])
+        #expect(human.stdout.contains("2 quarantine copy(ies) name the subject"), "\(human.stdout)")
+        #expect(!human.stdout.contains("470 12 34 56") && !human.stdout.contains("Q1"), "no number, no file name")
+
+        let out = box.dir + "/out"
+        _ = try ok(box, ["request", "export", access, "--to", out])
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first)
+        let calls = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(folder)/calls.json"))) as? [String: Any])
+        let held = try #require(calls["quarantine"] as? [[String: Any]])
+        #expect(held.count == 2 && held.allSatisfy { $0["deleted_at_the_latest"] is String })
+        let letter = try String(contentsOfFile: "\(out)/\(folder)/README.txt", encoding: .utf8)
+        #expect(letter.contains("Daarnaast bewaard: 2 kopie"), "the letter, in the tenant's language, says so")
+
+        let erasure = try open(box, kind: "erasure", tenant: "acme-energy")
+        let plan = try ok(box, ["request", "erase", erasure, "--dry-run"])
+        #expect(Set((plan["quarantine"] as? [[String: Any]] ?? []).compactMap { $0["quarantine_id"] as? String }) == ours)
+        #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 4, "a plan changes nothing")
+        let done = try ok(box, ["request", "erase", erasure])
+        #expect((done["quarantine"] as? [[String: Any]])?.allSatisfy { $0["action"] as? String == "deleted" } == true)
+        let open = Set(try box.catalog().read { db in try String.fetchAll(db, sql: "SELECT id FROM rejections WHERE deleted_at IS NULL") })
+        #expect(open == [someoneElse, otherController], "someone else's copy and another controller's stay")
+        let folders = Set(box.files(under: box.store + "/quarantine").compactMap { path in ours.union([someoneElse, otherController]).first { path.contains($0) } })
+        #expect(folders == [someoneElse, otherController], "the copies' folders are gone")
+        let events = try box.catalog().read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT target, details FROM audit_events WHERE action = 'request.quarantine_erased'")
+        }
+        #expect(Set(events.map { $0["target"] as String }) == ours)
+        #expect(events.allSatisfy { ($0["details"] as String).contains(erasure) && !($0["details"] as String).contains("470") })
+    }
+
+    /// Killed after a copy's entry is resolved and before its folder is removed: no open entry is left, and the
+    /// next ingest's repair removes the folder.
+    @Test func anErasureKilledBetweenResolvingACopyAndRemovingItLeavesNoOrphan() throws {
+        let box = try populated()
+        let copy = try quarantineCopy(box, callID: "Q1", caller: Self.subject)
+        let erasure = try open(box, kind: "erasure", tenant: "acme-energy")
+        let killed = try box.run(["--as", "dpo", "request", "erase", erasure], env: ["CALLVAULT_CRASH_AT": "erase.after-quarantine-resolve"])
+        #expect(killed.killed)
+        #expect(try box.count("SELECT count(*) FROM rejections WHERE deleted_at IS NULL") == 0, "resolved before its files go")
+        #expect(box.files(under: box.store + "/quarantine").contains { $0.contains(copy) }, "the folder is still there")
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect(!box.files(under: box.store + "/quarantine").contains { $0.contains(copy) }, "repair removed it")
+        #expect(try box.state().rows == ["O1", "S3"])
     }
 
     /// S2's caller (subject B) restricted it for a legal claim; the callee (subject A) asks for erasure. The call

@@ -18,6 +18,29 @@ extension RequestCLITests {
         }
     }
 
+    /// A store written before ingest normalised numbers holds `+320470…`: the catalog's next opening rewrites
+    /// it as ingest writes it now, so a request finds the call. Other numbers are left as they were.
+    @Test func numbersStoredWithATrunkZeroBeforeThisVersionAreFoundAfterTheUpgrade() throws {
+        let box = try populated()
+        let q = try box.catalog()
+        try q.write { db in
+            try db.execute(sql: "UPDATE recordings SET caller = '+320470123456' WHERE call_id = 'S1'")
+            try db.execute(sql: "UPDATE recordings SET callee = '+310201234567' WHERE call_id = 'O1'")
+            if Sandbox.onPostgres {
+                try db.execute(sql: "DELETE FROM callvault_migrations WHERE id LIKE 'v4:%'")
+            } else {
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v14:%'")
+            }
+        }
+        let req = try open(box, kind: "access", tenant: "acme-energy")
+        #expect(try findIDs(box, req) == ["S1", "S2", "S4"], "S1 is the subject's again")
+        let numbers = try q.read { db in try SQLRow.fetchAll(db, sql: "SELECT call_id, caller, callee FROM recordings ORDER BY call_id") }
+        let byCall = Dictionary(uniqueKeysWithValues: numbers.map { ($0["call_id"] as String, ($0["caller"] as String?, $0["callee"] as String?)) })
+        #expect(byCall["S1"]?.0 == Self.subject)
+        #expect(byCall["O1"]?.0 == Self.other && byCall["O1"]?.1 == "+31201234567")
+        #expect(byCall["S2"]?.0 == "+3225550000", "a number without a trunk zero is unchanged")
+    }
+
     /// A number that cannot be one of its country is refused at ingest as sidecar_invalid, the pair kept in quarantine.
     @Test func aCallerThatCannotBeANumberOfItsCountryIsQuarantined() throws {
         let box = try populated()

@@ -105,6 +105,38 @@ import Testing
         }
     }
 
+    /// A pair refused at ingest whose sidecar names the subject is on the request page, in the erasure's plan,
+    /// and deleted by it.
+    @Test func theRequestPageListsAndErasesTheQuarantineCopiesOfTheSubject() async throws {
+        let f = try WebFixture()
+        let inbox = f.dir + "/refused/telco-be"
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        try Data(#"{"schema": "callvault.call/1", "call_id": "refused-1", "tenant": "telco-be", "caller": "+32470123456"}"#.utf8)
+            .write(to: URL(fileURLWithPath: inbox + "/r1.json"))
+        try FileManager.default.copyItem(atPath: WebFixture.packageRoot + "/fixtures/formats/call-gsm.wav", toPath: inbox + "/r1.wav")
+        let rejected = try Ingestor(vault: f.vault).ingest(paths: [f.dir + "/refused"]).rejected
+        #expect(rejected.count == 1)
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            let location = try await open(client, b, kind: "erasure", reference: "DSR-Q", tenant: "telco-be")
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("1 quarantine copy(ies) naming the subject") && html.contains("sidecar_invalid"), "\(html)")
+                #expect(!html.contains("r1.wav") && !html.contains("470123456"), "no file name, no number")
+            }
+            try await client.execute(uri: location + "?plan=1", method: .get, headers: b.headers) { r in
+                #expect(String(buffer: r.body).contains("quarantine copy (sidecar_invalid) — delete now"))
+            }
+            try await client.execute(uri: location + "/erase", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("csrf", b.csrf), ("confirm", "yes")])) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("1 quarantine copy(ies) deleted") && !html.contains("naming the subject"), "\(html)")
+            }
+        }
+        #expect(try f.auditCount(action: "request.quarantine_erased") == 1)
+    }
+
     /// A held call whose erasure waits says so on its page, naming the request, for officers only.
     @Test func aCallWaitingForAnErasureSaysSoOnItsPage() async throws {
         let f = try WebFixture()
