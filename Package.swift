@@ -36,7 +36,12 @@ let package = Package(
         .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
         .target(
             name: "CallVaultCore",
-            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Evidence bags (BagIt, RFC 8493) and their verification, which a recipient runs without a store.
+        .target(
+            name: "CallVaultEvidence",
+            dependencies: ["CallVaultCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "CallVaultAudio",
@@ -66,7 +71,7 @@ let package = Package(
         .target(
             name: "CallVault",
             dependencies: [
-                "CallVaultCore", "CallVaultAudio", "CallVaultStore", "CallVaultPostgres",
+                "CallVaultCore", "CallVaultAudio", "CallVaultStore", "CallVaultPostgres", "CallVaultEvidence",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
@@ -103,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "callvault",
             dependencies: [
-                "CallVault", "CallVaultDaemon", "CallVaultWeb",
+                "CallVault", "CallVaultDaemon", "CallVaultWeb", "CallVaultEvidence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

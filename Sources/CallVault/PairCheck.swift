@@ -197,6 +197,7 @@ struct PairCheck: Sendable {
             audioBytes: staged.bytes, audioPath: "\(dir)/\(id).\(facts.container)", audioExpiresAt: Timestamp.utc(expiries.audio),
             metadataExpiresAt: Timestamp.utc(expiries.metadata), ingestedAt: Timestamp.utc(now))
         row.sidecarSHA256 = sidecarDigest
+        row.segmentSHA256 = staged.segments.text
         if let v = verdict {
             row.announcementVerified = v.detected ? "yes" : "no"
             row.announcementMatch = v.prompt

@@ -10,7 +10,8 @@ import Glibc
 
 /// Playing in the page and downloading the file are separate rights (issue 10).
 public enum PlaybackPurpose: Sendable {
-    /// Bytes a browser plays: the original, or a 16-bit WAV decoded on the fly.
+    /// Bytes a browser plays: a rendition (16-bit PCM WAV of the samples alone, decoded on the fly), never the
+    /// evidence file — its metadata chunks may carry a caller's name and number.
     case play
     /// The stored file byte for byte (the evidence, as `export` copies it).
     case download
@@ -34,14 +35,21 @@ public struct PlaybackSource: Sendable {
     public let sha256: String
 
     let audio: BrowserAudio
+    /// Audits and words a failed check of the stored bytes.
+    let refuse: @Sendable (AudioAltered) -> VaultError
 
     /// At most this many bytes per `read`.
     public static var maxReadCount: Int { BrowserAudio.maxReadCount }
 
     /// `count` bytes from `offset`, short only at the end (`offset == length` gives none). Throws `.usage` for a
-    /// negative offset, one past `length`, or a count over `maxReadCount`; `.vaultFailure` when the file fails.
+    /// negative offset, one past `length`, or a count over `maxReadCount`; `.vaultFailure` when the file fails,
+    /// or when the bytes are not those checked at ingest (audited as `recording.export_refused`).
     public func read(offset: Int64, count: Int) throws -> [UInt8] {
-        try audio.read(offset: offset, count: count)
+        do {
+            return try audio.read(offset: offset, count: count)
+        } catch let altered as AudioAltered {
+            throw refuse(altered)
+        }
     }
 }
 
@@ -65,11 +73,20 @@ public struct Playback: Sendable {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "coach_download is off"])])
             throw VaultError(.accessDenied, "download \(id): not allowed for \(vault.actor): coaches may play calls, not download them ([web] coach_download is off)")
         }
-        let (fd, size) = try openStoredAudio(row, action: action)
+        let stored = try openVerifiedAudio(row, action: action)
+        let refuse = refusal(id: id, action: action)
         let audio: BrowserAudio
-        switch purpose {
-        case .play: audio = try BrowserAudio.playable(fd: fd, fileSize: size, frames: row.frames)
-        case .download: audio = BrowserAudio.original(fd: fd, fileSize: size, container: URL(fileURLWithPath: row.audioPath).pathExtension)
+        do {
+            switch purpose {
+            case .play: audio = try BrowserAudio.rendition(stored, frames: row.frames)
+            case .download:
+                // The whole file is checked before the audit says it left: the trail never records as sent what
+                // was not the evidence. Each piece is checked again as it is sent.
+                try stored.verifyAll()
+                audio = BrowserAudio.original(stored, container: URL(fileURLWithPath: row.audioPath).pathExtension)
+            }
+        } catch let altered as AudioAltered {
+            throw refuse(altered)
         }
         switch purpose {
         case .play where recordEvent:
@@ -80,7 +97,25 @@ public struct Playback: Sendable {
             try vault.catalog.appendAudit([vault.event("export", target: id, details: ["sha256": row.sha256, "via": "web"])])
         }
         return PlaybackSource(contentType: audio.contentType, length: audio.length, fileName: id + "." + audio.fileExtension,
-                              isOriginal: audio.form == .original, sha256: row.sha256, audio: audio)
+                              isOriginal: audio.form == .original, sha256: row.sha256, audio: audio, refuse: refuse)
+    }
+
+    /// The refusal of bytes that failed their check: audited (the action, and which segment), then an error
+    /// that says what to run.
+    func refusal(id: String, action: String) -> @Sendable (AudioAltered) -> VaultError {
+        let vault = self.vault
+        return { altered in
+            var details = ["mismatch": "sha256", "action": action, "via": "web"]
+            details["segment"] = altered.segment.map(String.init) ?? "whole file"
+            try? vault.catalog.appendAudit([vault.event("recording.export_refused", target: id, details: details)])
+            return VaultError.failure("\(action) \(id): the stored audio is not what was checked at ingest (it was altered); it is not served. Run `callvault fixity`")
+        }
+    }
+
+    /// The stored audio, opened and size-checked, read only through its ingest digests.
+    func openVerifiedAudio(_ row: RecordingRow, action: String) throws -> VerifiedAudio {
+        let (fd, size) = try openStoredAudio(row, action: action)
+        return VerifiedAudio(fd: fd, size: size, sha256: row.sha256, segments: row.segmentSHA256.flatMap(SegmentDigests.init(text:)))
     }
 
     /// The call's waveform: kept since ingest, or computed from the audio on first use and kept. The same role

@@ -86,8 +86,9 @@ public func listCSV(_ page: [RecordingView]) -> String {
 /// file's facts and the active holds (none for coaches: their views carry none).
 public func showJSON(_ r: RecordingView, holds: [HoldView]) -> [String: Any] {
     var o = listJSON(r)
-    o["audio_path"] = r.audioPath
-    o["sha256"] = r.sha256
+    // Where the evidence lies and its hash: officers only (the view leaves both out for coaches).
+    if let path = r.audioPath { o["audio_path"] = path }
+    if let sha = r.sha256 { o["sha256"] = sha }
     o["format"] = r.format
     o["sample_rate"] = r.sampleRate
     o["channels"] = r.channels

@@ -80,6 +80,8 @@ public struct RequestExport: Sendable {
             let (sha, bytes) = try out.copyIn(from: fd, to: name)
             // SPEC §12: never hand out audio whose bytes no longer match the catalog.
             guard sha == row.sha256 else {
+                try vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
+                    "mismatch": "sha256", "action": "request export", "request": r.id, "segment": "whole file"])])
                 throw VaultError.failure("export: the audio of \(row.id) no longer matches its SHA-256 in the catalog (run `callvault fixity`); nothing exported")
             }
             files.append(BundleFile(path: name, sha256: sha, bytes: bytes))
@@ -88,18 +90,25 @@ public struct RequestExport: Sendable {
             var playable: String?
             let copyFD = dup(fd)
             guard copyFD >= 0 else { throw VaultError.failure("export: cannot read the audio of \(row.id): \(String(cString: strerror(errno)))") }
-            let audio = try BrowserAudio.playable(fd: copyFD, fileSize: bytes, frames: row.frames)
-            if audio.form == .transcoded {
-                let copy = "audio/\(row.id).playable.wav"
-                var data = Data(capacity: Int(audio.length))
-                while Int64(data.count) < audio.length {
-                    let part = try audio.read(offset: Int64(data.count), count: BrowserAudio.maxReadCount)
-                    guard !part.isEmpty else { break }
-                    data.append(contentsOf: part)
+            let stored = VerifiedAudio(fd: copyFD, size: bytes, sha256: row.sha256, segments: row.segmentSHA256.flatMap(SegmentDigests.init(text:)))
+            do {
+                let audio = try BrowserAudio.playable(stored, frames: row.frames)
+                if audio.form == .transcoded {
+                    let copy = "audio/\(row.id).playable.wav"
+                    var data = Data(capacity: Int(audio.length))
+                    while Int64(data.count) < audio.length {
+                        let part = try audio.read(offset: Int64(data.count), count: BrowserAudio.maxReadCount)
+                        guard !part.isEmpty else { break }
+                        data.append(contentsOf: part)
+                    }
+                    try out.writeFile(data, at: copy)
+                    files.append(BundleFile(path: copy, sha256: Hex.encode(SHA256.hash(data: data)), bytes: Int64(data.count)))
+                    playable = copy
                 }
-                try out.writeFile(data, at: copy)
-                files.append(BundleFile(path: copy, sha256: Hex.encode(SHA256.hash(data: data)), bytes: Int64(data.count)))
-                playable = copy
+            } catch let altered as AudioAltered {
+                try vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
+                    "mismatch": "sha256", "action": "request export", "request": r.id, "segment": altered.segment.map(String.init) ?? "whole file"])])
+                throw VaultError.failure("export: the audio of \(row.id) changed while it was exported (run `callvault fixity`); nothing exported")
             }
             audioNames[row.id] = (name, playable)
         }

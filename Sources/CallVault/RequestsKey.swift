@@ -29,39 +29,14 @@ struct SubjectKey: Sendable {
         return try create(root: vault.root)
     }
 
-    /// Creation writes a whole key under a temporary name and links it into place, so two processes starting at
-    /// once agree on one key and none ever reads half a key.
     static func create(root: String) throws -> SubjectKey {
-        let path = root + "/" + fileName
-        if let key = try read(path) { return SubjectKey(key: key) }
-        let temp = root + "/." + fileName + "." + UUID().uuidString.prefix(8)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw VaultError.failure("cannot create \(temp): \(String(cString: strerror(errno)))") }
-        defer { unlink(temp) }
-        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == bytes.count, synced else { throw VaultError.failure("cannot write \(temp): \(String(cString: strerror(errno)))") }
-        if link(temp, path) != 0, errno != EEXIST {
-            throw VaultError.failure("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        guard let key = try read(path) else { throw VaultError.failure("cannot read \(path) after creating it") }
-        return SubjectKey(key: key)
+        SubjectKey(key: SymmetricKey(data: try StoreKeyFile.createOnce(root: root, name: fileName) {
+            SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        }))
     }
 
     static func read(_ path: String) throws -> SymmetricKey? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw VaultError.failure("cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = Glibc.read(fd, &buffer, buffer.count)
-        // A key of another length was not written by this code: refuse it rather than hash with it.
-        guard n == 32 else { throw VaultError.failure("\(path) is damaged (not a 32-byte key); restore it from the store's backup") }
-        return SymmetricKey(data: buffer.prefix(32))
+        try StoreKeyFile.read(path).map { SymmetricKey(data: $0) }
     }
 
     /// The keys of an erased call's tombstone, each under its own label so that no key of one kind matches

@@ -31,9 +31,10 @@ public struct RecordingView: Sendable, Equatable {
     public let format: String
     public let sampleRate, channels: Int
     public let frames, audioBytes: Int64
-    /// Relative to the store root.
-    public let audioPath: String
-    public let sha256: String
+    /// Relative to the store root; nil where the acting user is not shown where the evidence lies (coaches).
+    public let audioPath: String?
+    /// The evidence hash; nil for coaches, who never handle the evidence file.
+    public let sha256: String?
     public let audioExpiresAt, metadataExpiresAt: String
     public let audioDeletedAt: String?
     public let restricted: Bool
@@ -49,7 +50,8 @@ public struct RecordingView: Sendable, Equatable {
         announcementVerified = r.announcementVerified; announcementOffsetMs = r.announcementOffsetMs
         announcementScore = r.announcementScore; announcementShare = r.announcementShare
         format = r.format; sampleRate = r.sampleRate; channels = r.channels; frames = r.frames; audioBytes = r.audioBytes
-        audioPath = r.audioPath; sha256 = r.sha256
+        audioPath = officer ? r.audioPath : nil
+        sha256 = officer ? r.sha256 : nil
         audioExpiresAt = r.audioExpiresAt; metadataExpiresAt = r.metadataExpiresAt; audioDeletedAt = r.audioDeletedAt
         restricted = r.restricted
         self.onHold = officer ? onHold : nil

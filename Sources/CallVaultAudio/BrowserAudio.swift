@@ -31,7 +31,7 @@ public final class BrowserAudio: Sendable {
     private let backing: Backing
 
     private enum Backing: Sendable {
-        case original(OpenFile)
+        case original(VerifiedAudio)
         case transcoded(TranscodedWAV)
     }
 
@@ -44,24 +44,35 @@ public final class BrowserAudio: Sendable {
     }
 
     /// What a browser plays: the original when both Chromium and Firefox play its format, else a 16-bit WAV.
-    /// Takes ownership of `fd` (a regular file of `fileSize` bytes), also when it throws. `frames` is the frame
-    /// count counted at ingest: the transcoding is exactly that long (silence pads a file that decodes shorter).
-    public static func playable(fd: Int32, fileSize: Int64, frames: Int64) throws -> BrowserAudio {
-        let owned = OpenFile(fd: fd, size: fileSize, what: "the stored audio")
-        guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot read the stored audio from its start") }
+    /// `frames` is the frame count counted at ingest: a transcoding is exactly that long (silence pads a file
+    /// that decodes shorter). Every byte read, by the caller or by the decoder, is verified (`VerifiedAudio`).
+    public static func playable(_ audio: VerifiedAudio, frames: Int64) throws -> BrowserAudio {
+        try open(audio, frames: frames, rendition: false)
+    }
+
+    /// A rendition: 16-bit PCM WAV of the samples alone — a `fmt ` and a `data` chunk, none of the original's
+    /// metadata (RIFF INFO, BWF bext, ID3, Vorbis comments can carry a caller's name and number). What anyone
+    /// without the right to the evidence file plays.
+    public static func rendition(_ audio: VerifiedAudio, frames: Int64) throws -> BrowserAudio {
+        try open(audio, frames: frames, rendition: true)
+    }
+
+    static func open(_ audio: VerifiedAudio, frames: Int64, rendition: Bool) throws -> BrowserAudio {
+        let stream = VerifiedStream(audio)
         var info = SF_INFO()
-        guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
+        guard let sf = stream.open(&info) else {
+            if let failure = stream.failure { throw failure }
             throw VaultError.failure("cannot decode the stored audio: libsndfile refused it")
         }
         let major = Int(info.format) & Int(SF_FORMAT_TYPEMASK)
         let minor = Int(info.format) & Int(SF_FORMAT_SUBMASK)
-        if let type = browserType(major: major, minor: minor) {
+        if !rendition, let type = browserType(major: major, minor: minor) {
             sf_close(sf)
             return BrowserAudio(form: .original, contentType: type.contentType, fileExtension: type.fileExtension,
-                                length: fileSize, backing: .original(owned))
+                                length: audio.size, backing: .original(audio))
         }
         do {
-            let wav = try TranscodedWAV(file: owned, sf: sf, info: info, frames: frames)
+            let wav = try TranscodedWAV(stream: stream, sf: sf, info: info, frames: frames)
             return BrowserAudio(form: .transcoded, contentType: "audio/wav", fileExtension: "wav", length: wav.length,
                                 backing: .transcoded(wav))
         } catch {
@@ -70,11 +81,11 @@ public final class BrowserAudio: Sendable {
         }
     }
 
-    /// The stored bytes as they are (a download: the evidence, byte for byte). Takes ownership of `fd`.
-    public static func original(fd: Int32, fileSize: Int64, container: String) -> BrowserAudio {
+    /// The stored bytes as they are (a download: the evidence, byte for byte, each segment verified).
+    public static func original(_ audio: VerifiedAudio, container: String) -> BrowserAudio {
         let type = originalType(container: container)
         return BrowserAudio(form: .original, contentType: type.contentType, fileExtension: type.fileExtension,
-                            length: fileSize, backing: .original(OpenFile(fd: fd, size: fileSize, what: "the stored audio")))
+                            length: audio.size, backing: .original(audio))
     }
 
     /// `count` bytes from `offset` (fewer only at the end; none at `length`). A negative offset, one past
@@ -139,7 +150,7 @@ public final class BrowserAudio: Sendable {
 final class TranscodedWAV: Sendable {
     static let headerBytes: Int64 = 44
 
-    let file: OpenFile
+    let stream: VerifiedStream
     let channels: Int
     let frames: Int64
     let blockAlign: Int
@@ -153,14 +164,14 @@ final class TranscodedWAV: Sendable {
         /// The frame the decoder delivers next.
         var position: Int64 = 0
         let seekable: Bool
-        let fd: Int32
+        let stream: VerifiedStream
 
         deinit { sf_close(sf) }
     }
 
-    /// Takes over `sf` (already open on `file`).
-    init(file: OpenFile, sf: OpaquePointer, info: SF_INFO, frames: Int64) throws {
-        self.file = file
+    /// Takes over `sf` (already open on `stream`).
+    init(stream: VerifiedStream, sf: OpaquePointer, info: SF_INFO, frames: Int64) throws {
+        self.stream = stream
         channels = Int(info.channels)
         // The bounds ingest holds a file to; a file that escaped them gets no header built from its lies.
         guard channels > 0, channels <= 1024, AudioProbe.sampleRates.contains(Int(info.samplerate)), frames >= 0 else {
@@ -180,7 +191,7 @@ final class TranscodedWAV: Sendable {
         let exactSeek = info.seekable != 0 && major != Int(SF_FORMAT_MPEG) && major != Int(SF_FORMAT_OGG)
         // Float sources clip at full scale instead of wrapping around.
         _ = sf_command(sf, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
-        decoder = Mutex(Decoder(sf: sf, seekable: exactSeek, fd: file.fd))
+        decoder = Mutex(Decoder(sf: sf, seekable: exactSeek, stream: stream))
     }
 
     static func header(channels: Int, sampleRate: Int, dataBytes: UInt32) -> [UInt8] {
@@ -235,6 +246,8 @@ final class TranscodedWAV: Sendable {
             var got = 0
             if reached {
                 got = Int(samples.withUnsafeMutableBufferPointer { sf_readf_short(d.sf, $0.baseAddress, sf_count_t(want)) })
+                // A short read because a segment failed its check is not the end of the audio: nothing is served.
+                if let failure = d.stream.failure { throw failure }
                 got = Swift.max(got, 0)
                 d.position += Int64(got)
             }
@@ -266,9 +279,9 @@ final class TranscodedWAV: Sendable {
             return false
         }
         if frame < d.position {
-            guard lseek(d.fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot read the stored audio from its start") }
             var info = SF_INFO()
-            guard let sf = sf_open_fd(d.fd, Int32(SFM_READ), &info, 0) else {
+            guard let sf = d.stream.open(&info) else {
+                if let failure = d.stream.failure { throw failure }
                 throw VaultError.failure("cannot decode the stored audio: libsndfile refused it on reopening")
             }
             _ = sf_command(sf, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
@@ -279,9 +292,60 @@ final class TranscodedWAV: Sendable {
         while d.position < frame {
             let want = Int(Swift.min(Int64(chunk), frame - d.position))
             let got = scratch.withUnsafeMutableBufferPointer { sf_readf_short(d.sf, $0.baseAddress, sf_count_t(want)) }
+            if let failure = d.stream.failure { throw failure }
             if got <= 0 { return false }
             d.position += Int64(got)
         }
         return true
+    }
+}
+
+/// libsndfile's view of a stored file (`sf_open_virtual`): every byte the decoder reads comes through
+/// `VerifiedAudio`, so a rendition is made of checked bytes only. A failed check is kept in `failure` (the
+/// callback can only report a short read) and thrown by the decoder's caller. Used only under the decoder's lock
+/// (or before the decoder exists): unchecked Sendable.
+final class VerifiedStream: @unchecked Sendable {
+    let audio: VerifiedAudio
+    var position: Int64 = 0
+    var failure: (any Error)?
+
+    init(_ audio: VerifiedAudio) { self.audio = audio }
+
+    /// A new libsndfile handle reading from the start (libsndfile copies the callbacks).
+    func open(_ info: inout SF_INFO) -> OpaquePointer? {
+        position = 0
+        failure = nil
+        var io = SF_VIRTUAL_IO(
+            get_filelen: { user in Unmanaged<VerifiedStream>.fromOpaque(user!).takeUnretainedValue().audio.size },
+            seek: { offset, whence, user in
+                let s = Unmanaged<VerifiedStream>.fromOpaque(user!).takeUnretainedValue()
+                let target: Int64
+                switch whence {
+                case SEEK_SET: target = offset
+                case SEEK_CUR: target = s.position + offset
+                case SEEK_END: target = s.audio.size + offset
+                default: return -1
+                }
+                guard target >= 0 else { return -1 }
+                s.position = target
+                return target
+            },
+            read: { pointer, count, user in
+                let s = Unmanaged<VerifiedStream>.fromOpaque(user!).takeUnretainedValue()
+                let n = Swift.min(count, Swift.max(0, s.audio.size - s.position))
+                guard n > 0, let pointer else { return 0 }
+                do {
+                    let bytes = try s.audio.read(offset: s.position, count: Int(n))
+                    bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                    s.position += n
+                    return n
+                } catch {
+                    s.failure = error
+                    return 0
+                }
+            },
+            write: { _, _, _ in 0 },
+            tell: { user in Unmanaged<VerifiedStream>.fromOpaque(user!).takeUnretainedValue().position })
+        return sf_open_virtual(&io, Int32(SFM_READ), &info, Unmanaged.passUnretained(self).toOpaque())
     }
 }

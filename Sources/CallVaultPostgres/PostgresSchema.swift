@@ -223,6 +223,7 @@ enum PostgresSchema {
         CREATE INDEX audit_by_action_target ON audit_events (action, target, seq);
         """),
         ("v4: numbers without a trunk zero (SQLite v14)", CatalogSchema.trunkZeroRemoval),
+        ("v5: segment digests (SQLite v15)", "ALTER TABLE recordings ADD COLUMN segment_sha256 \(text)"),
     ]
 
     /// A migration's statements: split at `;` outside quotes and `$$` function bodies (the extended protocol

@@ -46,6 +46,8 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public var ingestedAt: String
     /// SHA-256 of the sidecar's bytes: only an identical sidecar is a duplicate (nil for rows of the first version).
     public var sidecarSHA256: String?
+    /// `SegmentDigests.text` of the stored bytes (nil for rows stored before v15: checked whole on the way out).
+    public var segmentSHA256: String?
 
     enum CodingKeys: String, CodingKey {
         case id, tenant, sha256, direction, team, caller, callee, queue, site, labels, extra, format, channels, frames, restricted
@@ -57,6 +59,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
         case audioPath = "audio_path", audioExpiresAt = "audio_expires_at", metadataExpiresAt = "metadata_expires_at"
         case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at", sidecarSHA256 = "sidecar_sha256"
         case announcementShare = "announcement_share", announcementPromptOffsetMs = "announcement_prompt_offset_ms"
+        case segmentSHA256 = "segment_sha256"
     }
 
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,

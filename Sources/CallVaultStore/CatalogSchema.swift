@@ -305,6 +305,10 @@ public enum CatalogSchema {
         m.registerMigration("v14: numbers without a trunk zero") { db in
             try db.execute(sql: CatalogSchema.trunkZeroRemoval)
         }
+        m.registerMigration("v15: segment digests") { db in
+            // SHA-256 of each MiB of the stored audio, taken at ingest: every way out checks what it sends.
+            try db.execute(sql: "ALTER TABLE recordings ADD COLUMN segment_sha256 TEXT")
+        }
         return m
     }
 

@@ -18,9 +18,11 @@ public final class StagedAudio: Sendable {
     public let path: String
     public let sha256: String
     public let bytes: Int64
+    /// Of each 1 MiB of the same bytes, for checking a range on its way out (`VerifiedAudio`).
+    public let segments: SegmentDigests
 
-    init(fd: Int32, path: String, sha256: String, bytes: Int64) {
-        self.fd = fd; self.path = path; self.sha256 = sha256; self.bytes = bytes
+    init(fd: Int32, path: String, sha256: String, bytes: Int64, segments: SegmentDigests) {
+        self.fd = fd; self.path = path; self.sha256 = sha256; self.bytes = bytes; self.segments = segments
     }
 
     deinit { close(fd) }
@@ -84,6 +86,7 @@ public struct Placement: Sendable {
         guard fchmod(out, 0o600) == 0 else { throw .vault(files.fail("cannot make private", path)) }
 
         var hasher = SHA256()
+        var segments = SegmentDigests.Accumulator()
         var total: Int64 = 0
         let size = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
@@ -95,6 +98,7 @@ public struct Placement: Sendable {
                 if n < 0 { if errno == EINTR { continue }; throw .vault(files.fail("cannot read", path)) }
                 if n == 0 { break }
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+                segments.update(UnsafeRawBufferPointer(start: buffer, count: n))
                 total += Int64(n)
                 if total > maxBytes { throw .tooLarge(total) }
             }
@@ -107,6 +111,7 @@ public struct Placement: Sendable {
                 }
                 if n == 0 { break }
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+                segments.update(UnsafeRawBufferPointer(start: buffer, count: n))
                 var written = 0
                 while written < n {
                     let w = write(out, buffer + written, n - written)
@@ -119,7 +124,7 @@ public struct Placement: Sendable {
             }
         }
         ok = true
-        return StagedAudio(fd: out, path: relative, sha256: Hex.encode(hasher.finalize()), bytes: total)
+        return StagedAudio(fd: out, path: relative, sha256: Hex.encode(hasher.finalize()), bytes: total, segments: segments.finish())
     }
 
     /// Drops a staged copy that will not be stored (its pair was rejected or is a duplicate).

@@ -74,8 +74,15 @@ enum AudioResponse {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         let count = end - start + 1
+        // The first piece is read (and its bytes checked) before the status is sent: altered audio is refused
+        // with an error page, not a 200 that breaks off. A later piece that fails breaks the response off.
+        let firstPiece = try await blocking { try source.read(offset: start, count: Int(min(64 * 1024, max(0, count)))) }
         let body = ResponseBody(contentLength: Int(max(0, count))) { writer in
             var offset = start
+            if !firstPiece.isEmpty {
+                try await writer.write(ByteBuffer(bytes: firstPiece))
+                offset += Int64(firstPiece.count)
+            }
             while offset <= end {
                 let want = Int(min(64 * 1024, end - offset + 1))
                 let at = offset

@@ -85,7 +85,7 @@ enum CallPage {
             <dt>Audio expires</dt><dd id="expires">\(expires) <span class="muted small">(\(Layout.localTimeNamed(r.audioExpiresAt, zone: zone)))</span></dd>
             <dt>Metadata expires</dt><dd>\(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone))</dd>
             <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(r.channels) channel(s)</dd>
-            \(isOfficer ? HTML("<dt>SHA-256</dt><dd class=\"mono small\">\(r.sha256)</dd>") : "")
+            \(r.sha256.map { HTML("<dt>SHA-256</dt><dd class=\"mono small\">\($0)</dd>") } ?? "")
             \(r.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
             </dl></section></div></div>
             """)

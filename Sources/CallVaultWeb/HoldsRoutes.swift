@@ -55,6 +55,13 @@ enum HoldsRoutes {
                                             zone: vault.configuration.timeZone))
         }
 
+        // The hold's calls as one signed BagIt bag (issue 21), zipped; the use case checks role and bytes.
+        router.get("/holds/:id/evidence.zip") { _, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            return try await FolderDownload.zip(temporary: "callvault-evidence") { folder in try EvidenceExport(vault: vault).write(hold: id, into: folder).folder }
+        }
+
         router.post("/holds/:id/release") { request, context -> Response in
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
@@ -134,6 +141,8 @@ enum HoldsRoutes {
             \(h.releasedAt.map { HTML("<dt>Released</dt><dd>\(t($0)) by \(h.releasedBy ?? "?"): \(h.releaseNote ?? "")</dd>") } ?? "")
             </dl></section>
             <section class="card"><h2>\(items.count) recording(s)</h2><ul>\(list)</ul></section>
+            <section class="card"><h2>Evidence</h2><p class="muted small">One BagIt bag of these calls as they were recorded: the original bytes (checked against their ingest hashes), their records, the chain of custody and this hold, signed with the store's evidence key. Anyone can check it with <code>callvault evidence verify</code>, bagit-python and openssl. The export is audited.</p>
+            <a class="button secondary" id="export-evidence" href="/holds/\(h.id)/evidence.zip">Export evidence</a></section>
             \(release)
             """)
     }

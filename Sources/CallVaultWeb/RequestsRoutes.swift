@@ -117,48 +117,7 @@ enum RequestsRoutes {
         router.get("/requests/:id/export.zip") { _, context -> Response in
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
-            let (zip, folder, name) = try await blocking { () -> (String, String, String) in
-                var template = Array((NSTemporaryDirectory() + "callvault-export-XXXXXX").utf8CString)
-                guard let made = mkdtemp(&template) else { throw VaultError.failure("cannot create a temporary folder: \(String(cString: strerror(errno)))") }
-                let folder = String(cString: made)
-                do {
-                    let bundle = try RequestExport(vault: vault).write(id: id, into: folder + "/bundle")
-                    let name = URL(fileURLWithPath: bundle.folder).lastPathComponent
-                    let zip = folder + "/" + name + ".zip"
-                    try FileManager().zipItem(at: URL(fileURLWithPath: bundle.folder), to: URL(fileURLWithPath: zip), compressionMethod: .deflate)
-                    return (zip, folder, name)
-                } catch {
-                    try? FileManager.default.removeItem(atPath: folder)
-                    throw error
-                }
-            }
-            // Streamed from the file in 64 KiB pieces (a bundle of long calls is hundreds of MB). The folder goes at
-            // once: the open descriptor keeps the zip readable, and nothing is left behind if the client leaves.
-            let fd = open(zip, O_RDONLY | O_CLOEXEC)
-            var st = stat()
-            let opened = fd >= 0 && fstat(fd, &st) == 0
-            try? FileManager.default.removeItem(atPath: folder)
-            guard opened else {
-                if fd >= 0 { close(fd) }
-                throw VaultError.failure("cannot read the bundle: \(String(cString: strerror(errno)))")
-            }
-            let length = Int64(st.st_size)
-            let file = OpenFile(fd: fd, size: length, what: "the bundle")
-            let body = ResponseBody(contentLength: Int(length)) { writer in
-                var offset: Int64 = 0
-                while offset < length {
-                    let at = offset
-                    let chunk = try await blocking { try file.read(offset: at, count: Int(min(64 * 1024, length - at))) }
-                    if chunk.isEmpty { break }
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                    offset += Int64(chunk.count)
-                }
-                try await writer.finish(nil)
-            }
-            var r = Response(status: .ok, body: body)
-            r.headers[.contentType] = "application/zip"
-            r.headers[.contentDisposition] = "attachment; filename=\"\(name).zip\""
-            return r
+            return try await FolderDownload.zip(temporary: "callvault-export") { folder in try RequestExport(vault: vault).write(id: id, into: folder).folder }
         }
     }
 

@@ -103,7 +103,7 @@ struct ExportCommand: ParsableCommand {
         try Fixity(vault: vault).checkBeforeExport(id: id)
         let paths = try Listing(vault: vault).export(id: id, to: to) { rec, holds in
             var o = listJSON(rec)
-            o["sha256"] = rec.sha256
+            if let sha = rec.sha256 { o["sha256"] = sha }
             o["format"] = rec.format
             o["sample_rate"] = rec.sampleRate
             o["channels"] = rec.channels

@@ -156,6 +156,23 @@ extension RequestCLITests {
         #expect(try box.state().rows == ["O1", "S3"])
     }
 
+    /// An access bundle is a way out too: a stored file altered after ingest (same size) stops the export,
+    /// leaves no half bundle, and the refusal is audited under the recording.
+    @Test func anAccessExportRefusesAlteredAudio() throws {
+        let box = try populated()
+        let s1 = try #require(try box.recordingIDs()["S1"])
+        let path = try box.catalog().read { db in try String.fetchOne(db, sql: "SELECT audio_path FROM recordings WHERE id = ?", arguments: [s1]) }!
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: box.store + "/" + path))
+        bytes[200] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: box.store + "/" + path))
+        let req = try open(box, kind: "access", tenant: "acme-energy", reference: "DSR-ALTERED")
+        let r = try box.run(["--as", "dpo", "request", "export", req, "--to", box.dir + "/out"])
+        #expect(r.status == 1 && r.stderr.contains("no longer matches"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: box.dir + "/out/DSR-ALTERED"), "no half bundle")
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'recording.export_refused' AND target = '\(s1)'") == 1)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'request.exported'") == 0)
+    }
+
     /// S2's caller (subject B) restricted it for a legal claim; the callee (subject A) asks for erasure. The call
     /// is kept, as under a hold: the plan says why and names B's request, and lifting B's restriction erases it.
     @Test func anotherSubjectsLegalClaimsRestrictionKeepsTheCallFromAnErasure() throws {

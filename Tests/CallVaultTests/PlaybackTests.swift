@@ -219,11 +219,13 @@ func decodeFloats(_ data: Data) throws -> PCM {
         }
     }
 
+    /// Playback is a rendition whatever the format — even one every browser plays — and the download is the
+    /// original byte for byte.
     @Test(arguments: [
         ("pcm16", "wav", "audio/wav"), ("flac", "flac", "audio/flac"), ("call.ogg", "ogg", "audio/ogg"),
         ("call.opus", "opus", "audio/ogg"), ("call.mp3", "mp3", "audio/mpeg"),
     ])
-    func formatsEveryBrowserPlaysAreServedByteForByte(name: String, ext: String, type: String) throws {
+    func playbackIsARenditionAndTheDownloadTheOriginal(name: String, ext: String, type: String) throws {
         let store = try PlaybackStore()
         let original: Data = switch name {
         case "pcm16": fixture("acme-energy/call-0003.wav")
@@ -231,12 +233,17 @@ func decodeFloats(_ data: Data) throws -> PCM {
         default: formatFixture(name)
         }
         let id = try store.ingest(audio: original, ext: ext)
+        let row = try #require(try store.admin.catalog.recording(id: id))
         let source = try Playback(vault: store.admin).open(id: id, purpose: .play, recordEvent: false)
-        #expect(source.isOriginal)
-        #expect(source.contentType == type)
-        #expect(source.length == Int64(original.count))
-        #expect(try readAll(source, chunk: 7777) == Array(original))
-        #expect(try source.read(offset: 10, count: 20) == Array(original[10..<30]))
+        #expect(!source.isOriginal)
+        #expect(source.contentType == "audio/wav")
+        #expect(source.length == 44 + row.frames * Int64(row.channels) * 2)
+        let played = try readAll(source, chunk: 7777)
+        #expect(Array(played[36..<40]) == Array("data".utf8), "a fmt chunk and the samples: nothing else")
+        let download = try Playback(vault: store.admin).open(id: id, purpose: .download, recordEvent: false)
+        #expect(download.isOriginal && download.contentType == type)
+        #expect(try readAll(download, chunk: 7777) == Array(original))
+        #expect(try download.read(offset: 10, count: 20) == Array(original[10..<30]))
     }
 
     @Test func eightBitPCMIsTranscodedAndADownloadIsAlwaysTheOriginal() throws {
@@ -288,9 +295,7 @@ func decodeFloats(_ data: Data) throws -> PCM {
         #expect(FileManager.default.createFile(atPath: path, contents: Data(header)))
         defer { unlink(path) }
         #expect(truncate(path, off_t(header.count + frames)) == 0)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        #expect(fd >= 0)
-        let audio = try BrowserAudio.playable(fd: fd, fileSize: Int64(header.count + frames), frames: Int64(frames))
+        let audio = try BrowserAudio.playable(try verifiedAudio(path), frames: Int64(frames))
         #expect(audio.form == .transcoded)
         #expect(audio.length == 44 + Int64(frames) * 2)
         _ = try audio.read(offset: 0, count: 65536)  // the decoder's own buffers, before measuring
@@ -314,7 +319,7 @@ func decodeFloats(_ data: Data) throws -> PCM {
             let path = NSTemporaryDirectory() + "cv-hostile-" + UUID().uuidString
             #expect(FileManager.default.createFile(atPath: path, contents: data))
             defer { unlink(path) }
-            return try BrowserAudio.playable(fd: open(path, O_RDONLY | O_CLOEXEC), fileSize: Int64(data.count), frames: frames)
+            return try BrowserAudio.playable(try verifiedAudio(path), frames: frames)
         }
         let mulaw = WAVBuilder.bytes8(tag: 7, WAVBuilder.pseudoRandomBytes(800))
         #expect(errorKind { try source(Data("not audio at all".utf8), frames: 10) } == .vaultFailure)
@@ -587,4 +592,14 @@ final class ElementCounter: NSObject, XMLParserDelegate {
         counts[name, default: 0] += 1
         self.attributes += attributes.keys
     }
+}
+
+/// A file opened the way the vault opens stored audio: read only through the digests of its bytes now.
+func verifiedAudio(_ path: String) throws -> VerifiedAudio {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    var segments = SegmentDigests.Accumulator()
+    data.withUnsafeBytes { segments.update($0) }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    #expect(fd >= 0)
+    return VerifiedAudio(fd: fd, size: Int64(data.count), sha256: try FileDigest.sha256(fd: fd).hex, segments: segments.finish())
 }

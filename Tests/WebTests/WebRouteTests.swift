@@ -313,6 +313,61 @@ import Testing
         #expect(try f.auditCount(action: "export", target: id) == 1)
     }
 
+    /// Altered after ingest (same size): the download is refused, not sent with the catalog's hash in the audit,
+    /// and playback is refused too; both refusals audited. A coach without the download right never gets the
+    /// stored file from `/audio`.
+    @Test func anAlteredRecordingLeavesByNoWayAndACoachGetsNoOriginal() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        let path = f.vault.files.absolute(try #require(try f.vault.catalog.recording(id: id)).audioPath)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        try await Application(router: f.router()).test(.router) { client in
+            let coach = try await client.login("cora")
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: coach.headers) { r in
+                #expect(r.status == .ok)
+                #expect(Data(r.body.readableBytesView) != original, "a rendition, not the evidence file")
+            }
+            var bytes = original
+            bytes[100] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let dpo = try await client.login("dana")
+            try await client.execute(uri: "/calls/\(id)/download", method: .get, headers: dpo.headers) { r in
+                #expect(r.status == .internalServerError)
+                #expect(!String(buffer: r.body).contains("RIFF"))
+            }
+            try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: dpo.headers([.range: "bytes=0-1023"])) { r in
+                #expect(r.status == .internalServerError)
+            }
+        }
+        #expect(try f.auditCount(action: "export", target: id) == 0, "the trail does not say the evidence left")
+        #expect(try f.auditCount(action: "recording.export_refused", target: id) == 2)
+    }
+
+    /// The hold page's "Export evidence" is the signed bag as one zip, for officers; the export is audited.
+    @Test func aHoldsEvidenceIsOneZipForOfficersOnly() async throws {
+        let f = try WebFixture()
+        var selection = HoldSelection()
+        selection.tenant = "telco-be"
+        let hold = try Holds(vault: f.vault).place(kind: "legal", caseRef: "C-EV", note: nil, reviewAt: nil, selection: selection).holdID
+        try await Application(router: f.router()).test(.router) { client in
+            let dpo = try await client.login("dana")
+            try await client.execute(uri: "/holds/\(hold)", method: .get, headers: dpo.headers) { r in
+                #expect(String(buffer: r.body).contains("href=\"/holds/\(hold)/evidence.zip\""))
+            }
+            try await client.execute(uri: "/holds/\(hold)/evidence.zip", method: .get, headers: dpo.headers) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "application/zip")
+                #expect(r.headers[.contentDisposition]?.contains("callvault-evidence-\(hold)-") == true)
+                #expect(r.body.getBytes(at: 0, length: 2) == [0x50, 0x4B])
+            }
+            let coach = try await client.login("cora")
+            try await client.execute(uri: "/holds/\(hold)/evidence.zip", method: .get, headers: coach.headers) { #expect($0.status == .forbidden) }
+        }
+        #expect(try f.auditCount(action: "evidence.exported", target: hold) == 1)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))?.filter { $0.hasPrefix("callvault-evidence-") } ?? []
+        #expect(leftovers.isEmpty, "the bag's temporary folder is removed")
+    }
+
     @Test func coachDownloadIsASetting() async throws {
         let f = try WebFixture(extraConfiguration: "[web]\ncoach_download = true\n")
         let id = try f.recordings(team: "billing-nl")[0]

@@ -1,0 +1,216 @@
+// `callvault evidence export HOLD --to DIR` (issue 21 §2): one BagIt bag (RFC 8493) of a hold's calls — the
+// original bytes as checked at ingest, their records, the chain of custody and the hold — with the tag
+// manifest signed by the store's Ed25519 evidence key. `evidence verify` (CallVaultEvidence) checks it anywhere.
+import CallVaultCore
+import CallVaultEvidence
+import CallVaultStore
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `evidence export` wrote.
+public struct EvidenceBagSummary: Sendable {
+    public var folder: String
+    public var recordings: Int
+    public var metadataOnly: Int
+    public var tagManifestSHA256: String
+    /// The reason the bag has no RFC 3161 time-stamp (none is requested yet).
+    public var warnings: [String]
+}
+
+/// The store's evidence signing key (Ed25519), made on first use and kept beside `subject.key`.
+struct EvidenceKey {
+    static let fileName = "evidence.key"
+    let key: Curve25519.Signing.PrivateKey
+
+    static func load(_ vault: Vault) throws -> EvidenceKey {
+        let raw = try StoreKeyFile.createOnce(root: vault.root, name: fileName) {
+            Array(Curve25519.Signing.PrivateKey().rawRepresentation)
+        }
+        return EvidenceKey(key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
+    }
+}
+
+public struct EvidenceExport: Sendable {
+    public let vault: Vault
+
+    public init(vault: Vault) { self.vault = vault }
+
+    /// The store's evidence public key in PEM (officers).
+    public func publicKey() throws -> (pem: String, fingerprint: String) {
+        try vault.require(Requests.officers, to: "evidence key")
+        let key = try EvidenceKey.load(vault).key.publicKey
+        return (EvidencePublicKey.pem(key), EvidencePublicKey.fingerprint(key))
+    }
+
+    /// Writes `DIR/callvault-evidence-HOLD-TIME/`. A recording whose bytes fail their check stops the export
+    /// (audited, the bag removed), naming it. Memory stays flat: audio is copied a segment at a time.
+    public func write(hold holdID: String, into directory: String) throws -> EvidenceBagSummary {
+        try vault.require(Requests.officers, to: "evidence export")
+        guard RecordingID.isWellFormed(holdID) else { throw vault.refuseInvalidID(action: "evidence export", what: "hold") }
+        guard let (hold, items) = try vault.catalog.hold(id: holdID) else { throw VaultError(.notFound, "hold \(holdID): no such hold") }
+        let key = try EvidenceKey.load(vault)
+        let now = vault.clock.now()
+        let stamp = Timestamp.utc(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+            throw VaultError.failure("cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+        let name = "callvault-evidence-\(holdID)-\(stamp)"
+        let folder = directory + "/" + name
+        guard mkdir(folder, 0o700) == 0 else {
+            if errno == EEXIST { throw VaultError(.usage, "--to: \(folder) exists already (an export never overwrites)") }
+            throw VaultError.failure("cannot create \(folder): \(String(cString: strerror(errno)))")
+        }
+        do {
+            return try fill(StoreFiles(root: folder), folder: folder, hold: hold, items: items, key: key, now: now)
+        } catch {
+            try? StoreFiles(root: directory).removeTree(name)
+            throw error
+        }
+    }
+
+    func fill(_ out: StoreFiles, folder: String, hold: HoldRow, items: [(recordingID: String, metadataOnly: Bool)],
+              key: EvidenceKey, now: Date) throws -> EvidenceBagSummary {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var payload: [(path: String, sha256: String, bytes: Int64)] = []
+        func put(_ data: Data, _ path: String) throws {
+            try out.makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
+            try out.writeFile(data, at: path)
+            payload.append((path, Hex.encode(SHA256.hash(data: data)), Int64(data.count)))
+        }
+        var recordings = 0, metadataOnly = 0
+        for item in items {
+            guard let row = try vault.catalog.recording(id: item.recordingID) else { continue }
+            let dir = "data/recordings/\(row.id)"
+            if row.audioDeletedAt == nil, !item.metadataOnly {
+                let ext = URL(fileURLWithPath: row.audioPath).pathExtension
+                let path = "\(dir)/audio.\(ext.isEmpty ? "audio" : ext)"
+                try out.makeDirectories(dir)
+                let (sha, bytes) = try copyVerified(row, to: out.absolute(path))
+                payload.append((path, sha, bytes))
+                recordings += 1
+            } else {
+                metadataOnly += 1
+            }
+            try put(try encoder.encode(row), "\(dir)/record.json")
+        }
+        let custody = try vault.catalog.custodyEvents(targets: [hold.id] + items.map(\.recordingID))
+        var lines = Data()
+        for e in custody {
+            let o: [String: Any] = ["seq": e.seq, "at": e.at, "actor": e.actor, "principal": e.principal ?? NSNull(), "action": e.action,
+                                    "target": e.target ?? NSNull(), "details": e.details, "prev_hash": e.prevHash, "hash": e.hash]
+            lines += try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
+            lines += Data("\n".utf8)
+        }
+        try put(lines, "data/custody/chain-of-custody.jsonl")
+        var holdDoc = try JSONSerialization.jsonObject(with: try encoder.encode(hold)) as? [String: Any] ?? [:]
+        holdDoc["recordings"] = items.map { ["recording_id": $0.recordingID, "metadata_only": $0.metadataOnly] as [String: Any] }
+        try put(try JSONSerialization.data(withJSONObject: holdDoc, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+                "data/custody/hold.json")
+        // The head before this export's own event, which follows with the bag's tag-manifest hash.
+        let head = try vault.catalog.auditChainHead()
+        let anchor: [String: Any] = ["seq": head?.seq ?? 0, "hash": head?.hash ?? "", "at": Timestamp.utc(now),
+                                     "check": "callvault audit verify --expect-head SEQ:HASH"]
+        try put(try JSONSerialization.data(withJSONObject: anchor, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+                "data/custody/audit-anchor.json")
+
+        let warning = "no RFC 3161 time-stamp: callvault does not request one yet; the bag's time rests on its signature and the audit chain"
+        let info = [
+            "Source-Organization: callvault evidence export",
+            "Bagging-Date: \(Timestamp.utc(now).prefix(10))",
+            "Bagging-Time: \(Timestamp.utc(now))",
+            "External-Identifier: hold \(hold.id)",
+            "Bag-Software-Agent: callvault",
+            "Payload-Oxum: \(BagIt.oxum(bytes: payload.reduce(0) { $0 + $1.bytes }, files: payload.count))",
+            "Signature: Ed25519 over tagmanifest-sha256.txt, key fingerprint SHA-256 \(EvidencePublicKey.fingerprint(key.key.publicKey))",
+            "Time-Stamp: none (\(warning))",
+        ].joined(separator: "\n") + "\n"
+        let manifest = Data(BagIt.manifestText(payload.map { ($0.path, $0.sha256) }).utf8)
+        var tags: [(path: String, sha256: String)] = []
+        for (path, data) in [("bagit.txt", Data(BagIt.bagitText.utf8)), ("bag-info.txt", Data(info.utf8)), (BagIt.manifest, manifest)] {
+            try out.writeFile(data, at: path)
+            tags.append((path, Hex.encode(SHA256.hash(data: data))))
+        }
+        let tagManifest = Data(BagIt.manifestText(tags).utf8)
+        try out.writeFile(tagManifest, at: BagIt.tagManifest)
+        try out.makeDirectories("signatures")
+        try out.writeFile(try key.key.signature(for: tagManifest), at: BagIt.signature)
+        try out.writeFile(Data(EvidencePublicKey.pem(key.key.publicKey).utf8), at: BagIt.signerKey)
+        try out.writeFile(Data(EvidenceReadme.text.utf8), at: "signatures/README-verify.txt")
+        try out.syncFileSystem()
+        let tagHash = Hex.encode(SHA256.hash(data: tagManifest))
+        try vault.catalog.appendAudit([vault.event("evidence.exported", target: hold.id, details: [
+            "recordings": String(recordings), "metadata_only": String(metadataOnly), "tagmanifest_sha256": tagHash, "time_stamp": "none",
+        ])])
+        return EvidenceBagSummary(folder: folder, recordings: recordings, metadataOnly: metadataOnly, tagManifestSHA256: tagHash,
+                                  warnings: [warning])
+    }
+
+    /// Copies a stored recording's bytes through `VerifiedAudio` (every segment checked) into `path`, hashing
+    /// what is written; the whole must be the ingest SHA-256. A failed check is audited and names the recording.
+    func copyVerified(_ row: RecordingRow, to path: String) throws -> (sha256: String, bytes: Int64) {
+        let audio = try Playback(vault: vault).openVerifiedAudio(row, action: "evidence export")
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw VaultError.failure("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var at: Int64 = 0
+        do {
+            while at < audio.size {
+                let piece = try audio.read(offset: at, count: Int(min(Int64(SegmentDigests.segmentBytes), audio.size - at)))
+                hasher.update(data: piece)
+                let written = piece.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                guard written == piece.count else { throw VaultError.failure("cannot write \(path): \(String(cString: strerror(errno)))") }
+                at += Int64(piece.count)
+            }
+        } catch let altered as AudioAltered {
+            throw refuse(row, segment: altered.segment.map(String.init) ?? "whole file")
+        }
+        let sha = Hex.encode(hasher.finalize())
+        guard sha == row.sha256 else { throw refuse(row, segment: "whole file") }
+        guard fsync(fd) == 0 else { throw VaultError.failure("cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        return (sha, at)
+    }
+
+    func refuse(_ row: RecordingRow, segment: String) -> VaultError {
+        try? vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
+            "mismatch": "sha256", "action": "evidence export", "segment": segment])])
+        return VaultError.failure("evidence export: recording \(row.id) is not what was checked at ingest (it was altered); no bag was written. Run `callvault fixity`")
+    }
+}
+
+/// signatures/README-verify.txt: how a recipient checks the bag with standard tools, in nl, fr and en.
+enum EvidenceReadme {
+    static let text = """
+        HOW TO VERIFY THIS BAG (English)
+        1. The files: `bagit.py --validate FOLDER` (Library of Congress bagit-python) or `callvault evidence verify FOLDER`.
+        2. The signature of tagmanifest-sha256.txt (Ed25519, 64 raw bytes):
+           openssl pkeyutl -verify -pubin -inkey signatures/signer.pub -rawin -in tagmanifest-sha256.txt -sigfile signatures/tagmanifest-sha256.txt.sig
+        3. The key: compare the fingerprint in bag-info.txt with the one the vault's operator gives you
+           (`callvault evidence key`), or run `callvault evidence verify FOLDER --key THEIR-KEY.pem`.
+        4. The audit chain: data/custody/audit-anchor.json holds the chain's head at export; the operator can run
+           `callvault audit verify --expect-head SEQ:HASH`.
+
+        DEZE BAG CONTROLEREN (Nederlands)
+        1. De bestanden: `bagit.py --validate MAP` (bagit-python van de Library of Congress) of `callvault evidence verify MAP`.
+        2. De handtekening van tagmanifest-sha256.txt (Ed25519, 64 bytes):
+           openssl pkeyutl -verify -pubin -inkey signatures/signer.pub -rawin -in tagmanifest-sha256.txt -sigfile signatures/tagmanifest-sha256.txt.sig
+        3. De sleutel: vergelijk de vingerafdruk in bag-info.txt met die welke de beheerder van de kluis u geeft
+           (`callvault evidence key`), of voer `callvault evidence verify MAP --key HUN-SLEUTEL.pem` uit.
+        4. De auditketen: data/custody/audit-anchor.json bevat het einde van de keten bij de export; de beheerder kan
+           `callvault audit verify --expect-head SEQ:HASH` uitvoeren.
+
+        VÉRIFIER CE SAC (français)
+        1. Les fichiers : `bagit.py --validate DOSSIER` (bagit-python de la Library of Congress) ou `callvault evidence verify DOSSIER`.
+        2. La signature de tagmanifest-sha256.txt (Ed25519, 64 octets) :
+           openssl pkeyutl -verify -pubin -inkey signatures/signer.pub -rawin -in tagmanifest-sha256.txt -sigfile signatures/tagmanifest-sha256.txt.sig
+        3. La clé : comparez l'empreinte de bag-info.txt avec celle que l'exploitant du coffre vous donne
+           (`callvault evidence key`), ou lancez `callvault evidence verify DOSSIER --key SA-CLE.pem`.
+        4. La chaîne d'audit : data/custody/audit-anchor.json contient la tête de la chaîne à l'export ; l'exploitant
+           peut lancer `callvault audit verify --expect-head SEQ:HASH`.
+
+        """
+}

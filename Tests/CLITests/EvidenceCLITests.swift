@@ -1,0 +1,115 @@
+// `callvault evidence export|key|verify` (issue 21 §2): a hold's calls as one signed BagIt bag that proves
+// itself, checked by our verifier, by openssl and by the Library of Congress's bagit-python.
+import CallVaultStore
+import CallVaultTesting
+import Foundation
+import Testing
+
+extension RequestCLITests {
+    /// Holds the subject's three acme calls and exports the hold; returns the bag's folder and the hold.
+    func evidenceBag(_ box: Sandbox) throws -> (folder: String, hold: String) {
+        let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "CASE-1", "--tenant", "acme-energy", "--caller", Self.subject])
+        let id = try #require(hold["hold_id"] as? String)
+        let r = try ok(box, ["evidence", "export", id, "--to", box.dir + "/bags"])
+        return (try #require(r["folder"] as? String), id)
+    }
+
+    func run(_ tool: String, _ args: [String], in dir: String? = nil) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [tool] + args
+        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    }
+
+    @Test func anEvidenceBagHoldsTheCallsAsCheckedAndVerifiesWithStandardTools() throws {
+        let box = try populated()
+        let (folder, hold) = try evidenceBag(box)
+        let ids = try box.recordingIDs()
+        let files = box.files(under: folder)
+        for call in ["S1", "S2", "S4"] {
+            let id = ids[call]!
+            #expect(files.contains("data/recordings/\(id)/record.json"))
+            let audio = try #require(files.first { $0.hasPrefix("data/recordings/\(id)/audio.") })
+            let path = try box.catalog().read { db in try String.fetchOne(db, sql: "SELECT audio_path FROM recordings WHERE id = ?", arguments: [id]) }!
+            #expect(FileManager.default.contents(atPath: folder + "/" + audio) == FileManager.default.contents(atPath: box.store + "/" + path),
+                    "the original bytes")
+        }
+        #expect(!files.contains { $0.contains(ids["O1"]!) || $0.contains(ids["S3"]!) }, "nothing outside the hold")
+        for f in ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/custody/chain-of-custody.jsonl",
+                  "data/custody/hold.json", "data/custody/audit-anchor.json", "signatures/tagmanifest-sha256.txt.sig",
+                  "signatures/signer.pub", "signatures/README-verify.txt"] {
+            #expect(files.contains(f), "\(f)")
+        }
+        let custody = try String(contentsOfFile: folder + "/data/custody/chain-of-custody.jsonl", encoding: .utf8)
+        #expect(custody.contains("\"hold.placed\""), "the hold's own events are in the chain of custody")
+        #expect(!custody.contains(Self.subject), "the audit never holds a number")
+        let info = try String(contentsOfFile: folder + "/bag-info.txt", encoding: .utf8)
+        #expect(info.contains("Time-Stamp: none"), "the missing time-stamp is said in the bag")
+        // Ours, openssl's, and bagit-python's verdicts.
+        let verified = try box.run(["evidence", "verify", folder])
+        #expect(verified.status == 0 && verified.stdout.contains("bag ok"), "\(verified.stdout)")
+        let openssl = try run("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", "signatures/signer.pub", "-rawin",
+                                          "-in", "tagmanifest-sha256.txt", "-sigfile", "signatures/tagmanifest-sha256.txt.sig"], in: folder)
+        #expect(openssl.status == 0 && openssl.output.contains("Signature Verified Successfully"), "\(openssl.output)")
+        let haveBagit = try run("python3", ["-c", "import bagit"]).status == 0
+        if ProcessInfo.processInfo.environment["CALLVAULT_REQUIRE_BAGIT"] == "1" || haveBagit {
+            let bagit = try run("python3", ["-m", "bagit", "--validate", folder])
+            #expect(bagit.status == 0 && bagit.output.contains("is valid"), "\(bagit.output)")
+        }
+        // The key the store prints is the one that signed; the export is audited with the tag manifest's hash.
+        let key = try box.run(["--as", "dpo", "evidence", "key"])
+        let signer = try String(contentsOfFile: folder + "/signatures/signer.pub", encoding: .utf8)
+        #expect(key.status == 0 && key.stdout.trimmingCharacters(in: .newlines) == signer.trimmingCharacters(in: .newlines))
+        try key.stdout.write(toFile: box.dir + "/store.pem", atomically: true, encoding: .utf8)
+        #expect(try box.run(["evidence", "verify", folder, "--key", box.dir + "/store.pem"]).status == 0)
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'evidence.exported' AND target = '\(hold)'") == 1)
+    }
+
+    /// One flipped bit anywhere is caught, and the verifier names the file.
+    @Test(arguments: ["audio", "data/custody/hold.json", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt",
+                      "signatures/tagmanifest-sha256.txt.sig", "extra", "symlink"])
+    func oneFlippedBitIsNamedByVerify(target: String) throws {
+        let box = try populated()
+        let (folder, _) = try evidenceBag(box)
+        let file = target == "audio" ? try #require(box.files(under: folder).first { $0.contains("/audio.") }) : target
+        if target == "extra" {
+            try Data("added".utf8).write(to: URL(fileURLWithPath: folder + "/data/custody/added.txt"))
+        } else if target == "symlink" {
+            // A file of the bag replaced by a link to something else of the recipient's: named, never read.
+            try FileManager.default.removeItem(atPath: folder + "/data/custody/hold.json")
+            try FileManager.default.createSymbolicLink(atPath: folder + "/data/custody/hold.json", withDestinationPath: "/etc/hostname")
+        } else {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file))
+            bytes[bytes.count / 2] ^= 0x01
+            try bytes.write(to: URL(fileURLWithPath: folder + "/" + file))
+        }
+        let r = try box.run(["evidence", "verify", folder])
+        #expect(r.status == 1, "\(r.stdout)")
+        let named = target == "extra" ? "data/custody/added.txt" : target == "symlink" ? "data/custody/hold.json" : file
+        #expect(r.stdout.contains("DIFFERS: ") && r.stdout.contains(named), "\(r.stdout)")
+    }
+
+    /// A held call altered since ingest is not put in a bag: the export fails naming it, leaves no bag, and the
+    /// refusal is audited. Coaches cannot export evidence.
+    @Test func anAlteredCallStopsTheEvidenceExport() throws {
+        let box = try populated()
+        let s2 = try #require(try box.recordingIDs()["S2"])
+        let path = try box.catalog().read { db in try String.fetchOne(db, sql: "SELECT audio_path FROM recordings WHERE id = ?", arguments: [s2]) }!
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: box.store + "/" + path))
+        bytes[bytes.count - 3] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: box.store + "/" + path))
+        let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "CASE-2", "--tenant", "acme-energy", "--caller", Self.subject])["hold_id"] as! String
+        let r = try box.run(["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags"])
+        #expect(r.status == 1 && r.stderr.contains(s2), "\(r.stderr)")
+        #expect(box.files(under: box.dir + "/bags").isEmpty, "no bag")
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'recording.export_refused' AND target = '\(s2)'") == 1)
+        #expect(try box.run(["--as", "coach-an", "evidence", "export", hold, "--to", box.dir + "/bags"]).status == 3)
+    }
+}
