@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -41,7 +42,7 @@ let package = Package(
         // Evidence bags (BagIt, RFC 8493) and their verification, which a recipient runs without a store.
         .target(
             name: "CallVaultEvidence",
-            dependencies: ["CallVaultCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CallVaultCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1")]
         ),
         .target(
             name: "CallVaultAudio",

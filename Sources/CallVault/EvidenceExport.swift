@@ -16,7 +16,9 @@ public struct EvidenceBagSummary: Sendable {
     public var recordings: Int
     public var metadataOnly: Int
     public var tagManifestSHA256: String
-    /// The reason the bag has no RFC 3161 time-stamp (none is requested yet).
+    /// The RFC 3161 authority's time (GeneralizedTime), when `[evidence] tsa_url` is set.
+    public var timeStamp: String?
+    /// Why the bag has no time-stamp, when it has none.
     public var warnings: [String]
 }
 
@@ -117,7 +119,8 @@ public struct EvidenceExport: Sendable {
         try put(try JSONSerialization.data(withJSONObject: anchor, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
                 "data/custody/audit-anchor.json")
 
-        let warning = "no RFC 3161 time-stamp: callvault does not request one yet; the bag's time rests on its signature and the audit chain"
+        let tsa = vault.configuration.tsaURL
+        let warning = "no RFC 3161 time-stamp: [evidence] tsa_url is not set; the bag's time rests on its signature and the audit chain"
         let info = [
             "Source-Organization: callvault evidence export",
             "Bagging-Date: \(Timestamp.utc(now).prefix(10))",
@@ -126,7 +129,7 @@ public struct EvidenceExport: Sendable {
             "Bag-Software-Agent: callvault",
             "Payload-Oxum: \(BagIt.oxum(bytes: payload.reduce(0) { $0 + $1.bytes }, files: payload.count))",
             "Signature: Ed25519 over tagmanifest-sha256.txt, key fingerprint SHA-256 \(EvidencePublicKey.fingerprint(key.key.publicKey))",
-            "Time-Stamp: none (\(warning))",
+            tsa.map { "Time-Stamp: RFC 3161 over tagmanifest-sha256.txt by \($0), in \(BagIt.timeStamp)" } ?? "Time-Stamp: none (\(warning))",
         ].joined(separator: "\n") + "\n"
         let manifest = Data(BagIt.manifestText(payload.map { ($0.path, $0.sha256) }).utf8)
         var tags: [(path: String, sha256: String)] = []
@@ -140,13 +143,23 @@ public struct EvidenceExport: Sendable {
         try out.writeFile(try key.key.signature(for: tagManifest), at: BagIt.signature)
         try out.writeFile(Data(EvidencePublicKey.pem(key.key.publicKey).utf8), at: BagIt.signerKey)
         try out.writeFile(Data(EvidenceReadme.text.utf8), at: "signatures/README-verify.txt")
+        var stamp: TimeStamp.Token?
+        if let tsa {
+            do {
+                let (response, token) = try TimeStamp.obtain(url: tsa, sha256: Array(SHA256.hash(data: tagManifest)))
+                try out.writeFile(Data(response), at: BagIt.timeStamp)
+                stamp = token
+            } catch let refused as TimeStamp.Refused {
+                throw VaultError.failure("evidence export: no time-stamp from \(tsa): \(refused.description); no bag was written")
+            }
+        }
         try out.syncFileSystem()
         let tagHash = Hex.encode(SHA256.hash(data: tagManifest))
         try vault.catalog.appendAudit([vault.event("evidence.exported", target: hold.id, details: [
-            "recordings": String(recordings), "metadata_only": String(metadataOnly), "tagmanifest_sha256": tagHash, "time_stamp": "none",
+            "recordings": String(recordings), "metadata_only": String(metadataOnly), "tagmanifest_sha256": tagHash, "time_stamp": stamp?.genTime ?? "none",
         ])])
         return EvidenceBagSummary(folder: folder, recordings: recordings, metadataOnly: metadataOnly, tagManifestSHA256: tagHash,
-                                  warnings: [warning])
+                                  timeStamp: stamp?.genTime, warnings: stamp == nil ? [warning] : [])
     }
 
     /// Copies a stored recording's bytes through `VerifiedAudio` (every segment checked) into `path`, hashing
@@ -193,6 +206,8 @@ enum EvidenceReadme {
            (`callvault evidence key`), or run `callvault evidence verify FOLDER --key THEIR-KEY.pem`.
         4. The audit chain: data/custody/audit-anchor.json holds the chain's head at export; the operator can run
            `callvault audit verify --expect-head SEQ:HASH`.
+        5. The time-stamp, if there is one (signatures/tagmanifest-sha256.txt.tsr), with the authority's CA certificate:
+           openssl ts -verify -in signatures/tagmanifest-sha256.txt.tsr -data tagmanifest-sha256.txt -CAfile TSA-CA.pem
 
         DEZE BAG CONTROLEREN (Nederlands)
         1. De bestanden: `bagit.py --validate MAP` (bagit-python van de Library of Congress) of `callvault evidence verify MAP`.
@@ -202,6 +217,8 @@ enum EvidenceReadme {
            (`callvault evidence key`), of voer `callvault evidence verify MAP --key HUN-SLEUTEL.pem` uit.
         4. De auditketen: data/custody/audit-anchor.json bevat het einde van de keten bij de export; de beheerder kan
            `callvault audit verify --expect-head SEQ:HASH` uitvoeren.
+        5. Het tijdstempel, als er een is (signatures/tagmanifest-sha256.txt.tsr), met het CA-certificaat van de uitgever:
+           openssl ts -verify -in signatures/tagmanifest-sha256.txt.tsr -data tagmanifest-sha256.txt -CAfile TSA-CA.pem
 
         VÉRIFIER CE SAC (français)
         1. Les fichiers : `bagit.py --validate DOSSIER` (bagit-python de la Library of Congress) ou `callvault evidence verify DOSSIER`.
@@ -211,6 +228,8 @@ enum EvidenceReadme {
            (`callvault evidence key`), ou lancez `callvault evidence verify DOSSIER --key SA-CLE.pem`.
         4. La chaîne d'audit : data/custody/audit-anchor.json contient la tête de la chaîne à l'export ; l'exploitant
            peut lancer `callvault audit verify --expect-head SEQ:HASH`.
+        5. L'horodatage, s'il y en a un (signatures/tagmanifest-sha256.txt.tsr), avec le certificat de l'autorité :
+           openssl ts -verify -in signatures/tagmanifest-sha256.txt.tsr -data tagmanifest-sha256.txt -CAfile TSA-CA.pem
 
         """
 }

@@ -123,6 +123,8 @@ public struct Configuration: Sendable {
     public var users: [String: User]
     public var web = WebSettings()
     public var catalog = CatalogSettings()
+    /// `[evidence] tsa_url`: the RFC 3161 time-stamping authority evidence bags are stamped by (http or https).
+    public var tsaURL: String?
     /// How long a worker's claim on an inbox pair holds before another worker may take the pair over.
     public var claimLease = ISODuration("PT2M")!
 
@@ -267,7 +269,7 @@ struct ConfigurationReader {
     }
 
     func read(_ root: TOMLTable) throws -> Configuration {
-        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users", "web", "catalog"], at: "")
+        try checkKeys(root, ["time_zone", "retention", "inbox", "ingest", "tenants", "users", "web", "catalog", "evidence"], at: "")
         let zone = try timeZone(root, "time_zone", at: "") ?? TimeZone(identifier: "Europe/Brussels")!
 
         var retention = RetentionPolicy(audio: ISODuration("P1M")!, metadata: ISODuration("P6M")!)
@@ -399,6 +401,15 @@ struct ConfigurationReader {
                                           tenants: tenants, users: users)
         if let w = try table(root, "web", at: "") { configuration.web = try web(w) }
         configuration.claimLease = claimLease
+        if let e = try table(root, "evidence", at: "") {
+            try checkKeys(e, ["tsa_url"], at: "evidence")
+            if let u = try string(e, "tsa_url", at: "evidence.") {
+                guard let url = URL(string: u), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                    throw fail("evidence.tsa_url", "'\(u)' is not an http:// or https:// URL of a time-stamping authority")
+                }
+                configuration.tsaURL = u
+            }
+        }
         if let c = try table(root, "catalog", at: "") {
             try checkKeys(c, ["url", "password_file"], at: "catalog")
             configuration.catalog.url = try string(c, "url", at: "catalog.")

@@ -10,6 +10,7 @@ public enum BagIt {
     public static let tagManifest = "tagmanifest-sha256.txt"
     public static let signature = "signatures/tagmanifest-sha256.txt.sig"
     public static let signerKey = "signatures/signer.pub"
+    public static let timeStamp = "signatures/tagmanifest-sha256.txt.tsr"
 
     /// A manifest's text: `HEX  PATH` per line, sorted by path. Paths are the bag's own (ids and fixed names);
     /// CR, LF and % are percent-encoded as RFC 8493 §2.1.3 asks.
@@ -76,6 +77,8 @@ public struct BagReport: Sendable {
     public var checked: [String] = []
     /// The fingerprint of the key that signed the tag manifest, when the signature holds.
     public var signer: String?
+    /// The authority's time, when the bag has a time-stamp whose imprint holds.
+    public var timeStamp: String?
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -161,6 +164,20 @@ public enum BagVerifier {
         guard let sig = read(BagIt.signature), sig.count == 64 else {
             report.problems.append((BagIt.signature, "missing or not a 64-byte Ed25519 signature"))
             return report
+        }
+        // The time-stamp: its imprint must be this tag manifest (its signature is the authority's, checked with
+        // the authority's certificate by `openssl ts -verify`).
+        let info = read("bag-info.txt").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if let tsr = read(BagIt.timeStamp) {
+            do {
+                let token = try TimeStamp.check(response: Array(tsr), sha256: Array(SHA256.hash(data: tagData)), nonce: nil)
+                report.timeStamp = token.genTime
+                report.checked.append("the RFC 3161 time-stamp's imprint (\(token.genTime)); its signature: openssl ts -verify with the authority's CA")
+            } catch {
+                report.problems.append((BagIt.timeStamp, error.description))
+            }
+        } else if info.contains("Time-Stamp: RFC 3161") {
+            report.problems.append((BagIt.timeStamp, "missing, though bag-info.txt says the bag was time-stamped"))
         }
         if key.isValidSignature(sig, for: tagData) {
             report.signer = EvidencePublicKey.fingerprint(key)

@@ -23,9 +23,10 @@ struct EvidenceCommand: ParsableCommand {
             let bag = try EvidenceExport(vault: vault).write(hold: hold, into: to)
             if global.json {
                 printJSON(["folder": bag.folder, "recordings": bag.recordings, "metadata_only": bag.metadataOnly,
-                           "tagmanifest_sha256": bag.tagManifestSHA256, "warnings": bag.warnings])
+                           "tagmanifest_sha256": bag.tagManifestSHA256, "time_stamp": orNull(bag.timeStamp), "warnings": bag.warnings])
             } else {
-                printLine("wrote \(bag.folder): \(bag.recordings) recording(s), \(bag.metadataOnly) metadata only; tag manifest SHA-256 \(bag.tagManifestSHA256)")
+                printLine("wrote \(bag.folder): \(bag.recordings) recording(s), \(bag.metadataOnly) metadata only; tag manifest SHA-256 \(bag.tagManifestSHA256)"
+                          + (bag.timeStamp.map { "; time-stamped \($0)" } ?? ""))
                 for w in bag.warnings { FileHandle.standardError.write(Data("callvault: warning: \(w)\n".utf8)) }
             }
         }
@@ -50,9 +51,10 @@ struct EvidenceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify", abstract: "Check a bag: its manifests, every file and the signature. Needs no store.",
             discussion: "Exit 0 when everything holds; 1 naming every file that differs, is missing or is not listed.")
+        // For --json; the store options are not used: a recipient has no store.
+        @OptionGroup var global: GlobalOptions
         @Argument(help: "The bag's folder.") var folder: String
         @Option(help: "The store's public key (PEM from `callvault evidence key`): require that it signed the bag.") var key: String?
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             var expected: String?
@@ -67,8 +69,8 @@ struct EvidenceCommand: ParsableCommand {
                 throw VaultError(.usage, "\(folder): no such folder")
             }
             let report = BagVerifier.verify(folder: folder, expectedKeyPEM: expected)
-            if json {
-                printJSON(["ok": report.ok, "signer_fingerprint": orNull(report.signer), "checked": report.checked,
+            if global.json {
+                printJSON(["ok": report.ok, "signer_fingerprint": orNull(report.signer), "time_stamp": orNull(report.timeStamp), "checked": report.checked,
                            "problems": report.problems.map { ["path": $0.path, "why": $0.why] }])
             } else {
                 for c in report.checked { printLine("ok: \(c)") }

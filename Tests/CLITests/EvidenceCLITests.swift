@@ -10,8 +10,9 @@ extension RequestCLITests {
     func evidenceBag(_ box: Sandbox) throws -> (folder: String, hold: String) {
         let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "CASE-1", "--tenant", "acme-energy", "--caller", Self.subject])
         let id = try #require(hold["hold_id"] as? String)
-        let r = try ok(box, ["evidence", "export", id, "--to", box.dir + "/bags"])
-        return (try #require(r["folder"] as? String), id)
+        let r = try box.run(["--as", "dpo", "evidence", "export", id, "--to", box.dir + "/bags", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return (try #require(try r.json()["folder"] as? String), id)
     }
 
     func run(_ tool: String, _ args: [String], in dir: String? = nil) throws -> (status: Int32, output: String) {
@@ -111,5 +112,113 @@ extension RequestCLITests {
         #expect(box.files(under: box.dir + "/bags").isEmpty, "no bag")
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'recording.export_refused' AND target = '\(s2)'") == 1)
         #expect(try box.run(["--as", "coach-an", "evidence", "export", hold, "--to", box.dir + "/bags"]).status == 3)
+    }
+
+    /// A throwaway RFC 3161 authority: its own CA and TSA certificate, `openssl ts -reply` behind
+    /// scripts/test-tsa.py. Returns its folder, its URL and the server process.
+    func localTSA(_ box: Sandbox) throws -> (dir: String, url: String, server: Process) {
+        let dir = box.dir + "/tsa"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "extendedKeyUsage = critical,timeStamping\nbasicConstraints = CA:false\nkeyUsage = critical,digitalSignature\n"
+            .write(toFile: dir + "/ext.cnf", atomically: true, encoding: .utf8)
+        try """
+            [ tsa ]
+            default_tsa = local
+            [ local ]
+            dir = \(dir)
+            serial = $dir/serial
+            crypto_device = builtin
+            signer_cert = $dir/tsa.pem
+            certs = $dir/ca.pem
+            signer_key = $dir/tsa.key
+            signer_digest = sha256
+            default_policy = 1.2.3.4.1
+            digests = sha256
+            accuracy = secs:1
+            ordering = no
+            tsa_name = no
+            ess_cert_id_chain = no
+            ess_cert_id_alg = sha256
+
+            """.write(toFile: dir + "/tsa.cnf", atomically: true, encoding: .utf8)
+        try "01\n".write(toFile: dir + "/serial", atomically: true, encoding: .utf8)
+        for args in [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+             "-subj", "/CN=callvault test TSA CA", "-days", "2", "-addext", "basicConstraints=critical,CA:true",
+             "-addext", "keyUsage=critical,keyCertSign"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr",
+             "-subj", "/CN=callvault test TSA"],
+            ["x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tsa.pem", "-days", "2",
+             "-extfile", "ext.cnf"],
+        ] {
+            let r = try run("openssl", args, in: dir)
+            #expect(r.status == 0, "openssl \(args[0]): \(r.output)")
+        }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", Sandbox.packageRoot + "/scripts/test-tsa.py", dir]
+        let pipe = Pipe()
+        server.standardOutput = pipe
+        // Not the test runner's own stderr: a server left running must not hold the runner's output open.
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let b = pipe.fileHandleForReading.readData(ofLength: 1)
+            if b.isEmpty { break }
+            line += b
+        }
+        let port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (dir, "http://127.0.0.1:\(port)/", server)
+    }
+
+    func setTSA(_ box: Sandbox, _ url: String) throws {
+        let path = box.store + "/callvault.toml"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        if let r = text.range(of: "\n[evidence]") { text = String(text[..<r.lowerBound]) }
+        try (text + "\n[evidence]\ntsa_url = \"\(url)\"\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// With `[evidence] tsa_url`, the bag's tag manifest is time-stamped: openssl verifies the token against the
+    /// authority's CA, `evidence verify` checks its imprint, and another bag's token is named as not this one's.
+    /// An authority that cannot be reached stops the export, leaving no bag.
+    @Test func aTimeStampedBagVerifiesWithOpensslAndAnotherBagsTokenIsCaught() throws {
+        let box = try populated()
+        let tsa = try localTSA(box)
+        // SIGKILL: the runner's children may inherit SIGTERM ignored.
+        defer { kill(tsa.server.processIdentifier, SIGKILL) }
+        try setTSA(box, tsa.url)
+        let (folder, hold) = try evidenceBag(box)
+        #expect(FileManager.default.fileExists(atPath: folder + "/signatures/tagmanifest-sha256.txt.tsr"))
+        #expect(try String(contentsOfFile: folder + "/bag-info.txt", encoding: .utf8).contains("Time-Stamp: RFC 3161"))
+        let openssl = try run("openssl", ["ts", "-verify", "-in", "signatures/tagmanifest-sha256.txt.tsr", "-data", "tagmanifest-sha256.txt",
+                                          "-CAfile", tsa.dir + "/ca.pem", "-untrusted", tsa.dir + "/tsa.pem"], in: folder)
+        #expect(openssl.status == 0 && openssl.output.contains("Verification: OK"), "\(openssl.output)")
+        let verified = try box.run(["evidence", "verify", "--json", folder])
+        let stampedAt = try verified.json()["time_stamp"] as? String
+        #expect(verified.status == 0 && stampedAt?.hasSuffix("Z") == true, "\(verified.stdout)")
+
+        // A second bag of the same hold: its token is for its own tag manifest, not the first bag's.
+        let second = try ok(box, ["evidence", "export", hold, "--to", box.dir + "/bags2"])["folder"] as! String
+        try FileManager.default.removeItem(atPath: folder + "/signatures/tagmanifest-sha256.txt.tsr")
+        try FileManager.default.copyItem(atPath: second + "/signatures/tagmanifest-sha256.txt.tsr", toPath: folder + "/signatures/tagmanifest-sha256.txt.tsr")
+        let swapped = try box.run(["evidence", "verify", folder])
+        #expect(swapped.status == 1 && swapped.stdout.contains("tagmanifest-sha256.txt.tsr") && swapped.stdout.contains("imprint"), "\(swapped.stdout)")
+
+        // The authority gone: no bag, a reason.
+        kill(tsa.server.processIdentifier, SIGKILL)
+        tsa.server.waitUntilExit()
+        let down = try box.run(["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags3"])
+        #expect(down.status == 1 && down.stderr.contains("no time-stamp"), "\(down.stderr)")
+        #expect(box.files(under: box.dir + "/bags3").isEmpty)
+    }
+
+    /// A time-stamping authority is an http(s) URL; anything else is refused at start, naming the key.
+    @Test(arguments: ["ftp://tsa.example/", "tsa.example", "https://"])
+    func aTSAURLThatIsNotHTTPIsRefused(url: String) throws {
+        let box = try populated()
+        try setTSA(box, url)
+        let r = try box.run(["--as", "dpo", "list"])
+        #expect(r.status == 2 && r.stderr.contains("evidence.tsa_url"), "\(r.stderr)")
     }
 }
