@@ -74,6 +74,7 @@ bench: setup
 	bench/web-bench.sh
 	bench/requests-bench.sh
 	bench/postgres-bench.sh
+	bench/evidence-bench.sh
 
 clean:
 	rm -rf .build $(DEMO) .bench .bench-web .bench-requests
