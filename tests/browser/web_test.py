@@ -274,6 +274,9 @@ def officer_part(call_id):
         check(d.find_element(By.ID, "hold-state").text == "active", f"the hold is placed and active ({hold_path})")
         check(call_id in d.page_source, "the hold lists the call")
         shot(d, "hold-detail")
+        href = d.find_element(By.ID, "export-evidence").get_attribute("href").replace(URL, "")
+        bag = fetch_status(d, href)
+        check(bag.get("status") == 200 and bag.get("length", 0) > 1000, f"Export evidence downloads the bag as a zip ({bag})")
 
         visit(d, "/holds")
         rows = table_rows(d, "holds-table")
