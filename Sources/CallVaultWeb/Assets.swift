@@ -61,7 +61,7 @@ enum Assets {
         .soon{color:var(--warn);font-weight:600}
         .pager{display:flex;justify-content:space-between;align-items:center;margin-top:14px}
         dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:6px 16px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
-        .grid2{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:20px}@media(max-width:900px){.grid2{grid-template-columns:1fr}}
+        .grid2{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:20px}@media(max-width:900px){.grid2{grid-template-columns:minmax(0,1fr)}}
         .player{display:flex;flex-direction:column;gap:12px}.player audio{width:100%}
         .waveform{width:100%;height:auto;background:#0f1b2d;border-radius:8px}
         .notice{border-radius:8px;padding:12px 14px;margin-bottom:16px}.notice.ok{background:var(--ok-bg);color:var(--ok)}.notice.bad{background:var(--bad-bg);color:var(--bad)}
@@ -78,6 +78,9 @@ enum Assets {
         #calls td:not(.mono),#holds-table td,#audit-table td:nth-child(2),#quarantine-table td:nth-child(-n+2),#request-calls td:nth-child(n+2),#requests-table td{white-space:nowrap}
         dl.details{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:0 8px;margin:0}dl.details dt{color:var(--muted)}dl.details dd{margin:0;overflow-wrap:anywhere}
         #audit-table td:last-child,#quarantine-table td:nth-child(4){overflow-wrap:anywhere}
+        @media(max-width:700px){.bar{flex-wrap:wrap;height:auto;padding:8px 12px;gap:6px 12px}.bar nav{order:3;flex-basis:100%;flex-wrap:wrap}
+        .bar nav a{padding:6px 8px}.user{margin-left:auto}main,footer{padding:0 12px}main{margin:12px auto}.card{padding:14px;overflow-x:auto}
+        .pager{flex-wrap:wrap;gap:8px}#erase-plan li{overflow-wrap:anywhere}}
         """
 
     static let js = """

@@ -90,6 +90,14 @@ def shot(d, name):
     path = os.path.join(SHOTS, name + ".png")
     d.save_screenshot(path)
     say(f"shot {path}  ({d.current_url.replace(URL, '')})")
+    # The same page on a phone (390 px wide), then back: what a coach sees on the floor.
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    time.sleep(0.2)
+    wide = d.execute_script("return document.documentElement.scrollWidth")
+    d.save_screenshot(os.path.join(SHOTS, name + "-390.png"))
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    if wide > 390:
+        say(f"note {name} at 390 px: the page is {wide} px wide (scrolls sideways)")
     console(d, name)
 
 
