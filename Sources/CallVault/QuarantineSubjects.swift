@@ -23,13 +23,13 @@ extension Quarantine {
     /// quarantined one may be anything.
     static let subjectScanLimit = 1 << 20
 
-    /// The live entries of `tenant` (every tenant when nil) whose sidecar names one of `subjects` (keyed hashes
+    /// The entries among `rows` (live ones) of `tenant` (every tenant when nil) whose sidecar names one of `subjects` (keyed hashes
     /// of E.164 numbers). An entry that names no tenant is the subject's data whichever controller it was for,
     /// and is included. A sidecar that is not JSON (the reason it was refused, often) is read for runs of digits.
-    func copies(naming subjects: Set<String>, tenant: String?, key: SubjectKey) throws -> [(copy: QuarantineCopy, row: RejectionRow)] {
+    func copies(of rows: [RejectionRow], naming subjects: Set<String>, tenant: String?, key: SubjectKey) -> [(copy: QuarantineCopy, row: RejectionRow)] {
         guard !subjects.isEmpty else { return [] }
         var found: [(QuarantineCopy, RejectionRow)] = []
-        for row in try vault.catalog.liveRejections() {
+        for row in rows {
             guard let data = FileManager.default.contents(atPath: vault.files.absolute(row.quarantinePath + "/reason.json")),
                   let reason = try? JSONDecoder().decode(QuarantineReason.self, from: data) else { continue }
             let owner = reason.tenant ?? reason.defaultTenant

@@ -292,8 +292,9 @@ public struct Requests: Sendable {
     /// The quarantine entries naming one of the request's subjects, of its tenant.
     func quarantineCopies(_ r: RequestRow) throws -> [(copy: QuarantineCopy, row: RejectionRow)] {
         let subjects = Set(try vault.catalog.requestSubjects(id: r.id))
-        guard !subjects.isEmpty, try !vault.catalog.liveRejections().isEmpty else { return [] }
-        return try Quarantine(vault: vault).copies(naming: subjects, tenant: r.tenant, key: SubjectKey.load(vault))
+        let rows = try vault.catalog.liveRejections()
+        guard !subjects.isEmpty, !rows.isEmpty else { return [] }
+        return Quarantine(vault: vault).copies(of: rows, naming: subjects, tenant: r.tenant, key: try SubjectKey.load(vault))
     }
 
     /// The quarantine's copies of the subject's calls: refused at ingest, kept until the quarantine period ends,

@@ -87,7 +87,6 @@ public final class VerifiedAudio: Sendable {
     private let wholeChecked = Atomic<Bool>(false)
 
     public var size: Int64 { file.size }
-    public var fd: Int32 { file.fd }
 
     /// Takes ownership of `fd`, a regular file of `size` bytes (the size checked at ingest).
     public init(fd: Int32, size: Int64, sha256: String, segments: SegmentDigests?) {
@@ -101,6 +100,9 @@ public final class VerifiedAudio: Sendable {
     /// `count` bytes from `offset` (both inside the file), every one of them verified.
     public func read(offset: Int64, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
+        guard offset >= 0, offset <= file.size - Int64(count) else {
+            throw VaultError(.usage, "read of \(count) bytes at \(offset) is outside the \(file.size) bytes of the audio")
+        }
         guard let segments else {
             try verifyWhole()
             return try file.read(offset: offset, count: count)

@@ -97,8 +97,15 @@ public enum BagVerifier {
         func read(_ path: String) -> Data? { fm.contents(atPath: folder + "/" + path) }
         // A bag is someone else's folder: a listed path that leaves it, or a symbolic link, is never read.
         func inside(_ path: String) -> Bool {
-            !path.hasPrefix("/") && !path.split(separator: "/").contains("..")
-                && (try? fm.attributesOfItem(atPath: folder + "/" + path)[.type] as? FileAttributeType) != .typeSymbolicLink
+            let parts = path.split(separator: "/")
+            guard !path.hasPrefix("/"), !parts.contains("..") else { return false }
+            // No component may be a link: a folder of the bag replaced by a link leaves it as surely as `..`.
+            var prefix = folder
+            for part in parts {
+                prefix += "/" + part
+                if (try? fm.attributesOfItem(atPath: prefix)[.type] as? FileAttributeType) == .typeSymbolicLink { return false }
+            }
+            return true
         }
         func sha(_ path: String) -> String? {
             guard inside(path), let h = FileHandle(forReadingAtPath: folder + "/" + path) else { return nil }

@@ -75,13 +75,17 @@ extension RequestCLITests {
 
     /// One flipped bit anywhere is caught, and the verifier names the file.
     @Test(arguments: ["audio", "data/custody/hold.json", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt",
-                      "signatures/tagmanifest-sha256.txt.sig", "extra", "symlink"])
+                      "signatures/tagmanifest-sha256.txt.sig", "extra", "symlink", "symlinked folder"])
     func oneFlippedBitIsNamedByVerify(target: String) throws {
         let box = try populated()
         let (folder, _) = try evidenceBag(box)
         let file = target == "audio" ? try #require(box.files(under: folder).first { $0.contains("/audio.") }) : target
         if target == "extra" {
             try Data("added".utf8).write(to: URL(fileURLWithPath: folder + "/data/custody/added.txt"))
+        } else if target == "symlinked folder" {
+            // A folder of the bag replaced by a link to a copy elsewhere: every file in it is named, none read.
+            try FileManager.default.moveItem(atPath: folder + "/data/custody", toPath: box.dir + "/custody-elsewhere")
+            try FileManager.default.createSymbolicLink(atPath: folder + "/data/custody", withDestinationPath: box.dir + "/custody-elsewhere")
         } else if target == "symlink" {
             // A file of the bag replaced by a link to something else of the recipient's: named, never read.
             try FileManager.default.removeItem(atPath: folder + "/data/custody/hold.json")
@@ -93,7 +97,7 @@ extension RequestCLITests {
         }
         let r = try box.run(["evidence", "verify", folder])
         #expect(r.status == 1, "\(r.stdout)")
-        let named = target == "extra" ? "data/custody/added.txt" : target == "symlink" ? "data/custody/hold.json" : file
+        let named = target == "extra" ? "data/custody/added.txt" : target == "symlink" || target == "symlinked folder" ? "data/custody/hold.json" : file
         #expect(r.stdout.contains("DIFFERS: ") && r.stdout.contains(named), "\(r.stdout)")
     }
 
