@@ -13,21 +13,7 @@ source bench/lib.sh
 
 echo "== generating $N one-minute 8 kHz µ-law calls"
 one_minute_call "$W" "$W/base.wav"
-python3 - "$W" "$N" <<'PY'
-import json, sys, datetime
-w, n = sys.argv[1], int(sys.argv[2])
-base = open(f"{w}/base.wav", "rb").read()
-start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
-for i in range(n):
-    data = bytearray(base)
-    data[-8:] = i.to_bytes(8, "little")
-    name = f"{w}/inbox/acme-energy/call-{i:05d}"
-    open(name + ".wav", "wb").write(data)
-    t = start + datetime.timedelta(seconds=90 * i)
-    json.dump({"schema": "callvault.call/1", "call_id": f"bench-{i}", "started_at": t.isoformat(),
-               "direction": "inbound", "agent": {"id": f"a-{i % 40}", "team": "billing-nl"},
-               "caller": "+32470123456", "announcement": {"played": True}}, open(name + ".json", "w"))
-PY
+synthetic_calls "$W" "$N" "$(date -u -d '3 days ago' +%Y-%m-%dT%H:%M:%S+00:00)"
 "$BIN" init --store "$W/store" --tenant acme-energy > /dev/null
 "$BIN" --store "$W/store" ingest "$W/inbox" > /dev/null
 HOLD=$("$BIN" --store "$W/store" hold place --kind legal --case BENCH --tenant acme-energy --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["hold_id"])')

@@ -14,22 +14,7 @@ source bench/lib.sh
 
 echo "== generating $N one-minute 8 kHz µ-law calls"
 one_minute_call "$W" "$W/base.wav"
-python3 - "$W" "$N" <<'PY'
-import json, sys, os, datetime
-w, n = sys.argv[1], int(sys.argv[2])
-base = open(f"{w}/base.wav", "rb").read()
-start = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
-for i in range(n):
-    data = bytearray(base)
-    data[-8:] = i.to_bytes(8, "little")            # every call's bytes differ
-    name = f"{w}/inbox/acme-energy/call-{i:05d}"
-    open(name + ".wav", "wb").write(data)
-    t = start + datetime.timedelta(minutes=2 * i)
-    json.dump({"schema": "callvault.call/1", "call_id": f"bench-{i}", "started_at": t.isoformat(),
-               "ended_at": (t + datetime.timedelta(seconds=60)).isoformat(), "direction": "inbound",
-               "agent": {"id": f"a-{i % 40}", "team": "billing-nl"}, "caller": "+32470123456",
-               "announcement": {"played": True}}, open(name + ".json", "w"))
-PY
+synthetic_calls "$W" "$N" 2026-11-20T08:00:00+00:00
 BYTES=$(du -cb "$W"/inbox/acme-energy/*.wav | tail -1 | cut -f1)
 echo "   $N calls, $((BYTES / 1000000)) MB of audio"
 sync

@@ -21,6 +21,26 @@ one_minute_call() {
   sox "$1/long.wav" -e u-law -b 8 "$2" trim 0 60
 }
 
+# synthetic_calls DIR N START: N pairs in DIR/inbox/acme-energy made from DIR/base.wav (one_minute_call), every
+# call's bytes different, two minutes apart from START (ISO 8601 with offset), each a minute long.
+synthetic_calls() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys, datetime
+w, n, start = sys.argv[1], int(sys.argv[2]), datetime.datetime.fromisoformat(sys.argv[3])
+base = open(f"{w}/base.wav", "rb").read()
+for i in range(n):
+    data = bytearray(base)
+    data[-8:] = i.to_bytes(8, "little")            # every call's bytes differ
+    name = f"{w}/inbox/acme-energy/call-{i:05d}"
+    open(name + ".wav", "wb").write(data)
+    t = start + datetime.timedelta(minutes=2 * i)
+    json.dump({"schema": "callvault.call/1", "call_id": f"bench-{i}", "started_at": t.isoformat(),
+               "ended_at": (t + datetime.timedelta(seconds=60)).isoformat(), "direction": "inbound",
+               "agent": {"id": f"a-{i % 40}", "team": "billing-nl"}, "caller": "+32470123456",
+               "announcement": {"played": True}}, open(name + ".json", "w"))
+PY
+}
+
 # fill DB N AUDIO_EXPIRES METADATA_EXPIRES [DAYS=150]: N synthetic recordings spread over DAYS days from
 # 2026-06-01, all with the given expiry instants (SQL expressions); 100 agents, 10 teams.
 fill() {
