@@ -18,6 +18,8 @@ public struct EvidenceBagSummary: Sendable {
     public var tagManifestSHA256: String
     /// The RFC 3161 authority's time (GeneralizedTime), when `[evidence] tsa_url` is set.
     public var timeStamp: String?
+    /// The e-seal's holder (its certificate's subject), when `[evidence] seal_certificate` is set.
+    public var sealedBy: String?
     /// Why the bag has no time-stamp, when it has none.
     public var warnings: [String]
 }
@@ -49,12 +51,14 @@ public struct EvidenceExport: Sendable {
 
     /// Writes `DIR/callvault-evidence-HOLD-TIME/`. A recording whose bytes fail their check stops the export
     /// (audited, the bag removed), naming it. Memory stays flat: audio is copied a segment at a time.
-    public func write(hold holdID: String, into directory: String) throws -> EvidenceBagSummary {
+    public func write(hold holdID: String, into directory: String, progress: (any RunProgress)? = nil) throws -> EvidenceBagSummary {
         try vault.require(Requests.officers, to: "evidence export")
         guard RecordingID.isWellFormed(holdID) else { throw vault.refuseInvalidID(action: "evidence export", what: "hold") }
         guard let (hold, items) = try vault.catalog.hold(id: holdID) else { throw VaultError(.notFound, "hold \(holdID): no such hold") }
         let key = try EvidenceKey.load(vault)
         let now = vault.clock.now()
+        // The e-seal is checked before anything is written: a wrong key or an expired certificate leaves no bag.
+        let seal = try vault.configuration.seal.map { try Self.sealSigner(certificate: $0.certificate, key: $0.key, at: now) }
         let stamp = Timestamp.utc(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
         if mkdir(directory, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create \(directory): \(String(cString: strerror(errno)))")
@@ -66,7 +70,7 @@ public struct EvidenceExport: Sendable {
             throw VaultError.failure("cannot create \(folder): \(String(cString: strerror(errno)))")
         }
         do {
-            return try fill(StoreFiles(root: folder), folder: folder, hold: hold, items: items, key: key, now: now)
+            return try fill(StoreFiles(root: folder), folder: folder, hold: hold, items: items, key: key, seal: seal, now: now, progress: progress)
         } catch {
             try? StoreFiles(root: directory).removeTree(name)
             throw error
@@ -74,7 +78,7 @@ public struct EvidenceExport: Sendable {
     }
 
     func fill(_ out: StoreFiles, folder: String, hold: HoldRow, items: [(recordingID: String, metadataOnly: Bool)],
-              key: EvidenceKey, now: Date) throws -> EvidenceBagSummary {
+              key: EvidenceKey, seal: EvidenceSeal.Signer?, now: Date, progress: (any RunProgress)?) throws -> EvidenceBagSummary {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var payload: [(path: String, sha256: String, bytes: Int64)] = []
@@ -84,8 +88,17 @@ public struct EvidenceExport: Sendable {
             payload.append((path, Hex.encode(SHA256.hash(data: data)), Int64(data.count)))
         }
         var recordings = 0, metadataOnly = 0
+        if let progress {
+            // The totals, from the rows alone (one small read each): the display's "of" and time left.
+            var bytes: Int64 = 0
+            for item in items where !item.metadataOnly {
+                if let row = try vault.catalog.recording(id: item.recordingID), row.audioDeletedAt == nil { bytes += row.audioBytes }
+            }
+            progress.start(files: items.count, bytes: bytes)
+        }
         for item in items {
             guard let row = try vault.catalog.recording(id: item.recordingID) else { continue }
+            defer { progress?.advance(files: 1, bytes: row.audioDeletedAt == nil && !item.metadataOnly ? row.audioBytes : 0) }
             let dir = "data/recordings/\(row.id)"
             if row.audioDeletedAt == nil, !item.metadataOnly {
                 let ext = URL(fileURLWithPath: row.audioPath).pathExtension
@@ -97,6 +110,7 @@ public struct EvidenceExport: Sendable {
             } else {
                 metadataOnly += 1
             }
+            for (name, data) in try nativeDocuments(row) { try put(data, "\(dir)/native/\(name)") }
             try put(try encoder.encode(row), "\(dir)/record.json")
         }
         let custody = try vault.catalog.custodyEvents(targets: [hold.id] + items.map(\.recordingID))
@@ -121,7 +135,7 @@ public struct EvidenceExport: Sendable {
 
         let tsa = vault.configuration.tsaURL
         let warning = "no RFC 3161 time-stamp: [evidence] tsa_url is not set; the bag's time rests on its signature and the audit chain"
-        let info = [
+        let info = ([
             "Source-Organization: callvault evidence export",
             "Bagging-Date: \(Timestamp.utc(now).prefix(10))",
             "Bagging-Time: \(Timestamp.utc(now))",
@@ -130,7 +144,8 @@ public struct EvidenceExport: Sendable {
             "Payload-Oxum: \(BagIt.oxum(bytes: payload.reduce(0) { $0 + $1.bytes }, files: payload.count))",
             "Signature: Ed25519 over tagmanifest-sha256.txt, key fingerprint SHA-256 \(EvidencePublicKey.fingerprint(key.key.publicKey))",
             tsa.map { "Time-Stamp: RFC 3161 over tagmanifest-sha256.txt by \($0), in \(BagIt.timeStamp)" } ?? "Time-Stamp: none (\(warning))",
-        ].joined(separator: "\n") + "\n"
+        ] + (seal.map { ["Seal: CMS (RFC 5652) over tagmanifest-sha256.txt by \(BagIt.tagValue($0.holder)), certificate SHA-256 \($0.fingerprint), in \(EvidenceSeal.path)"] } ?? []))
+            .joined(separator: "\n") + "\n"
         let manifest = Data(BagIt.manifestText(payload.map { ($0.path, $0.sha256) }).utf8)
         var tags: [(path: String, sha256: String)] = []
         for (path, data) in [("bagit.txt", Data(BagIt.bagitText.utf8)), ("bag-info.txt", Data(info.utf8)), (BagIt.manifest, manifest)] {
@@ -143,6 +158,7 @@ public struct EvidenceExport: Sendable {
         try out.writeFile(try key.key.signature(for: tagManifest), at: BagIt.signature)
         try out.writeFile(Data(EvidencePublicKey.pem(key.key.publicKey).utf8), at: BagIt.signerKey)
         try out.writeFile(Data(EvidenceReadme.text.utf8), at: "signatures/README-verify.txt")
+        if let seal { try out.writeFile(try EvidenceSeal.seal(tagManifest, by: seal, at: now), at: EvidenceSeal.path) }
         var stamp: TimeStamp.Token?
         if let tsa {
             do {
@@ -157,9 +173,36 @@ public struct EvidenceExport: Sendable {
         let tagHash = Hex.encode(SHA256.hash(data: tagManifest))
         try vault.catalog.appendAudit([vault.event("evidence.exported", target: hold.id, details: [
             "recordings": String(recordings), "metadata_only": String(metadataOnly), "tagmanifest_sha256": tagHash, "time_stamp": stamp?.genTime ?? "none",
+            "seal": seal?.fingerprint ?? "none",
         ])])
         return EvidenceBagSummary(folder: folder, recordings: recordings, metadataOnly: metadataOnly, tagManifestSHA256: tagHash,
-                                  timeStamp: stamp?.genTime, warnings: stamp == nil ? [warning] : [])
+                                  timeStamp: stamp?.genTime, sealedBy: seal?.holder, warnings: stamp == nil ? [warning] : [])
+    }
+
+    /// The configured e-seal, read now (a renewed certificate needs no restart). The key file must be the
+    /// vault user's alone, as ssh asks of its keys: a seal anyone on the host can read seals nothing.
+    static func sealSigner(certificate: String, key: String, at now: Date) throws -> EvidenceSeal.Signer {
+        func read(_ path: String, _ setting: String) throws -> String {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw VaultError.failure("evidence.\(setting): cannot read \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size < 1 << 20 else {
+                throw VaultError.failure("evidence.\(setting): \(path) is not a PEM file")
+            }
+            if setting == "seal_key", st.st_mode & 0o077 != 0 || st.st_uid != geteuid() {
+                throw VaultError.failure("evidence.seal_key: \(path) must be readable by the vault user only (mode \(String(st.st_mode & 0o777, radix: 8)), owner uid \(st.st_uid)); chmod 600 it and make the vault user its owner")
+            }
+            guard let data = try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).readToEnd() else {
+                throw VaultError.failure("evidence.\(setting): cannot read \(path)")
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+        do {
+            return try EvidenceSeal.signer(certificatePEM: try read(certificate, "seal_certificate"), keyPEM: try read(key, "seal_key"), at: now)
+        } catch let unusable as EvidenceSeal.Unusable {
+            throw VaultError.failure("\(unusable.description); no bag was written")
+        }
     }
 
     /// Copies a stored recording's bytes through `VerifiedAudio` (every segment checked) into `path`, hashing
@@ -188,6 +231,21 @@ public struct EvidenceExport: Sendable {
         return (sha, at)
     }
 
+    /// The recorder's documents kept with the call, verbatim. The sidecar must be the one ingest checked (its
+    /// SHA-256 is in the row); one that differs stops the export like altered audio. Names are the store's own.
+    func nativeDocuments(_ row: RecordingRow) throws -> [(name: String, data: Data)] {
+        let folder = Placement.nativeFolder(forAudioPath: row.audioPath)
+        var out: [(String, Data)] = []
+        for name in vault.files.list(folder).sorted() {
+            guard let data = try vault.files.readSmallFile(folder + "/" + name, limit: 1 << 24) else { continue }
+            if name == Placement.sidecarDocument, let expected = row.sidecarSHA256, Hex.encode(SHA256.hash(data: data)) != expected {
+                throw refuse(row, segment: "native/\(name)")
+            }
+            out.append((name, data))
+        }
+        return out
+    }
+
     func refuse(_ row: RecordingRow, segment: String) -> VaultError {
         try? vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
             "mismatch": "sha256", "action": "evidence export", "segment": segment])])
@@ -208,6 +266,10 @@ enum EvidenceReadme {
            `callvault audit verify --expect-head SEQ:HASH`.
         5. The time-stamp, if there is one (signatures/tagmanifest-sha256.txt.tsr), with the authority's CA certificate:
            openssl ts -verify -in signatures/tagmanifest-sha256.txt.tsr -data tagmanifest-sha256.txt -CAfile TSA-CA.pem
+        6. The organisation's e-seal, if there is one (signatures/tagmanifest-sha256.txt.p7s, CMS), with its CA certificate:
+           openssl cms -verify -binary -inform DER -in signatures/tagmanifest-sha256.txt.p7s -content tagmanifest-sha256.txt -CAfile SEAL-CA.pem -purpose any -out /dev/null
+           or `callvault evidence verify FOLDER --seal-ca SEAL-CA.pem`. The data/recordings/ID/native/ files are the recorder's own
+           documents about each call, verbatim.
 
         DEZE BAG CONTROLEREN (Nederlands)
         1. De bestanden: `bagit.py --validate MAP` (bagit-python van de Library of Congress) of `callvault evidence verify MAP`.
@@ -219,6 +281,10 @@ enum EvidenceReadme {
            `callvault audit verify --expect-head SEQ:HASH` uitvoeren.
         5. Het tijdstempel, als er een is (signatures/tagmanifest-sha256.txt.tsr), met het CA-certificaat van de uitgever:
            openssl ts -verify -in signatures/tagmanifest-sha256.txt.tsr -data tagmanifest-sha256.txt -CAfile TSA-CA.pem
+        6. Het e-zegel van de organisatie, als er een is (signatures/tagmanifest-sha256.txt.p7s, CMS), met het CA-certificaat ervan:
+           openssl cms -verify -binary -inform DER -in signatures/tagmanifest-sha256.txt.p7s -content tagmanifest-sha256.txt -CAfile ZEGEL-CA.pem -purpose any -out /dev/null
+           of `callvault evidence verify MAP --seal-ca ZEGEL-CA.pem`. De bestanden in data/recordings/ID/native/ zijn de eigen
+           documenten van de opnemer over elk gesprek, ongewijzigd.
 
         VÉRIFIER CE SAC (français)
         1. Les fichiers : `bagit.py --validate DOSSIER` (bagit-python de la Library of Congress) ou `callvault evidence verify DOSSIER`.
@@ -230,6 +296,10 @@ enum EvidenceReadme {
            peut lancer `callvault audit verify --expect-head SEQ:HASH`.
         5. L'horodatage, s'il y en a un (signatures/tagmanifest-sha256.txt.tsr), avec le certificat de l'autorité :
            openssl ts -verify -in signatures/tagmanifest-sha256.txt.tsr -data tagmanifest-sha256.txt -CAfile TSA-CA.pem
+        6. Le cachet électronique de l'organisation, s'il y en a un (signatures/tagmanifest-sha256.txt.p7s, CMS), avec le certificat de son AC :
+           openssl cms -verify -binary -inform DER -in signatures/tagmanifest-sha256.txt.p7s -content tagmanifest-sha256.txt -CAfile CACHET-AC.pem -purpose any -out /dev/null
+           ou `callvault evidence verify DOSSIER --seal-ca CACHET-AC.pem`. Les fichiers de data/recordings/ID/native/ sont les documents
+           de l'enregistreur sur chaque appel, tels quels.
 
         """
 }

@@ -33,12 +33,6 @@ public struct FixityOptions: Sendable {
     }
 }
 
-/// Progress of a run, for a display: called with the totals first, then with what was just read.
-public protocol FixityProgress {
-    func start(files: Int, bytes: Int64)
-    func advance(files: Int, bytes: Int64)
-}
-
 public struct Fixity: Sendable {
     public let vault: Vault
 
@@ -56,7 +50,7 @@ public struct Fixity: Sendable {
     /// Re-reads every stored audio file of `options`' scope whose audio is present, compares size and
     /// SHA-256 with the catalog, walks `audio/` for files the catalog does not know, records the result
     /// (one audit event, and the summary the daemon's metrics show) and returns it.
-    public func run(_ options: FixityOptions, progress: (any FixityProgress)? = nil) throws -> FixityReport {
+    public func run(_ options: FixityOptions, progress: (any RunProgress)? = nil) throws -> FixityReport {
         try vault.require(Self.officers, to: "fixity")
         if let t = options.tenant, !Sidecar.isSafeTenant(t) {
             throw VaultError(.usage, "--tenant \(t): tenant names are [a-z0-9][a-z0-9-]{0,62}")
@@ -116,7 +110,7 @@ public struct Fixity: Sendable {
     }
 
     /// Reads one stored file through a descriptor that never follows a symlink.
-    func check(_ item: FixityItem, limiter: inout RateLimiter, progress: (any FixityProgress)?) throws -> Outcome {
+    func check(_ item: FixityItem, limiter: inout RateLimiter, progress: (any RunProgress)?) throws -> Outcome {
         switch try Self.digest(path: vault.files.absolute(item.audioPath), limiter: &limiter, progress: progress) {
         case .absent:
             return .missing
@@ -139,7 +133,7 @@ public struct Fixity: Sendable {
 
     /// SHA-256 and size of the regular file at `path`, streamed through a 1 MiB buffer. O_NOFOLLOW: a symlink
     /// is not the stored file; O_NONBLOCK: a FIFO put in its place cannot hang the run.
-    static func digest(path: String, limiter: inout RateLimiter, progress: (any FixityProgress)?) throws -> FileDigestResult {
+    static func digest(path: String, limiter: inout RateLimiter, progress: (any RunProgress)?) throws -> FileDigestResult {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if fd < 0 {
             switch errno {

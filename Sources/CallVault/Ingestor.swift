@@ -239,7 +239,7 @@ public struct Ingestor: Sendable {
     /// stored (or the sidecar is invalid): an ordinary lone half.
     func resolveStoredCall(_ pair: InputPair) throws -> IngestReport? {
         guard pair.audio == nil, let path = pair.sidecar,
-              case .valid(let sidecar, let digest, let file) = try check.readSidecar(path, defaultTenant: pair.defaultTenant),
+              case .valid(let sidecar, let digest, let file, _) = try check.readSidecar(path, defaultTenant: pair.defaultTenant),
               let stored = try vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID) else { return nil }
         var report = IngestReport()
         if stored.sidecarSHA256 == digest {
@@ -354,7 +354,7 @@ public struct Ingestor: Sendable {
     /// Places, syncs, commits, then removes inputs — the order of SPEC §3, batched.
     func store(_ items: [Prepared], removingInputs: Bool = true, remover: InputRemover? = nil) throws -> [IngestReport.Stored] {
         let placement = try workerPlacement()
-        try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath) }) {
+        try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath, native: $0.native) }) {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
                 vault.event("ingest.stored", target: item.row.id,
                             details: ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256])

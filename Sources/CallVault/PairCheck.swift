@@ -33,11 +33,14 @@ struct Prepared: Sendable {
     var alreadyExpired: Bool
     /// Peaks from the probe's decode, kept with the row at commit.
     var waveform: WaveformPeaks
+    /// The recorder's documents about the call, verbatim (file name → bytes), stored beside the audio.
+    var native: [String: Data]
 }
 
 /// What a sidecar read through its descriptor gave.
 enum SidecarRead {
-    case valid(Sidecar, digest: String, file: InputFile)
+    /// `data`: the bytes as read, kept verbatim with the call (`native/…/sidecar.json`).
+    case valid(Sidecar, digest: String, file: InputFile, data: Data)
     case reject(Rejection, file: InputFile)
     case unreadable(String)
     case vanished
@@ -72,7 +75,7 @@ struct PairCheck: Sendable {
         if data.count > Sidecar.maxBytes { return .reject(Rejection(.tooLarge, "sidecar is over 64 KiB"), file: file) }
         let config = vault.configuration
         switch Sidecar.validate(data, defaultTenant: defaultTenant, isKnownTenant: { config.tenants[$0] != nil }, now: vault.clock.now()) {
-        case .success(let s): return .valid(s, digest: Hex.encode(SHA256.hash(data: data)), file: file)
+        case .success(let s): return .valid(s, digest: Hex.encode(SHA256.hash(data: data)), file: file, data: data)
         case .failure(let r): return .reject(r, file: file)
         }
     }
@@ -99,10 +102,11 @@ struct PairCheck: Sendable {
         // too_large (sidecar) … announcement_missing
         let sidecar: Sidecar
         let sidecarDigest: String
+        let sidecarBytes: Data
         let opened: [String: InputFile]
         switch readSidecar(sidecarPath, defaultTenant: pair.defaultTenant) {
-        case .valid(let s, let d, let file):
-            sidecar = s; sidecarDigest = d
+        case .valid(let s, let d, let file, let data):
+            sidecar = s; sidecarDigest = d; sidecarBytes = data
             opened = [audioPath: audio, sidecarPath: file]
         case .reject(let r, let file): return .reject(r, tenant: knownDefault, inputs: [audioPath: audio, sidecarPath: file])
         case .unreadable(let detail): return .unreadable(detail)
@@ -208,7 +212,7 @@ struct PairCheck: Sendable {
         }
         keep = true
         return .store(Prepared(pair: pair, inputs: inputs, row: row, staged: staged, alreadyExpired: expiries.audio <= now,
-                              waveform: facts.waveform))
+                              waveform: facts.waveform, native: [Placement.sidecarDocument: sidecarBytes]))
     }
 
     /// `audio/TENANT/YYYY/MM/DD`, the call's local date in the tenant's time zone.

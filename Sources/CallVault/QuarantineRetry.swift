@@ -85,7 +85,7 @@ public struct QuarantineRetry: Sendable {
             case .erased(let request, _): outcome = .erased(request: request)
             }
         } else if pair.audio == nil, let path = pair.sidecar,
-                  case .valid(let sidecar, let digest, _) = try ingestor.check.readSidecar(path, defaultTenant: pair.defaultTenant),
+                  case .valid(let sidecar, let digest, _, _) = try ingestor.check.readSidecar(path, defaultTenant: pair.defaultTenant),
                   let stored = try vault.catalog.existing(tenant: sidecar.tenant, callID: sidecar.callID) {
             // A lone sidecar of a stored call: decided here, never quarantined a second time.
             outcome = stored.sidecarSHA256 == digest

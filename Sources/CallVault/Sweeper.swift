@@ -131,6 +131,11 @@ public struct Sweeper: Sendable {
     static func audioRemover(_ files: StoreFiles) -> (SweptRecording) -> AudioRemoval {
         { r in
             CrashPoint.reached("sweep.before-remove")
+            // The recorder's documents go first: the audio's presence is what says the recording is not yet
+            // swept, so a crash in between is finished by the next sweep.
+            do { try files.removeTree(Placement.nativeFolder(forAudioPath: r.audioPath)) } catch let e as VaultError {
+                return .failed(e.message)
+            } catch { return .failed("\(error)") }
             if unlink(files.absolute(r.audioPath)) == 0 { return .removed }
             if errno == ENOENT { return .alreadyMissing }
             return .failed("cannot remove \(r.audioPath): \(String(cString: strerror(errno)))")

@@ -125,6 +125,9 @@ public struct Configuration: Sendable {
     public var catalog = CatalogSettings()
     /// `[evidence] tsa_url`: the RFC 3161 time-stamping authority evidence bags are stamped by (http or https).
     public var tsaURL: String?
+    /// `[evidence] seal_certificate` and `seal_key`: the organisation's e-seal (PEM files, absolute paths), with
+    /// which evidence bags are also sealed in CMS. Read at each export, so a renewed certificate needs no restart.
+    public var seal: (certificate: String, key: String)?
     /// How long a worker's claim on an inbox pair holds before another worker may take the pair over.
     public var claimLease = ISODuration("PT2M")!
 
@@ -402,7 +405,18 @@ struct ConfigurationReader {
         if let w = try table(root, "web", at: "") { configuration.web = try web(w) }
         configuration.claimLease = claimLease
         if let e = try table(root, "evidence", at: "") {
-            try checkKeys(e, ["tsa_url"], at: "evidence")
+            try checkKeys(e, ["tsa_url", "seal_certificate", "seal_key"], at: "evidence")
+            let certificate = try string(e, "seal_certificate", at: "evidence.")
+            let key = try string(e, "seal_key", at: "evidence.")
+            for (name, value) in [("seal_certificate", certificate), ("seal_key", key)] {
+                if let value, !value.hasPrefix("/") { throw fail("evidence.\(name)", "must be an absolute path") }
+            }
+            switch (certificate, key) {
+            case (let c?, let k?): configuration.seal = (certificate: c, key: k)
+            case (nil, nil): break
+            default: throw fail(certificate == nil ? "evidence.seal_certificate" : "evidence.seal_key",
+                                "an e-seal needs both seal_certificate and seal_key")
+            }
             if let u = try string(e, "tsa_url", at: "evidence.") {
                 guard let url = URL(string: u), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
                     throw fail("evidence.tsa_url", "'\(u)' is not an http:// or https:// URL of a time-stamping authority")

@@ -40,6 +40,11 @@ public enum BagIt {
         return out
     }
 
+    /// A value for a bag-info.txt line: one line, whatever it quotes (a certificate's subject may hold anything).
+    public static func tagValue(_ value: String) -> String {
+        String(value.map { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true ? " " : $0 })
+    }
+
     /// `Payload-Oxum`: the payload's bytes and files.
     public static func oxum(bytes: Int64, files: Int) -> String { "\(bytes).\(files)" }
 }
@@ -79,10 +84,36 @@ public struct BagReport: Sendable {
     public var signer: String?
     /// The authority's time, when the bag has a time-stamp whose imprint holds.
     public var timeStamp: String?
+    /// The e-seal's holder, when the bag has a seal whose signature holds.
+    public var sealedBy: String?
     public var ok: Bool { problems.isEmpty }
 }
 
 public enum BagVerifier {
+    /// `verify`, and the organisation's e-seal when the bag has one: with `sealRootsPEM` (the CA certificates
+    /// the recipient trusts) its chain too, valid at the time-stamp's time (or now, without one).
+    public static func verify(folder: String, expectedKeyPEM: String?, sealRootsPEM: String?) async -> BagReport {
+        var report = verify(folder: folder, expectedKeyPEM: expectedKeyPEM)
+        guard let seal = FileManager.default.contents(atPath: folder + "/" + EvidenceSeal.path) else { return report }
+        if (try? FileManager.default.attributesOfItem(atPath: folder + "/signatures")[.type] as? FileAttributeType) == .typeSymbolicLink
+            || (try? FileManager.default.attributesOfItem(atPath: folder + "/" + EvidenceSeal.path)[.type] as? FileAttributeType) == .typeSymbolicLink {
+            report.problems.append((EvidenceSeal.path, "a symbolic link"))
+            return report
+        }
+        guard let tagData = FileManager.default.contents(atPath: folder + "/" + BagIt.tagManifest) else { return report }
+        let roots = sealRootsPEM.flatMap(EvidenceSeal.certificates(pem:))
+        let validAt = report.timeStamp.flatMap(TimeStamp.date(generalizedTime:)) ?? Date()
+        switch await EvidenceSeal.verify(seal, over: tagData, roots: roots, validAt: validAt) {
+        case .sealed(let holder, let fingerprint, let chainChecked):
+            report.sealedBy = holder
+            report.checked.append("the e-seal (CMS) of \(BagIt.tagManifest) by \(holder), certificate SHA-256 \(fingerprint)"
+                                  + (chainChecked ? ", its chain to the given CA" : "; its chain was not checked (give the holder's CA with --seal-ca)"))
+        case .broken(let why):
+            report.problems.append((EvidenceSeal.path, why))
+        }
+        return report
+    }
+
     /// `verify` with the expected key in PEM (nil: the bag's own signer.pub).
     public static func verify(folder: String, expectedKeyPEM: String?) -> BagReport {
         verify(folder: folder, expectedKey: expectedKeyPEM.flatMap { EvidencePublicKey.parse(pem: $0) })
@@ -185,6 +216,9 @@ public enum BagVerifier {
             }
         } else if info.contains("Time-Stamp: RFC 3161") {
             report.problems.append((BagIt.timeStamp, "missing, though bag-info.txt says the bag was time-stamped"))
+        }
+        if read(EvidenceSeal.path) == nil, info.contains("Seal: CMS") {
+            report.problems.append((EvidenceSeal.path, "missing, though bag-info.txt says the bag was sealed"))
         }
         if key.isValidSignature(sig, for: tagData) {
             report.signer = EvidencePublicKey.fingerprint(key)

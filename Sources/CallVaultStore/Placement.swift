@@ -36,14 +36,16 @@ public enum StagingFailure: Error {
     case vault(VaultError)
 }
 
-/// One recording to place: its staged copy and its final store path.
+/// One recording to place: its staged copy, its final store path, and the recorder's documents about it
+/// (file name → bytes, verbatim), which are placed in its native folder with it.
 public struct PlacementItem: Sendable {
     public var recordingID: String
     public var staged: StagedAudio
     public var audioPath: String
+    public var native: [String: Data]
 
-    public init(recordingID: String, staged: StagedAudio, audioPath: String) {
-        self.recordingID = recordingID; self.staged = staged; self.audioPath = audioPath
+    public init(recordingID: String, staged: StagedAudio, audioPath: String, native: [String: Data] = [:]) {
+        self.recordingID = recordingID; self.staged = staged; self.audioPath = audioPath; self.native = native
     }
 }
 
@@ -61,6 +63,19 @@ public struct WorkerScope: Sendable {
 
 public struct Placement: Sendable {
     public static let stagingDirectory = "staging"
+    public static let nativeDirectory = "native"
+    /// The name a `callvault.call/1` sidecar is kept under in a recording's native folder.
+    public static let sidecarDocument = "sidecar.json"
+
+    /// A recording's native folder, derived from its audio path (`audio/T/Y/M/D/ID.wav` →
+    /// `native/T/Y/M/D/ID`): repair, sweep and erasure find it from the row alone, and the recorder's own
+    /// file names (which may carry numbers) never become store names.
+    public static func nativeFolder(forAudioPath audioPath: String) -> String {
+        var rest = Substring(audioPath)
+        if let slash = rest.firstIndex(of: "/") { rest = rest[rest.index(after: slash)...] }
+        if let dot = rest.lastIndex(of: "."), !rest[dot...].contains("/") { rest = rest[..<dot] }
+        return nativeDirectory + "/" + rest
+    }
     public let files: StoreFiles
     public let catalog: Catalog
     /// nil: the only ingest on this store (SQLite, under the store's ingest lock).
@@ -127,21 +142,30 @@ public struct Placement: Sendable {
         return StagedAudio(fd: out, path: relative, sha256: Hex.encode(hasher.finalize()), bytes: total, segments: segments.finish())
     }
 
+    /// Where a recording's native documents wait in staging until they are renamed into place with its audio.
+    static func stagedNativeFolder(_ recordingID: String) -> String { "\(stagingDirectory)/\(recordingID).native" }
+
     /// Drops a staged copy that will not be stored (its pair was rejected or is a duplicate).
     public func discard(_ staged: StagedAudio) {
         unlink(files.absolute(staged.path))
     }
 
     /// Makes a batch of staged copies the stored audio, in the order that survives kill -9 at any step:
-    /// intent recorded → data synced → renamed into place → names synced → `commit` (the catalog rows, which
-    /// clear the intent in the same transaction). On any failure every placed name is removed again and the
-    /// intent cleared, so the inputs (still in the inbox) can be retried.
+    /// intent recorded → native documents staged → data synced → renamed into place (audio, then its native
+    /// folder) → names synced → `commit` (the catalog rows, which clear the intent in the same transaction). On
+    /// any failure every placed name is removed again and the intent cleared, so the inputs (still in the
+    /// inbox) can be retried. Repair finds an uncommitted native folder from the intent's audio path.
     public func place(_ items: [PlacementItem], commit: () throws -> Void) throws {
         try catalog.recordPending(items.map { PendingPlacement(recordingID: $0.recordingID, audioPath: $0.audioPath, tempPath: $0.staged.path,
                                                                 worker: scope?.worker) })
         CrashPoint.reached("ingest.after-pending")
         var committing = false
         do {
+            for item in items where !item.native.isEmpty {
+                let folder = Self.stagedNativeFolder(item.recordingID)
+                try files.makeDirectories(folder)
+                for (name, data) in item.native { try files.createFile(data, at: folder + "/" + name) }
+            }
             try files.syncFileSystem()
             CrashPoint.reached("ingest.after-sync")
             var made = Set<String>()   // a batch shares a few day folders: one mkdir walk each
@@ -150,6 +174,13 @@ public struct Placement: Sendable {
                 if made.insert(dir).inserted { try files.makeDirectories(dir) }
                 try files.rename(item.staged.path, to: item.audioPath)
                 CrashPoint.reached("ingest.after-rename")
+                if !item.native.isEmpty {
+                    let native = Self.nativeFolder(forAudioPath: item.audioPath)
+                    let parent = String(native[..<native.lastIndex(of: "/")!])
+                    if made.insert(parent).inserted { try files.makeDirectories(parent) }
+                    try files.rename(Self.stagedNativeFolder(item.recordingID), to: native)
+                    CrashPoint.reached("ingest.after-rename-native")
+                }
             }
             try files.syncFileSystem()
             CrashPoint.reached("ingest.after-sync-renames")
@@ -164,6 +195,8 @@ public struct Placement: Sendable {
             for item in items {
                 _ = try? files.remove(item.staged.path)
                 _ = try? files.remove(item.audioPath)
+                try? files.removeTree(Self.stagedNativeFolder(item.recordingID))
+                try? files.removeTree(Self.nativeFolder(forAudioPath: item.audioPath))
             }
             try? catalog.clearPending(items.map(\.recordingID))
             throw error
@@ -179,7 +212,10 @@ public struct Placement: Sendable {
         for p in pending {
             let a = try files.remove(p.tempPath)
             let b = try files.remove(p.audioPath)
-            if a || b { removed += 1 }
+            let native = Self.nativeFolder(forAudioPath: p.audioPath)
+            let c = files.exists(native)
+            try files.removeTree(native)
+            if a || b || c { removed += 1 }
         }
         // Staging is shared by every worker on the store: while another worker is alive, only a copy older than a
         // lease is nobody's any more; with no other worker alive, none is anybody's.
@@ -187,7 +223,10 @@ public struct Placement: Sendable {
         for name in files.list(Self.stagingDirectory) {
             let path = "\(Self.stagingDirectory)/\(name)"
             if othersAlive, let scope, let modified = files.modificationTime(path), now.timeIntervalSince(modified) < scope.lease { continue }
-            if try files.remove(path) { removed += 1 }
+            if files.isDirectory(path) {
+                try files.removeTree(path)
+                removed += 1
+            } else if try files.remove(path) { removed += 1 }
         }
         if !pending.isEmpty {
             try files.syncFileSystem()

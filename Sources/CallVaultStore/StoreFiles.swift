@@ -83,14 +83,18 @@ public struct StoreFiles: Sendable {
         try copyIn(from: fd, to: relative)
     }
 
-    /// Writes a small file atomically and durably (temporary name, fsync, rename).
-    public func writeFile(_ data: Data, at relative: String) throws {
-        let dest = absolute(relative)
-        let temp = dest + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw fail("cannot create", temp) }
+    /// Creates a new small file (never over an existing one) without syncing it: for writes a batch makes
+    /// durable with one `syncFileSystem()` before anything depends on them.
+    public func createFile(_ data: Data, at relative: String) throws {
+        let path = absolute(relative)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw fail("cannot create", path) }
         defer { close(fd) }
-        let ok = data.withUnsafeBytes { raw -> Bool in
+        guard Self.writeAll(fd, data) else { let e = errno; unlink(path); throw fail("cannot write", path, e) }
+    }
+
+    static func writeAll(_ fd: Int32, _ data: Data) -> Bool {
+        data.withUnsafeBytes { raw -> Bool in
             var done = 0
             while done < raw.count {
                 let w = write(fd, raw.baseAddress! + done, raw.count - done)
@@ -99,7 +103,16 @@ public struct StoreFiles: Sendable {
             }
             return true
         }
-        guard ok else { let e = errno; unlink(temp); throw fail("cannot write", temp, e) }
+    }
+
+    /// Writes a small file atomically and durably (temporary name, fsync, rename).
+    public func writeFile(_ data: Data, at relative: String) throws {
+        let dest = absolute(relative)
+        let temp = dest + ".tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw fail("cannot create", temp) }
+        defer { close(fd) }
+        guard Self.writeAll(fd, data) else { let e = errno; unlink(temp); throw fail("cannot write", temp, e) }
         guard fsync(fd) == 0 else { let e = errno; unlink(temp); throw fail("cannot fsync", temp, e) }
         guard Glibc.rename(temp, dest) == 0 else { throw fail("cannot rename", temp) }
     }
@@ -156,6 +169,29 @@ public struct StoreFiles: Sendable {
     /// Names in a store directory (relative), without following symlinks; empty when it does not exist.
     public func list(_ relative: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: absolute(relative)))?.sorted() ?? []
+    }
+
+    /// A small regular store file's bytes, read without following a link; nil when it does not exist. Larger
+    /// than `limit`, or not a regular file, is a vault failure: nothing the vault writes is either.
+    public func readSmallFile(_ relative: String, limit: Int) throws -> Data? {
+        let path = absolute(relative)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        if fd < 0 { if errno == ENOENT { return nil }; throw fail("cannot open", path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail("cannot read", path) }
+        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size <= limit else {
+            throw VaultError.failure("\(path) is not a regular file of at most \(limit) bytes; the store was changed by hand")
+        }
+        var data = Data(count: Int(st.st_size))
+        var done = 0
+        while done < data.count {
+            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            if n < 0 { if errno == EINTR { continue }; throw fail("cannot read", path) }
+            if n == 0 { break }
+            done += n
+        }
+        return data.prefix(done)
     }
 
     /// When a store file's data last changed (nil when it does not exist).

@@ -89,6 +89,6 @@ final class ProgressMeter {
     }
 }
 
-extension ProgressMeter: FixityProgress {
+extension ProgressMeter: RunProgress {
     func start(files: Int, bytes: Int64) { setTotals(files: files, bytes: bytes) }
 }

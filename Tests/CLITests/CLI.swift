@@ -226,14 +226,21 @@ extension Sandbox {
         }
     }
 
-    /// Rows where the catalog and the disk disagree: marked deleted but the file is there, or present but gone.
+    /// Rows where the catalog and the disk disagree: marked deleted but the file is there, or present but gone;
+    /// and the call's native document (its sidecar, kept verbatim) not there exactly while its audio is. A
+    /// native document of no row is named by its path.
     func catalogDiskMismatches() throws -> [String] {
         try catalog().read { db in
-            try SQLRow.fetchAll(db, sql: "SELECT call_id, audio_path, audio_deleted_at FROM recordings").compactMap { r in
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT call_id, audio_path, audio_deleted_at FROM recordings")
+            var out: [String] = rows.compactMap { r in
                 let onDisk = FileManager.default.fileExists(atPath: store + "/" + (r["audio_path"] as String))
                 let saysPresent = (r["audio_deleted_at"] as String?) == nil
-                return onDisk == saysPresent ? nil : (r["call_id"] as String)
+                let native = FileManager.default.fileExists(atPath: store + "/" + Placement.nativeFolder(forAudioPath: r["audio_path"]) + "/sidecar.json")
+                return onDisk == saysPresent && native == onDisk ? nil : (r["call_id"] as String)
             }
+            let known = Set(rows.map { Placement.nativeFolder(forAudioPath: $0["audio_path"]) + "/sidecar.json" })
+            out += files(under: store + "/native").map { "native/" + $0 }.filter { !known.contains($0) }
+            return out
         }
     }
 }

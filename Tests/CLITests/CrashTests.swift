@@ -20,7 +20,7 @@ import Testing
     static let crashPoints = [
         "ingest.after-scan", "ingest.mid-stage:1", "ingest.mid-stage:3", "ingest.after-stage:1", "ingest.after-stage:3",
         "ingest.after-pending", "ingest.after-sync",
-        "ingest.after-rename:1", "ingest.after-rename:2", "ingest.after-sync-renames", "ingest.after-commit",
+        "ingest.after-rename:1", "ingest.after-rename:2", "ingest.after-rename-native:1", "ingest.after-rename-native:2", "ingest.after-sync-renames", "ingest.after-commit",
         "ingest.after-remove-input:1", "ingest.after-remove-input:4",
         "copy.mid-write:1", "copy.mid-write:3", "quarantine.after-copy:1", "quarantine.after-copy:3",
         "quarantine.after-reason:1", "quarantine.after-reason:2", "quarantine.after-remove-input:1",
@@ -48,6 +48,9 @@ import Testing
             #expect(try String.fetchAll(db, sql: "SELECT reason FROM rejections ORDER BY reason") == ["audio_truncated", "tenant_unknown"])
             let paths = try String.fetchAll(db, sql: "SELECT audio_path FROM recordings ORDER BY audio_path")
             #expect(box.files(under: box.store + "/audio").map { "audio/" + $0 } == paths, "no orphan, no temporary file")
+            // Each stored call has its sidecar verbatim in its native folder, and no other native folder exists.
+            let native = paths.map { Placement.nativeFolder(forAudioPath: $0) + "/sidecar.json" }.sorted()
+            #expect(box.files(under: box.store + "/native").map { "native/" + $0 } == native, "no orphan native document")
         }
         // Both rejected pairs are whole in quarantine: audio, sidecar, reason.json, nothing else.
         let quarantined = box.files(under: box.store + "/quarantine")

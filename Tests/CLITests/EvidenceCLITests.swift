@@ -41,6 +41,11 @@ extension RequestCLITests {
             let path = try box.catalog().read { db in try String.fetchOne(db, sql: "SELECT audio_path FROM recordings WHERE id = ?", arguments: [id]) }!
             #expect(FileManager.default.contents(atPath: folder + "/" + audio) == FileManager.default.contents(atPath: box.store + "/" + path),
                     "the original bytes")
+            // The sidecar as the recorder wrote it, verbatim: the bytes whose SHA-256 ingest recorded.
+            let native = try #require(FileManager.default.contents(atPath: folder + "/data/recordings/\(id)/native/sidecar.json"))
+            let recorded = try box.catalog().read { db in try String.fetchOne(db, sql: "SELECT sidecar_sha256 FROM recordings WHERE id = ?", arguments: [id]) }
+            #expect(try run("sha256sum", [folder + "/data/recordings/\(id)/native/sidecar.json"]).output.hasPrefix(recorded ?? "-"))
+            #expect(native == FileManager.default.contents(atPath: box.store + "/" + Placement.nativeFolder(forAudioPath: path) + "/sidecar.json"))
         }
         #expect(!files.contains { $0.contains(ids["O1"]!) || $0.contains(ids["S3"]!) }, "nothing outside the hold")
         for f in ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/custody/chain-of-custody.jsonl",
@@ -101,6 +106,23 @@ extension RequestCLITests {
         #expect(r.stdout.contains("DIFFERS: ") && r.stdout.contains(named), "\(r.stdout)")
     }
 
+    /// On a terminal the export shows its progress (calls and bytes of the hold's total), erased before the
+    /// summary; with --json or into a pipe, nothing of it.
+    @Test func anEvidenceExportShowsProgressOnATerminalOnly() throws {
+        let box = try populated()
+        let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "CASE-5", "--tenant", "acme-energy", "--caller", Self.subject])["hold_id"] as! String
+        let tty = try onTerminal(box, ["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags"])
+        #expect(tty.status == 0, "\(tty.output)")
+        #expect(tty.output.contains("evidence export: ") && tty.output.contains("/3 files"), "\(tty.output)")
+        let erase = tty.output.range(of: "\r\u{1B}[K", options: .backwards)
+        let summary = tty.output.range(of: "wrote ")
+        #expect(erase != nil && summary != nil && erase!.upperBound <= summary!.lowerBound)
+        let json = try onTerminal(box, ["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags2", "--json"])
+        #expect(json.status == 0 && !json.output.contains("files,"), "\(json.output)")
+        let piped = try box.run(["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags3"])
+        #expect(piped.status == 0 && !piped.stderr.contains("files,"), "\(piped.stderr)")
+    }
+
     /// A held call altered since ingest is not put in a bag: the export fails naming it, leaves no bag, and the
     /// refusal is audited. Coaches cannot export evidence.
     @Test func anAlteredCallStopsTheEvidenceExport() throws {
@@ -116,6 +138,22 @@ extension RequestCLITests {
         #expect(box.files(under: box.dir + "/bags").isEmpty, "no bag")
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'recording.export_refused' AND target = '\(s2)'") == 1)
         #expect(try box.run(["--as", "coach-an", "evidence", "export", hold, "--to", box.dir + "/bags"]).status == 3)
+    }
+
+    /// The recorder's document kept with a call is evidence too: one changed since ingest stops the export.
+    @Test func anAlteredSidecarStopsTheEvidenceExport() throws {
+        let box = try populated()
+        let s4 = try #require(try box.recordingIDs()["S4"])
+        let path = try box.catalog().read { db in try String.fetchOne(db, sql: "SELECT audio_path FROM recordings WHERE id = ?", arguments: [s4]) }!
+        let native = box.store + "/" + Placement.nativeFolder(forAudioPath: path) + "/sidecar.json"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: native))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: native))
+        let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "CASE-3", "--tenant", "acme-energy", "--caller", Self.subject])["hold_id"] as! String
+        let r = try box.run(["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags"])
+        #expect(r.status == 1 && r.stderr.contains(s4), "\(r.stderr)")
+        #expect(box.files(under: box.dir + "/bags").isEmpty, "no bag")
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'recording.export_refused' AND target = '\(s4)' AND details LIKE '%native/sidecar.json%'") == 1)
     }
 
     /// A throwaway RFC 3161 authority: its own CA and TSA certificate, `openssl ts -reply` behind
@@ -177,10 +215,92 @@ extension RequestCLITests {
     }
 
     func setTSA(_ box: Sandbox, _ url: String) throws {
+        try setEvidence(box, "tsa_url = \"\(url)\"\n")
+    }
+
+    /// Replaces the store configuration's `[evidence]` table (the last table of the file) with `lines`.
+    func setEvidence(_ box: Sandbox, _ lines: String) throws {
         let path = box.store + "/callvault.toml"
         var text = try String(contentsOfFile: path, encoding: .utf8)
         if let r = text.range(of: "\n[evidence]") { text = String(text[..<r.lowerBound]) }
-        try (text + "\n[evidence]\ntsa_url = \"\(url)\"\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (text + "\n[evidence]\n" + lines).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// An organisation's e-seal as a trust service provider would issue it: a CA, and a seal certificate
+    /// (digitalSignature, nonRepudiation) for an organisation, with an EC or an RSA key. Returns the paths.
+    func sealCertificate(_ box: Sandbox, key: String) throws -> (cert: String, key: String, ca: String, otherCA: String) {
+        let dir = box.dir + "/seal-" + key
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "basicConstraints = CA:false\nkeyUsage = critical,digitalSignature,nonRepudiation\n"
+            .write(toFile: dir + "/ext.cnf", atomically: true, encoding: .utf8)
+        let newKey = key == "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        for args in [
+            ["req", "-x509"] + newKey + ["-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=callvault test seal CA", "-days", "2",
+                                         "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign"],
+            ["req", "-x509"] + newKey + ["-nodes", "-keyout", "other.key", "-out", "other.pem", "-subj", "/CN=someone else's CA", "-days", "2",
+                                         "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign"],
+            ["req"] + newKey + ["-nodes", "-keyout", "seal.key", "-out", "seal.csr", "-subj", "/C=BE/O=Acme Contact NV/CN=Acme Contact e-seal"],
+            ["x509", "-req", "-in", "seal.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "seal.pem", "-days", "2",
+             "-extfile", "ext.cnf"],
+        ] {
+            let r = try run("openssl", args, in: dir)
+            #expect(r.status == 0, "openssl \(args[0]): \(r.output)")
+        }
+        chmod(dir + "/seal.key", 0o600)
+        chmod(dir + "/ca.key", 0o600)
+        return (dir + "/seal.pem", dir + "/seal.key", dir + "/ca.pem", dir + "/other.pem")
+    }
+
+    /// With `[evidence] seal_certificate` and `seal_key`, the tag manifest is also sealed in CMS: openssl
+    /// verifies the seal against the holder's CA, `evidence verify --seal-ca` too, and a seal that chains to
+    /// another CA, or is changed, is named.
+    @Test(arguments: ["ec", "rsa"])
+    func aSealedBagVerifiesWithOpensslCMS(key: String) throws {
+        let box = try populated()
+        let seal = try sealCertificate(box, key: key)
+        try setEvidence(box, "seal_certificate = \"\(seal.cert)\"\nseal_key = \"\(seal.key)\"\n")
+        let (folder, hold) = try evidenceBag(box)
+        #expect(FileManager.default.fileExists(atPath: folder + "/signatures/tagmanifest-sha256.txt.p7s"))
+        #expect(try String(contentsOfFile: folder + "/bag-info.txt", encoding: .utf8).contains("Seal: CMS (RFC 5652) over tagmanifest-sha256.txt by "))
+        let openssl = try run("openssl", ["cms", "-verify", "-binary", "-inform", "DER", "-in", "signatures/tagmanifest-sha256.txt.p7s",
+                                          "-content", "tagmanifest-sha256.txt", "-CAfile", seal.ca, "-purpose", "any", "-out", "/dev/null"], in: folder)
+        #expect(openssl.status == 0 && openssl.output.contains("Verification successful"), "\(openssl.output)")
+        let ours = try box.run(["evidence", "verify", "--json", "--seal-ca", seal.ca, folder])
+        #expect(ours.status == 0, "\(ours.stdout)")
+        #expect((try ours.json()["sealed_by"] as? String)?.contains("Acme Contact e-seal") == true, "\(ours.stdout)")
+        // Without a CA the seal's signature is still checked, and the output says the chain was not.
+        let plain = try box.run(["evidence", "verify", folder])
+        #expect(plain.status == 0 && plain.stdout.contains("sealed by") && plain.stdout.contains("not checked"), "\(plain.stdout)")
+        // Another CA: named.
+        let other = try box.run(["evidence", "verify", "--seal-ca", seal.otherCA, folder])
+        #expect(other.status == 1 && other.stdout.contains("tagmanifest-sha256.txt.p7s"), "\(other.stdout)")
+        #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'evidence.exported' AND target = '\(hold)' AND details NOT LIKE '%\"seal\":\"none\"%'") == 1)
+        // The seal of another bag of the same hold does not seal this one's tag manifest.
+        let second = try ok(box, ["evidence", "export", hold, "--to", box.dir + "/bags2"])["folder"] as! String
+        try FileManager.default.removeItem(atPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
+        try FileManager.default.copyItem(atPath: second + "/signatures/tagmanifest-sha256.txt.p7s", toPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
+        let swapped = try box.run(["evidence", "verify", "--seal-ca", seal.ca, folder])
+        #expect(swapped.status == 1 && swapped.stdout.contains("tagmanifest-sha256.txt.p7s"), "\(swapped.stdout)")
+        // A bag without its seal, asked for one: named.
+        try FileManager.default.removeItem(atPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
+        let removed = try box.run(["evidence", "verify", "--seal-ca", seal.ca, folder])
+        #expect(removed.status == 1 && removed.stdout.contains("tagmanifest-sha256.txt.p7s"), "\(removed.stdout)")
+    }
+
+    /// A seal that cannot seal — another key than the certificate's, a key others can read, half a
+    /// configuration — stops the export before anything is written, saying which setting.
+    @Test(arguments: ["another key", "readable key", "half"])
+    func aSealThatCannotSealLeavesNoBag(problem: String) throws {
+        let box = try populated()
+        let seal = try sealCertificate(box, key: "ec")
+        let keyPath = problem == "another key" ? seal.cert.replacingOccurrences(of: "seal.pem", with: "ca.key") : seal.key
+        if problem == "readable key" { chmod(seal.key, 0o644) }
+        let hold = try ok(box, ["hold", "place", "--kind", "legal", "--case", "CASE-4", "--tenant", "acme-energy", "--caller", Self.subject])["hold_id"] as! String
+        try setEvidence(box, "seal_certificate = \"\(seal.cert)\"\n" + (problem == "half" ? "" : "seal_key = \"\(keyPath)\"\n"))
+        let r = try box.run(["--as", "dpo", "evidence", "export", hold, "--to", box.dir + "/bags"])
+        let said = ["another key": "is not the key of the certificate", "readable key": "readable by the vault user only", "half": "evidence.seal_key"][problem]!
+        #expect(r.status == (problem == "half" ? 2 : 1) && r.stderr.contains(said), "\(r.stderr)")
+        #expect(box.files(under: box.dir + "/bags").isEmpty, "no bag")
     }
 
     /// With `[evidence] tsa_url`, the bag's tag manifest is time-stamped: openssl verifies the token against the

@@ -98,8 +98,13 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         let box = Sandbox()
         try box.initStore()
         try box.copyFixtures(["acme-energy/call-0001.wav", "acme-energy/call-0001.json"])
+        let sidecar = try #require(FileManager.default.contents(atPath: box.inbox + "/acme-energy/call-0001.json"))
         #expect(try box.run(["ingest", "inbox"]).status == 0)
         let row = try box.catalog().read { try SQLRow.fetchOne($0, sql: "SELECT * FROM recordings")! }
+        // The sidecar as the recorder wrote it is kept with the call, byte for byte, under a name of the store's.
+        let native = box.store + "/" + Placement.nativeFolder(forAudioPath: row["audio_path"]) + "/sidecar.json"
+        #expect(FileManager.default.contents(atPath: native) == sidecar)
+        #expect(box.files(under: box.store + "/native").count == 1)
         #expect(row["tenant"] as String == "acme-energy")
         #expect(row["call_id"] as String == "pbx1-1732180443.4711")
         #expect(row["format"] as String == "wav/ulaw")

@@ -51,6 +51,7 @@ import Testing
         var st = try box.state()
         #expect(st.rows == ["A", "B", "C", "D", "E"])
         #expect(st.audio == ["B", "C", "D", "E"])
+        #expect(try box.catalogDiskMismatches().isEmpty, "A's sidecar went with its audio")
 
         // A hold on A, whose audio is gone, holds its metadata and says so.
         let holdA = try place(box, ["--kind", "legal", "--call-id", "A"])
@@ -137,6 +138,7 @@ import Testing
         #expect(s["overdue"] as? Int == 0)
         #expect(try box.state().rows.isEmpty)
         #expect(box.files(under: box.store + "/audio").isEmpty)
+        #expect(box.files(under: box.store + "/native").isEmpty, "the sidecars kept with the calls went with them")
         let deleted = try box.catalog().read { try String.fetchAll($0, sql: "SELECT target FROM audit_events WHERE action = 'sweep.metadata_deleted'") }
         #expect(deleted.count == 5 && Set(deleted).count == 5)
         // Each audio removal is recorded once: by itself, or with its metadata deletion (found missing when the
