@@ -97,7 +97,10 @@ public struct EvidenceExport: Sendable {
             progress.start(files: items.count, bytes: bytes)
         }
         for item in items {
-            guard let row = try vault.catalog.recording(id: item.recordingID) else { continue }
+            guard let row = try vault.catalog.recording(id: item.recordingID) else {
+                progress?.advance(files: 1, bytes: 0)
+                continue
+            }
             defer { progress?.advance(files: 1, bytes: row.audioDeletedAt == nil && !item.metadataOnly ? row.audioBytes : 0) }
             let dir = "data/recordings/\(row.id)"
             if row.audioDeletedAt == nil, !item.metadataOnly {
@@ -235,6 +238,10 @@ public struct EvidenceExport: Sendable {
     /// SHA-256 is in the row); one that differs stops the export like altered audio. Names are the store's own.
     func nativeDocuments(_ row: RecordingRow) throws -> [(name: String, data: Data)] {
         let folder = Placement.nativeFolder(forAudioPath: row.audioPath)
+        guard vault.files.isDirectory(folder) else {
+            if vault.files.exists(folder) { throw refuse(row, segment: "native (not a folder)") }
+            return []
+        }
         var out: [(String, Data)] = []
         for name in vault.files.list(folder).sorted() {
             guard let data = try vault.files.readSmallFile(folder + "/" + name, limit: 1 << 24) else { continue }

@@ -131,14 +131,22 @@ public struct Sweeper: Sendable {
     static func audioRemover(_ files: StoreFiles) -> (SweptRecording) -> AudioRemoval {
         { r in
             CrashPoint.reached("sweep.before-remove")
-            // The recorder's documents go first: the audio's presence is what says the recording is not yet
-            // swept, so a crash in between is finished by the next sweep.
+            // The audio first, then the recorder's documents: a transaction that rolls back after this (kill -9, a
+            // hold that wins) leaves at worst documents of audio already gone, which the next sweep finds missing
+            // and removes with them — never a stored call without its documents.
+            let removed: AudioRemoval
+            if unlink(files.absolute(r.audioPath)) == 0 {
+                removed = .removed
+            } else if errno == ENOENT {
+                removed = .alreadyMissing
+            } else {
+                return .failed("cannot remove \(r.audioPath): \(String(cString: strerror(errno)))")
+            }
+            CrashPoint.reached("sweep.between-audio-and-native")
             do { try files.removeTree(Placement.nativeFolder(forAudioPath: r.audioPath)) } catch let e as VaultError {
                 return .failed(e.message)
             } catch { return .failed("\(error)") }
-            if unlink(files.absolute(r.audioPath)) == 0 { return .removed }
-            if errno == ENOENT { return .alreadyMissing }
-            return .failed("cannot remove \(r.audioPath): \(String(cString: strerror(errno)))")
+            return removed
         }
     }
 

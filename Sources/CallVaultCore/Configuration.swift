@@ -94,6 +94,12 @@ public struct WebSettings: Sendable, Equatable {
     public var sessionIdle = ISODuration("PT15M")!
     /// Whether coaches may download audio (playing is always allowed in scope); compliance always may.
     public var coachDownload = false
+    /// `cookie_secure`: mark the session cookie `Secure` although callvault itself speaks plain HTTP (a TLS
+    /// proxy in front). With `tls_certificate` it is always Secure.
+    public var cookieSecure = false
+    /// `max_connections_per_client`: connections one client address may hold at once (a slowloris holds
+    /// hundreds). Behind a proxy every connection comes from the proxy's address: raise it there.
+    public var maxConnectionsPerClient = 128
 
     public init() {}
 }
@@ -436,7 +442,8 @@ struct ConfigurationReader {
     }
 
     func web(_ w: TOMLTable) throws -> WebSettings {
-        try checkKeys(w, ["listen", "tls_certificate", "tls_key", "trusted_header", "trusted_proxies", "session_idle", "coach_download"], at: "web")
+        try checkKeys(w, ["listen", "tls_certificate", "tls_key", "trusted_header", "trusted_proxies", "session_idle", "coach_download",
+                          "cookie_secure", "max_connections_per_client"], at: "web")
         var s = WebSettings()
         if let l = try string(w, "listen", at: "web.") {
             guard WebSettings.splitListen(l) != nil else { throw fail("web.listen", "'\(l)' is not HOST:PORT (e.g. 127.0.0.1:8080)") }
@@ -463,6 +470,14 @@ struct ConfigurationReader {
         if let v = w["coach_download"] {
             guard let b = v.bool else { throw fail("web.coach_download", "must be true or false") }
             s.coachDownload = b
+        }
+        if let v = w["cookie_secure"] {
+            guard let b = v.bool else { throw fail("web.cookie_secure", "must be true or false") }
+            s.cookieSecure = b
+        }
+        if let v = w["max_connections_per_client"] {
+            guard let n = v.int, (1...100_000).contains(n) else { throw fail("web.max_connections_per_client", "must be a whole number from 1 to 100000") }
+            s.maxConnectionsPerClient = n
         }
         return s
     }

@@ -14,6 +14,11 @@ extension WebSettings {
         guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
         return (host, port)
     }
+
+    /// Whether a listen host is reachable from this machine only (127.0.0.0/8, ::1, localhost).
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || CIDR("127.0.0.0/8")!.contains(host)
+    }
 }
 
 /// An address block (127.0.0.1/32, 10.0.0.0/8, ::1/128): who may set the trusted header.

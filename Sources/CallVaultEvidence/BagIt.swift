@@ -90,24 +90,40 @@ public struct BagReport: Sendable {
 }
 
 public enum BagVerifier {
-    /// `verify`, and the organisation's e-seal when the bag has one: with `sealRootsPEM` (the CA certificates
-    /// the recipient trusts) its chain too, valid at the time-stamp's time (or now, without one).
+    /// `verify`, and the organisation's e-seal when the bag has one: the certificate bag-info.txt names, and
+    /// with `sealRootsPEM` (the CA certificates the recipient trusts) its chain too, valid now.
     public static func verify(folder: String, expectedKeyPEM: String?, sealRootsPEM: String?) async -> BagReport {
         var report = verify(folder: folder, expectedKeyPEM: expectedKeyPEM)
-        guard let seal = FileManager.default.contents(atPath: folder + "/" + EvidenceSeal.path) else { return report }
-        if (try? FileManager.default.attributesOfItem(atPath: folder + "/signatures")[.type] as? FileAttributeType) == .typeSymbolicLink
-            || (try? FileManager.default.attributesOfItem(atPath: folder + "/" + EvidenceSeal.path)[.type] as? FileAttributeType) == .typeSymbolicLink {
+        let fm = FileManager.default
+        func isLink(_ path: String) -> Bool { (try? fm.attributesOfItem(atPath: folder + "/" + path)[.type] as? FileAttributeType) == .typeSymbolicLink }
+        if isLink("signatures") || isLink(EvidenceSeal.path) {
             report.problems.append((EvidenceSeal.path, "a symbolic link"))
             return report
         }
-        guard let tagData = FileManager.default.contents(atPath: folder + "/" + BagIt.tagManifest) else { return report }
+        guard let seal = fm.contents(atPath: folder + "/" + EvidenceSeal.path) else { return report }
+        guard let tagData = fm.contents(atPath: folder + "/" + BagIt.tagManifest) else { return report }
+        // bag-info.txt is covered by the tag manifest (and so by the Ed25519 signature); the seal file is not.
+        // The seal must be the one the bag declares: another certificate's seal, or a seal added to a bag
+        // that was not sealed, is named.
+        let info = fm.contents(atPath: folder + "/bag-info.txt").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let declared = info.split(separator: "\n").first { $0.hasPrefix("Seal: CMS") }
+            .flatMap { line in line.range(of: "certificate SHA-256 ").map { String(line[$0.upperBound...].prefix(64)) } }
         let roots = sealRootsPEM.flatMap(EvidenceSeal.certificates(pem:))
-        let validAt = report.timeStamp.flatMap(TimeStamp.date(generalizedTime:)) ?? Date()
-        switch await EvidenceSeal.verify(seal, over: tagData, roots: roots, validAt: validAt) {
+        // The chain is checked at the current time: the time-stamp's time would be attested only by a token whose
+        // own signature this verifier does not check (`openssl ts -verify` does).
+        switch await EvidenceSeal.verify(seal, over: tagData, roots: roots, validAt: Date()) {
         case .sealed(let holder, let fingerprint, let chainChecked):
+            guard let declared else {
+                report.problems.append((EvidenceSeal.path, "a seal that bag-info.txt does not declare (added to the bag)"))
+                return report
+            }
+            guard declared == fingerprint else {
+                report.problems.append((EvidenceSeal.path, "sealed with another certificate (SHA-256 \(fingerprint)) than the one bag-info.txt names"))
+                return report
+            }
             report.sealedBy = holder
-            report.checked.append("the e-seal (CMS) of \(BagIt.tagManifest) by \(holder), certificate SHA-256 \(fingerprint)"
-                                  + (chainChecked ? ", its chain to the given CA" : "; its chain was not checked (give the holder's CA with --seal-ca)"))
+            report.checked.append("the e-seal (CMS) of \(BagIt.tagManifest) by \(holder), certificate SHA-256 \(fingerprint) as bag-info.txt names it"
+                                  + (chainChecked ? ", its chain to the given CA (valid now)" : "; its chain was not checked (give the holder's CA with --seal-ca)"))
         case .broken(let why):
             report.problems.append((EvidenceSeal.path, why))
         }

@@ -72,8 +72,7 @@ public enum EvidenceSeal {
     }
 
     /// Checks a seal over `content`. With `roots`, the seal certificate must chain to one of them, valid at
-    /// `validAt` (the time-stamp's time when the bag has one: a seal certificate that has since expired still
-    /// proves what it sealed then). Without, only that the certificate in the seal signed `content`.
+    /// `validAt`. Without, only that the certificate in the seal signed `content`.
     public static func verify(_ seal: Data, over content: Data, roots: [Certificate]?, validAt: Date) async -> Verdict {
         let result = await CMS.isValidSignature(dataBytes: content, signatureBytes: seal, trustRoots: CertificateStore(roots ?? [])) {
             RFC5280Policy(fixedExpiryValidationTime: validAt)

@@ -191,6 +191,12 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// A batch's commit refused because another worker's repair undid one of its placements: certainly not
+    /// committed (the transaction rolled back), so the placer removes what it placed.
+    public struct PlacementUndone: Error {
+        public let message = "catalog: a placement of this batch was undone by repair (this worker's lease lapsed); its inputs are retried"
+    }
+
     /// Stores recordings with their audit events and waveforms and clears their pending placements, in one transaction.
     public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = [], worker: String? = nil) throws {
         try wrap("store recordings") {
@@ -202,9 +208,7 @@ public final class Catalog: Sendable {
                     if let worker { args.append(worker) }
                     try db.execute(cached: "DELETE FROM pending_placements WHERE recording_id IN (\(marks(run.count)))"
                                    + (worker == nil ? "" : " AND worker = ?"), arguments: args)
-                    guard db.changesCount == run.count else {
-                        throw VaultError.failure("catalog: a placement of this batch was undone by repair (this worker's lease lapsed); its inputs are retried")
-                    }
+                    guard db.changesCount == run.count else { throw PlacementUndone() }
                 }
                 try RecordingRow.insertAll(rows, in: db)
                 try Self.insertWaveforms(waveforms, in: db)

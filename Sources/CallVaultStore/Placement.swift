@@ -191,7 +191,8 @@ public struct Placement: Sendable {
             // A commit to a server that failed may still have committed (the connection broke after COMMIT was
             // sent): the placed files then belong to stored rows. They stay, with their intent, for repair to decide
             // from the catalog once it answers (intent still there: not committed, undo; gone: committed, keep).
-            if committing, catalog.db.dialect == .postgres { throw error }
+            let undone = error is Catalog.PlacementUndone
+            if committing, !undone, catalog.db.dialect == .postgres { throw error }
             for item in items {
                 _ = try? files.remove(item.staged.path)
                 _ = try? files.remove(item.audioPath)
@@ -199,6 +200,7 @@ public struct Placement: Sendable {
                 try? files.removeTree(Self.nativeFolder(forAudioPath: item.audioPath))
             }
             try? catalog.clearPending(items.map(\.recordingID))
+            if let undone = error as? Catalog.PlacementUndone { throw VaultError.failure(undone.message) }
             throw error
         }
     }
@@ -210,6 +212,8 @@ public struct Placement: Sendable {
         var removed = 0
         let pending = try scope.map { try catalog.takeOverAbandonedPlacements(worker: $0.worker) } ?? catalog.pendingPlacements()
         for p in pending {
+            // The staged native folder first: its placer, if still alive, can then no longer rename it into place.
+            try files.removeTree(Self.stagedNativeFolder(p.recordingID))
             let a = try files.remove(p.tempPath)
             let b = try files.remove(p.audioPath)
             let native = Self.nativeFolder(forAudioPath: p.audioPath)

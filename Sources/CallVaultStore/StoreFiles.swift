@@ -175,7 +175,8 @@ public struct StoreFiles: Sendable {
     /// than `limit`, or not a regular file, is a vault failure: nothing the vault writes is either.
     public func readSmallFile(_ relative: String, limit: Int) throws -> Data? {
         let path = absolute(relative)
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // O_NONBLOCK: a FIFO put here by hand must not hang the reader before fstat tells what it is.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if fd < 0 { if errno == ENOENT { return nil }; throw fail("cannot open", path) }
         defer { close(fd) }
         var st = stat()

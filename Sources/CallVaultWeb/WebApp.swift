@@ -13,7 +13,9 @@ import ServiceLifecycle
 public enum WebApp {
     /// The router of the app (the store opened as the service user; each request acts for its own user).
     public static func router(env: WebEnvironment) -> Router<WebContext> {
-        let router = Router(context: WebContext.self)
+        // HEAD answers like GET without a body on every GET route; routes whose GET has an effect (an audit
+        // event, a bundle written) check the method and do without it.
+        let router = Router(context: WebContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: LoginMiddleware(env: env))
         router.get("/healthz") { _, _ -> Response in
@@ -47,7 +49,10 @@ public enum WebApp {
         }
         let settings = vault.configuration.web
         let tls = try settings.tlsCertificate.map { cert in try tlsConfiguration(certificate: cert, key: settings.tlsKey!) }
-        let env = WebEnvironment(vault: vault, secure: tls != nil, logger: logger)
+        let env = WebEnvironment(vault: vault, secure: tls != nil || settings.cookieSecure, logger: logger)
+        if tls == nil, !settings.cookieSecure, !WebSettings.isLoopback(host) {
+            logger.warning("callvault serve: listening on \(listen) without TLS and without [web] cookie_secure: sessions cross the network in clear; put a TLS proxy in front and set cookie_secure = true, or set tls_certificate and tls_key")
+        }
         // SIGHUP reads callvault.toml again (as it does for `watch`) instead of ending the server.
         signal(SIGHUP, SIG_IGN)
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -56,7 +61,10 @@ public enum WebApp {
         defer { hangup.cancel() }
         let router = router(env: env)
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+        let counts = ConnectionCounts()
+        let limits = ConnectionLimits(perClient: settings.maxConnectionsPerClient)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, counts: counts)]))
+        let server: HTTPServerBuilder = try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1
         let app = Application(router: router, server: server, configuration: configuration, onServerRunning: { _ in
             logger.info("callvault serve: listening on \(tls == nil ? "http" : "https")://\(listen)")
         }, logger: logger)

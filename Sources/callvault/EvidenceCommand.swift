@@ -25,7 +25,7 @@ struct EvidenceCommand: ParsableCommand {
             let bag: EvidenceBagSummary
             do {
                 defer { meter.finish() }
-                bag = try EvidenceExport(vault: vault).write(hold: hold, into: to, progress: meter)
+                bag = try EvidenceExport(vault: vault).write(hold: hold, into: to, progress: meter.enabled ? meter : nil)
             }
             if global.json {
                 printJSON(["folder": bag.folder, "recordings": bag.recordings, "metadata_only": bag.metadataOnly,

@@ -281,6 +281,31 @@ extension RequestCLITests {
         try FileManager.default.copyItem(atPath: second + "/signatures/tagmanifest-sha256.txt.p7s", toPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
         let swapped = try box.run(["evidence", "verify", "--seal-ca", seal.ca, folder])
         #expect(swapped.status == 1 && swapped.stdout.contains("tagmanifest-sha256.txt.p7s"), "\(swapped.stdout)")
+        // A seal over this very tag manifest, by another certificate of the same CA (someone else the CA
+        // certified): valid CMS, but not the seal bag-info.txt names.
+        let dir = (seal.cert as NSString).deletingLastPathComponent
+        for args in [["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "mallory.key", "-out", "mallory.csr", "-subj", "/O=Mallory BV/CN=Acme Contact e-seal"],
+                     ["x509", "-req", "-in", "mallory.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "mallory.pem", "-days", "2", "-extfile", "ext.cnf"],
+                     ["cms", "-sign", "-binary", "-in", folder + "/tagmanifest-sha256.txt", "-signer", "mallory.pem", "-inkey", "mallory.key",
+                      "-outform", "DER", "-out", dir + "/mallory.p7s"]] {
+            let r = try run("openssl", args, in: dir)
+            #expect(r.status == 0, "openssl \(args[0]): \(r.output)")
+        }
+        try FileManager.default.removeItem(atPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
+        try FileManager.default.copyItem(atPath: dir + "/mallory.p7s", toPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
+        let mallory = try box.run(["evidence", "verify", "--seal-ca", seal.ca, folder])
+        #expect(mallory.status == 1 && mallory.stdout.contains("another certificate"), "\(mallory.stdout)")
+        // A valid seal (the holder's own certificate) added afterwards to a bag exported unsealed: undeclared.
+        // (EC only: openssl's RSA CMS names rsaEncryption as the signature algorithm, which swift-certificates
+        // does not take; callvault's own RSA seals name sha256WithRSAEncryption.)
+        guard key == "ec" else { return }
+        try setEvidence(box, "")
+        let unsealed = try ok(box, ["evidence", "export", hold, "--to", box.dir + "/bags3"])["folder"] as! String
+        let late = try run("openssl", ["cms", "-sign", "-binary", "-in", unsealed + "/tagmanifest-sha256.txt", "-signer", seal.cert, "-inkey", seal.key,
+                                       "-outform", "DER", "-out", unsealed + "/signatures/tagmanifest-sha256.txt.p7s"])
+        #expect(late.status == 0, "\(late.output)")
+        let added = try box.run(["evidence", "verify", unsealed])
+        #expect(added.status == 1 && added.stdout.contains("does not declare"), "\(added.stdout)")
         // A bag without its seal, asked for one: named.
         try FileManager.default.removeItem(atPath: folder + "/signatures/tagmanifest-sha256.txt.p7s")
         let removed = try box.run(["evidence", "verify", "--seal-ca", seal.ca, folder])

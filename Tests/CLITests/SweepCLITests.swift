@@ -146,6 +146,17 @@ import Testing
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'sweep.audio_deleted' OR details LIKE '%\"audio\":%'") == 5)
     }
 
+    /// Killed between a call's audio and its sidecar: the rerun finishes, and no sidecar outlives its audio.
+    @Test func sweepKilledBetweenAudioAndSidecarLeavesNoOrphan() throws {
+        let box = try scenarioStore()
+        let killed = try box.run(["sweep", "--now", shifted("2027-06-01T00:00:00Z")], env: ["CALLVAULT_CRASH_AT": "sweep.between-audio-and-native:2"])
+        #expect(killed.killed)
+        let s = try sweep(box, shifted("2027-06-01T00:00:00Z"))
+        #expect(s["overdue"] as? Int == 0)
+        #expect(box.files(under: box.store + "/native").isEmpty, "\(box.files(under: box.store + "/native"))")
+        #expect(try box.catalogDiskMismatches().isEmpty)
+    }
+
     @Test func unremovableFileIsReportedAndStaysInTheCatalog() throws {
         let box = try scenarioStore()
         let path = try box.catalog().read { try String.fetchOne($0, sql: "SELECT audio_path FROM recordings WHERE call_id = 'C'")! }
