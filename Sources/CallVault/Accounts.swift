@@ -175,14 +175,21 @@ public struct Accounts: Sendable {
     /// No password and no lockout: the proxy did the authentication.
     public static func principal(vault: Vault, trustedUser: String, from address: String) throws -> Principal? {
         let from = auditAddress(address)
+        // Every request of such a user comes here (a browser sends several a page): as for password failures of
+        // unknown names, at most one event a minute per store and reason, counting the requests it stands for,
+        // so that one misconfigured proxy user cannot flood the append-only log with an fsync per request.
+        func refuse(_ target: String?, _ reason: String) throws {
+            guard let repeated = UnknownNameFailures.shared.record(store: vault.root + "|trusted header|" + (target ?? ""), now: vault.clock.now()) else { return }
+            var details = ["reason": reason, "method": "trusted header", "address": from]
+            if repeated > 0 { details["repeated"] = String(repeated) }
+            try vault.catalog.appendAudit([vault.event("auth.failed", target: target, details: details)])
+        }
         guard let configured = vault.configuration.users[trustedUser] else {
-            try vault.catalog.appendAudit([vault.event("auth.failed", target: nil, details: ["reason": "unknown user", "method": "trusted header",
-                                                                                              "address": from])])
+            try refuse(nil, "unknown user")
             return nil
         }
         if try vault.catalog.account(user: configured.name)?.disabled == true {
-            try vault.catalog.appendAudit([vault.event("auth.failed", target: configured.name, details: ["reason": "disabled", "method": "trusted header",
-                                                                                                        "address": from])])
+            try refuse(configured.name, "disabled")
             return nil
         }
         return Principal(name: configured.name, user: configured, onBehalfOf: nil)

@@ -49,6 +49,13 @@ public struct EvidenceExport: Sendable {
         return (EvidencePublicKey.pem(key), EvidencePublicKey.fingerprint(key))
     }
 
+    /// The checks `write` makes before writing anything (role, hold), for a request that writes nothing.
+    public func check(hold holdID: String) throws {
+        try vault.require(Requests.officers, to: "evidence export")
+        guard RecordingID.isWellFormed(holdID) else { throw vault.refuseInvalidID(action: "evidence export", what: "hold") }
+        guard try vault.catalog.hold(id: holdID) != nil else { throw VaultError(.notFound, "hold \(holdID): no such hold") }
+    }
+
     /// Writes `DIR/callvault-evidence-HOLD-TIME/`. A recording whose bytes fail their check stops the export
     /// (audited, the bag removed), naming it. Memory stays flat: audio is copied a segment at a time.
     public func write(hold holdID: String, into directory: String, progress: (any RunProgress)? = nil) throws -> EvidenceBagSummary {

@@ -105,6 +105,16 @@ public struct Listing: Sendable {
         return (page.map { RecordingView($0.row, onHold: $0.onHold, officer: officer) }, more ? page.last.map { Self.cursor(for: $0.row) } : nil)
     }
 
+    /// The tenants the acting user may filter by: every configured tenant for officers; for a coach the
+    /// tenants of the scope, or (a scope of teams only) those of the calls in it — never another client's name.
+    public func filterTenants() throws -> [String] {
+        try vault.require(Self.readers, to: "list")
+        let configured = vault.configuration.tenants.keys.sorted()
+        guard let user = vault.principal.user, user.role == .coach else { return configured }
+        if !user.tenants.isEmpty { return configured.filter(user.tenants.contains) }
+        return try vault.catalog.tenants(baseQuery())
+    }
+
     /// One recording, if the acting user may see it; refusals are audited (exit 3). A coach gets no hold:
     /// neither the holds nor whether there is one.
     public func show(id: String, action: String = "show") throws -> (RecordingView, [HoldView]) {
@@ -119,11 +129,15 @@ public struct Listing: Sendable {
         let q = baseQuery()
         guard let row = try vault.catalog.recording(id: id) else {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "no such recording"])])
-            throw VaultError(.notFound, "\(action) \(id): no such recording")
+            var e = VaultError(.notFound, "\(action) \(id): no such recording")
+            e.hidesExistence = true
+            throw e
         }
         guard try vault.catalog.visible(id: id, q) else {
             try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "outside scope"])])
-            throw VaultError(.accessDenied, "\(action) \(id): not allowed for \(vault.actor): outside your scope, non-compliant or without audio")
+            var e = VaultError(.accessDenied, "\(action) \(id): not allowed for \(vault.actor): outside your scope, non-compliant or without audio")
+            e.hidesExistence = true
+            throw e
         }
         if action == "show" { try vault.catalog.appendAudit([vault.event("show", target: id)]) }
         if isCoach { return (row, []) }

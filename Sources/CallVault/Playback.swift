@@ -66,7 +66,9 @@ public struct Playback: Sendable {
     /// `recordEvent` appends one `recording.played` event (the web layer passes false for the range requests
     /// that follow). A stored file whose size is not the catalog's `audio_bytes` is refused (`.vaultFailure`):
     /// altered evidence is not served. Fixity (the hash) is checked by `fixity`, not here.
-    public func open(id: String, purpose: PlaybackPurpose, recordEvent: Bool) throws -> PlaybackSource {
+    /// `sending: false` (an HTTP HEAD) checks the rights and opens the audio for its length, but sends nothing:
+    /// no `export` event and no whole-file check, since no byte leaves.
+    public func open(id: String, purpose: PlaybackPurpose, recordEvent: Bool, sending: Bool = true) throws -> PlaybackSource {
         let action = purpose == .play ? "play" : "download"
         let row = try Listing(vault: vault).visibleRecording(id: id, action: action).0
         if purpose == .download, vault.principal.user?.role == .coach, !vault.configuration.web.coachDownload {
@@ -82,7 +84,7 @@ public struct Playback: Sendable {
             case .download:
                 // The whole file is checked before the audit says it left: the trail never records as sent what
                 // was not the evidence. Each piece is checked again as it is sent.
-                try stored.verifyAll()
+                if sending { try stored.verifyAll() }
                 audio = BrowserAudio.original(stored, container: URL(fileURLWithPath: row.audioPath).pathExtension)
             }
         } catch let altered as AudioAltered {
@@ -93,8 +95,10 @@ public struct Playback: Sendable {
             try vault.catalog.appendAudit([vault.event("recording.played", target: id)])
         case .play:
             break
-        case .download:
+        case .download where sending:
             try vault.catalog.appendAudit([vault.event("export", target: id, details: ["sha256": row.sha256, "via": "web"])])
+        case .download:
+            break
         }
         return PlaybackSource(contentType: audio.contentType, length: audio.length, fileName: id + "." + audio.fileExtension,
                               isOriginal: audio.form == .original, sha256: row.sha256, audio: audio, refuse: refuse)

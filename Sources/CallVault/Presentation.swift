@@ -74,7 +74,15 @@ public func orNull(_ v: Any?) -> Any { v ?? NSNull() }
 
 /// Whole CSV text of list objects: the header row, then one row per recording.
 public func listCSV(_ page: [RecordingView]) -> String {
-    var out = listColumns.joined(separator: ",") + "\n"
+    listCSVHeader + listCSVRows(page)
+}
+
+/// The CSV's header line, for a body written page by page.
+public let listCSVHeader = listColumns.joined(separator: ",") + "\n"
+
+/// One page of the CSV's rows, without the header.
+public func listCSVRows(_ page: [RecordingView]) -> String {
+    var out = ""
     for r in page {
         let o = listJSON(r)
         out += listColumns.map { csvField(o[$0] ?? NSNull()) }.joined(separator: ",") + "\n"

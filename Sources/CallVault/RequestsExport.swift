@@ -34,6 +34,14 @@ public struct RequestExport: Sendable {
     /// Writes `directory/REF/` for an access request. Nothing of anyone else: only the request's calls, and of
     /// their metadata none of the agent's (id, team). Audited with the calls, the files and their hashes.
     /// `language`: the subject's (nl, fr, en); the tenant's by default.
+    /// The checks `write` makes before writing anything (role, request, kind), for a request that writes nothing.
+    public func check(id: String) throws {
+        let requests = Requests(vault: vault)
+        try vault.require(Requests.officers, to: "request export")
+        let r = try requests.existing(id, action: "request export")
+        try requests.requireKind(r, [.access], action: "export")
+    }
+
     public func write(id: String, into directory: String, language: String? = nil) throws -> RequestBundle {
         if let language, AccessReadme.texts[language] == nil { throw VaultError(.usage, "--language: nl, fr or en") }
         let requests = Requests(vault: vault)

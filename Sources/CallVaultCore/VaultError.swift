@@ -20,6 +20,9 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
 
     public let kind: Kind
     public let message: String
+    /// A refusal that must not tell "it exists, not for you" from "it does not exist" (a call outside a coach's
+    /// scope, or no such call): the web app answers both with the same 404, so ids cannot be probed.
+    public var hidesExistence = false
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind

@@ -92,6 +92,16 @@ extension Catalog {
     }
 
     /// Whether `id` passes the scope and coaching rule of `q` (for show and export).
+    /// The tenants of the recordings `q` lets its user see, for a filter that must not name others.
+    public func tenants(_ q: ListingQuery) throws -> [String] {
+        try wrap("list tenants") {
+            try db.read { db in
+                let (w, args) = q.whereClause()
+                return try String.fetchAll(db, sql: "SELECT DISTINCT tenant FROM recordings WHERE \(w) ORDER BY tenant", arguments: args)
+            }
+        }
+    }
+
     public func visible(id: String, _ q: ListingQuery) throws -> Bool {
         try wrap("check scope") {
             try db.read { db in

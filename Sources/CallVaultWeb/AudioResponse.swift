@@ -42,19 +42,29 @@ enum AudioResponse {
         return .part(start: start, end: end)
     }
 
+    /// The page view's token from the audio URL: up to 32 hex digits, or none.
+    static func viewToken(_ given: String?) -> String {
+        guard let given, given.count <= 32, given.allSatisfy({ $0.isHexDigit }) else { return "" }
+        return given
+    }
+
     static func serve(_ request: Request, context: WebContext, env: WebEnvironment, purpose: PlaybackPurpose) async throws -> Response {
         let vault = try env.vault(for: context)
         let signedIn = try context.user()
         let id = try context.parameters.require("id")
-        // One `recording.played` per call and session, however many range requests the player makes.
-        // Marked before opening so that concurrent ranges record one event; unmarked when the open is refused or
-        // fails, so the playback that does happen later is audited.
-        let first = purpose == .play ? await env.sessions.markPlayed(token: signedIn.token, recording: id) : false
+        // One `recording.played` per page view (the page's `view` token) and call, however many range requests
+        // the player makes; a fetch without the page's token is a playback of its own per session. Marked before
+        // opening so that concurrent ranges record one event; unmarked when the open is refused or fails, so the
+        // playback that does happen later is audited.
+        let view = Self.viewToken(request.uri.queryParameters["view"].map(String.init))
+        let playKey = id + "|" + view
+        let first = purpose == .play && request.method != .head ? await env.sessions.markPlayed(token: signedIn.token, recording: playKey) : false
         let source: PlaybackSource
         do {
-            source = try await blocking { try Playback(vault: vault).open(id: id, purpose: purpose, recordEvent: first) }
+            let sending = request.method != .head
+            source = try await blocking { try Playback(vault: vault).open(id: id, purpose: purpose, recordEvent: first, sending: sending) }
         } catch {
-            if first { await env.sessions.unmarkPlayed(token: signedIn.token, recording: id) }
+            if first { await env.sessions.unmarkPlayed(token: signedIn.token, recording: playKey) }
             throw error
         }
         var headers: HTTPFields = [.acceptRanges: "bytes", .contentType: source.contentType]
@@ -74,6 +84,11 @@ enum AudioResponse {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         let count = end - start + 1
+        if request.method == .head {
+            // As GET would answer, without a byte of audio (nor its audit: nothing left).
+            headers[.contentLength] = String(max(0, count))
+            return Response(status: status, headers: headers)
+        }
         // The first piece is read (and its bytes checked) before the status is sent: altered audio is refused
         // with an error page, not a 200 that breaks off. A later piece that fails breaks the response off.
         let firstPiece = try await blocking { try source.read(offset: start, count: Int(min(64 * 1024, max(0, count)))) }

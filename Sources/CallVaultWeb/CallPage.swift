@@ -13,6 +13,14 @@ enum CallPage {
         }
     }
 
+    /// A new token per page view, in the audio URL: the playback the page starts is audited once, however many
+    /// range requests follow, and a second view played is a second event. `preload="none"` keeps the browser
+    /// from fetching anything before the user presses play, so opening the page is not a playback.
+    static func viewToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+    }
+
     static func isOfficer(_ signedIn: SignedIn) -> Bool {
         let role = signedIn.principal.user?.role
         return role == .compliance || role == .admin
@@ -39,7 +47,7 @@ enum CallPage {
             : """
               <div class="player">
               <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel (click to seek)">
-              <audio id="player" controls preload="metadata" src="/calls/\(r.id)/audio"></audio>
+              <audio id="player" controls preload="none" src="/calls/\(r.id)/audio?view=\(Self.viewToken())"></audio>
               <div class="actions"><button type="button" class="secondary" data-skip="-10" id="back10">−10 s</button>
               <button type="button" class="secondary" data-skip="10" id="fwd10">+10 s</button>
               <label class="inline">Speed <select id="speed">

@@ -16,27 +16,33 @@ enum CallsRoutes {
             if request.wantsJSON {
                 return Layout.json(["recordings": page.map(listJSON), "next_cursor": orNull(next)])
             }
-            return Layout.response(listPage(request, context: context, vault: vault, page: page, next: next))
+            let tenants = try await blocking { try Listing(vault: vault).filterTenants() }
+            return Layout.response(listPage(request, context: context, vault: vault, page: page, next: next, tenants: tenants))
         }
 
         router.get("/calls.csv") { request, context -> Response in
             let vault = try env.vault(for: context)
             var filters = try self.filters(request, vault: vault)
             filters.limit = 1000
+            // The first page before the status: a refusal or a bad filter is an error page, not a broken CSV.
             let firstPage = filters
-            // The whole filtered set, page after page (each page is one audited `list`).
-            let rows = try await blocking { () -> [RecordingView] in
-                var all: [RecordingView] = []
-                var f = firstPage
-                while true {
-                    let (page, next) = try Listing(vault: vault).list(f)
-                    all += page
-                    guard let next, all.count < 100_000 else { break }
-                    f.cursor = next
+            let (first, firstNext) = request.method == .head ? ([], nil) : try await blocking { try Listing(vault: vault).list(firstPage) }
+            // The whole filtered set, streamed page after page (each page one audited `list`): memory stays that
+            // of one page whatever the set, and nothing is cut.
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: listCSVHeader + listCSVRows(first)))
+                var next = firstNext
+                while let cursor = next {
+                    var f = firstPage
+                    f.cursor = cursor
+                    let pageFilters = f
+                    let (page, more) = try await blocking { try Listing(vault: vault).list(pageFilters) }
+                    try await writer.write(ByteBuffer(string: listCSVRows(page)))
+                    next = more
                 }
-                return all
+                try await writer.finish(nil)
             }
-            var r = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: listCSV(rows))))
+            var r = Response(status: .ok, body: request.method == .head ? .init() : body)
             r.headers[.contentType] = "text/csv; charset=utf-8"
             r.headers[.contentDisposition] = "attachment; filename=\"calls.csv\""
             return r
@@ -61,7 +67,8 @@ enum CallsRoutes {
             let peaks = try await blocking { try Playback(vault: vault).waveform(id: id) }
             var r = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: peaks.svg(width: 1000, height: 160))))
             r.headers[.contentType] = "image/svg+xml"
-            r.headers[.cacheControl] = "private, max-age=600"
+            // Derived from the audio: after logout, a restriction or an erasure the browser must not keep it.
+            r.headers[.cacheControl] = "private, no-store"
             return r
         }
 
@@ -121,12 +128,11 @@ enum CallsRoutes {
         }
     }
 
-    static func listPage(_ request: Request, context: WebContext, vault: Vault, page: [RecordingView], next: String?) -> HTML {
+    static func listPage(_ request: Request, context: WebContext, vault: Vault, page: [RecordingView], next: String?, tenants: [String]) -> HTML {
         let signedIn = context.signedIn!
         let isCoach = signedIn.principal.user?.role == .coach
         let now = vault.clock.now()
         let q = { (name: String) in request.query(name) ?? "" }
-        let tenants = vault.configuration.tenants.keys.sorted()
         let tenantOptions: [HTML] = [HTML("<option value=\"\">all</option>")] + tenants.map { t in
             t == q("tenant") ? HTML("<option selected>\(t)</option>") : HTML("<option>\(t)</option>")
         }

@@ -10,11 +10,29 @@ import Glibc
 #endif
 
 enum FolderDownload {
+    /// Where downloads are written before they are zipped: inside the store (0700, the vault user's), never a
+    /// shared /tmp, so a copy of a subject's calls never lies outside the vault, and one a killed server left is
+    /// found and removed at the next start (`removeLeftovers`).
+    static let directory = "tmp"
+
+    /// `STORE/tmp/web-PID-…` folders of servers no longer running: what a `serve` killed mid-download left.
+    static func removeLeftovers(root: String) {
+        let dir = root + "/" + directory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            let parts = name.split(separator: "-")
+            guard parts.count >= 3, parts[0] == "web", let pid = Int32(parts[1]) else { continue }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { try? FileManager.default.removeItem(atPath: dir + "/" + name) }
+        }
+    }
+
     /// `write` is given an empty private folder and returns the folder it wrote inside it. `temporary` names
-    /// the temporary folder (`NSTemporaryDirectory()/temporary-XXXXXX`).
-    static func zip(temporary: String, _ write: @escaping @Sendable (String) throws -> String) async throws -> Response {
+    /// the temporary folder (`STORE/tmp/web-PID-temporary-XXXXXX`).
+    static func zip(root: String, temporary: String, _ write: @escaping @Sendable (String) throws -> String) async throws -> Response {
         let (zip, folder, name) = try await blocking { () -> (String, String, String) in
-            var template = Array((NSTemporaryDirectory() + temporary + "-XXXXXX").utf8CString)
+            if mkdir(root + "/" + directory, 0o700) != 0, errno != EEXIST {
+                throw VaultError.failure("cannot create \(root)/\(directory): \(String(cString: strerror(errno)))")
+            }
+            var template = Array((root + "/" + directory + "/web-\(getpid())-" + temporary + "-XXXXXX").utf8CString)
             guard let made = mkdtemp(&template) else { throw VaultError.failure("cannot create a temporary folder: \(String(cString: strerror(errno)))") }
             let folder = String(cString: made)
             do {
@@ -54,6 +72,13 @@ enum FolderDownload {
         var r = Response(status: .ok, body: body)
         r.headers[.contentType] = "application/zip"
         r.headers[.contentDisposition] = "attachment; filename=\"\(name).zip\""
+        return r
+    }
+
+    /// A HEAD of a zip download: its type, without writing it (its length is known only once written).
+    static func headResponse() -> Response {
+        var r = Response(status: .ok)
+        r.headers[.contentType] = "application/zip"
         return r
     }
 }

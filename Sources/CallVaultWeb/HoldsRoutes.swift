@@ -56,10 +56,15 @@ enum HoldsRoutes {
         }
 
         // The hold's calls as one signed BagIt bag (issue 21), zipped; the use case checks role and bytes.
-        router.get("/holds/:id/evidence.zip") { _, context -> Response in
+        router.get("/holds/:id/evidence.zip") { request, context -> Response in
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
-            return try await FolderDownload.zip(temporary: "callvault-evidence") { folder in try EvidenceExport(vault: vault).write(hold: id, into: folder).folder }
+            if request.method == .head {
+                // The rights and the hold, as GET would check them; no bag is written, nothing audited.
+                try await blocking { try EvidenceExport(vault: vault).check(hold: id) }
+                return FolderDownload.headResponse()
+            }
+            return try await FolderDownload.zip(root: vault.root, temporary: "evidence") { folder in try EvidenceExport(vault: vault).write(hold: id, into: folder).folder }
         }
 
         router.post("/holds/:id/release") { request, context -> Response in

@@ -39,6 +39,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
 /// VaultError are written for users and never carry personal data; any other error is "internal error".
 enum ErrorPage {
     static func status(_ error: any Error) -> HTTPResponse.Status {
+        if let e = error as? VaultError, e.hidesExistence { return .notFound }
         if let e = error as? VaultError {
             switch e.kind {
             case .usage, .configuration: return .badRequest
@@ -53,6 +54,8 @@ enum ErrorPage {
     }
 
     static func message(_ error: any Error, status: HTTPResponse.Status) -> String {
+        // One answer for a call that does not exist and one the user may not see (the audit keeps which).
+        if let e = error as? VaultError, e.hidesExistence { return "There is no such call." }
         if let e = error as? VaultError, e.kind != .vaultFailure { return e.message }
         if let e = error as? WebRefusal { return e.message }
         switch status {
@@ -71,7 +74,7 @@ enum ErrorPage {
     static func response(for error: any Error, request: Request, context: WebContext) -> Response {
         let status = status(error)
         let text = message(error, status: status)
-        if request.wantsJSON || request.uri.path.hasSuffix("/audio") {
+        if request.wantsJSON {
             let body = (try? JSONSerialization.data(withJSONObject: ["error": text, "status": Int(status.code)], options: [.sortedKeys])) ?? Data()
             var r = Response(status: status, body: .init(byteBuffer: ByteBuffer(bytes: body)))
             r.headers[.contentType] = "application/json"

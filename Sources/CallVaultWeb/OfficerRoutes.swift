@@ -43,7 +43,7 @@ enum OfficerRoutes {
                 }
                 return Layout.json(o)
             }
-            return Layout.response(auditPage(request, rows: rows, verified: verified, signedIn: try context.user()))
+            return Layout.response(auditPage(request, rows: rows, verified: verified, signedIn: try context.user(), zone: vault.configuration.timeZone))
         }
 
         router.get("/quarantine") { request, context -> Response in
@@ -54,7 +54,7 @@ enum OfficerRoutes {
             }
             let signedIn = try context.user()
             let notice = await env.sessions.takeNotice(token: signedIn.token)
-            return Layout.response(quarantinePage(rows, message: notice, signedIn: signedIn))
+            return Layout.response(quarantinePage(rows, message: notice, signedIn: signedIn, zone: vault.configuration.timeZone))
         }
 
         router.post("/quarantine/:id/retry") { request, context -> Response in
@@ -141,7 +141,28 @@ enum OfficerRoutes {
             """)
     }
 
-    static func auditPage(_ request: Request, rows: [AuditEntry], verified: AuditVerification?, signedIn: SignedIn) -> HTML {
+    /// What each audit action means, in words a DPO reads; the code stays beside it (and alone in JSON).
+    static let actionNames: [String: String] = [
+        "access.denied": "was refused", "audit.head": "read the chain head", "audit.list": "read the audit log", "audit.verify": "verified the audit chain",
+        "auth.failed": "failed to log in", "auth.locked": "was locked out", "auth.login": "logged in", "catalog.migrated": "migrated the catalog",
+        "evidence.exported": "exported an evidence bag", "export": "exported a recording", "fixity.checked": "checked fixity",
+        "hold.list": "listed holds", "hold.placed": "placed a hold", "hold.released": "released a hold", "hold.show": "viewed a hold",
+        "ingest.claims_taken_over": "took over another worker's claims", "ingest.duplicate": "received a duplicate",
+        "ingest.erased_refused": "refused an erased call", "ingest.incomplete": "found an incomplete pair", "ingest.left_in_place": "left unreadable inputs",
+        "ingest.rejected": "quarantined a pair", "ingest.stored": "stored a call", "list": "listed calls",
+        "quarantine.list": "listed the quarantine", "quarantine.retried": "retried a quarantined pair", "quarantine.show": "viewed a quarantine entry",
+        "recording.export_refused": "refused altered audio", "recording.played": "played a call", "report": "read the report",
+        "request.closed": "closed a request", "request.erase": "erased a subject's calls", "request.erase_planned": "planned an erasure",
+        "request.erased": "erased a call", "request.exported": "exported an access bundle", "request.extended": "extended a request's deadline",
+        "request.find": "searched a subject's calls", "request.list": "listed requests", "request.opened": "opened a request",
+        "request.quarantine_erased": "erased a quarantined copy", "request.rectified": "rectified a number", "request.refreshed": "refreshed a request",
+        "request.restricted": "restricted calls", "request.restriction_lifted": "lifted a restriction", "request.show": "viewed a request",
+        "retention.reapplied": "reapplied retention", "show": "viewed a call", "store.init": "created the store",
+        "sweep.audio_deleted": "deleted audio at expiry", "sweep.finished": "finished a sweep", "sweep.metadata_deleted": "deleted metadata at expiry",
+        "sweep.quarantine_deleted": "deleted a quarantine entry at expiry", "user.disabled": "disabled an account", "user.password_set": "set a password",
+    ]
+
+    static func auditPage(_ request: Request, rows: [AuditEntry], verified: AuditVerification?, signedIn: SignedIn, zone: TimeZone) -> HTML {
         let q = { (n: String) in request.query(n) ?? "" }
         let head = rows.max { $0.seq < $1.seq }
         let verifyBox: HTML = verified.map { v in
@@ -153,7 +174,7 @@ enum OfficerRoutes {
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in
-            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\">\(r.at)</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(r.action)</td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"small\">\(details(r.details))</td></tr>"
+            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\" title=\"\(r.at)\">\(localTime(r.at, zone))</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(actionNames[r.action] ?? r.action) <span class=\"muted small mono\">\(r.action)</span></td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"small\">\(details(r.details))</td></tr>"
         }
         return Layout.page(title: "Audit log", signedIn: signedIn, active: "/audit", body: """
             <h1>Audit log</h1>
@@ -164,16 +185,16 @@ enum OfficerRoutes {
             <label>Actor <input name="actor" value="\(q("actor"))"></label><label>Action <input name="action" value="\(q("action"))" placeholder="recording.played"></label>
             <label>Target <input name="target" value="\(q("target"))"></label>
             <div class="actions"><button type="submit">Filter</button><a href="/audit">Clear</a></div></form></section>
-            <section class="card"><p class="muted small">Newest first, at most \(rows.count) events.</p><table id="audit-table"><thead><tr><th>#</th><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Details</th></tr></thead>
+            <section class="card"><p class="muted small">Newest first, at most \(rows.count) events.</p><table id="audit-table"><thead><tr><th>#</th><th>When (\(zone.identifier))</th><th>Actor</th><th>Action</th><th>Target</th><th>Details</th></tr></thead>
             <tbody>\(lines)</tbody></table>\(rows.isEmpty ? HTML("<p class=\"muted\">No events match.</p>") : "")</section>
             """)
     }
 
-    static func quarantinePage(_ rows: [QuarantineEntry], message: String?, signedIn: SignedIn) -> HTML {
+    static func quarantinePage(_ rows: [QuarantineEntry], message: String?, signedIn: SignedIn, zone: TimeZone) -> HTML {
         // Newest first: an officer looks for what just happened.
-        let lines: [HTML] = rows.reversed().map { r in
+        let lines: [HTML] = rows.map { r in
             """
-            <tr><td class="small">\(r.at)</td><td>\(r.tenant ?? "(unknown)")</td><td><span class="badge bad">\(r.reason)</span></td><td class="small">\(r.detail)</td>
+            <tr><td class="small" title="\(r.at)">\(localTime(r.at, zone))</td><td>\(r.tenant ?? "(unknown)")</td><td><span class="badge bad">\(r.reason)</span></td><td class="small">\(r.detail)</td>
             <td class="mono small">\(r.id)</td><td><form method="post" action="/quarantine/\(r.id)/retry">\(Layout.csrfField(signedIn))<button type="submit" class="secondary">Retry</button></form></td></tr>
             """
         }
@@ -181,7 +202,7 @@ enum OfficerRoutes {
             <h1>Quarantine</h1>
             \(message.map { HTML("<div class=\"notice ok\" id=\"retry-result\">Retried: \($0)</div>") } ?? "")
             <section class="card"><p class="muted small">Pairs rejected at ingest, with their reason. Retry checks an entry again (after a configuration fix, say); it is stored or stays here with its new reason.</p>
-            <table id="quarantine-table"><thead><tr><th>When (UTC)</th><th>Tenant</th><th>Reason</th><th>Detail</th><th>Entry id</th><th></th></tr></thead>
+            <table id="quarantine-table"><thead><tr><th>When (\(zone.identifier))</th><th>Tenant</th><th>Reason</th><th>Detail</th><th>Entry id</th><th></th></tr></thead>
             <tbody>\(lines)</tbody></table>\(rows.isEmpty ? HTML("<p class=\"muted\">The quarantine is empty.</p>") : "")</section>
             """)
     }

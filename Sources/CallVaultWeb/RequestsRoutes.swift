@@ -114,10 +114,14 @@ enum RequestsRoutes {
         }
 
         // The access bundle as one zip: written into a private temporary folder, zipped, streamed, removed.
-        router.get("/requests/:id/export.zip") { _, context -> Response in
+        router.get("/requests/:id/export.zip") { request, context -> Response in
             let vault = try env.vault(for: context)
             let id = try context.parameters.require("id")
-            return try await FolderDownload.zip(temporary: "callvault-export") { folder in try RequestExport(vault: vault).write(id: id, into: folder).folder }
+            if request.method == .head {
+                try await blocking { try RequestExport(vault: vault).check(id: id) }
+                return FolderDownload.headResponse()
+            }
+            return try await FolderDownload.zip(root: vault.root, temporary: "access") { folder in try RequestExport(vault: vault).write(id: id, into: folder).folder }
         }
     }
 

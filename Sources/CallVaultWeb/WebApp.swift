@@ -59,6 +59,7 @@ public enum WebApp {
         hangup.setEventHandler { env.reloadConfiguration() }
         hangup.resume()
         defer { hangup.cancel() }
+        FolderDownload.removeLeftovers(root: vault.root)
         let router = router(env: env)
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
         let counts = ConnectionCounts()

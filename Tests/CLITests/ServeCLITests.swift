@@ -12,12 +12,12 @@ final class RunningServer {
     let port: Int
     let log: String
 
-    init(_ box: Sandbox, port: Int = freePort(), extra: [String] = []) throws {
+    init(_ box: Sandbox, port: Int = freePort(), listen: String? = nil, extra: [String] = []) throws {
         self.port = port
         log = box.dir + "/serve-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: Sandbox.binary)
-        process.arguments = ["--store", box.store, "serve", "--listen", "127.0.0.1:\(port)"] + extra
+        process.arguments = ["--store", box.store, "serve", "--listen", listen ?? "127.0.0.1:\(port)"] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()

@@ -176,7 +176,7 @@ import Testing
         }
     }
 
-    @Test func aCoachSeesOnlyTheirScopeAndGets403Elsewhere() async throws {
+    @Test func aCoachSeesOnlyTheirScopeAndGets404ForCallsOutsideIt() async throws {
         let f = try WebFixture()
         let mine = try f.recordings(team: "billing-nl"), others = try f.recordings(notTeam: "billing-nl")
         #expect(mine.count == 2 && others.count == 4)
@@ -188,11 +188,29 @@ import Testing
                 #expect(Set(ids) == Set(mine))
                 #expect((o["recordings"] as! [[String: Any]]).allSatisfy { $0["on_hold"] is NSNull })
             }
-            try await client.execute(uri: "/calls/\(others[0])", method: .get, headers: b.headers) { r in
-                #expect(r.status == .forbidden)
-                #expect(!String(buffer: r.body).contains(others[0].prefix(0) + "support"))
+            // A call outside the scope answers exactly as one that does not exist: ids cannot be probed.
+            let missing = RecordingID.make(at: Date())
+            var answers: [String: (HTTPResponse.Status, String)] = [:]
+            for (name, id) in [("outside", others[0]), ("missing", missing)] {
+                for suffix in ["", "/audio", "/waveform.svg", "/download"] {
+                    try await client.execute(uri: "/calls/\(id)\(suffix)", method: .get, headers: b.headers) { r in
+                        // The error page of the app, never raw JSON (a forbidden audio URL opened in a tab).
+                        #expect(r.headers[.contentType]?.hasPrefix("text/html") == true, "\(name)\(suffix)")
+                        answers[name + suffix] = (r.status, String(buffer: r.body))
+                    }
+                }
             }
-            try await client.execute(uri: "/calls/\(others[0])/audio", method: .get, headers: b.headers) { #expect($0.status == .forbidden) }
+            for suffix in ["", "/audio", "/waveform.svg", "/download"] {
+                #expect(answers["outside" + suffix]?.0 == .notFound, "\(suffix)")
+                #expect(answers["outside" + suffix]?.0 == answers["missing" + suffix]?.0, "\(suffix)")
+                #expect(answers["outside" + suffix]?.1 == answers["missing" + suffix]?.1, "the same page for \(suffix)")
+            }
+            // The tenant filter names only the tenants of the coach's calls, never another client.
+            try await client.execute(uri: "/calls", method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("<option>acme-energy</option>"))
+                #expect(!html.contains("telco-be"), "another tenant's name")
+            }
             try await client.execute(uri: "/calls/\(mine[0])", method: .get, headers: b.headers) { r in
                 #expect(r.status == .ok)
                 let html = String(buffer: r.body)
@@ -211,6 +229,150 @@ import Testing
                                      body: form([("csrf", b.csrf), ("kind", "legal"), ("case", "C-1"), ("recording", mine[0])])) { #expect($0.status == .forbidden) }
         }
         #expect(try f.auditCount(action: "access.denied", target: others[0]) >= 2)
+    }
+
+    /// A coach whose scope names tenants sees those in the filter, and an officer every tenant.
+    @Test func theTenantFilterFollowsTheScope() async throws {
+        let f = try WebFixture(extraConfiguration: "[users.cleo]\nrole = \"coach\"\ntenants = [\"telco-be\"]\n")
+        try Accounts(vault: f.vault).setPassword(user: "cleo", password: WebFixture.password)
+        try await Application(router: f.router()).test(.router) { client in
+            let cleo = try await client.login("cleo")
+            try await client.execute(uri: "/calls", method: .get, headers: cleo.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("<option>telco-be</option>") && !html.contains("acme-energy"), "\(html.count)")
+            }
+            let dana = try await client.login("dana")
+            try await client.execute(uri: "/calls", method: .get, headers: dana.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("<option>telco-be</option>") && html.contains("<option>acme-energy</option>"))
+            }
+        }
+    }
+
+    /// HEAD answers as GET does, with no body, on every GET route — and where GET has an effect (an audit
+    /// event of a playback or an export, a bag written) HEAD has none, since nothing left.
+    @Test func headAnswersLikeGetWithoutABodyOrItsEffects() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        var selection = HoldSelection()
+        selection.tenant = "acme-energy"
+        let hold = try Holds(vault: f.vault).place(kind: "legal", caseRef: "C-HEAD", note: nil, reviewAt: nil, selection: selection).holdID
+        let before = try f.vault.catalog.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_events WHERE action IN ('recording.played', 'export', 'evidence.exported')") ?? 0 }
+        try await Application(router: f.router()).test(.router) { client in
+            let dana = try await client.login("dana")
+            for path in ["/healthz", "/login", "/calls", "/calls/\(id)", "/calls/\(id)/waveform.svg", "/calls/\(id)/audio", "/calls/\(id)/download",
+                         "/calls.csv", "/holds", "/holds/\(hold)", "/holds/\(hold)/evidence.zip", "/report", "/audit", "/quarantine", "/requests"] {
+                let got = try await client.execute(uri: path, method: .get, headers: dana.headers) { ($0.status, $0.headers[.contentType]) }
+                try await client.execute(uri: path, method: .head, headers: dana.headers) { r in
+                    #expect(r.status == got.0, "HEAD \(path)")
+                    #expect(r.headers[.contentType] == got.1, "HEAD \(path): \(String(describing: r.headers[.contentType]))")
+                    #expect(r.body.readableBytes == 0, "HEAD \(path) has no body")
+                }
+            }
+            // The audio's length is the one GET sends.
+            let length = try await client.execute(uri: "/calls/\(id)/audio", method: .get, headers: dana.headers) { $0.body.readableBytes }
+            try await client.execute(uri: "/calls/\(id)/audio", method: .head, headers: dana.headers) { r in
+                #expect(r.headers[.contentLength] == String(length))
+            }
+            // HEAD of what the user may not see is refused as GET is.
+            let cora = try await client.login("cora")
+            try await client.execute(uri: "/holds/\(hold)/evidence.zip", method: .head, headers: cora.headers) { #expect($0.status == .forbidden) }
+        }
+        // The GETs above: one playback, one export, one bag. The HEADs: nothing.
+        let after = try f.vault.catalog.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_events WHERE action IN ('recording.played', 'export', 'evidence.exported')") ?? 0 }
+        #expect(after - before == 3, "\(after - before)")
+    }
+
+    /// The waveform is drawn from the audio: after logout, a restriction or an erasure it must not stay in the
+    /// browser's cache.
+    @Test func theWaveformIsNotCached() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            try await client.execute(uri: "/calls/\(id)/waveform.svg", method: .get, headers: b.headers) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.cacheControl]?.contains("no-store") == true)
+            }
+        }
+    }
+
+    /// Opening a call's page is not a playback (the player fetches nothing before play); pressing play is,
+    /// once per page view whatever ranges follow, and a second view played is a second playback.
+    @Test func aPlaybackIsAuditedOncePerPageViewWhenPlayed() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("cora")
+            var views: [String] = []
+            for _ in 0..<2 {
+                try await client.execute(uri: "/calls/\(id)", method: .get, headers: b.headers) { r in
+                    let html = String(buffer: r.body)
+                    #expect(html.contains("preload=\"none\""))
+                    let src = try #require(html.range(of: "src=\"/calls/\(id)/audio?view="))
+                    views.append(String(html[src.upperBound...].prefix { $0 != "\"" }))
+                }
+            }
+            #expect(try f.auditCount(action: "recording.played", target: id) == 0, "opening the page is not a playback")
+            #expect(views.count == 2 && views[0] != views[1])
+            for range in ["bytes=0-", "bytes=100-199", "bytes=5000-"] {
+                try await client.execute(uri: "/calls/\(id)/audio?view=\(views[0])", method: .get, headers: b.headers([.range: range])) { _ in }
+            }
+            #expect(try f.auditCount(action: "recording.played", target: id) == 1)
+            try await client.execute(uri: "/calls/\(id)/audio?view=\(views[1])", method: .get, headers: b.headers([.range: "bytes=0-"])) { _ in }
+            #expect(try f.auditCount(action: "recording.played", target: id) == 2)
+        }
+    }
+
+    /// The audit page says what happened in words, at times on the configured zone named once; the raw codes
+    /// stay beside the words and alone in JSON. The quarantine lists what just happened first.
+    @Test func officerPagesReadAsPeopleReadThem() async throws {
+        let f = try WebFixture()
+        let inbox = f.dir + "/bad"
+        try FileManager.default.createDirectory(atPath: inbox + "/acme-energy", withIntermediateDirectories: true)
+        for (i, name) in ["bad-duration-mismatch", "bad-audio-truncated"].enumerated() {
+            for ext in ["json", "wav"] {
+                try FileManager.default.copyItem(atPath: WebFixture.packageRoot + "/fixtures/inbox/acme-energy/\(name).\(ext)", toPath: inbox + "/acme-energy/\(name).\(ext)")
+            }
+            if i == 0 { _ = try Ingestor(vault: f.vault).ingest(paths: [inbox]); f.clock.advance(120) }
+        }
+        _ = try Ingestor(vault: f.vault).ingest(paths: [inbox])
+        try await Application(router: f.router()).test(.router) { client in
+            let root = try await client.login("root")
+            try await client.execute(uri: "/quarantine", method: .get, headers: root.headers) { r in
+                let html = String(buffer: r.body)
+                let truncated = try #require(html.range(of: "audio_truncated")), mismatch = try #require(html.range(of: "duration_mismatch"))
+                #expect(truncated.lowerBound < mismatch.lowerBound, "the newest entry first")
+                #expect(html.contains("When (Europe/Brussels)"))
+            }
+            try await client.execute(uri: "/audit", method: .get, headers: root.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("When (Europe/Brussels)") && !html.contains("When (UTC)"))
+                #expect(html.contains("logged in <span class=\"muted small mono\">auth.login</span>"))
+                #expect(html.contains("quarantined a pair"))
+            }
+            try await client.execute(uri: "/audit", method: .get, headers: root.headers([.accept: "application/json"])) { r in
+                let text = String(buffer: r.body)
+                #expect(text.contains("\"auth.login\"") && !text.contains("logged in"))
+            }
+        }
+    }
+
+    /// Single sign-on requests of a name that is no user (or a disabled one) are counted, not each written
+    /// and fsynced: one `auth.failed` a minute with how many it stands for.
+    @Test func singleSignOnFailuresAreAggregated() async throws {
+        let f = try WebFixture(extraConfiguration: "[web]\ntrusted_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        try await Application(router: f.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            for _ in 0..<20 {
+                try await client.execute(uri: "/calls", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "mallory"]) { #expect($0.status == .forbidden) }
+            }
+            #expect(try f.auditCount(action: "auth.failed") == 1)
+            f.clock.advance(61)
+            try await client.execute(uri: "/calls", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "mallory"]) { _ in }
+        }
+        let details = try f.vault.catalog.db.read { db in try String.fetchAll(db, sql: "SELECT details FROM audit_events WHERE action = 'auth.failed' ORDER BY seq") }
+        #expect(details.count == 2 && details[1].contains("\"repeated\":\"19\""), "\(details)")
+        #expect(!details.joined().contains("mallory"), "the typed name is never recorded")
     }
 
     @Test func listingFiltersPagesAndCSV() async throws {
@@ -364,8 +526,8 @@ import Testing
             try await client.execute(uri: "/holds/\(hold)/evidence.zip", method: .get, headers: coach.headers) { #expect($0.status == .forbidden) }
         }
         #expect(try f.auditCount(action: "evidence.exported", target: hold) == 1)
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))?.filter { $0.hasPrefix("callvault-evidence-") } ?? []
-        #expect(leftovers.isEmpty, "the bag's temporary folder is removed")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: f.store + "/tmp")) ?? []
+        #expect(leftovers.isEmpty, "the bag's temporary folder, inside the store, is removed: \(leftovers)")
     }
 
     @Test func coachDownloadIsASetting() async throws {

@@ -67,7 +67,7 @@ done
 curl -fsS "http://127.0.0.1:$PORT/healthz" > /dev/null || { echo "browser test: /healthz never answered" >&2; exit 1; }
 
 rc=0
-CALLVAULT_URL="http://127.0.0.1:$PORT" CALLVAULT_ADMIN="$ADMIN" CALLVAULT_WORK="$W" \
+CALLVAULT_URL="http://127.0.0.1:$PORT" CALLVAULT_ADMIN="$ADMIN" CALLVAULT_WORK="$W" CALLVAULT_BIN="$BIN" CALLVAULT_STORE="$S" \
   SCREENSHOTS="${SCREENSHOTS:-docs/screenshots}" "$PY" tests/browser/web_test.py || rc=$?
 if [ "$rc" -ne 0 ]; then echo "--- serve log (last 40 lines)"; tail -40 "$W/serve.log"; fi
 exit "$rc"

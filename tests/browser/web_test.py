@@ -31,6 +31,9 @@ WORK = os.environ.get("CALLVAULT_WORK") or tempfile.mkdtemp()
 SHOTS = os.environ.get("SCREENSHOTS", "docs/screenshots")
 PASSWORD = "pw-{}-Browser-1"   # as run.sh set them
 
+BIN = os.environ.get("CALLVAULT_BIN")
+STORE = os.environ.get("CALLVAULT_STORE")
+
 failures = []
 log_lines = []
 STATE = {}   # what a later part needs from an earlier one, even if that one failed after finding it
@@ -151,6 +154,15 @@ def audio_requests(d):
     return [r for r in out if r["id"] in ids and r["range"]]
 
 
+def played_events(call_id):
+    """How many `recording.played` events the audit holds for the call (read with the CLI, as the admin)."""
+    import subprocess
+    out = subprocess.run([BIN, "--store", STORE, "audit", "list", "--json", "--action", "recording.played", "--target", call_id],
+                         capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)
+    return len(doc["events"] if isinstance(doc, dict) else doc)
+
+
 def coach_part():
     print("== coach (cora)")
     downloads = os.path.join(WORK, "downloads")
@@ -212,6 +224,11 @@ def coach_part():
         nw = d.execute_script("return document.getElementById('waveform').naturalWidth")
         check(nw and nw > 0, f"the waveform image loaded (naturalWidth {nw})")
 
+        # Opening the page is not a playback: the player fetches nothing before play, and the audit says so.
+        time.sleep(0.5)
+        check(not audio_requests(d), "the page fetched no audio before play")
+        check(played_events(call_id) == 0, "opening the call's page wrote no recording.played")
+
         # Press play (the page's own control; the policy lets it start without a gesture).
         played = d.execute_async_script("""
             const done = arguments[0]; const a = document.getElementById('player');
@@ -236,6 +253,7 @@ def coach_part():
             setTimeout(() => done(-1), 10000);
         """, target)
         check(abs(seeked - target) < 0.3, f"the player seeks to {target:.1f} s (now {seeked:.2f} s)")
+        check(played_events(call_id) == 1, f"one playback audited for the view, whatever ranges followed ({played_events(call_id)})")
         seekable = d.execute_script(
             "const s = document.getElementById('player').seekable; return s.length ? [s.start(0), s.end(0)] : null")
         check(seekable and seekable[1] >= duration - 0.5, f"the whole call is seekable ({seekable})")
