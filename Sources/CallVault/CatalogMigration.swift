@@ -26,7 +26,7 @@ public struct CatalogMigration: Sendable {
     /// Tables in an order that satisfies their references. Worker leases and claims are not copied: they
     /// belong to processes that run on the old catalog and stop before the move.
     static let tables = ["store_meta", "recordings", "pending_placements", "rejections", "holds", "hold_items", "accounts",
-                         "waveforms", "requests", "request_subjects", "request_items", "erased_calls", "deleted_call_counts", "audit_events"]
+                         "waveforms", "notes", "requests", "request_subjects", "request_items", "erased_calls", "deleted_call_counts", "audit_events"]
 
     /// PostgreSQL takes at most 65,535 parameters a statement: rows per INSERT so that each stays well below.
     static let parametersPerStatement = 30_000

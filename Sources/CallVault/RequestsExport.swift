@@ -164,6 +164,9 @@ public struct RequestExport: Sendable {
 
     func callsJSON(_ r: RequestRow, _ calls: [RecordingRow], _ audio: [String: (original: String, playable: String?)],
                    quarantine: [QuarantineCopy], now: Date) throws -> Data {
+        // Coaches' notes on a call are their assessment of the agent, mostly the agent's personal data and the
+        // coach's (art. 15(4): the rights of others): the bundle says how many there are, not what they say.
+        let notes = try vault.catalog.noteCounts(recordingIDs: calls.map(\.id))
         let list: [[String: Any]] = calls.map { c in
             [
                 "recording_id": c.id, "call_id": c.callID, "tenant": c.tenant, "time_zone": zone(c.tenant).identifier,
@@ -172,6 +175,7 @@ public struct RequestExport: Sendable {
                 "queue": nullable(c.queue), "audio_file": nullable(audio[c.id]?.original),
                 "playable_copy": nullable(audio[c.id]?.playable ?? nil), "audio_deleted_at": nullable(local(c.audioDeletedAt, c.tenant)),
                 "audio_kept_until": local(c.audioExpiresAt, c.tenant)!, "metadata_kept_until": local(c.metadataExpiresAt, c.tenant)!,
+                "coaching_notes": notes[c.id] ?? 0,
             ]
         }
         // Refused at intake, not used, deleted when the quarantine period ends: listed, their bytes not sent.

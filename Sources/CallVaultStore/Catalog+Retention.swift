@@ -140,8 +140,10 @@ extension Catalog {
                         var args: SQLArguments = [t, how]
                         args.append(contentsOf: SQLArguments(run))
                         try db.execute(cached: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id IN (\(marks(run.count)))", arguments: args)
-                        // The waveform is derived from the audio: it goes with it (metadata deletion cascades).
+                        // The waveform is derived from the audio, and notes are about it: both go with it (metadata
+                        // deletion cascades).
                         try db.execute(cached: "DELETE FROM waveforms WHERE recording_id IN (\(marks(run.count)))", arguments: SQLArguments(run))
+                        try db.execute(cached: "DELETE FROM notes WHERE recording_id IN (\(marks(run.count)))", arguments: SQLArguments(run))
                     }
                 }
                 try AuditLog.append(events, in: db)

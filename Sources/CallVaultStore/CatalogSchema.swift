@@ -309,7 +309,30 @@ public enum CatalogSchema {
             // SHA-256 of each MiB of the stored audio, taken at ingest: every way out checks what it sends.
             try db.execute(sql: "ALTER TABLE recordings ADD COLUMN segment_sha256 TEXT")
         }
+        m.registerMigration("v16: notes") { db in
+            // Timestamped notes on a call; `kind` and `form_id` leave room for evaluation forms. They go with the
+            // audio (the sweeper) and with the row (cascade).
+            try db.execute(sql: CatalogSchema.notesTable(text: "TEXT", bool: "INTEGER"))
+        }
         return m
+    }
+
+    /// The notes table in either engine's words (the same columns, checks and index).
+    public static func notesTable(text: String, bool: String) -> String {
+        """
+        CREATE TABLE notes (
+            id \(text) PRIMARY KEY,
+            recording_id \(text) NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            author \(text) NOT NULL,
+            at_ms BIGINT NOT NULL CHECK (at_ms >= 0),
+            text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 2000),
+            shared \(bool) NOT NULL DEFAULT 0 CHECK (shared IN (0, 1)),
+            kind \(text) NOT NULL DEFAULT 'note',
+            form_id \(text),
+            created_at \(text) NOT NULL
+        );
+        CREATE INDEX notes_by_recording ON notes (recording_id, at_ms)
+        """
     }
 
     /// Numbers stored before ingest normalised them (`+320470…`): written as ingest writes them now

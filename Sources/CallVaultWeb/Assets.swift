@@ -63,7 +63,20 @@ enum Assets {
         dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:6px 16px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
         .grid2{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:20px}@media(max-width:900px){.grid2{grid-template-columns:minmax(0,1fr)}}
         .player{display:flex;flex-direction:column;gap:12px}.player audio{width:100%}
-        .waveform{width:100%;height:auto;background:#0f1b2d;border-radius:8px}
+        .waveform{display:block;width:100%;height:auto;background:#0f1b2d;border-radius:8px;user-select:none}
+        .wave{position:relative;cursor:pointer;border-radius:8px;touch-action:none}.wave:focus{outline:none}
+        .wave:focus-visible{outline:3px solid #9ec1ff;outline-offset:3px}
+        .wave .playhead{position:absolute;top:0;bottom:0;left:0;width:2px;background:#fff;box-shadow:0 0 0 1px rgba(15,27,45,.6);pointer-events:none}
+        .wave .mark{position:absolute;top:0;bottom:0;width:0;border-left:2px dashed;pointer-events:none}
+        .mark.announcement{border-color:#51cf66}.mark.note{border-color:#fcc419}
+        .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}.swatch.announcement{background:#51cf66}.swatch.note{background:#fcc419}
+        .axis{position:relative;height:16px;font-size:11px;color:var(--muted);margin-top:-6px}.axis span{position:absolute;transform:translateX(-50%);white-space:nowrap}
+        .axis span:first-child{transform:none}.axis span:last-child{transform:translateX(-100%)}
+        ol.notes{list-style:none;padding:0;margin:0 0 14px}ol.notes li{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline;padding:8px 0;border-bottom:1px solid #eef1f5}
+        ol.notes .text{flex:1 1 200px;white-space:pre-wrap;overflow-wrap:anywhere}ol.notes form{margin:0}
+        button.time{background:#fff;border:1px solid var(--line);color:var(--accent);padding:2px 8px;font:12.5px ui-monospace,SFMono-Regular,Menlo,monospace}
+        button.link-button{background:none;border:0;color:var(--bad);padding:0;font-size:12px;font-weight:600}
+        .note-form{display:flex;flex-direction:column;gap:10px}
         .notice{border-radius:8px;padding:12px 14px;margin-bottom:16px}.notice.ok{background:var(--ok-bg);color:var(--ok)}.notice.bad{background:var(--bad-bg);color:var(--bad)}
         .notice.warn{background:var(--warn-bg);color:var(--warn)}
         .login{max-width:380px;margin:80px auto}.login form{display:flex;flex-direction:column;gap:14px}
@@ -87,17 +100,62 @@ enum Assets {
         // Player controls (speed, ±10 s) and confirmations; no inline script is allowed by the page's policy.
         document.addEventListener('DOMContentLoaded', () => {
           const audio = document.querySelector('audio#player');
-          if (audio) {
-            document.querySelectorAll('[data-skip]').forEach(b => b.addEventListener('click', () => {
-              audio.currentTime = Math.max(0, Math.min((audio.duration || Infinity), audio.currentTime + Number(b.dataset.skip)));
-            }));
+          const wave = document.querySelector('#wave');
+          if (audio && wave) {
+            // The call's length is known before any audio is fetched (preload="none"): marks and seeks need no load.
+            const length = () => audio.duration || Number(wave.dataset.duration) || 0;
+            const fmt = t => { const m = Math.floor(t / 60), s = t - 60 * m; return m + ':' + (s < 10 ? '0' : '') + s.toFixed(1); };
+            const place = (el, t) => { const d = Number(wave.dataset.duration) || 1; el.style.left = Math.max(0, Math.min(100, 100 * t / d)) + '%'; };
+            document.querySelectorAll('.wave .mark, .axis span').forEach(m => place(m, Number(m.dataset.at)));
+            const head = document.querySelector('#playhead'), clock = document.querySelector('#clock');
+            const draw = () => {
+              place(head, audio.currentTime);
+              wave.setAttribute('aria-valuenow', String(Math.round(audio.currentTime)));
+              wave.setAttribute('aria-valuetext', fmt(audio.currentTime));
+              if (clock) clock.textContent = fmt(audio.currentTime) + ' / ' + fmt(length());
+            };
+            const tick = () => { draw(); if (!audio.paused) requestAnimationFrame(tick); };
+            audio.addEventListener('play', () => requestAnimationFrame(tick));
+            ['timeupdate', 'seeked', 'loadedmetadata', 'pause'].forEach(e => audio.addEventListener(e, draw));
+            const seek = (t, play) => {
+              audio.currentTime = Math.max(0, Math.min(length(), t));
+              draw();
+              if (play && audio.paused) audio.play().catch(() => {});
+            };
+            const skip = s => seek(audio.currentTime + s, false);
+            document.querySelectorAll('[data-skip]').forEach(b => b.addEventListener('click', () => skip(Number(b.dataset.skip))));
             const speed = document.querySelector('#speed');
-            if (speed) speed.addEventListener('change', () => { audio.playbackRate = Number(speed.value); });
-            const wave = document.querySelector('#waveform');
-            if (wave) wave.addEventListener('click', e => {
-              const r = wave.getBoundingClientRect();
-              if (audio.duration) audio.currentTime = audio.duration * (e.clientX - r.left) / r.width;
+            const rates = speed ? Array.from(speed.options).map(o => Number(o.value)) : [1];
+            const setRate = r => { audio.playbackRate = r; if (speed) speed.value = String(r); };
+            if (speed) speed.addEventListener('change', () => setRate(Number(speed.value)));
+            // Click or drag on the waveform to seek (pointer events: mouse, pen and touch alike).
+            const at = e => { const r = wave.getBoundingClientRect(); return length() * Math.max(0, Math.min(1, (e.clientX - r.left) / r.width)); };
+            let dragging = false;
+            wave.addEventListener('pointerdown', e => { dragging = true; wave.setPointerCapture(e.pointerId); wave.focus(); seek(at(e), false); });
+            wave.addEventListener('pointermove', e => { if (dragging) seek(at(e), false); });
+            wave.addEventListener('pointerup', () => { dragging = false; });
+            // Keys: on the waveform, or anywhere on the page but in a field or on a button.
+            document.addEventListener('keydown', e => {
+              const t = e.target, tag = t && t.tagName;
+              if (e.ctrlKey || e.metaKey || e.altKey || (t !== wave && ['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON', 'A', 'AUDIO'].includes(tag))) return;
+              const i = rates.indexOf(audio.playbackRate);
+              switch (e.key) {
+                case ' ': audio.paused ? audio.play().catch(() => {}) : audio.pause(); break;
+                case 'ArrowLeft': skip(-5); break;
+                case 'ArrowRight': skip(5); break;
+                case 'j': case 'J': skip(-10); break;
+                case 'l': case 'L': skip(10); break;
+                case '[': setRate(rates[Math.max(0, (i < 0 ? rates.indexOf(1) : i) - 1)]); break;
+                case ']': setRate(rates[Math.min(rates.length - 1, (i < 0 ? rates.indexOf(1) : i) + 1)]); break;
+                default: return;
+              }
+              e.preventDefault();
             });
+            // A note's time plays the call from there; "use the player's moment" fills the form.
+            document.querySelectorAll('[data-seek]').forEach(b => b.addEventListener('click', () => seek(Number(b.dataset.seek), true)));
+            const now = document.querySelector('#note-now'), noteAt = document.querySelector('#note-at');
+            if (now && noteAt) now.addEventListener('click', () => { noteAt.value = audio.currentTime.toFixed(1); });
+            draw();
           }
           // A filter form sends only the fields in use, so the address stays readable and shareable.
           document.querySelectorAll('form[method=get]').forEach(f => f.addEventListener('submit', () => {

@@ -8,7 +8,8 @@ enum CallPage {
         switch (verified, flag) {
         case ("yes", _): return "<span class=\"badge ok\">heard</span>"
         case ("no", _): return "<span class=\"badge bad\">not heard</span>"
-        case (_, true): return "<span class=\"badge neutral\">flagged</span>"
+        // The recorder says the prompt played; the audio was not checked (verification off for the tenant).
+        case (_, true): return "<span class=\"badge neutral\" title=\"the recorder says the prompt played; the audio was not checked\">not checked</span>"
         default: return "<span class=\"badge bad\">not flagged</span>"
         }
     }
@@ -27,7 +28,33 @@ enum CallPage {
     }
 
     /// `erasuresPending`: the requests whose erasure of the call waits (officers only).
-    static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], signedIn: SignedIn, vault: Vault) -> HTML {
+    /// "1:05.3", as the player's clock shows a moment.
+    static func clock(_ ms: Int64) -> String { String(format: "%d:%04.1f", ms / 60_000, Double(ms % 60_000) / 1000) }
+
+    /// The notes beside the player: each a button that plays from its moment, and a form to add one.
+    static func notesCard(_ r: RecordingView, notes: [NoteView], signedIn: SignedIn) -> HTML {
+        let items: [HTML] = notes.map { n in
+            let delete: HTML = n.deletable ? HTML("""
+                <form method="post" action="/notes/\(n.id)/delete" data-confirm="Delete this note?">\(Layout.csrfField(signedIn))<button type="submit" class="link-button">Delete</button></form>
+                """) : ""
+            return HTML("""
+                <li id="note-\(n.id)"><button type="button" class="time" data-seek="\(String(format: "%.3f", Double(n.atMs) / 1000))" title="Play from here">\(clock(n.atMs))</button>
+                <span class="text">\(n.text)</span><span class="muted small">\(n.author)\(n.shared ? " · shared" : " · only you")</span>\(delete)</li>
+                """)
+        }
+        return HTML("""
+            <section class="card" id="notes"><h2>Notes</h2>
+            \(notes.isEmpty ? HTML("<p class=\"muted\">No notes yet. A note marks a moment of the call; click its time to play from there.</p>") : HTML("<ol class=\"notes\" id=\"notes-list\">\(items)</ol>"))
+            <form method="post" action="/calls/\(r.id)/notes" class="note-form" id="add-note">\(Layout.csrfField(signedIn))
+            <div class="actions"><label>At (seconds) <input name="at" id="note-at" inputmode="decimal" required value="0"></label>
+            <button type="button" class="secondary" id="note-now">Use the player's moment</button></div>
+            <label>Note <textarea name="text" id="note-text" maxlength="\(Notes.maximumLength)" required></textarea></label>
+            <label class="inline"><input type="checkbox" name="shared" value="1"> Share with everyone who may see this call</label>
+            <div class="actions"><button type="submit" id="add-note-button">Add note</button></div></form></section>
+            """)
+    }
+
+    static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], notes: [NoteView] = [], signedIn: SignedIn, vault: Vault) -> HTML {
         let now = vault.clock.now()
         let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
         let isOfficer = Self.isOfficer(signedIn)
@@ -46,7 +73,17 @@ enum CallPage {
             ? "<p class=\"notice warn\">The audio of this call was deleted at the end of its retention (\(r.audioDeletedAt ?? "")). Its metadata is kept until \(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone)).</p>"
             : """
               <div class="player">
-              <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel (click to seek)">
+              <div class="wave" id="wave" tabindex="0" role="slider" aria-label="Position in the call: click or drag to seek; space plays or pauses, arrows skip 5 s, J and L skip 10 s, [ and ] change the speed"
+               aria-valuemin="0" aria-valuemax="\(Int(r.durationS.rounded()))" aria-valuenow="0" data-duration="\(String(format: "%.3f", r.durationS))">
+              <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel" draggable="false">
+              \(r.announcementOffsetMs.map { HTML("<span class=\"mark announcement\" data-at=\"\(String(format: "%.3f", Double($0) / 1000))\" title=\"announcement heard\"></span>") } ?? "")
+              \(HTML(stringLiteral: notes.map { HTML("<span class=\"mark note\" data-at=\"\(String(format: "%.3f", Double($0.atMs) / 1000))\"></span>").text }.joined()))
+              <span class="playhead" id="playhead"></span></div>
+              <div class="axis" id="axis">\(HTML(stringLiteral: (0...4).map { k in
+                  let t = r.durationS * Double(k) / 4
+                  return HTML("<span data-at=\"\(String(format: "%.3f", t))\">\(clock(Int64((t * 1000).rounded())))</span>").text
+              }.joined()))</div>
+              <p class="small muted legend"><span><i class="swatch announcement"></i>announcement</span><span><i class="swatch note"></i>notes</span><span id="clock">0:00.0 / \(clock(Int64((r.durationS * 1000).rounded())))</span></p>
               <audio id="player" controls preload="none" src="/calls/\(r.id)/audio?view=\(Self.viewToken())"></audio>
               <div class="actions"><button type="button" class="secondary" data-skip="-10" id="back10">−10 s</button>
               <button type="button" class="secondary" data-skip="10" id="fwd10">+10 s</button>
@@ -61,7 +98,7 @@ enum CallPage {
                 HTML("<p id=\"erasure-pending\"><span class=\"badge warn\">erasure pending (request <a href=\"/requests/\(id)\">\(id)</a>)</span> <span class=\"muted small\">erased when its last hold is released</span></p>").text
             }.joined()))
             \(holds.isEmpty ? HTML("<p class=\"muted\">No active hold: normal retention applies.</p>") : HTML(stringLiteral: holds.map { h in
-                HTML("<p><span class=\"badge held\">\(h.kind)</span> <a href=\"/holds/\(h.id)\">case \(h.caseRef)</a> <span class=\"muted small\">placed \(h.placedAt) by \(h.placedBy)\(h.reviewAt.map { " · review " + $0 } ?? "")</span></p>").text
+                HTML("<p><span class=\"badge held\">\(h.kind)</span> <a href=\"/holds/\(h.id)\">case \(h.caseRef)</a> <span class=\"muted small\">placed \(localTime(h.placedAt, zone)) by \(h.placedBy)\(h.reviewAt.map { " · review " + localTime($0, zone) } ?? "")</span></p>").text
             }.joined()))
             <form method="post" action="/holds" class="filters" id="place-hold">\(Layout.csrfField(signedIn))
             <input type="hidden" name="recording" value="\(r.id)">
@@ -76,6 +113,7 @@ enum CallPage {
             <h1>Call of \(localTime(r.startedAt, zone)) <span class="muted small">\(zone.identifier)</span></h1>
             <div class="grid2"><div>
             <section class="card"><h2>Recording</h2>\(player)</section>
+            \(audioGone ? "" : notesCard(r, notes: notes, signedIn: signedIn))
             \(holdsCard)
             </div><div>
             <section class="card"><h2>Call</h2><dl class="facts">
@@ -92,7 +130,7 @@ enum CallPage {
             <dt>Announcement</dt><dd id="announcement">\(announcement)</dd>
             <dt>Audio expires</dt><dd id="expires">\(expires) <span class="muted small">(\(Layout.localTimeNamed(r.audioExpiresAt, zone: zone)))</span></dd>
             <dt>Metadata expires</dt><dd>\(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone))</dd>
-            <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(r.channels) channel(s)</dd>
+            <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(counted(r.channels, "channel"))</dd>
             \(r.sha256.map { HTML("<dt>SHA-256</dt><dd class=\"mono small\">\($0)</dd>") } ?? "")
             \(r.onHold == true ? HTML("<dt>Hold</dt><dd><span class=\"badge held\">held</span></dd>") : "")
             </dl></section></div></div>

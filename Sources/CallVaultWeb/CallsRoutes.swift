@@ -58,7 +58,30 @@ enum CallsRoutes {
             let signedIn = try context.user()
             // Officers see which requests wait to erase the call (coaches never learn of a request).
             let pending = CallPage.isOfficer(signedIn) ? try await blocking { try vault.catalog.erasuresPending(recordingID: rec.id) } : []
-            return Layout.response(CallPage.render(rec: rec, holds: holds, erasuresPending: pending, signedIn: signedIn, vault: vault))
+            let notes = rec.audioDeletedAt == nil ? try await blocking { try Notes(vault: vault).list(recordingID: rec.id) } : []
+            return Layout.response(CallPage.render(rec: rec, holds: holds, erasuresPending: pending, notes: notes, signedIn: signedIn, vault: vault))
+        }
+
+        // A note at a moment of the call (CSRF checked by the login gate); back to the call, at the note.
+        router.post("/calls/:id/notes") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            var request = request
+            let form = Form(try await request.collectBody(upTo: 64 * 1024))
+            guard let at = form.text("at").flatMap({ Double($0.replacingOccurrences(of: ",", with: ".")) }) else {
+                throw VaultError(.usage, "Give the note's moment in seconds (for example 12.5).")
+            }
+            let text = form.first("text") ?? "", shared = form.first("shared") == "1"
+            let note = try await blocking { try Notes(vault: vault).add(recordingID: id, atSeconds: at, text: text, shared: shared) }
+            if request.wantsJSON { return Layout.json(notesJSON([note]), status: .created) }
+            return Layout.redirect("/calls/\(id)#note-\(note.id)")
+        }
+
+        router.post("/notes/:id/delete") { request, context -> Response in
+            let vault = try env.vault(for: context)
+            let id = try context.parameters.require("id")
+            let recording = try await blocking { try Notes(vault: vault).delete(noteID: id) }
+            return Layout.redirect("/calls/\(recording)#notes")
         }
 
         router.get("/calls/:id/waveform.svg") { _, context -> Response in
@@ -172,7 +195,7 @@ enum CallsRoutes {
             <div class="actions"><button type="submit" id="apply">Apply</button><a href="/calls">Clear</a></div>
             </form></section>
             <section class="card">
-            <div class="actions toolbar"><span class="muted">\(page.count) call(s) on this page\(isCoach ? " · calls you may use for coaching: in your scope, announced, not restricted, audio kept" : "")</span>
+            <div class="actions toolbar"><span class="muted">\(counted(page.count, "call")) on this page\(isCoach ? " · calls you may use for coaching: in your scope, announced, not restricted, audio kept" : "")</span>
             <a class="button secondary" id="csv" href="/calls.csv\(HTML.query(keep))">Download CSV</a></div>
             <table id="calls"><thead><tr><th>Started</th><th>Tenant</th><th>Agent</th><th>Team</th><th>Queue</th><th>Direction</th><th>Duration</th><th>Announcement</th><th>Audio expires</th>\(isCoach ? "" : HTML("<th>Hold</th>"))<th>Recording id</th></tr></thead>
             <tbody>\(rows)</tbody></table>

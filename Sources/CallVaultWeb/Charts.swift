@@ -43,14 +43,14 @@ enum Charts {
     static func bars(title: String, labels: [String], series: [(name: String, values: [Int])], id: String) -> HTML {
         let w = 760.0, h = 240.0, left = 44.0, right = 12.0, top = 14.0, bottom = 34.0
         let plotW = w - left - right, plotH = h - top - bottom
-        let maxValue = max(1, series.flatMap(\.values).max() ?? 1)
+        let (step, axisTop) = countAxis(max: series.flatMap(\.values).max() ?? 0)
         let n = max(labels.count, 1)
         let group = plotW / Double(n), bar = max(1, (group - 4) / Double(max(series.count, 1)))
+        func y(_ v: Int) -> Double { top + plotH * (1 - Double(v) / Double(axisTop)) }
         var parts: [String] = []
-        for t in 0...4 {
-            let v = Double(maxValue) * Double(t) / 4, yy = top + plotH * (1 - Double(t) / 4)
-            parts.append("<line x1=\"\(left)\" x2=\"\(w - right)\" y1=\"\(yy)\" y2=\"\(yy)\" stroke=\"#e6eaf0\"/>")
-            parts.append("<text x=\"\(left - 6)\" y=\"\(yy + 4)\" text-anchor=\"end\">\(Int(v.rounded()))</text>")
+        for v in stride(from: 0, through: axisTop, by: step) {
+            parts.append("<line x1=\"\(left)\" x2=\"\(w - right)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#e6eaf0\"/>")
+            parts.append("<text x=\"\(left - 6)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(v)</text>")
         }
         let every = max(1, n / 8)
         for (i, l) in labels.enumerated() where i % every == 0 {
@@ -58,12 +58,28 @@ enum Charts {
         }
         for (k, s) in series.enumerated() {
             for (i, v) in s.values.enumerated() where v > 0 {
-                let bh = plotH * Double(v) / Double(maxValue)
                 let bx = left + group * Double(i) + 2 + bar * Double(k)
-                parts.append("<rect x=\"\(bx)\" y=\"\(top + plotH - bh)\" width=\"\(bar)\" height=\"\(bh)\" fill=\"\(palette[k % palette.count])\"><title>\(HTML.escape(s.name)) \(HTML.escape(labels[i])): \(v)</title></rect>")
+                parts.append("<rect x=\"\(bx)\" y=\"\(y(v))\" width=\"\(bar)\" height=\"\(top + plotH - y(v))\" fill=\"\(palette[k % palette.count])\"><title>\(HTML.escape(s.name)) \(HTML.escape(labels[i])): \(v)</title></rect>")
             }
         }
         return svg(title: title, id: id, width: w, height: h, body: parts, legend: series.map(\.name))
+    }
+
+    /// The y axis of a count chart: the smallest round step (1, 2 or 5 × 10^k) that needs at most five intervals,
+    /// and the first multiple of it at or above `max` as the top — so every tick is a whole number on its own line.
+    static func countAxis(max maxValue: Int) -> (step: Int, top: Int) {
+        let m = Swift.max(maxValue, 1)
+        func intervals(_ step: Int) -> Int { m / step + (m % step == 0 ? 0 : 1) }
+        var magnitude = 1, step = 1
+        search: while true {
+            for factor in [1, 2, 5] {
+                step = factor * magnitude
+                if intervals(step) <= 5 { break search }
+            }
+            guard magnitude <= Int.max / 100 else { break }
+            magnitude *= 10
+        }
+        return (step, intervals(step) * step)
     }
 
     /// Horizontal bars of shares (0…1), one per labelled item.

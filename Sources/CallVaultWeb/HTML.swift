@@ -2,6 +2,11 @@
 // reference can never become markup. Only HTML values (made here, from escaped parts) are inserted as they are.
 import Foundation
 
+/// "1 call", "3 calls": a count in words, never "call(s)". `plural` for the irregular ones ("entries").
+func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+}
+
 public struct HTML: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
     public private(set) var text: String
 

@@ -100,7 +100,7 @@ enum HoldsRoutes {
         }
         return Layout.page(title: "Holds", signedIn: signedIn, active: "/holds", body: """
             <h1>Holds</h1>
-            \(due > 0 ? HTML("<div class=\"notice warn\" id=\"reviews-due\">\(due) hold(s) are due for review.</div>") : "")
+            \(due > 0 ? HTML("<div class=\"notice warn\" id=\"reviews-due\">\(due == 1 ? "1 hold is" : "\(due) holds are") due for review.</div>") : "")
             <section class="card"><div class="actions toolbar">
             <span class="muted">\(activeOnly ? "Active holds" : "All holds, released included")</span>
             <a href="\(activeOnly ? "/holds?all=1" : "/holds")">\(activeOnly ? "Show released holds too" : "Only active holds")</a></div>
@@ -122,10 +122,10 @@ enum HoldsRoutes {
         let pendingCalls = waiting.map(\.calls).reduce(0, +)
         let links: [HTML] = waiting.map { w in "<a class=\"mono\" href=\"/requests/\(w.request)\">\(w.request)</a> (\(w.calls)) " }
         let pending: HTML = waiting.isEmpty ? "" : """
-            <div class="notice warn" id="erasure-pending">Erasure pending: \(pendingCalls) call(s) of this hold wait for an erasure request: \(links). Releasing the hold erases them at once.</div>
+            <div class="notice warn" id="erasure-pending">Erasure pending: \(pendingCalls == 1 ? "1 call of this hold waits" : "\(pendingCalls) calls of this hold wait") for an erasure request: \(links). Releasing the hold erases them at once.</div>
             """
         let confirm: HTML = waiting.isEmpty ? "" : """
-            <label class="mt"><input type="checkbox" name="confirm_erasure" value="yes" required> Erase the \(pendingCalls) call(s) waiting for an erasure when the hold is released</label>
+            <label class="mt"><input type="checkbox" name="confirm_erasure" value="yes" required> Erase the \(counted(pendingCalls, "call")) waiting for an erasure when the hold is released</label>
             """
         let t = { (utc: String?) in utc.map { Layout.localTimeNamed($0, zone: zone) } ?? "—" }
         let list: [HTML] = items.map { i in
@@ -145,7 +145,7 @@ enum HoldsRoutes {
             <dt>Note</dt><dd>\(h.note ?? "—")</dd>
             \(h.releasedAt.map { HTML("<dt>Released</dt><dd>\(t($0)) by \(h.releasedBy ?? "?"): \(h.releaseNote ?? "")</dd>") } ?? "")
             </dl></section>
-            <section class="card"><h2>\(items.count) recording(s)</h2><ul>\(list)</ul></section>
+            <section class="card"><h2>\(counted(items.count, "recording"))</h2><ul>\(list)</ul></section>
             <section class="card"><h2>Evidence</h2><p class="muted small">One BagIt bag of these calls as they were recorded: the original bytes (checked against their ingest hashes), their records, the chain of custody and this hold, signed with the store's evidence key. Anyone can check it with <code>callvault evidence verify</code>, bagit-python and openssl. The export is audited.</p>
             <a class="button secondary" id="export-evidence" href="/holds/\(h.id)/evidence.zip">Export evidence</a></section>
             \(release)

@@ -8,7 +8,10 @@ import Hummingbird
 enum LoginRoutes {
     static func add(to router: Router<WebContext>, env: WebEnvironment) {
         router.get("/login") { request, _ -> Response in
-            Layout.response(form(next: safeNext(request.query("next")), message: nil))
+            // Why the user is here, said in words: logged out, or a session that ended on its own.
+            let said: (text: String, kind: String)? = request.query("bye") != nil ? ("You are logged out.", "ok")
+                : request.query("expired") != nil ? ("Your session ended after \(Self.idle(env)) without activity. Log in again to go on.", "warn") : nil
+            return Layout.response(form(next: safeNext(request.query("next")), message: said?.text, kind: said?.kind ?? "bad"))
         }
 
         router.post("/login") { request, context -> Response in
@@ -32,14 +35,14 @@ enum LoginRoutes {
                 // `until` is on the wall clock of the check; the lockout's length bounds what is shown, whatever the clock did.
                 let left = min(Accounts.lockoutPeriod, max(0, until.timeIntervalSince(vault.clock.now())))
                 let minutes = max(1, Int((left / 60).rounded(.up)))
-                return Layout.response(self.form(next: next, message: "Too many failed attempts for this user: try again in \(minutes) minute(s)."),
+                return Layout.response(self.form(next: next, message: "Too many failed attempts for this user: try again in \(counted(minutes, "minute"))."),
                                        status: .tooManyRequests)
             }
         }
 
         router.post("/logout") { request, context -> Response in
             await env.sessions.end(token: try context.user().token)
-            var r = Layout.redirect("/login")
+            var r = Layout.redirect("/login?bye=1")
             r.headers.append(HTTPField(name: .setCookie, value: env.clearedCookie()))
             return r
         }
@@ -55,10 +58,16 @@ enum LoginRoutes {
         return next
     }
 
-    static func form(next: String, message: String?) -> HTML {
+    /// "15 minutes": the configured idle time in words.
+    static func idle(_ env: WebEnvironment) -> String {
+        let minutes = Int((env.vault.configuration.web.sessionIdle.approximateSeconds / 60).rounded())
+        return minutes % 60 == 0 ? counted(minutes / 60, "hour") : counted(minutes, "minute")
+    }
+
+    static func form(next: String, message: String?, kind: String = "bad") -> HTML {
         Layout.page(title: "Log in", signedIn: nil, active: "", body: """
             <section class="card login"><h1>Log in to callvault</h1>
-            \(message.map { HTML("<div class=\"notice bad\" role=\"alert\">\($0)</div>") } ?? "")
+            \(message.map { HTML("<div class=\"notice \(kind)\" role=\"alert\" id=\"login-notice\">\($0)</div>") } ?? "")
             <form method="post" action="/login">
             <input type="hidden" name="next" value="\(next)">
             <label>User <input name="user" id="user" autocomplete="username" required autofocus></label>

@@ -115,7 +115,10 @@ struct LoginMiddleware: RouterMiddleware {
             if request.wantsJSON { throw HTTPError(.unauthorized, message: "login required") }
             var r = Response(status: .seeOther)
             let target = request.method == .get ? request.uri.path + (request.uri.query.map { "?" + $0 } ?? "") : "/calls"
-            r.headers[.location] = "/login" + HTML.query([("next", target)])
+            // A cookie of a session that is no more: the login page says the session ended, not just "log in".
+            let ended = request.cookies[WebEnvironment.cookieName] != nil
+            r.headers[.location] = "/login" + HTML.query([("next", target)] + (ended ? [("expired", "1")] : []))
+            if ended { r.headers.append(HTTPField(name: .setCookie, value: env.clearedCookie())) }
             return r
         }
         context.signedIn = signedIn

@@ -16,9 +16,9 @@ enum OfficerRoutes {
             } ?? now
             let from = try request.query("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
                 ?? Calendar.inZone(zone).date(byAdding: .month, value: -1, to: to)!
-            let (report, buckets) = try await blocking { try Listing(vault: vault).reportSeries(from: from, to: to) }
+            let (report, buckets, size) = try await blocking { try Listing(vault: vault).reportSeries(from: from, to: to) }
             if request.wantsJSON { return Layout.json(reportJSON(report)) }
-            return Layout.response(reportPage(report, buckets: buckets, zone: zone, signedIn: try context.user()))
+            return Layout.response(reportPage(report, buckets: buckets, size: size, zone: zone, signedIn: try context.user()))
         }
 
         router.get("/audit") { request, context -> Response in
@@ -90,14 +90,26 @@ enum OfficerRoutes {
 
     static func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "—" }
 
-    static func reportPage(_ report: ComplianceReport, buckets: [ReportPeriod], zone: TimeZone, signedIn: SignedIn) -> HTML {
+    static func reportPage(_ report: ComplianceReport, buckets: [ReportPeriod], size: ReportBucketSize, zone: TimeZone, signedIn: SignedIn) -> HTML {
         let total = report.tenants, from = report.from, to = report.to
         let due = report.holdsDueForReview, requests = report.requests
         let dueList: [HTML] = due.map { h in
             HTML("<li><a href=\"/holds/\(h.holdID)\">case \(h.caseRef)</a> — review was due \(Layout.localTimeNamed(h.reviewAt, zone: zone))</li>")
         }
-        let labels = buckets.map { String(localTime(Timestamp.utc($0.from), zone).prefix(10).dropFirst(5)) }
+        // A label names the bucket's first day as far as it tells buckets apart: weeks over a year need the year.
+        let labels = buckets.map { b -> String in
+            let day = localTime(Timestamp.utc(b.from), zone).prefix(10)
+            switch size.unit {
+            case .day: return String(day.dropFirst(5))
+            case .week: return String(day)
+            case .month: return String(day.prefix(7))
+            case .year: return String(day.prefix(4))
+            }
+        }
         let tenants = total.map(\.tenant)
+        // A bucket without a call to judge gives nil, a gap in the line rather than a 0 % dip: the catalog leaves
+        // both rates nil when nothing was checked or nothing stored nor rejected for its announcement. A bucket
+        // holding only announcement rejections stays 0 %: every call of it failed, which is what the line is for.
         let rate: [(name: String, values: [Double?])] = tenants.map { t in
             (t, buckets.map { b in b.tenants.first { $0.tenant == t }.flatMap { $0.announcementVerified ?? $0.announcementCompliance } })
         }
@@ -120,7 +132,7 @@ enum OfficerRoutes {
             <label>From <input type="date" name="from" value="\(localTime(Timestamp.utc(from), zone).prefix(10))"></label>
             <label>To (inclusive) <input type="date" name="to" value="\(localTime(Timestamp.utc(to.addingTimeInterval(-1)), zone).prefix(10))"></label>
             <div class="actions"><button type="submit">Show</button></div></form>
-            <p class="muted small">\(Layout.localTimeNamed(Timestamp.utc(from), zone: zone)) to \(Layout.localTimeNamed(Timestamp.utc(to), zone: zone)), per \(buckets.count > 0 && buckets[0].to.timeIntervalSince(buckets[0].from) > 86_400 * 1.5 ? "week" : "day").</p></section>
+            <p class="muted small">\(Layout.localTimeNamed(Timestamp.utc(from), zone: zone)) to \(Layout.localTimeNamed(Timestamp.utc(to), zone: zone)), per \(size.name).</p></section>
             <div class="stats">
             \(stat("calls stored", String(total.map(\.stored).reduce(0, +)), "stat-stored"))
             \(stat("rejected to quarantine", String(total.map { $0.rejected.values.reduce(0, +) }.reduce(0, +)), "stat-rejected"))
@@ -133,7 +145,8 @@ enum OfficerRoutes {
             </div>
             \(due.isEmpty ? "" : HTML("<section class=\"card\" id=\"holds-due\"><h2>Holds due for review</h2><ul>\(dueList)</ul></section>"))
             <section class="card"><h2>Announcement heard, per tenant</h2>\(Charts.lines(title: "Share of calls whose announcement was heard (or flagged, where the audio is not checked)", labels: labels, series: rate, id: "chart-announcement"))</section>
-            <section class="card"><h2>Stored, deleted and rejected</h2>\(Charts.bars(title: "Calls stored, deleted and rejected per period", labels: labels, series: flows, id: "chart-flows"))</section>
+            <section class="card"><h2>Stored, deleted and rejected</h2>\(Charts.bars(title: "Calls stored, deleted and rejected per \(size.name)", labels: labels, series: flows, id: "chart-flows"))
+            <p class="muted small">On days of \(zone.identifier): a stored call counts on the day it started, a rejection on the day it was quarantined, a deletion on the day the sweeper made it.</p></section>
             \(queues.isEmpty ? "" : HTML("<section class=\"card\"><h2>Announcement heard, per queue</h2><p class=\"muted small\">A queue far below the others is the sign of a misconfigured IVR.</p>\(Charts.shares(title: "Announcement heard per queue", items: queues, id: "chart-queues"))</section>"))
             <section class="card"><h2>Per tenant</h2><table id="report-table"><thead><tr><th>Tenant</th><th>Stored</th><th>Rejected</th><th>Announced</th><th>Heard</th><th>Audio deleted</th><th>Metadata deleted</th><th>Overdue</th><th>Active holds</th></tr></thead>
             <tbody>\(rows)</tbody></table>
@@ -170,7 +183,7 @@ enum OfficerRoutes {
                 : HTML("<div class=\"notice bad\" id=\"verify-result\">The chain is BROKEN at event \(v.firstBad.map(String.init) ?? "?"): \(v.reason ?? "").</div>")
         }.map { box in
             guard let v = verified, let first = v.timeRegressions.first else { return box }
-            return HTML("\(box)<div class=\"notice warn\" id=\"time-regressions\">\(v.timeRegressionsTotal) event(s) are dated earlier than the event before them (first: event \(first.seq), \(first.at) after \(first.previousAt)): the clock went back. Not tampering, but a time filter misses them.</div>")
+            return HTML("\(box)<div class=\"notice warn\" id=\"time-regressions\">\(v.timeRegressionsTotal == 1 ? "1 event is" : "\(v.timeRegressionsTotal) events are") dated earlier than the event before them (first: event \(first.seq), \(first.at) after \(first.previousAt)): the clock went back. Not tampering, but a time filter misses them.</div>")
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in

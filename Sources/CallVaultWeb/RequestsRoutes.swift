@@ -69,7 +69,7 @@ enum RequestsRoutes {
                 let deleted = steps.filter { $0.outcome == .deleted }.count
                 let kept = steps.filter { if case .keptUnderHold = $0.outcome { return true } else { return false } }.count
                 let claimed = steps.filter { if case .keptForLegalClaims = $0.outcome { return true } else { return false } }.count
-                done = "Erased \(deleted) call(s); \(kept) kept under a hold and marked erasure pending."
+                done = "Erased \(counted(deleted, "call")); \(kept) kept under a hold and marked erasure pending."
                     + (claimed == 0 ? "" : " \(claimed) kept because another request restricts them for a legal claim, erasure pending.")
                     + (erasure.quarantine.isEmpty ? "" : " \(erasure.quarantine.count) quarantine copy(ies) deleted.")
             case "restrict":
@@ -78,11 +78,11 @@ enum RequestsRoutes {
                     return g
                 }
                 let n = try await blocking { try requests.restrict(id: id, ground: ground, lift: false, subjectInformed: false) }
-                done = "Restricted \(n) call(s): coaches no longer see them."
+                done = "Restricted \(counted(n, "call")): coaches no longer see \(n == 1 ? "it" : "them")."
             case "lift":
                 let informed = form.first("informed") == "yes"
                 let n = try await blocking { try requests.restrict(id: id, ground: nil, lift: true, subjectInformed: informed) }
-                done = "Lifted the restriction of \(n) call(s)."
+                done = "Lifted the restriction of \(counted(n, "call"))."
             case "extend":
                 let by = form.text("by") ?? "", reason = form.text("reason") ?? ""
                 _ = try await blocking { try requests.extend(id: id, by: by, reason: reason) }
@@ -101,7 +101,7 @@ enum RequestsRoutes {
                     .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 guard !subjects.isEmpty else { throw VaultError(.usage, "subjects: type the subject's number again") }
                 let calls = try await blocking { try requests.find(id: id, subjects: subjects) }
-                done = "Looked again: \(calls.count) call(s) of the subject listed."
+                done = "Looked again: \(counted(calls.count, "call")) of the subject listed."
             case "close":
                 let outcome = form.text("outcome") ?? ""
                 try await blocking { try requests.close(id: id, outcome: outcome) }
@@ -270,17 +270,17 @@ enum RequestsRoutes {
             <p><a href="/requests">← Requests</a></p><h1>\(r.kind.capitalized) request \(r.reference) \(deadline(s))</h1>
             \(message.map { HTML("<div class=\"notice ok\" id=\"done\">\($0)</div>") } ?? "")
             <div class="grid2"><div>
-            <section class="card"><h2>\(calls.count) call(s) of the subject</h2>
+            <section class="card"><h2>\(counted(calls.count, "call")) of the subject</h2>
             <table id="request-calls"><thead><tr><th>Recording</th><th>Tenant</th><th>Started</th><th>State</th><th></th><th>Metadata until</th></tr></thead><tbody>\(rows)</tbody></table></section>
             \(quarantineSection(quarantine, vault: vault))
             \(actions)
             </div><div><section class="card"><h2>Request</h2><dl class="facts">
             <dt>Id</dt><dd class="mono small">\(r.id)</dd><dt>Tenant</dt><dd>\(r.tenant ?? "all")</dd>
             <dt>Received</dt><dd>\(r.receivedDay)</dd><dt>Answer due</dt><dd id="due">\(r.dueDay), end of day <span class="muted small">(\(r.zone))</span></dd>
-            <dt>Opened</dt><dd>\(r.openedAt) by \(r.openedBy)</dd><dt>Subjects</dt><dd>\(s.subjects) number(s) (kept as keyed hashes)</dd>
+            <dt>Opened</dt><dd>\(localTime(r.openedAt, Self.zone(r.tenant, vault))) by \(r.openedBy)</dd><dt>Subjects</dt><dd>\(counted(s.subjects, "number")) (kept as keyed hashes)</dd>
             <dt>Note</dt><dd>\(r.note ?? "—")</dd>
             \(r.restrictionGround.map { HTML("<dt>Restriction</dt><dd>\($0)\(r.restrictionLiftedAt.map { " (lifted \($0))" } ?? "")</dd>") } ?? "")
-            \(r.closedAt.map { HTML("<dt>Closed</dt><dd>\($0) by \(r.closedBy ?? "?"): \(r.outcome ?? "")</dd>") } ?? "")
+            \(r.closedAt.map { HTML("<dt>Closed</dt><dd>\(localTime($0, Self.zone(r.tenant, vault))) by \(r.closedBy ?? "?"): \(r.outcome ?? "")</dd>") } ?? "")
             </dl></section></div></div>
             """)
     }
@@ -289,7 +289,7 @@ enum RequestsRoutes {
     static func quarantineSection(_ copies: [QuarantineCopy], vault: Vault) -> HTML {
         guard !copies.isEmpty else { return "" }
         let rows: [HTML] = copies.map { c in
-            HTML("<tr><td class=\"mono small\">\(c.id)</td><td>\(localTime(c.at, vault.configuration.timeZone))</td><td><code>\(c.reason)</code></td><td class=\"small\">\(c.files) file(s), \(c.bytes) bytes</td></tr>")
+            HTML("<tr><td class=\"mono small\">\(c.id)</td><td>\(localTime(c.at, vault.configuration.timeZone))</td><td><code>\(c.reason)</code></td><td class=\"small\">\(counted(c.files, "file")), \(c.bytes) bytes</td></tr>")
         }
         return HTML("""
             <section class="card"><h2>\(copies.count) quarantine copy(ies) naming the subject</h2>

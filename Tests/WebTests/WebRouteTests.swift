@@ -102,12 +102,24 @@ import Testing
             f.clock.advance(14 * 60)
             try await client.execute(uri: "/calls", method: .get, headers: b.headers) { #expect($0.status == .ok) }
             f.clock.advance(16 * 60)
-            try await client.execute(uri: "/calls", method: .get, headers: b.headers) { #expect($0.status == .seeOther) }
+            // The session ended on its own: the login page says so.
+            let expired = try await client.execute(uri: "/calls", method: .get, headers: b.headers) { r -> String in
+                #expect(r.status == .seeOther)
+                return r.headers[.location] ?? ""
+            }
+            #expect(expired.contains("expired=1"), "\(expired)")
+            try await client.execute(uri: expired, method: .get) { r in
+                #expect(String(buffer: r.body).contains("Your session ended after 15 minutes without activity"))
+            }
             let c = try await client.login("cora")
             // Logging out needs the CSRF token too.
             try await client.execute(uri: "/logout", method: .post, headers: c.headers) { #expect($0.status == .forbidden) }
             try await client.execute(uri: "/logout", method: .post, headers: c.headers([.contentType: "application/x-www-form-urlencoded"]),
-                                     body: form([("csrf", c.csrf)])) { #expect($0.status == .seeOther) }
+                                     body: form([("csrf", c.csrf)])) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/login?bye=1")
+            }
+            try await client.execute(uri: "/login?bye=1", method: .get) { #expect(String(buffer: $0.body).contains("You are logged out.")) }
             try await client.execute(uri: "/calls", method: .get, headers: c.headers) { #expect($0.status == .seeOther) }
         }
     }
@@ -144,7 +156,7 @@ import Testing
             try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
                                      body: form([("user", "cora"), ("password", WebFixture.password)])) { r in
                 #expect(r.status == .tooManyRequests)
-                #expect(String(buffer: r.body).contains("try again in 14 minute(s)"), "\(String(buffer: r.body).suffix(400))")
+                #expect(String(buffer: r.body).contains("try again in 14 minutes"), "\(String(buffer: r.body).suffix(400))")
             }
         }
     }
@@ -356,6 +368,52 @@ import Testing
                 #expect(text.contains("\"auth.login\"") && !text.contains("logged in"))
             }
         }
+    }
+
+    /// Notes from the call page: CSRF-checked, line breaks kept, private to the author unless shared, shown
+    /// as markers on the waveform and buttons that play from their moment; the author deletes them.
+    @Test func notesOnTheCallPage() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        try await Application(router: f.router()).test(.router) { client in
+            let cora = try await client.login("cora")
+            let post: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: "/calls/\(id)/notes", method: .post, headers: cora.headers(post),
+                                     body: form([("at", "2.5"), ("text", "no token")])) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/calls/\(id)/notes", method: .post, headers: cora.headers(post),
+                                     body: form([("csrf", cora.csrf), ("at", "2.5"), ("text", "Greets by name\nthen checks the account")])) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location]?.hasPrefix("/calls/\(id)#note-") == true)
+            }
+            try await client.execute(uri: "/calls/\(id)/notes", method: .post, headers: cora.headers(post),
+                                     body: form([("csrf", cora.csrf), ("at", "1"), ("text", "Shared with the team"), ("shared", "1")])) { #expect($0.status == .seeOther) }
+            try await client.execute(uri: "/calls/\(id)/notes", method: .post, headers: cora.headers(post),
+                                     body: form([("csrf", cora.csrf), ("at", "one"), ("text", "x")])) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("in seconds") && !String(buffer: r.body).contains("--at"))
+            }
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: cora.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("Greets by name\nthen checks the account"))
+                #expect(html.contains("data-seek=\"2.500\"") && html.contains("class=\"mark note\" data-at=\"2.500\""))
+                #expect(html.contains("Shared with the team"))
+            }
+            let dana = try await client.login("dana")
+            let noteID = try await client.execute(uri: "/calls/\(id)", method: .get, headers: dana.headers) { r -> String in
+                let html = String(buffer: r.body)
+                #expect(!html.contains("Greets by name"), "a private note is its author's alone")
+                #expect(html.contains("Shared with the team"))
+                #expect(!html.contains("/delete\""), "only the author may delete it")
+                let start = try #require(html.range(of: "<li id=\"note-"))
+                return String(html[start.upperBound...].prefix { $0 != "\"" })
+            }
+            try await client.execute(uri: "/notes/\(noteID)/delete", method: .post, headers: dana.headers(post),
+                                     body: form([("csrf", dana.csrf)])) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/notes/\(noteID)/delete", method: .post, headers: cora.headers(post),
+                                     body: form([("csrf", cora.csrf)])) { #expect($0.status == .seeOther) }
+        }
+        #expect(try f.auditCount(action: "note.added", target: id) == 2)
+        #expect(try f.auditCount(action: "note.deleted", target: id) == 1)
     }
 
     /// Single sign-on requests of a name that is no user (or a disabled one) are counted, not each written

@@ -21,7 +21,9 @@ import traceback
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -253,6 +255,8 @@ def coach_part():
             setTimeout(() => done(-1), 10000);
         """, target)
         check(abs(seeked - target) < 0.3, f"the player seeks to {target:.1f} s (now {seeked:.2f} s)")
+        head = d.execute_script("return parseFloat(document.getElementById('playhead').style.left) || 0")
+        check(duration and abs(head - 100 * seeked / duration) < 2, f"the playhead follows the player ({head:.1f} % at {seeked:.1f} of {duration:.1f} s)")
         check(played_events(call_id) == 1, f"one playback audited for the view, whatever ranges followed ({played_events(call_id)})")
         seekable = d.execute_script(
             "const s = document.getElementById('player').seekable; return s.length ? [s.start(0), s.end(0)] : null")
@@ -264,6 +268,42 @@ def coach_part():
             setTimeout(() => done(-1), 10000);
         """)
         check(back == 0, f"−10 s from {seeked:.1f} s lands at the start ({back})")
+        # The waveform is the player's control: a playhead that follows, click to seek, keys from the waveform.
+        wave = d.find_element(By.ID, "wave")
+        ActionChains(d).move_to_element_with_offset(wave, int(wave.size["width"] * 0.25), 0).click().perform()
+        clicked = d.execute_script("return document.getElementById('player').currentTime")
+        check(duration and abs(clicked - duration * 0.75) < max(1.0, duration * 0.05),
+              f"a click at three quarters of the waveform seeks there ({clicked:.1f} of {duration:.1f} s)")
+        check(d.execute_script("return document.activeElement.id") == "wave", "the waveform has the focus after a click")
+        d.execute_script("document.getElementById('player').currentTime = 1")
+        wave.send_keys(Keys.ARROW_RIGHT)
+        t5 = d.execute_script("return document.getElementById('player').currentTime")
+        check(abs(t5 - 6) < 0.6, f"→ skips 5 s (1 → {t5:.1f} s)")
+        wave.send_keys("]")
+        check(d.execute_script("return document.getElementById('player').playbackRate") == 1.25, "] speeds up to 1.25×")
+        wave.send_keys("[")
+        wave.send_keys(" ")
+        playing = d.execute_script("return !document.getElementById('player').paused")
+        wave.send_keys(" ")
+        check(playing and d.execute_script("return document.getElementById('player').paused"), "space plays, and pauses again")
+        outline = d.execute_script("return getComputedStyle(document.getElementById('wave'), ':focus-visible').outlineStyle")
+        shot(d, "call-player-focus")
+
+        # A note at the player's moment, from the form; its time then plays the call from there.
+        d.execute_script("document.getElementById('player').currentTime = 3")
+        d.find_element(By.ID, "note-now").click()
+        check(d.find_element(By.ID, "note-at").get_attribute("value") == "3.0", "the note takes the player's moment")
+        d.find_element(By.ID, "note-text").send_keys("Greets the caller by name")
+        d.find_element(By.ID, "add-note-button").click()
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#notes-list li")))
+        check("Greets the caller by name" in d.find_element(By.ID, "notes-list").text, "the note is listed beside the player")
+        check(d.find_elements(By.CSS_SELECTOR, "#wave .mark.note"), "and marked on the waveform")
+        shot(d, "call-notes")
+        d.find_element(By.CSS_SELECTOR, "#notes-list button.time").click()
+        WebDriverWait(d, 10).until(lambda x: x.execute_script("return !document.getElementById('player').paused"))
+        at = d.execute_script("return document.getElementById('player').currentTime")
+        check(2.9 <= at < 5, f"the note's time plays the call from its moment ({at:.1f} s)")
+        d.execute_script("document.getElementById('player').pause()")
         ranged = audio_requests(d)
         check(any(r["range"] for r in ranged), f"the player's audio requests carry Range ({[r['range'] for r in ranged][:4]})")
         part = fetch_status(d, f"/calls/{call_id}/audio", {"Range": "bytes=0-1"})
@@ -349,7 +389,7 @@ def officer_part(call_id):
         alert = WebDriverWait(d, 10).until(EC.alert_is_present())
         alert.accept()
         WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "done")))
-        check("Erased 3 call(s)" in d.find_element(By.ID, "done").text, f"the calls are erased ({d.find_element(By.ID, 'done').text})")
+        check("Erased 3 calls" in d.find_element(By.ID, "done").text, f"the calls are erased ({d.find_element(By.ID, 'done').text})")
         shot(d, "request-erased")
         visit(d, "/requests")
         check(any(r[0] == "DSR-2026-042" for r in table_rows(d, "requests-table")), "the register lists the request")
