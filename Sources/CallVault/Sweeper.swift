@@ -188,13 +188,9 @@ public struct Holds: Sendable {
         guard kind == "incident" || kind == "legal" else { throw VaultError(.usage, "--kind: incident or legal") }
         guard !caseRef.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--case: a case reference is required") }
         guard !selection.isEmpty else {
-            throw VaultError(.usage, "choose recordings with --recording, --call-id or a query (--tenant --caller --agent --from --to)")
+            throw VaultError(.usage, "choose recordings with --recording, --call-id or a query (--tenant --caller --agent --queue --from --to)")
         }
-        var selection = selection
-        // Read as ingest stores numbers: "0470 12 34 56" finds what +32470123456 finds.
-        if let caller = selection.caller {
-            selection.caller = try vault.phoneNumbers([caller], tenant: selection.tenant, option: "--caller").first!
-        }
+        let selection = try normalised(selection)
         let now = vault.clock.now()
         let id = RecordingID.make(at: now)
         let hold = HoldRow(id: id, kind: kind, caseRef: caseRef, note: note, placedBy: vault.actor,
@@ -203,6 +199,36 @@ public struct Holds: Sendable {
                                                             event: vault.event("hold.placed", target: id, details: ["kind": kind]))
         guard n > 0 else { throw VaultError(.usage, "no recording matches; no hold placed") }
         return (id, n, metadataOnly)
+    }
+
+    /// A number read as ingest stores it: "0470 12 34 56" finds what +32470123456 finds.
+    func normalised(_ selection: HoldSelection) throws -> HoldSelection {
+        var selection = selection
+        if let caller = selection.caller {
+            selection.caller = try vault.phoneNumbers([caller], tenant: selection.tenant, option: "--caller").first!
+        }
+        return selection
+    }
+
+    /// What a hold placed now with `selection` would take: the newest `limit` calls and how many in all
+    /// (officers; audited as a listing, its filters by name — never the number searched).
+    public func preview(_ selection: HoldSelection, limit: Int = 200) throws -> (calls: [HoldCandidate], total: Int) {
+        try vault.require(Self.officers, to: "hold place")
+        guard !selection.isEmpty else { return ([], 0) }
+        let found = try vault.catalog.holdCandidates(try normalised(selection), limit: limit)
+        var details = ["via": "hold preview", "results": String(found.total)]
+        for (name, given) in [("tenant", selection.tenant), ("caller", selection.caller), ("agent", selection.agent), ("queue", selection.queue)] where given != nil {
+            details[name] = name == "caller" ? "given" : given!
+        }
+        try vault.catalog.appendAudit([vault.event("list", target: nil, details: details)])
+        return found
+    }
+
+    /// The calls of a hold by start time, for its page.
+    public func calls(ofHold id: String) throws -> [HoldCandidate] {
+        try vault.require(Self.officers, to: "hold show")
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold show", what: "hold") }
+        return try vault.catalog.holdCalls(holdID: id)
     }
 
     /// `confirmErasure`: required when the release erases calls waiting for an erasure (refused otherwise, exit 2).

@@ -43,13 +43,29 @@ public struct HoldSelection: Sendable {
     public var tenant: String?
     public var caller: String?
     public var agent: String?
+    public var queue: String?
     public var from: Date?
     public var to: Date?
 
     public init() {}
 
     public var isEmpty: Bool {
-        recordingIDs.isEmpty && callIDs.isEmpty && tenant == nil && caller == nil && agent == nil && from == nil && to == nil
+        recordingIDs.isEmpty && callIDs.isEmpty && tenant == nil && caller == nil && agent == nil && queue == nil && from == nil && to == nil
+    }
+}
+
+/// A call a hold would take (or took), as an officer recognises it: when, whose, which queue.
+public struct HoldCandidate: Sendable, Equatable {
+    public var recordingID: String
+    public var tenant: String
+    public var startedAt: String
+    public var agentID: String
+    public var queue: String?
+    public var audioDeleted: Bool
+
+    public init(recordingID: String, tenant: String, startedAt: String, agentID: String, queue: String?, audioDeleted: Bool) {
+        self.recordingID = recordingID; self.tenant = tenant; self.startedAt = startedAt; self.agentID = agentID
+        self.queue = queue; self.audioDeleted = audioDeleted
     }
 }
 

@@ -43,6 +43,7 @@ extension HoldSelection {
         if let tenant { clauses.append("tenant = ?"); args.append(contentsOf: [tenant]) }
         if let caller { clauses.append("(caller = ? OR callee = ?)"); args.append(contentsOf: [caller, caller]) }
         if let agent { clauses.append("agent_id = ?"); args.append(contentsOf: [agent]) }
+        if let queue { clauses.append("queue = ?"); args.append(contentsOf: [queue]) }
         if let from { clauses.append("started_at >= ?"); args.append(contentsOf: [Timestamp.utc(from)]) }
         if let to { clauses.append("started_at < ?"); args.append(contentsOf: [Timestamp.utc(to)]) }
         return (clauses.isEmpty ? "1 = 0" : clauses.joined(separator: " AND "), args)
@@ -50,6 +51,36 @@ extension HoldSelection {
 }
 
 extension Catalog {
+    /// The recordings `selection` matches, newest first, at most `limit`, and how many there are in all: what a
+    /// hold placed now would take.
+    public func holdCandidates(_ selection: HoldSelection, limit: Int) throws -> (calls: [HoldCandidate], total: Int) {
+        try wrap("preview hold") {
+            try db.read { db in
+                let (whereSQL, args) = selection.whereClause()
+                let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE \(whereSQL)", arguments: args) ?? 0
+                let rows = try SQLRow.fetchAll(db, sql: "SELECT id, tenant, started_at, agent_id, queue, audio_deleted_at FROM recordings WHERE \(whereSQL) ORDER BY started_at DESC, id DESC LIMIT \(limit)", arguments: args)
+                return (rows.map(Self.candidate), total)
+            }
+        }
+    }
+
+    /// The calls of a hold, by start time.
+    public func holdCalls(holdID: String) throws -> [HoldCandidate] {
+        try wrap("read hold") {
+            try db.read { db in
+                try SQLRow.fetchAll(db, sql: """
+                    SELECT r.id, r.tenant, r.started_at, r.agent_id, r.queue, r.audio_deleted_at FROM hold_items i JOIN recordings r ON r.id = i.recording_id
+                    WHERE i.hold_id = ? ORDER BY r.started_at, r.id
+                    """, arguments: [holdID]).map(Self.candidate)
+            }
+        }
+    }
+
+    static func candidate(_ row: SQLRow) -> HoldCandidate {
+        HoldCandidate(recordingID: row["id"], tenant: row["tenant"], startedAt: row["started_at"], agentID: row["agent_id"], queue: row["queue"],
+                      audioDeleted: (row["audio_deleted_at"] as String?) != nil)
+    }
+
     /// Places a hold on the recordings matching `selection` at this instant, in one transaction (so a sweep
     /// either ran entirely before it or sees it). Returns (recordings, of which metadata only).
     public func placeHold(_ hold: HoldRow, selection: HoldSelection, event: AuditEvent) throws -> (recordings: Int, metadataOnly: Int) {

@@ -53,10 +53,24 @@ enum ErrorPage {
         return .internalServerError
     }
 
+    /// The use cases name what was wrong by the command line's options; a page names it in words.
+    static let words = [
+        "--caller": "the caller's number", "--subject": "the subject's number", "--review-at": "the review date", "--received": "the date received",
+        "--kind": "the kind", "--case": "the case reference", "--note": "the note", "--reference": "the reference", "--tenant": "the tenant",
+        "--value": "the value", "--field": "the field", "--by": "the extension", "--reason": "the reason", "--outcome": "the outcome",
+        "--ground": "the ground", "--recording": "the recording", "--language": "the language",
+    ]
+
+    static func inWords(_ message: String) -> String {
+        var text = message
+        for (flag, name) in words.sorted(by: { $0.key.count > $1.key.count }) { text = text.replacingOccurrences(of: flag, with: name) }
+        return text.prefix(1).uppercased() + text.dropFirst()
+    }
+
     static func message(_ error: any Error, status: HTTPResponse.Status) -> String {
         // One answer for a call that does not exist and one the user may not see (the audit keeps which).
         if let e = error as? VaultError, e.hidesExistence { return "There is no such call." }
-        if let e = error as? VaultError, e.kind != .vaultFailure { return e.message }
+        if let e = error as? VaultError, e.kind != .vaultFailure { return inWords(e.message) }
         if let e = error as? WebRefusal { return e.message }
         switch status {
         case .notFound: return "There is no such page."

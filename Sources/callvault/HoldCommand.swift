@@ -29,6 +29,7 @@ struct HoldCommand: ParsableCommand {
         @Option(help: "Query: tenant.") var tenant: String?
         @Option(help: "Query: caller or callee number.") var caller: String?
         @Option(help: "Query: agent id.") var agent: String?
+        @Option(help: "Query: queue.") var queue: String?
         @Option(help: "Query: started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
         @Option(help: "Query: started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
 
@@ -44,6 +45,7 @@ struct HoldCommand: ParsableCommand {
             s.tenant = tenant
             s.caller = caller
             s.agent = agent
+            s.queue = queue
             let zone = dateZone(vault.configuration, tenant: tenant)
             s.from = try from.map { try parseInstant($0, option: "--from", zone: zone) }
             s.to = try to.map { try parseInstant($0, option: "--to", zone: zone) }

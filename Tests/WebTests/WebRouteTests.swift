@@ -641,6 +641,49 @@ import Testing
         #expect(try f.auditCount(action: "hold.released") == 1)
     }
 
+    /// A hold from the web as the CLI places one: by the caller's number as people type it, the matching calls
+    /// shown (by start time and agent) before anything is held; a review date in the past is refused with the
+    /// form kept as typed; what was placed is confirmed on the hold's page, which lists its calls.
+    @Test func aHoldIsPlacedFromTheWebByCallerAfterSeeingItsCalls() async throws {
+        let f = try WebFixture()
+        let expected = try f.vault.catalog.db.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM recordings WHERE tenant = 'acme-energy' AND (caller = '+32470123456' OR callee = '+32470123456')") ?? 0
+        }
+        #expect(expected > 0)
+        try await Application(router: f.router()).test(.router) { client in
+            let b = try await client.login("dana")
+            try await client.execute(uri: "/holds/new?tenant=acme-energy&caller=%2B32+470+12+34+56&queue=billing", method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains(expected == 1 ? "1 call matches" : "\(expected) calls match"), "\(html.count)")
+                #expect(html.contains("id=\"match-table\"") && html.contains("a-1042"))
+                #expect(html.contains("Place the hold on \(expected) call"))
+            }
+            #expect(try f.auditCount(action: "hold.placed") == 0, "showing the calls holds nothing")
+            let post: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let yesterday = String(Timestamp.utc(f.clock.now().addingTimeInterval(-86_400)).prefix(10))
+            let fields = [("csrf", b.csrf), ("via", "selection"), ("tenant", "acme-energy"), ("caller", "+32 470 12 34 56"), ("queue", "billing"),
+                          ("kind", "legal"), ("case", "C-77"), ("note", "complaint")]
+            try await client.execute(uri: "/holds", method: .post, headers: b.headers(post), body: form(fields + [("review_at", yesterday)])) { r in
+                #expect(r.status == .badRequest)
+                let html = String(buffer: r.body)
+                #expect(html.contains("in the past") && html.contains("value=\"C-77\"") && html.contains("value=\"+32 470 12 34 56\""), "the form keeps what was typed")
+                #expect(!html.contains("--review"), "no command-line flag in the user's error")
+            }
+            #expect(try f.auditCount(action: "hold.placed") == 0)
+            let later = String(Timestamp.utc(f.clock.now().addingTimeInterval(20 * 86_400)).prefix(10))
+            let location = try await client.execute(uri: "/holds", method: .post, headers: b.headers(post), body: form(fields + [("review_at", later)])) { r -> String in
+                #expect(r.status == .seeOther)
+                return r.headers[.location] ?? ""
+            }
+            try await client.execute(uri: location, method: .get, headers: b.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("Placed a legal hold for case C-77 on \(expected == 1 ? "1 call" : "\(expected) calls")"), "\(html.count)")
+                #expect(html.contains("id=\"hold-calls\"") && html.contains("a-1042"))
+            }
+        }
+        #expect(try f.auditCount(action: "hold.placed") == 1)
+    }
+
     /// A hold that keeps a call waiting for an erasure says so, and its release asks for the same confirmation
     /// as `hold release --confirm-erasure`: without it nothing is released and nothing erased.
     @Test func releasingAHoldThatErasesAsksForConfirmation() async throws {

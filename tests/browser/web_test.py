@@ -349,6 +349,16 @@ def officer_part(call_id):
         check(any(r[0] == "INC-2026-0042" and r[2] == "active" for r in rows), f"/holds shows the active hold ({rows})")
         shot(d, "holds")
 
+        # A hold by selection: the matching calls are shown before anything is held.
+        d.find_element(By.ID, "new-hold").click()
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "hold-selection")))
+        d.find_element(By.CSS_SELECTOR, "#hold-selection input[name=queue]").send_keys("billing")
+        d.find_element(By.ID, "show-matches").click()
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "matches")))
+        matched = table_rows(d, "match-table")
+        check(matched and all(r[3] == "billing" for r in matched), f"the calls of queue billing are shown before placing ({len(matched)})")
+        shot(d, "hold-new")
+
         visit(d, hold_path)
         d.find_element(By.CSS_SELECTOR, "#release-hold input[name=note]").send_keys("investigation closed")
         d.find_element(By.CSS_SELECTOR, "#release-hold button[type=submit]").click()
