@@ -88,7 +88,7 @@ enum Assets {
         .toolbar{justify-content:space-between;margin-bottom:10px}.mt{margin-top:10px}.span-all{grid-column:1/-1}
         label.inline{flex-direction:row;align-items:center;gap:8px}
         .chart-figure{margin:0}.legend span{display:inline-flex;align-items:center;gap:4px;margin-right:14px}
-        #calls td:not(.mono),#holds-table td,#audit-table td:nth-child(2),#quarantine-table td:nth-child(-n+2),#request-calls td:nth-child(n+2),#requests-table td{white-space:nowrap}
+        #calls td:not(.mono),#match-table td:not(.mono),#hold-calls td:not(.mono),#holds-table td,#audit-table td:nth-child(2),#quarantine-table td:nth-child(-n+2),#request-calls td:nth-child(n+2),#requests-table td{white-space:nowrap}
         dl.details{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:0 8px;margin:0}dl.details dt{color:var(--muted)}dl.details dd{margin:0;overflow-wrap:anywhere}
         #audit-table td:last-child,#quarantine-table td:nth-child(4){overflow-wrap:anywhere}
         @media(max-width:700px){.bar{flex-wrap:wrap;height:auto;padding:8px 12px;gap:6px 12px}.bar nav{order:3;flex-basis:100%;flex-wrap:wrap}
