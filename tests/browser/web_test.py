@@ -99,10 +99,15 @@ def shot(d, name):
     d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
     time.sleep(0.2)
     wide = d.execute_script("return document.documentElement.scrollWidth")
+    # Log out must stay on the screen of a phone (inside the 390 px, not pushed off by the bar).
+    logout = d.execute_script("""
+        const b = [...document.querySelectorAll('header button, header a, .bar button, .bar a')].find(e => /Log out/.test(e.textContent));
+        if (!b) return null; const r = b.getBoundingClientRect(); return [r.left, r.right, r.width];""")
     d.save_screenshot(os.path.join(SHOTS, name + "-390.png"))
     d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False})
-    if wide > 390:
-        say(f"note {name} at 390 px: the page is {wide} px wide (scrolls sideways)")
+    check(wide <= 390, f"{name} at 390 px does not scroll sideways ({wide} px wide)")
+    if logout is not None:
+        check(logout[2] > 0 and logout[0] >= 0 and logout[1] <= 390, f"{name} at 390 px: Log out is on the screen ({logout})")
     console(d, name)
 
 
