@@ -233,14 +233,16 @@ extension RequestCLITests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "basicConstraints = CA:false\nkeyUsage = critical,digitalSignature,nonRepudiation\n"
             .write(toFile: dir + "/ext.cnf", atomically: true, encoding: .utf8)
+        // Valid well past today: the suite also runs as if today were 400 days ahead (CALLVAULT_TEST_SHIFT_DAYS),
+        // and the export checks the seal certificate against the vault's clock.
         let newKey = key == "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         for args in [
-            ["req", "-x509"] + newKey + ["-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=callvault test seal CA", "-days", "2",
+            ["req", "-x509"] + newKey + ["-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=callvault test seal CA", "-days", "800",
                                          "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign"],
-            ["req", "-x509"] + newKey + ["-nodes", "-keyout", "other.key", "-out", "other.pem", "-subj", "/CN=someone else's CA", "-days", "2",
+            ["req", "-x509"] + newKey + ["-nodes", "-keyout", "other.key", "-out", "other.pem", "-subj", "/CN=someone else's CA", "-days", "800",
                                          "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign"],
             ["req"] + newKey + ["-nodes", "-keyout", "seal.key", "-out", "seal.csr", "-subj", "/C=BE/O=Acme Contact NV/CN=Acme Contact e-seal"],
-            ["x509", "-req", "-in", "seal.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "seal.pem", "-days", "2",
+            ["x509", "-req", "-in", "seal.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "seal.pem", "-days", "800",
              "-extfile", "ext.cnf"],
         ] {
             let r = try run("openssl", args, in: dir)
@@ -285,7 +287,7 @@ extension RequestCLITests {
         // certified): valid CMS, but not the seal bag-info.txt names.
         let dir = (seal.cert as NSString).deletingLastPathComponent
         for args in [["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "mallory.key", "-out", "mallory.csr", "-subj", "/O=Mallory BV/CN=Acme Contact e-seal"],
-                     ["x509", "-req", "-in", "mallory.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "mallory.pem", "-days", "2", "-extfile", "ext.cnf"],
+                     ["x509", "-req", "-in", "mallory.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "mallory.pem", "-days", "800", "-extfile", "ext.cnf"],
                      ["cms", "-sign", "-binary", "-in", folder + "/tagmanifest-sha256.txt", "-signer", "mallory.pem", "-inkey", "mallory.key",
                       "-outform", "DER", "-out", dir + "/mallory.p7s"]] {
             let r = try run("openssl", args, in: dir)
