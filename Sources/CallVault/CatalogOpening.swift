@@ -48,14 +48,8 @@ public enum CatalogOpening {
 
     /// The password file must be the vault user's alone: a password others can read is refused, not used.
     static func readPasswordFile(_ path: String) throws -> String {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw VaultError.configuration("catalog.password_file \(path): \(String(cString: strerror(errno)))")
-        }
-        guard st.st_mode & 0o077 == 0 else {
-            throw VaultError.configuration("catalog.password_file \(path): readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        let data = try PrivateFile.read(path, setting: "catalog.password_file", kind: .configuration)
+        guard let text = String(data: data, encoding: .utf8) else {
             throw VaultError.configuration("catalog.password_file \(path): cannot be read as UTF-8 text")
         }
         return text.trimmingCharacters(in: .newlines)

@@ -195,20 +195,8 @@ public struct EvidenceExport: Sendable {
     /// vault user's alone, as ssh asks of its keys: a seal anyone on the host can read seals nothing.
     static func sealSigner(certificate: String, key: String, at now: Date) throws -> EvidenceSeal.Signer {
         func read(_ path: String, _ setting: String) throws -> String {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw VaultError.failure("evidence.\(setting): cannot read \(path): \(String(cString: strerror(errno)))") }
-            defer { close(fd) }
-            var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size < 1 << 20 else {
-                throw VaultError.failure("evidence.\(setting): \(path) is not a PEM file")
-            }
-            if setting == "seal_key", st.st_mode & 0o077 != 0 || st.st_uid != geteuid() {
-                throw VaultError.failure("evidence.seal_key: \(path) must be readable by the vault user only (mode \(String(st.st_mode & 0o777, radix: 8)), owner uid \(st.st_uid)); chmod 600 it and make the vault user its owner")
-            }
-            guard let data = try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).readToEnd() else {
-                throw VaultError.failure("evidence.\(setting): cannot read \(path)")
-            }
-            return String(decoding: data, as: UTF8.self)
+            let key = setting == "seal_key"
+            return String(decoding: try PrivateFile.read(path, setting: "evidence." + setting, kind: .vaultFailure, secret: key, ownedByVaultUser: key), as: UTF8.self)
         }
         do {
             return try EvidenceSeal.signer(certificatePEM: try read(certificate, "seal_certificate"), keyPEM: try read(key, "seal_key"), at: now)

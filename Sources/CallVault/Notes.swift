@@ -25,6 +25,11 @@ public struct Notes: Sendable {
 
     public static let maximumLength = 2000
 
+    /// "1:05.3": a moment of a call as the player's clock and the note lists show it.
+    public static func clock(_ ms: Int64) -> String {
+        String(format: "%d:%04.1f", ms / 60_000, Double(ms % 60_000) / 1000)
+    }
+
     /// Adds a note at `seconds` into the call, for a user who may see the call (the same scope and audit as
     /// `show`). The audio must still be there, the moment inside the call, the text 1–2000 characters of
     /// printable text (line breaks allowed).

@@ -10,18 +10,6 @@ import FoundationNetworking
 import SwiftASN1
 
 public enum TimeStamp {
-    /// A GeneralizedTime of a token (`YYYYMMDDHHMMSS[.f]Z`) as a date; nil for anything else.
-    public static func date(generalizedTime text: String) -> Date? {
-        guard text.hasSuffix("Z"), text.count >= 15 else { return nil }
-        var f = DateComponents()
-        let digits = Array(text.prefix(14))
-        guard digits.allSatisfy(\.isNumber) else { return nil }
-        func n(_ a: Int, _ b: Int) -> Int { Int(String(digits[a..<b]))! }
-        f.year = n(0, 4); f.month = n(4, 6); f.day = n(6, 8); f.hour = n(8, 10); f.minute = n(10, 12); f.second = n(12, 14)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: f)
-    }
 
     static let sha256OID: [UInt8] = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01]
 

@@ -28,8 +28,7 @@ enum CallPage {
     }
 
     /// `erasuresPending`: the requests whose erasure of the call waits (officers only).
-    /// "1:05.3", as the player's clock shows a moment.
-    static func clock(_ ms: Int64) -> String { String(format: "%d:%04.1f", ms / 60_000, Double(ms % 60_000) / 1000) }
+    static func clock(_ ms: Int64) -> String { Notes.clock(ms) }
 
     /// The notes beside the player: each a button that plays from its moment, and a form to add one.
     static func notesCard(_ r: RecordingView, notes: [NoteView], signedIn: SignedIn) -> HTML {

@@ -39,8 +39,6 @@ final class ConnectionCounts: @unchecked Sendable {
             byAddress[address] = n > 0 ? n : nil
         }
     }
-
-    func count(_ address: String) -> Int { lock.withLock { byAddress[address, default: 0] } }
 }
 
 /// One per connection. Arms a timer while the connection waits for a request head and closes the connection

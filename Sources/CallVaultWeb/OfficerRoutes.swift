@@ -162,7 +162,7 @@ enum OfficerRoutes {
         "hold.list": "listed holds", "hold.placed": "placed a hold", "hold.released": "released a hold", "hold.show": "viewed a hold",
         "ingest.claims_taken_over": "took over another worker's claims", "ingest.duplicate": "received a duplicate",
         "ingest.erased_refused": "refused an erased call", "ingest.incomplete": "found an incomplete pair", "ingest.left_in_place": "left unreadable inputs",
-        "ingest.rejected": "quarantined a pair", "ingest.stored": "stored a call", "list": "listed calls",
+        "ingest.rejected": "quarantined a pair", "ingest.stored": "stored a call", "list": "listed calls", "note.added": "added a note", "note.deleted": "deleted a note",
         "quarantine.list": "listed the quarantine", "quarantine.retried": "retried a quarantined pair", "quarantine.show": "viewed a quarantine entry",
         "recording.export_refused": "refused altered audio", "recording.played": "played a call", "report": "read the report",
         "request.closed": "closed a request", "request.erase": "erased a subject's calls", "request.erase_planned": "planned an erasure",

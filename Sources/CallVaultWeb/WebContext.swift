@@ -97,14 +97,7 @@ extension Request {
     /// (application/x-www-form-urlencoded: `+` is a space, `%2B` a plus), so "+32 470…" typed in a field
     /// arrives as typed.
     func query(_ name: String) -> String? {
-        guard let raw = uri.query else { return nil }
-        for pair in raw.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            guard decode(kv[0]) == name else { continue }
-            let v = kv.count > 1 ? decode(kv[1]) : ""
-            return v.isEmpty ? nil : v
-        }
-        return nil
+        guard let raw = uri.query, let v = Form(ByteBuffer(string: raw)).first(name), !v.isEmpty else { return nil }
+        return v
     }
 }

@@ -22,7 +22,7 @@ struct NoteCommand: ParsableCommand {
             let vault = try global.openVault()
             let note = try Notes(vault: vault).add(recordingID: recording, atSeconds: at, text: text, shared: shared)
             if global.json { printJSON(notesJSON([note])["notes"].flatMap { ($0 as? [[String: Any]])?.first } ?? [:]) } else {
-                printLine("added note \(note.id) at \(NoteCommand.clock(note.atMs))\(note.shared ? " (shared)" : "")")
+                printLine("added note \(note.id) at \(Notes.clock(note.atMs))\(note.shared ? " (shared)" : "")")
             }
         }
     }
@@ -39,7 +39,7 @@ struct NoteCommand: ParsableCommand {
                 if notes.isEmpty { printLine("no notes") }
                 for n in notes {
                     // Escaped: a note's line breaks must not forge lines of output.
-                    printLine("\(n.id)  \(NoteCommand.clock(n.atMs))  \(escapedForTerminal(n.author))\(n.shared ? "  shared" : "")  \(escapedForTerminal(n.text))")
+                    printLine("\(n.id)  \(Notes.clock(n.atMs))  \(escapedForTerminal(n.author))\(n.shared ? "  shared" : "")  \(escapedForTerminal(n.text))")
                 }
             }
         }
@@ -55,10 +55,5 @@ struct NoteCommand: ParsableCommand {
             try Notes(vault: vault).delete(noteID: note)
             if global.json { printJSON(["deleted": note]) } else { printLine("deleted note \(note)") }
         }
-    }
-
-    /// "1:05.3": minutes, seconds and tenths, as the player shows them.
-    static func clock(_ ms: Int64) -> String {
-        String(format: "%d:%04.1f", ms / 60_000, Double(ms % 60_000) / 1000)
     }
 }
