@@ -3,6 +3,7 @@
 import CallVaultAudio
 import CallVaultCore
 import CallVaultStore
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -74,9 +75,22 @@ public struct Quarantine: Sendable {
         let now = vault.clock.now()
         let day = String(Timestamp.utc(now).prefix(10))
         var done: [(QuarantineReason, String, Item, [String: FileIdentity])] = []
+        var finished: [(QuarantineReason, String)] = []
+        var finishedWhole: [IngestReport.Rejected] = []
+        var markers: [String] = []
         var unreadable: [IngestReport.Unreadable] = []
         for item in items {
             let pair = item.pair
+            let marker = Self.marker(pair)
+            markers.append(marker)
+            if let (reason, dir) = try finishLeftover(marker: marker) {
+                finished.append((reason, dir))
+                // The inbox holds nothing more of the pair: the entry the dead worker made is its quarantine.
+                if [pair.audio, pair.sidecar].compactMap({ $0 }).allSatisfy({ var st = stat(); return lstat($0, &st) != 0 && errno == ENOENT }) {
+                    finishedWhole.append(.init(input: pair.input, reason: item.rejection.reason, detail: item.rejection.detail, quarantinePath: dir))
+                    continue
+                }
+            }
             let id = RecordingID.make(at: now)
             let dir = "\(Vault.quarantineDirectory)/\(day)/\(id)"
             var inputs: [QuarantineReason.Input] = []
@@ -84,6 +98,8 @@ public struct Quarantine: Sendable {
             var problem: String?
             do {
                 try files.makeDirectories("\(dir)/\(Self.filesDirectory)")
+                try files.makeDirectories(Placement.stagingDirectory)
+                try files.writeFile(Data(dir.utf8), at: marker)
                 for path in [pair.audio, pair.sidecar].compactMap({ $0 }) where problem == nil {
                     let file: InputFile
                     if let f = item.opened[path] {
@@ -112,6 +128,7 @@ public struct Quarantine: Sendable {
             }
             if let problem {
                 try files.removeTree(dir)
+                _ = try files.remove(marker)
                 unreadable.append(.init(input: pair.input, detail: problem))
                 continue
             }
@@ -121,7 +138,7 @@ public struct Quarantine: Sendable {
             CrashPoint.reached("quarantine.after-reason")
             done.append((reason, dir, item, identities))
         }
-        guard !done.isEmpty else { return ([], unreadable) }
+        guard !done.isEmpty || !finished.isEmpty else { return ([], unreadable) }
         try files.syncFileSystem()
         for (_, _, item, identities) in done {
             for path in [item.pair.audio, item.pair.sidecar].compactMap({ $0 }) {
@@ -129,11 +146,57 @@ public struct Quarantine: Sendable {
             }
             CrashPoint.reached("quarantine.after-remove-input")
         }
-        try vault.catalog.commitRejections(done.map { reason, dir, _, _ in row(reason, dir) },
-                                           events: done.map { reason, _, _, _ in event(reason, repaired: false) })
-        return (done.map { reason, dir, item, _ in
+        try vault.catalog.commitRejections(done.map { reason, dir, _, _ in row(reason, dir) } + finished.map { row($0, $1) },
+                                           events: done.map { reason, _, _, _ in event(reason, repaired: false) }
+                                               + finished.map { reason, _ in event(reason, repaired: true) })
+        // A marker left after the commit names a registered entry: the next quarantine of the name, or repair,
+        // removes it.
+        for marker in markers { _ = try? files.remove(marker) }
+        return (finishedWhole + done.map { reason, dir, item, _ in
             IngestReport.Rejected(input: item.pair.input, reason: item.rejection.reason, detail: item.rejection.detail, quarantinePath: dir)
         }, unreadable)
+    }
+
+    /// The marker of a pair: `staging/<SHA-256 of the pair's key>.quarantine`, holding the entry its worker is
+    /// writing. Written before the first copy, removed after the commit. A worker killed in between leaves it,
+    /// and the worker that takes the pair over next finishes that entry instead of quarantining the pair a second
+    /// time — on a shared store, another live worker's repair leaves an entry younger than a lease alone, and
+    /// would register it after the second one. The name is a digest: recorders put numbers in theirs.
+    static func marker(_ pair: InputPair) -> String {
+        let digest = Hex.encode(SHA256.hash(data: Data(IngestWorker.key(pair).utf8)))
+        return "\(Placement.stagingDirectory)/\(digest)\(Placement.quarantineMarkerSuffix)"
+    }
+
+    /// What a marker names, when it is a quarantine entry of this store.
+    func markedEntry(_ marker: String) throws -> (dir: String, id: String)? {
+        guard let data = try vault.files.readSmallFile(marker, limit: 4096) else { return nil }
+        let dir = String(decoding: data, as: UTF8.self)
+        let parts = dir.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, parts[0] == Vault.quarantineDirectory, parts[1].count == 10, parts[1].allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }), RecordingID.isWellFormed(parts[2]) else { return nil }
+        return (dir, parts[2])
+    }
+
+    /// Finishes the entry a marker names, when the worker that wrote it never registered it: a whole one (with
+    /// reason.json) has its inbox files removed, each while still the file that was copied, and is returned to
+    /// be registered; an incomplete one is removed. Nil when there is nothing to finish.
+    func finishLeftover(marker: String) throws -> (QuarantineReason, String)? {
+        let files = vault.files
+        guard let (dir, id) = try markedEntry(marker) else {
+            _ = try files.remove(marker)
+            return nil
+        }
+        guard try vault.catalog.rejection(id: id) == nil, files.isDirectory(dir) else {
+            _ = try files.remove(marker)
+            return nil
+        }
+        guard let data = try? files.readSmallFile(dir + "/reason.json", limit: 1 << 20),
+              let reason = try? JSONDecoder().decode(QuarantineReason.self, from: data), reason.id == id else {
+            try files.removeTree(dir)
+            _ = try files.remove(marker)
+            return nil
+        }
+        try removeOriginals(reason)
+        return (reason, dir)
     }
 
     func row(_ reason: QuarantineReason, _ dir: String) -> RejectionRow {
@@ -203,6 +266,15 @@ public struct Quarantine: Sendable {
         if !rows.isEmpty {
             try files.syncFileSystem()
             try vault.catalog.commitRejections(rows, events: events)
+        }
+        // Markers of entries now registered or gone; one of an entry still in the making (a live worker's, or a
+        // dead one's too young to repair) stays, for whoever takes its pair next.
+        for name in files.list(Placement.stagingDirectory) where name.hasSuffix(Placement.quarantineMarkerSuffix) {
+            let marker = "\(Placement.stagingDirectory)/\(name)"
+            if othersAlive, let modified = files.modificationTime(marker),
+               vault.clock.fileSystemNow().timeIntervalSince(modified) < vault.configuration.claimLease.approximateSeconds { continue }
+            if let (dir, id) = try markedEntry(marker), files.isDirectory(dir), try vault.catalog.rejection(id: id) == nil { continue }
+            _ = try files.remove(marker)
         }
         return rows.count
     }

@@ -145,6 +145,10 @@ public struct Placement: Sendable {
     /// Where a recording's native documents wait in staging until they are renamed into place with its audio.
     static func stagedNativeFolder(_ recordingID: String) -> String { "\(stagingDirectory)/\(recordingID).native" }
 
+    /// Names in staging that say which quarantine entry a pair's worker was writing (see `Quarantine`): they are
+    /// the quarantine's to finish, not copies of an interrupted evaluation.
+    public static let quarantineMarkerSuffix = ".quarantine"
+
     /// Drops a staged copy that will not be stored (its pair was rejected or is a duplicate).
     public func discard(_ staged: StagedAudio) {
         unlink(files.absolute(staged.path))
@@ -224,7 +228,7 @@ public struct Placement: Sendable {
         // Staging is shared by every worker on the store: while another worker is alive, only a copy older than a
         // lease is nobody's any more; with no other worker alive, none is anybody's.
         let othersAlive = try scope.map { try catalog.otherLiveWorkers(than: $0.worker) > 0 } ?? false
-        for name in files.list(Self.stagingDirectory) {
+        for name in files.list(Self.stagingDirectory) where !name.hasSuffix(Self.quarantineMarkerSuffix) {
             let path = "\(Self.stagingDirectory)/\(name)"
             if othersAlive, let scope, let modified = files.modificationTime(path), now.timeIntervalSince(modified) < scope.lease { continue }
             if files.isDirectory(path) {

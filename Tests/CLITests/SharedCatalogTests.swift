@@ -154,6 +154,36 @@ struct PostgresCatalogTests {
         #expect(try box.count("SELECT count(*) FROM pending_placements") == 1)
     }
 
+    /// A worker killed once its quarantine copy was whole, while another worker lives (whose repair leaves an
+    /// entry younger than a lease alone): the next worker to take the pair finishes that entry, and the pair is
+    /// quarantined once — not a second time beside it, to be registered twice when the lease runs out.
+    @Test func aPairAKilledWorkerWasQuarantiningIsQuarantinedOnce() throws {
+        let box = Sandbox()
+        try box.initStore()
+        try box.copyFixtures(["bad-tenant-unknown.wav", "bad-tenant-unknown.json"])
+        let future = isoUTC(Date().addingTimeInterval(600)), past = isoUTC(Date().addingTimeInterval(-1))
+        try box.catalog().write { db in
+            try db.execute(sql: "INSERT INTO ingest_workers (worker, host, alive_until) VALUES ('other:1', 'other', ?)", arguments: [future])
+        }
+        for point in ["quarantine.after-copy:1", "quarantine.after-reason:1"] {
+            let crashed = try box.run(["ingest", "inbox"], env: ["CALLVAULT_CRASH_AT": point])
+            #expect(crashed.killed, "the fault point \(point) was reached")
+        }
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status == 4, "\(r.stderr)")
+        #expect(box.files(under: box.inbox).isEmpty, "the pair left the inbox")
+        #expect(try box.count("SELECT count(*) FROM rejections") == 1)
+        #expect(box.files(under: box.store + "/quarantine").count == 3, "one entry: audio, sidecar, reason.json")
+        #expect(box.files(under: box.store + "/staging").isEmpty, "no marker left")
+
+        // The other worker's lease runs out: a repair that finishes everything finds nothing more to register.
+        try box.catalog().write { try $0.execute(sql: "UPDATE ingest_workers SET alive_until = ? WHERE worker = 'other:1'", arguments: [past]) }
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect(try box.count("SELECT count(*) FROM rejections") == 1)
+        #expect(box.files(under: box.store + "/quarantine").count == 3)
+        #expect(try box.run(["audit", "verify"]).status == 0)
+    }
+
     @Test func twoDaemonsOnOneSharedInboxStoreEachPairOnce() throws {
         let box = try watchedStore()
         let a = try RunningDaemon(box), b = try RunningDaemon(box)
