@@ -80,14 +80,31 @@ public func listCSV(_ page: [RecordingView]) -> String {
 /// The CSV's header line, for a body written page by page.
 public let listCSVHeader = listColumns.joined(separator: ",") + "\n"
 
-/// One page of the CSV's rows, without the header.
-public func listCSVRows(_ page: [RecordingView]) -> String {
+/// One page of the CSV's rows, without the header. With `zone`, the times are on each call's tenant's wall
+/// clock with its offset (`2026-11-20T10:14:03+01:00`): the web's CSV is read by people, in a spreadsheet, and
+/// stays unambiguous; the command line's keeps UTC, like its JSON.
+public func listCSVRows(_ page: [RecordingView], zone: ((RecordingView) -> TimeZone)? = nil) -> String {
     var out = ""
     for r in page {
-        let o = listJSON(r)
+        var o = listJSON(r)
+        if let zone {
+            let z = zone(r)
+            for column in ["started_at", "audio_expires_at", "metadata_expires_at"] {
+                if let t = o[column] as? String { o[column] = offsetTime(t, z) }
+            }
+        }
         out += listColumns.map { csvField(o[$0] ?? NSNull()) }.joined(separator: ",") + "\n"
     }
     return out
+}
+
+/// An RFC 3339 instant on `zone`'s wall clock, with its offset: `2026-11-20T10:14:03+01:00`.
+public func offsetTime(_ utc: String, _ zone: TimeZone) -> String {
+    guard let d = Timestamp.parse(utc) else { return utc }
+    let offset = zone.secondsFromGMT(for: d)
+    let local = Timestamp.utc(d.addingTimeInterval(Double(offset)))
+    let sign = offset < 0 ? "-" : "+", minutes = abs(offset) / 60
+    return String(local.prefix(19)) + sign + String(format: "%02d:%02d", minutes / 60, minutes % 60)
 }
 
 /// The `show` object of SPEC §11 (`show --json`, `GET /calls/{id}` as JSON): the list object with the stored

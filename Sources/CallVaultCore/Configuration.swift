@@ -70,6 +70,11 @@ public struct Tenant: Sendable, Equatable {
     public var language = "en"
     /// The tenant as a data controller (GDPR art. 4(7)): who answers its callers' requests.
     public var controller: Controller? = nil
+    /// Who speaks on each channel of the tenant's multi-channel recordings, in channel order (`agent`, `caller`
+    /// or `other`): the player's lanes are named by it. Empty: the lanes are "Channel 1", "Channel 2"….
+    public var channels: [String] = []
+
+    public static let parties = ["agent", "caller", "other"]
 }
 
 /// `[tenants.X] controller = { name = "…", dpo_email = "…" }`: named in the letters of the tenant's requests.
@@ -322,7 +327,7 @@ struct ConfigurationReader {
                 let path = "tenants.\(name)"
                 guard Sidecar.isSafeTenant(name) else { throw fail(path, "tenant names are [a-z0-9][a-z0-9-]{0,62}") }
                 guard let t = ts[name]?.table else { throw fail(path, "must be a table") }
-                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language", "controller"], at: path)
+                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language", "controller", "channels"], at: path)
                 var tenant = Tenant(name: name, timeZone: try timeZone(t, "time_zone", at: path + ".") ?? zone,
                                     retention: retention, announcement: AnnouncementPolicy())
                 if let r = try table(t, "retention", at: path + ".") {
@@ -382,6 +387,12 @@ struct ConfigurationReader {
                         throw fail(cp + ".dpo_email", "the address callers write to about their data is required (name@domain)")
                     }
                     tenant.controller = Controller(name: n, dpoEmail: m)
+                }
+                if let c = try strings(t, "channels", at: path + ".") {
+                    guard (1...16).contains(c.count), c.allSatisfy(Tenant.parties.contains) else {
+                        throw fail(path + ".channels", "must list, in channel order, 1 to 16 of \(Tenant.parties.joined(separator: ", ")) (who speaks on each channel)")
+                    }
+                    tenant.channels = c
                 }
                 tenants[name] = tenant
             }

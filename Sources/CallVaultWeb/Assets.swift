@@ -69,6 +69,11 @@ enum Assets {
         .wave .playhead{position:absolute;top:0;bottom:0;left:0;width:2px;background:#fff;box-shadow:0 0 0 1px rgba(15,27,45,.6);pointer-events:none}
         .wave .mark{position:absolute;top:0;bottom:0;width:0;border-left:2px dashed;pointer-events:none}
         .mark.announcement{border-color:#51cf66}.mark.note{border-color:#fcc419}
+        .wave .lane-names{position:absolute;inset:0;display:flex;flex-direction:column;pointer-events:none}
+        .wave .lane-names span{flex:1;padding:4px 8px;color:#dbe4ee;font-size:12px;text-shadow:0 1px 2px #0f1b2d}
+        .lane-controls{display:flex;flex-wrap:wrap;gap:8px 16px;margin-top:8px}.lane{display:inline-flex;align-items:center;gap:6px}
+        .lane-label{font-weight:600}.lane.silent .lane-label{color:#8a96a3;text-decoration:line-through}
+        button.small{padding:4px 10px;font-size:13px}button[aria-pressed=true]{background:#2f6690;color:#fff;border-color:#2f6690}
         .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}.swatch.announcement{background:#51cf66}.swatch.note{background:#fcc419}
         .axis{position:relative;height:16px;font-size:11px;color:var(--muted);margin-top:-6px}.axis span{position:absolute;transform:translateX(-50%);white-space:nowrap}
         .axis span:first-child{transform:none}.axis span:last-child{transform:translateX(-100%)}
@@ -151,6 +156,36 @@ enum Assets {
               }
               e.preventDefault();
             });
+            // Mute and solo per lane: the audio is routed through one gain per channel, built on the first
+            // press (a user gesture, as browsers require of an audio context). A soloed lane silences the others.
+            const laneRows = Array.from(document.querySelectorAll('[data-lane]'));
+            if (laneRows.length > 1) {
+              let gains = null;
+              const muted = new Set(), solo = new Set();
+              const route = () => {
+                const AC = window.AudioContext || window.webkitAudioContext;
+                if (gains || !AC) return;
+                const ctx = new AC(), n = laneRows.length;
+                const split = ctx.createChannelSplitter(n), merge = ctx.createChannelMerger(n);
+                ctx.createMediaElementSource(audio).connect(split);
+                gains = laneRows.map((_, i) => { const g = ctx.createGain(); split.connect(g, i); g.connect(merge, 0, i); return g; });
+                merge.connect(ctx.destination);
+                audio.addEventListener('play', () => ctx.resume());
+              };
+              const apply = () => laneRows.forEach((row, i) => {
+                const on = solo.size ? solo.has(i) : !muted.has(i);
+                if (gains) gains[i].gain.value = on ? 1 : 0;
+                row.dataset.gain = String(gains ? gains[i].gain.value : (on ? 1 : 0));
+                row.classList.toggle('silent', !on);
+                row.querySelector('[data-mute]').setAttribute('aria-pressed', String(muted.has(i)));
+                row.querySelector('[data-solo]').setAttribute('aria-pressed', String(solo.has(i)));
+              });
+              const toggle = (set, i) => { route(); set.has(i) ? set.delete(i) : set.add(i); apply(); };
+              laneRows.forEach((row, i) => {
+                row.querySelector('[data-mute]').addEventListener('click', () => toggle(muted, i));
+                row.querySelector('[data-solo]').addEventListener('click', () => toggle(solo, i));
+              });
+            }
             // A note's time plays the call from there; "use the player's moment" fills the form.
             document.querySelectorAll('[data-seek]').forEach(b => b.addEventListener('click', () => seek(Number(b.dataset.seek), true)));
             const now = document.querySelector('#note-now'), noteAt = document.querySelector('#note-at');

@@ -31,7 +31,15 @@ enum CallPage {
     static func clock(_ ms: Int64) -> String { Notes.clock(ms) }
 
     /// The notes beside the player: each a button that plays from its moment, and a form to add one.
-    static func notesCard(_ r: RecordingView, notes: [NoteView], signedIn: SignedIn) -> HTML {
+    /// A note the server refused: what was typed, and why.
+    struct TypedNote: Sendable {
+        var at: String
+        var text: String
+        var shared: Bool
+        var message: String
+    }
+
+    static func notesCard(_ r: RecordingView, notes: [NoteView], typed: TypedNote? = nil, signedIn: SignedIn) -> HTML {
         let items: [HTML] = notes.map { n in
             let delete: HTML = n.deletable ? HTML("""
                 <form method="post" action="/notes/\(n.id)/delete" data-confirm="Delete this note?">\(Layout.csrfField(signedIn))<button type="submit" class="link-button">Delete</button></form>
@@ -44,16 +52,40 @@ enum CallPage {
         return HTML("""
             <section class="card" id="notes"><h2>Notes</h2>
             \(notes.isEmpty ? HTML("<p class=\"muted\">No notes yet. A note marks a moment of the call; click its time to play from there.</p>") : HTML("<ol class=\"notes\" id=\"notes-list\">\(items)</ol>"))
+            \(typed.map { HTML("<div class=\"notice bad\" role=\"alert\" id=\"note-error\">\($0.message)</div>") } ?? "")
             <form method="post" action="/calls/\(r.id)/notes" class="note-form" id="add-note">\(Layout.csrfField(signedIn))
-            <div class="actions"><label>At (seconds) <input name="at" id="note-at" inputmode="decimal" required value="0"></label>
+            <div class="actions"><label>At (seconds) <input name="at" id="note-at" inputmode="decimal" required value="\(typed?.at ?? "0")"></label>
             <button type="button" class="secondary" id="note-now">Use the player's moment</button></div>
-            <label>Note <textarea name="text" id="note-text" maxlength="\(Notes.maximumLength)" required></textarea></label>
-            <label class="inline"><input type="checkbox" name="shared" value="1"> Share with everyone who may see this call</label>
+            <label>Note <textarea name="text" id="note-text" maxlength="\(Notes.maximumLength)" required>\(typed?.text ?? "")</textarea></label>
+            <label class="inline"><input type="checkbox" name="shared" value="1"\(HTML(stringLiteral: typed?.shared == true ? " checked" : ""))> Share with everyone who may see this call</label>
             <div class="actions"><button type="submit" id="add-note-button">Add note</button></div></form></section>
             """)
     }
 
-    static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], notes: [NoteView] = [], signedIn: SignedIn, vault: Vault) -> HTML {
+    /// The lanes of the waveform, named by who speaks on each channel (`[tenants.X] channels`), or by number
+    /// when the tenant does not say.
+    static func laneNames(_ r: RecordingView, vault: Vault) -> [String] {
+        let parties = vault.configuration.tenants[r.tenant]?.channels ?? []
+        let lanes = min(max(r.channels, 1), 16)
+        return (0..<lanes).map { i in i < parties.count ? parties[i].prefix(1).uppercased() + parties[i].dropFirst() : "Channel \(i + 1)" }
+    }
+
+    /// Per lane of a multi-channel call, mute and solo (the page's script routes each channel through a gain).
+    static func laneControls(_ names: [String]) -> HTML {
+        guard names.count > 1 else { return "" }
+        return HTML("""
+            <div class="lane-controls" id="lanes" role="group" aria-label="Lanes">\(HTML(stringLiteral: names.enumerated().map { i, name in
+                HTML("""
+                    <span class="lane" data-lane="\(i)" data-gain="1"><span class="lane-label">\(name)</span>
+                    <button type="button" class="secondary small" data-mute="\(i)" aria-pressed="false" aria-label="Mute \(name)">Mute</button>
+                    <button type="button" class="secondary small" data-solo="\(i)" aria-pressed="false" aria-label="Solo \(name)">Solo</button></span>
+                    """).text
+            }.joined()))</div>
+            """)
+    }
+
+    static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], notes: [NoteView] = [], typedNote: TypedNote? = nil,
+                       signedIn: SignedIn, vault: Vault) -> HTML {
         let now = vault.clock.now()
         let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
         let isOfficer = Self.isOfficer(signedIn)
@@ -68,13 +100,15 @@ enum CallPage {
             if let score = r.announcementScore { parts.append(HTML(" · score \(String(format: "%.2f", score))")) }
             return HTML(stringLiteral: parts.map(\.text).joined())
         }()
+        let lanes = laneNames(r, vault: vault)
         let player: HTML = audioGone
             ? "<p class=\"notice warn\">The audio of this call was deleted at the end of its retention (\(r.audioDeletedAt ?? "")). Its metadata is kept until \(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone)).</p>"
             : """
               <div class="player">
               <div class="wave" id="wave" tabindex="0" role="slider" aria-label="Position in the call: click or drag to seek; space plays or pauses, arrows skip 5 s, J and L skip 10 s, [ and ] change the speed"
                aria-valuemin="0" aria-valuemax="\(Int(r.durationS.rounded()))" aria-valuenow="0" data-duration="\(String(format: "%.3f", r.durationS))">
-              <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel" draggable="false">
+              <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel: \(lanes.joined(separator: ", "))" draggable="false">
+              \(lanes.count > 1 ? HTML("<div class=\"lane-names\" aria-hidden=\"true\">\(HTML(stringLiteral: lanes.map { HTML("<span>\($0)</span>").text }.joined()))</div>") : "")
               \(r.announcementOffsetMs.map { HTML("<span class=\"mark announcement\" data-at=\"\(String(format: "%.3f", Double($0) / 1000))\" title=\"announcement heard\"></span>") } ?? "")
               \(HTML(stringLiteral: notes.map { HTML("<span class=\"mark note\" data-at=\"\(String(format: "%.3f", Double($0.atMs) / 1000))\"></span>").text }.joined()))
               <span class="playhead" id="playhead"></span></div>
@@ -89,7 +123,7 @@ enum CallPage {
               <label class="inline">Speed <select id="speed">
               <option value="0.75">0.75×</option><option value="1" selected>1×</option><option value="1.25">1.25×</option><option value="1.5">1.5×</option><option value="2">2×</option></select></label>
               \(mayDownload ? HTML("<a class=\"button secondary\" id=\"download\" href=\"/calls/\(r.id)/download\">Download audio</a>") : "")
-              </div></div>
+              </div>\(laneControls(lanes))</div>
               """
         let holdsCard: HTML = isOfficer ? """
             <section class="card" id="holds"><h2>Holds</h2>
@@ -112,7 +146,7 @@ enum CallPage {
             <h1>Call of \(localTime(r.startedAt, zone)) <span class="muted small">\(zone.identifier)</span></h1>
             <div class="grid2"><div>
             <section class="card"><h2>Recording</h2>\(player)</section>
-            \(audioGone ? "" : notesCard(r, notes: notes, signedIn: signedIn))
+            \(audioGone ? "" : notesCard(r, notes: notes, typed: typedNote, signedIn: signedIn))
             \(holdsCard)
             </div><div>
             <section class="card"><h2>Call</h2><dl class="facts">

@@ -29,15 +29,17 @@ enum CallsRoutes {
             let (first, firstNext) = request.method == .head ? ([], nil) : try await blocking { try Listing(vault: vault).list(firstPage) }
             // The whole filtered set, streamed page after page (each page one audited `list`): memory stays that
             // of one page whatever the set, and nothing is cut.
+            let tenants = vault.configuration.tenants, fallback = vault.configuration.timeZone
+            let zone: @Sendable (RecordingView) -> TimeZone = { tenants[$0.tenant]?.timeZone ?? fallback }
             let body = ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: listCSVHeader + listCSVRows(first)))
+                try await writer.write(ByteBuffer(string: listCSVHeader + listCSVRows(first, zone: zone)))
                 var next = firstNext
                 while let cursor = next {
                     var f = firstPage
                     f.cursor = cursor
                     let pageFilters = f
                     let (page, more) = try await blocking { try Listing(vault: vault).list(pageFilters) }
-                    try await writer.write(ByteBuffer(string: listCSVRows(page)))
+                    try await writer.write(ByteBuffer(string: listCSVRows(page, zone: zone)))
                     next = more
                 }
                 try await writer.finish(nil)
@@ -68,13 +70,27 @@ enum CallsRoutes {
             let id = try context.parameters.require("id")
             var request = request
             let form = Form(try await request.collectBody(upTo: 64 * 1024))
-            guard let at = form.text("at").flatMap({ Double($0.replacingOccurrences(of: ",", with: ".")) }) else {
-                throw VaultError(.usage, "Give the note's moment in seconds (for example 12.5).")
-            }
             let text = form.first("text") ?? "", shared = form.first("shared") == "1"
-            let note = try await blocking { try Notes(vault: vault).add(recordingID: id, atSeconds: at, text: text, shared: shared) }
-            if request.wantsJSON { return Layout.json(notesJSON([note]), status: .created) }
-            return Layout.redirect("/calls/\(id)#note-\(note.id)")
+            do {
+                guard let at = form.text("at").flatMap({ Double($0.replacingOccurrences(of: ",", with: ".")) }) else {
+                    throw VaultError(.usage, "Give the note's moment in seconds (for example 12.5).")
+                }
+                let note = try await blocking { try Notes(vault: vault).add(recordingID: id, atSeconds: at, text: text, shared: shared) }
+                if request.wantsJSON { return Layout.json(notesJSON([note]), status: .created) }
+                return Layout.redirect("/calls/\(id)#note-\(note.id)")
+            } catch let e as VaultError where !request.wantsJSON && e.kind == .usage {
+                // The call page again, the note as typed and why it was refused (a call the user may not see was
+                // refused before: not found).
+                let typed = CallPage.TypedNote(at: form.first("at") ?? "", text: text, shared: shared, message: ErrorPage.inWords(e.message))
+                let signedIn = try context.user()
+                let (rec, holds, pending, notes) = try await blocking { () -> (RecordingView, [HoldView], [String], [NoteView]) in
+                    let (rec, holds) = try Listing(vault: vault).show(id: id)
+                    return (rec, holds, CallPage.isOfficer(signedIn) ? try vault.catalog.erasuresPending(recordingID: rec.id) : [],
+                            try Notes(vault: vault).list(recordingID: rec.id))
+                }
+                return Layout.response(CallPage.render(rec: rec, holds: holds, erasuresPending: pending, notes: notes, typedNote: typed,
+                                                       signedIn: signedIn, vault: vault), status: .badRequest)
+            }
         }
 
         router.post("/notes/:id/delete") { request, context -> Response in

@@ -52,6 +52,11 @@ enum HoldsRoutes {
                 let extra = placed.metadataOnly > 0 ? " (\(placed.metadataOnly) of them metadata only: their audio was already deleted)" : ""
                 await env.sessions.setNotice(token: try context.user().token, "Placed \(kind == "incident" ? "an" : "a") \(kind) hold for case \(caseRef) on \(counted(placed.recordings, "call"))\(extra).")
                 return Layout.redirect("/holds/\(placed.holdID)")
+            } catch let e as VaultError where !fromSelection && !request.wantsJSON && (e.kind == .usage || e.kind == .notFound) {
+                // The ids form (of the holds page or of a call's page) again, with what was typed.
+                var typed = values
+                typed["recording"] = form.all("recording").joined(separator: "\n")
+                return Layout.response(idsPage(typed, message: ErrorPage.inWords(e.message), signedIn: try context.user()), status: .badRequest)
             } catch let e as VaultError where fromSelection && !request.wantsJSON && (e.kind == .usage || e.kind == .notFound) {
                 // The form again, with what was typed and why it was refused, in the user's words.
                 let selection = (try? self.selection(values, vault: vault)) ?? HoldSelection()
@@ -176,6 +181,23 @@ enum HoldsRoutes {
             <label>To (inclusive) <input type="date" name="to" value="\(q("to"))"></label>
             <div class="actions"><button type="submit" id="show-matches">Show matching calls</button></div></form></section>
             \(preview)
+            """)
+    }
+
+    /// A hold by recording ids that was refused: the form with what was typed and why, in the user's words.
+    static func idsPage(_ typed: [String: String], message: String, signedIn: SignedIn) -> HTML {
+        let q = { (k: String) in typed[k] ?? "" }
+        let kinds: [HTML] = ["incident", "legal"].map { k in HTML("<option value=\"\(k)\"\(q("kind") == k ? HTML(" selected") : "")>\(k)</option>") }
+        return Layout.page(title: "Place a hold", signedIn: signedIn, active: "/holds", body: """
+            <p><a href="/holds">← Holds</a></p><h1>Place a hold</h1>
+            <div class="notice bad" role="alert" id="hold-error">\(message)</div>
+            <section class="card"><form method="post" action="/holds" class="filters" id="place-hold-ids">\(Layout.csrfField(signedIn))
+            <label>Kind <select name="kind">\(kinds)</select></label>
+            <label>Case reference <input name="case" required value="\(q("case"))"></label>
+            <label>Review at <input type="date" name="review_at" value="\(q("review_at"))"></label>
+            <label>Note <input name="note" value="\(q("note"))"></label>
+            <label class="span-all">Recording ids (one per line) <textarea name="recording" required>\(q("recording"))</textarea></label>
+            <div class="actions"><button type="submit">Place hold</button></div></form></section>
             """)
     }
 

@@ -25,19 +25,31 @@ enum RequestsRoutes {
             let vault = try env.vault(for: context)
             var request = request
             let form = Form(try await request.collectBody(upTo: 64 * 1024))
-            guard let kind = form.text("kind").flatMap(RequestKind.init(rawValue:)) else {
-                throw VaultError(.usage, "kind: access, erasure, restriction, rectification or objection")
+            do {
+                guard let kind = form.text("kind").flatMap(RequestKind.init(rawValue:)) else {
+                    throw VaultError(.usage, "Choose the kind of request: access, erasure, restriction, rectification or objection.")
+                }
+                let subjects = (form.first("subjects") ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let tenant = form.text("tenant")
+                let zone = Self.zone(tenant, vault)
+                guard let receivedText = form.text("received") else { throw VaultError(.usage, "Give the date the request was received.") }
+                let received = try CallsRoutes.instant(receivedText, name: "received", zone: zone)
+                let reference = form.text("reference") ?? "", note = form.text("note")
+                let opened = try await blocking {
+                    try Requests(vault: vault).open(kind: kind, subjects: subjects, tenant: tenant, received: received, reference: reference, note: note)
+                }
+                return Layout.redirect("/requests/\(opened.request.id)")
+            } catch let e as VaultError where !request.wantsJSON && e.kind == .usage {
+                // The form again, with what was typed (the numbers only in this answer's body: never in a URL or a
+                // log) and why it was refused, in the user's words.
+                let typed = Dictionary(uniqueKeysWithValues: openFields.map { ($0, form.first($0) ?? "") })
+                let (list, counts) = try await blocking { () -> ([RequestSummary], RequestDeadlineCounts) in
+                    let r = Requests(vault: vault)
+                    return (try r.list(openOnly: true, overdueOnly: false), try r.deadlines())
+                }
+                return Layout.response(listPage(list, counts: counts, all: false, typed: typed, message: ErrorPage.inWords(e.message),
+                                                signedIn: try context.user(), vault: vault), status: .badRequest)
             }
-            let subjects = (form.first("subjects") ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let tenant = form.text("tenant")
-            let zone = Self.zone(tenant, vault)
-            guard let receivedText = form.text("received") else { throw VaultError(.usage, "received: the date the request was received") }
-            let received = try CallsRoutes.instant(receivedText, name: "received", zone: zone)
-            let reference = form.text("reference") ?? "", note = form.text("note")
-            let opened = try await blocking {
-                try Requests(vault: vault).open(kind: kind, subjects: subjects, tenant: tenant, received: received, reference: reference, note: note)
-            }
-            return Layout.redirect("/requests/\(opened.request.id)")
         }
 
         router.get("/requests/:id") { request, context -> Response in
@@ -137,7 +149,12 @@ enum RequestsRoutes {
         return "<span class=\"badge ok\">open</span>"
     }
 
-    static func listPage(_ list: [RequestSummary], counts: RequestDeadlineCounts, all: Bool, signedIn: SignedIn, vault: Vault) -> HTML {
+    /// The fields of the form that registers a request: a refused form comes back with what was typed.
+    static let openFields = ["kind", "tenant", "received", "reference", "subjects", "note"]
+
+    static func listPage(_ list: [RequestSummary], counts: RequestDeadlineCounts, all: Bool, typed: [String: String] = [:], message: String? = nil,
+                         signedIn: SignedIn, vault: Vault) -> HTML {
+        let v = { (name: String) in typed[name] ?? "" }
         let rows: [HTML] = list.map { s in
             """
             <tr class="\(s.overdue ? "due" : "")"><td><a href="/requests/\(s.request.id)">\(s.request.reference)</a></td><td>\(s.request.kind)</td><td>\(s.request.tenant ?? "all")</td>
@@ -148,8 +165,8 @@ enum RequestsRoutes {
         // One controller per request: with several tenants, one must be chosen.
         let names = vault.configuration.tenants.keys.sorted()
         let tenants: [HTML] = (names.count > 1 ? [HTML("<option value=\"\">choose the controller…</option>")] : [])
-            + names.map { HTML("<option>\($0)</option>") }
-        let kinds: [HTML] = RequestKind.allCases.map { HTML("<option>\($0.rawValue)</option>") }
+            + names.map { HTML("<option\(HTML(stringLiteral: v("tenant") == $0 ? " selected" : ""))>\($0)</option>") }
+        let kinds: [HTML] = RequestKind.allCases.map { HTML("<option\(HTML(stringLiteral: v("kind") == $0.rawValue ? " selected" : ""))>\($0.rawValue)</option>") }
         return Layout.page(title: "Data-subject requests", signedIn: signedIn, active: "/requests", body: """
             <h1>Data-subject requests</h1>
             <div class="stats"><div class="stat" id="stat-open"><b>\(counts.open)</b><span>open</span></div>
@@ -159,14 +176,15 @@ enum RequestsRoutes {
             <a href="\(all ? "/requests" : "/requests?all=1")">\(all ? "Only open requests" : "Show closed requests too")</a></div>
             <table id="requests-table"><thead><tr><th>Reference</th><th>Kind</th><th>Tenant</th><th>Received</th><th>Due</th><th>State</th><th>Calls</th></tr></thead>
             <tbody>\(rows)</tbody></table>\(list.isEmpty ? HTML("<p class=\"muted\">No requests.</p>") : "")</section>
-            <section class="card"><h2>Register a request</h2>
+            <section class="card" id="register"><h2>Register a request</h2>
+            \(message.map { HTML("<div class=\"notice bad\" role=\"alert\" id=\"request-error\">\($0)</div>") } ?? "")
             <form method="post" action="/requests" class="filters" id="open-request">\(Layout.csrfField(signedIn))
             <label>Kind <select name="kind">\(kinds)</select></label>
             <label>Tenant (the controller) <select name="tenant" required>\(tenants)</select></label>
-            <label>Received <input type="date" name="received" required></label>
-            <label>Reference <input name="reference" required pattern="[A-Za-z0-9._\\-]{1,64}" title="letters, digits, . _ -"></label>
-            <label class="span-all">Subject's phone numbers (one per line; E.164 or the tenant's national form) <textarea name="subjects" required autocomplete="off"></textarea></label>
-            <label class="span-all">Note <input name="note"></label>
+            <label>Received <input type="date" name="received" required value="\(v("received"))"></label>
+            <label>Reference <input name="reference" required pattern="[A-Za-z0-9._\\-]{1,64}" title="letters, digits, . _ -" value="\(v("reference"))"></label>
+            <label class="span-all">Subject's phone numbers (one per line; E.164 or the tenant's national form) <textarea name="subjects" required autocomplete="off">\(v("subjects"))</textarea></label>
+            <label class="span-all">Note <input name="note" value="\(v("note"))"></label>
             <div class="actions"><button type="submit">Register</button></div></form>
             <p class="muted small">Numbers are never stored or logged: the register keeps a keyed hash of each.</p></section>
             """)

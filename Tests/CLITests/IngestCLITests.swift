@@ -171,6 +171,8 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         ("colour = \"blue\"\n", "colour: unknown key"),
         ("[tenants.acme]\nretention = { audio = \"P2M\", metadata = \"P1M\" }\n", "tenants.acme.retention.audio"),
         ("[tenants.acme]\ntime_zone = \"Mars/Olympus\"\n", "tenants.acme.time_zone"),
+        ("[tenants.acme]\nchannels = [\"agent\", \"boss\"]\n", "tenants.acme.channels"),
+        ("[tenants.acme]\nchannels = []\n", "tenants.acme.channels"),
     ])
     func brokenConfigurationIsRefusedNamingTheKey(config: String, key: String) throws {
         let box = Sandbox()

@@ -36,13 +36,17 @@ final class WebFixture: @unchecked Sendable {
     }
 
     /// `extraConfiguration` is appended to callvault.toml (a `[web]` table, say).
-    init(extraConfiguration: String = "") throws {
+    /// `tenantSettings` are lines added to a tenant's table (`["telco-be": "channels = [\"agent\", \"caller\"]"]`).
+    init(extraConfiguration: String = "", tenantSettings: [String: String] = [:]) throws {
         dir = NSTemporaryDirectory() + "callvault-web-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         clock = ManualClock()
         _ = try Vault.create(at: dir + "/store", tenants: ["acme-energy", "telco-be"], simulation: false, actor: "root", clock: clock)
         let config = dir + "/store/callvault.toml"
         var text = try String(contentsOfFile: config, encoding: .utf8)
+        for (tenant, lines) in tenantSettings {
+            text = text.replacingOccurrences(of: "[tenants.\(tenant)]\n", with: "[tenants.\(tenant)]\n\(lines)\n")
+        }
         text += """
 
             [users.cora]

@@ -388,9 +388,14 @@ import Testing
             try await client.execute(uri: "/calls/\(id)/notes", method: .post, headers: cora.headers(post),
                                      body: form([("csrf", cora.csrf), ("at", "1"), ("text", "Shared with the team"), ("shared", "1")])) { #expect($0.status == .seeOther) }
             try await client.execute(uri: "/calls/\(id)/notes", method: .post, headers: cora.headers(post),
-                                     body: form([("csrf", cora.csrf), ("at", "one"), ("text", "x")])) { r in
+                                     body: form([("csrf", cora.csrf), ("at", "one"), ("text", "Kept <when> refused"), ("shared", "1")])) { r in
                 #expect(r.status == .badRequest)
-                #expect(String(buffer: r.body).contains("in seconds") && !String(buffer: r.body).contains("--at"))
+                let html = String(buffer: r.body)
+                #expect(html.contains("in seconds") && !html.contains("--at"))
+                // The call page again, the note as typed (escaped), the moment and the sharing too.
+                #expect(html.contains("id=\"note-error\""))
+                #expect(html.contains(">Kept &lt;when&gt; refused</textarea>"))
+                #expect(html.contains("value=\"one\"") && html.contains("value=\"1\" checked"))
             }
             try await client.execute(uri: "/calls/\(id)", method: .get, headers: cora.headers) { r in
                 let html = String(buffer: r.body)
@@ -414,6 +419,35 @@ import Testing
         }
         #expect(try f.auditCount(action: "note.added", target: id) == 2)
         #expect(try f.auditCount(action: "note.deleted", target: id) == 1)
+    }
+
+    /// The waveform's lanes are named by who speaks on each channel when the tenant says (`channels`), by
+    /// number when it does not; a multi-channel call has mute and solo per lane, a mono call none.
+    @Test(arguments: [true, false])
+    func lanesAreNamedByParty(mapped: Bool) async throws {
+        let f = try WebFixture(tenantSettings: mapped ? ["telco-be": "channels = [\"agent\", \"caller\"]"] : [:])
+        let (stereo, mono) = try f.vault.catalog.db.read { db in
+            (try String.fetchOne(db, sql: "SELECT id FROM recordings WHERE tenant = 'telco-be' AND channels = 2"),
+             try String.fetchOne(db, sql: "SELECT id FROM recordings WHERE channels = 1"))
+        }
+        let two = try #require(stereo), one = try #require(mono)
+        try await Application(router: f.router()).test(.router) { client in
+            let dana = try await client.login("dana")
+            try await client.execute(uri: "/calls/\(two)", method: .get, headers: dana.headers) { r in
+                let html = String(buffer: r.body)
+                let names = mapped ? ["Agent", "Caller"] : ["Channel 1", "Channel 2"]
+                #expect(html.contains("<div class=\"lane-names\" aria-hidden=\"true\"><span>\(names[0])</span><span>\(names[1])</span></div>"))
+                for (i, name) in names.enumerated() {
+                    #expect(html.contains("data-lane=\"\(i)\""))
+                    #expect(html.contains("aria-label=\"Mute \(name)\"") && html.contains("aria-label=\"Solo \(name)\""))
+                }
+            }
+            try await client.execute(uri: "/calls/\(one)", method: .get, headers: dana.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(!html.contains("data-lane="), "one channel: nothing to mute")
+                #expect(!html.contains("class=\"lane-names\""), "nor lanes to name")
+            }
+        }
     }
 
     /// Single sign-on requests of a name that is no user (or a disabled one) are counted, not each written
@@ -460,6 +494,17 @@ import Testing
                 let lines = String(buffer: r.body).split(separator: "\n")
                 #expect(lines.first?.hasPrefix("recording_id,call_id,tenant") == true)
                 #expect(lines.count == 4)
+                // Times on the tenant's wall clock (Europe/Brussels: +01:00 or +02:00), never bare UTC.
+                let header = lines[0].split(separator: ",").map(String.init)
+                let started = try #require(header.firstIndex(of: "started_at"))
+                for line in lines.dropFirst() {
+                    let cell = String(line.split(separator: ",", omittingEmptySubsequences: false)[started])
+                    #expect(cell.hasSuffix("+01:00") || cell.hasSuffix("+02:00"), "\(cell)")
+                }
+            }
+            try await client.execute(uri: "/calls?tenant=acme-energy", method: .get, headers: b.headers([.accept: "application/json"])) { r in
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as! [String: Any]
+                #expect((o["recordings"] as! [[String: Any]]).allSatisfy { ($0["started_at"] as? String)?.hasSuffix("Z") == true }, "JSON keeps UTC")
             }
             try await client.execute(uri: "/calls", method: .get, headers: b.headers) { r in
                 let html = String(buffer: r.body)
@@ -608,6 +653,17 @@ import Testing
             // A token one character off (never the token itself, whatever its first character).
             try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                      body: form(hold + [("csrf", (b.csrf.hasPrefix("0") ? "1" : "0") + b.csrf.dropFirst())])) { #expect($0.status == .forbidden) }
+            // A refused hold (a review date already past) comes back as the form, with what was typed.
+            let yesterday = String(Timestamp.utc(TestDays.now.addingTimeInterval(-86_400)).prefix(10))
+            try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form(hold + [("csrf", b.csrf), ("review_at", yesterday)])) { r in
+                #expect(r.status == .badRequest)
+                let html = String(buffer: r.body)
+                #expect(html.contains("id=\"hold-error\"") && html.contains("in the past"))
+                #expect(html.contains("value=\"CASE-&lt;b&gt;7&lt;/b&gt;\"") && html.contains("value=\"complaint\""))
+                #expect(html.contains("<option value=\"legal\" selected>") && html.contains(">\(id)</textarea>"))
+            }
+            #expect(try f.auditCount(action: "hold.placed") == 0)
             let location = try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
                                                     body: form(hold + [("csrf", b.csrf)])) { r -> String in
                 #expect(r.status == .seeOther)

@@ -36,6 +36,8 @@ teams = ["billing-nl"]
 [users.dana]
 role = "compliance"
 TOML
+# telco-be's recorder writes the agent on the left channel, the caller on the right.
+sed -i 's/^\[tenants.telco-be\]$/[tenants.telco-be]\nchannels = ["agent", "caller"]/' "$S/callvault.toml"
 
 # The sample calls only (not the bad-* pairs), dated yesterday: never already past their one-month expiry.
 mkdir -p "$W/inbox"

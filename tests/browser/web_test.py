@@ -334,6 +334,34 @@ def officer_part(call_id):
     d = browser()
     try:
         login(d, "dana")
+        # A two-channel call: lanes named by party (telco-be says agent, caller), mute and solo per lane.
+        import subprocess
+        listed = json.loads(subprocess.run([BIN, "--store", STORE, "list", "--json", "--tenant", "telco-be"],
+                                           capture_output=True, text=True, check=True).stdout)
+        rows = listed["recordings"] if isinstance(listed, dict) else listed
+        stereo = next(r["recording_id"] for r in rows if r["call_id"] == "sbc7-20261120-0001")
+        visit(d, f"/calls/{stereo}")
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "lanes")))
+        names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#lanes .lane-label")]
+        check(names == ["Agent", "Caller"], f"the lanes are named by party ({names})")
+        gains = lambda: d.execute_script("return Array.from(document.querySelectorAll('[data-lane]'), e => e.dataset.gain)")
+        d.find_element(By.CSS_SELECTOR, "[data-mute='0']").click()
+        check(gains() == ["0", "1"], f"Mute silences the agent's channel alone ({gains()})")
+        d.find_element(By.CSS_SELECTOR, "[data-solo='0']").click()
+        check(gains() == ["1", "0"], f"Solo plays the agent's channel alone, muted or not ({gains()})")
+        check(d.find_element(By.CSS_SELECTOR, "[data-solo='0']").get_attribute("aria-pressed") == "true", "the pressed button says so")
+        played = d.execute_async_script("""
+            const done = arguments[0]; const a = document.getElementById('player');
+            a.addEventListener('timeupdate', () => { if (a.currentTime > 0.3) { a.pause(); done(a.currentTime); } });
+            a.play().catch(e => done('refused: ' + e));
+            setTimeout(() => done(-1), 10000);
+        """)
+        check(isinstance(played, (int, float)) and played > 0.3, f"the call plays through the lanes' gains ({played})")
+        shot(d, "call-lanes")
+        d.find_element(By.CSS_SELECTOR, "[data-solo='0']").click()
+        d.find_element(By.CSS_SELECTOR, "[data-mute='0']").click()
+        check(gains() == ["1", "1"], f"both lanes play again ({gains()})")
+
         visit(d, f"/calls/{call_id}")
         form = d.find_element(By.ID, "place-hold")
         form.find_element(By.NAME, "case").send_keys("INC-2026-0042")
