@@ -280,6 +280,32 @@ def coach_part():
         check(duration and abs(clicked - duration * 0.75) < max(1.0, duration * 0.05),
               f"a click at three quarters of the waveform seeks there ({clicked:.1f} of {duration:.1f} s)")
         check(d.execute_script("return document.activeElement.id") == "wave", "the waveform has the focus after a click")
+        # On a phone: a tap seeks, a drag along the waveform seeks where the finger stops (real touch input).
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        d.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+        try:
+            box = d.execute_script("""
+                const w = document.getElementById('wave'); w.scrollIntoView({block: 'center'});
+                window.pointerTypes = []; w.addEventListener('pointerdown', e => window.pointerTypes.push(e.pointerType));
+                const r = w.getBoundingClientRect(); return [r.left, r.top, r.width, r.height];""")
+            y = box[1] + box[3] / 2
+            touch = lambda kind, x: d.execute_cdp_cmd("Input.dispatchTouchEvent",
+                                                      {"type": kind, "touchPoints": [] if kind == "touchEnd" else [{"x": x, "y": y}]})
+            touch("touchStart", box[0] + box[2] * 0.5)
+            touch("touchEnd", 0)
+            tapped = d.execute_script("return document.getElementById('player').currentTime")
+            check(abs(tapped - duration * 0.5) < max(1.0, duration * 0.05), f"a tap at the middle of the waveform seeks there ({tapped:.1f} of {duration:.1f} s)")
+            touch("touchStart", box[0] + box[2] * 0.2)
+            for k in range(3, 10):
+                touch("touchMove", box[0] + box[2] * k / 10)
+            touch("touchEnd", 0)
+            dragged = d.execute_script("return document.getElementById('player').currentTime")
+            check(abs(dragged - duration * 0.9) < max(1.0, duration * 0.05), f"a drag seeks where the finger stops ({dragged:.1f} of {duration:.1f} s)")
+            kinds = d.execute_script("return window.pointerTypes")
+            check(kinds and all(k == "touch" for k in kinds), f"those were touch input ({kinds})")
+        finally:
+            d.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+            d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False})
         d.execute_script("document.getElementById('player').currentTime = 1")
         wave.send_keys(Keys.ARROW_RIGHT)
         t5 = d.execute_script("return document.getElementById('player').currentTime")
