@@ -15,6 +15,8 @@ public struct FixityReport: Sendable {
     public var modified: [String] = []
     public var missing: [String] = []
     public var unexpected: [String] = []
+    /// Stored calls whose recorder document is not kept (stored before the vault kept them): told, not failed.
+    public var nativeAbsent = 0
     public var ok: Bool { modified.isEmpty && missing.isEmpty && unexpected.isEmpty }
 }
 
@@ -68,7 +70,15 @@ public struct Fixity: Sendable {
             guard let last = page.last else { break }
             after = last.rowid
             for item in page {
-                let outcome = try check(item, limiter: &limiter, progress: progress)
+                var outcome = try check(item, limiter: &limiter, progress: progress)
+                // The recorder's document is evidence too: one altered (or replaced by a link) is the call modified.
+                if case .matches(let n) = outcome {
+                    switch try checkNative(item, limiter: &limiter) {
+                    case .some(false): outcome = .modified(n)
+                    case .none: report.nativeAbsent += 1
+                    case .some(true): break
+                    }
+                }
                 switch outcome {
                 case .matches(let n):
                     report.checked += 1
@@ -91,7 +101,8 @@ public struct Fixity: Sendable {
 
         let now = vault.clock.now()
         var details = ["checked": String(report.checked), "bytes": String(report.bytes), "modified": String(report.modified.count),
-                       "missing": String(report.missing.count), "unexpected": String(report.unexpected.count), "ok": String(report.ok)]
+                       "missing": String(report.missing.count), "unexpected": String(report.unexpected.count), "ok": String(report.ok),
+                       "native_absent": String(report.nativeAbsent)]
         if let t = options.tenant { details["tenant"] = t }
         if let s = options.since { details["since"] = Timestamp.utc(s) }
         // Recording ids only (never the unexpected paths: a stray file's name may carry a phone number).
@@ -118,6 +129,19 @@ public struct Fixity: Sendable {
             return .modified(0)
         case .read(let hex, let bytes):
             return hex == item.sha256 && bytes == item.audioBytes ? .matches(bytes) : .modified(bytes)
+        }
+    }
+
+    /// The recording's sidecar as kept under `native/`: true when it is the document ingest read (its SHA-256
+    /// is the row's), false when altered, replaced or unreadable, nil when none is kept — a call stored before
+    /// the vault kept them, or (rarely) a document a sweep removed after the audio a crash kept.
+    func checkNative(_ item: FixityItem, limiter: inout RateLimiter) throws -> Bool? {
+        guard let expected = item.sidecarSHA256 else { return nil }
+        let path = vault.files.absolute(Placement.nativeFolder(forAudioPath: item.audioPath) + "/sidecar.json")
+        switch try Self.digest(path: path, limiter: &limiter, progress: nil) {
+        case .absent: return nil
+        case .notARegularFile, .unreadable: return false
+        case .read(let hex, _): return hex == expected
         }
     }
 

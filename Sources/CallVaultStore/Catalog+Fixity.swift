@@ -9,6 +9,8 @@ public struct FixityItem: Sendable {
     public var audioPath: String
     public var audioBytes: Int64
     public var sha256: String
+    /// Of the sidecar as ingest read it, kept verbatim in the recording's native folder (nil: stored before).
+    public var sidecarSHA256: String? = nil
 }
 
 /// Which recordings a fixity run covers: those whose audio is present, optionally of one tenant and
@@ -84,10 +86,11 @@ extension Catalog {
                 var all = args
                 all.append(contentsOf: [after])
                 return try SQLRow.fetchAll(db, sql: """
-                    SELECT rowid AS rid, id, audio_path, audio_bytes, sha256 FROM recordings
+                    SELECT rowid AS rid, id, audio_path, audio_bytes, sha256, sidecar_sha256 FROM recordings
                     WHERE \(w) AND rowid > ? ORDER BY rowid LIMIT \(limit)
                     """, arguments: all).map {
-                    FixityItem(rowid: $0["rid"], id: $0["id"], audioPath: $0["audio_path"], audioBytes: $0["audio_bytes"], sha256: $0["sha256"])
+                    FixityItem(rowid: $0["rid"], id: $0["id"], audioPath: $0["audio_path"], audioBytes: $0["audio_bytes"], sha256: $0["sha256"],
+                               sidecarSHA256: $0["sidecar_sha256"])
                 }
             }
         }

@@ -43,7 +43,7 @@ struct FixityCommand: ParsableCommand {
         }
         if global.json {
             printJSON(["checked": report.checked, "bytes": report.bytes, "modified": report.modified, "missing": report.missing,
-                       "unexpected": report.unexpected])
+                       "unexpected": report.unexpected, "native_absent": report.nativeAbsent])
         } else {
             printLine("fixity: \(report.checked) file(s) checked, \(ProgressMeter.size(report.bytes)) read: "
                       + (report.ok ? "all match the catalog"
@@ -52,6 +52,9 @@ struct FixityCommand: ParsableCommand {
             for id in report.missing { printLine("missing     \(id)") }
             // A stray file's name is not ours: never let it drive the terminal.
             for path in report.unexpected { printLine("unexpected  \(escapedForTerminal(path))") }
+            if report.nativeAbsent > 0 {
+                printLine("note: \(report.nativeAbsent) stored call(s) have no recorder document under native/ (stored before the vault kept them)")
+            }
         }
         if !report.ok { throw ExitCode(1) }
     }

@@ -62,7 +62,8 @@ import Glibc
         let a = try audio(box)
         let r = try fixity(box)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Set(r.json.keys) == ["checked", "bytes", "modified", "missing", "unexpected"])
+        #expect(Set(r.json.keys) == ["checked", "bytes", "modified", "missing", "unexpected", "native_absent"])
+        #expect(r.json["native_absent"] as? Int == 0)
         #expect(r.json["checked"] as? Int == 3)
         #expect(r.json["bytes"] as? Int == a.values.map(\.bytes).reduce(0, +))
         #expect((r.json["modified"] as? [String])?.isEmpty == true)
@@ -122,6 +123,46 @@ import Glibc
         #expect(human.stdout.contains("modified    \(a["c1"]!.id)"))
         #expect(human.stdout.contains("missing     \(a["t1"]!.id)"))
         #expect(human.stdout.contains("unexpected  audio/acme-energy/stray.wav"))
+    }
+
+    /// The sidecar kept under `native/` is evidence as much as the audio: altered, or replaced by a link, the call is
+    /// modified; gone (a store older than the native folders), it is counted and told, not failed.
+    @Test func theRecorderDocumentKeptWithACallIsCheckedToo() throws {
+        let box = try stored()
+        let a = try audio(box)
+        func sidecar(_ callID: String) -> String {
+            box.store + "/" + Placement.nativeFolder(forAudioPath: a[callID]!.path) + "/" + Placement.sidecarDocument
+        }
+        for id in ["c1", "c2", "t1"] { #expect(FileManager.default.fileExists(atPath: sidecar(id)), "\(id) keeps its sidecar") }
+
+        // c1: one byte of its sidecar changed, same size.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: sidecar("c1")))
+        bytes[2] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: sidecar("c1")))
+        // c2: its sidecar replaced by a link to an identical copy elsewhere (a link is never followed).
+        let copy = box.dir + "/c2-sidecar-copy.json"
+        try FileManager.default.copyItem(atPath: sidecar("c2"), toPath: copy)
+        try FileManager.default.removeItem(atPath: sidecar("c2"))
+        try FileManager.default.createSymbolicLink(atPath: sidecar("c2"), withDestinationPath: copy)
+        var r = try fixity(box)
+        #expect(r.status == 1)
+        #expect(Set(r.json["modified"] as? [String] ?? []) == [a["c1"]!.id, a["c2"]!.id])
+        #expect(r.json["native_absent"] as? Int == 0)
+        #expect(try fixityEvents(box).last?["modified"] == "2")
+
+        // Put back, and t1's document removed: counted, told, exit 0.
+        bytes[2] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: sidecar("c1")))
+        try FileManager.default.removeItem(atPath: sidecar("c2"))
+        try FileManager.default.copyItem(atPath: copy, toPath: sidecar("c2"))
+        try FileManager.default.removeItem(atPath: sidecar("t1"))
+        r = try fixity(box)
+        #expect(r.status == 0, "\(r.json)")
+        #expect(r.json["native_absent"] as? Int == 1)
+        #expect((r.json["modified"] as? [String])?.isEmpty == true)
+        #expect(try fixityEvents(box).last?["native_absent"] == "1")
+        let human = try box.run(["fixity"])
+        #expect(human.status == 0 && human.stdout.contains("1 stored call(s) have no recorder document"))
     }
 
     @Test func aTemporaryNameOfAPlacementInFlightIsNotUnexpected() throws {
