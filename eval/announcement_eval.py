@@ -13,10 +13,10 @@ import argparse, json, math, os, random, shutil, subprocess, sys, tempfile, time
 import numpy as np
 
 RATE = 8000
-PROMPTS = {  # id: (voice, text)
-    "rec-notice-nl-v3": ("nl", "Dit gesprek kan worden opgenomen voor opleidingsdoeleinden."),
-    "rec-notice-fr-v1": ("fr", "Cet appel peut être enregistré à des fins de formation."),
-    "rec-notice-en-v2": ("en-gb", "This call may be recorded for training and quality purposes."),
+PROMPTS = {  # id: (voice, text, rate in words per minute, pitch 0-99): each prompt its own voice, rate and pitch
+    "rec-notice-nl-v3": ("nl", "Dit gesprek kan worden opgenomen voor opleidingsdoeleinden.", 150, 40),
+    "rec-notice-fr-v1": ("fr", "Cet appel peut être enregistré à des fins de formation.", 170, 60),
+    "rec-notice-en-v2": ("en-gb", "This call may be recorded for training and quality purposes.", 160, 50),
 }
 SPEECH = [
     ("nl", "Goedemiddag, u spreekt met de klantendienst. Waarmee kan ik u helpen vandaag?"),
@@ -34,27 +34,42 @@ OTHER_PROMPTS = [  # other IVR prompts, half in the registered prompts' voices
     ("en-gb", "Please hold, your call is important to us and will be answered shortly."),
     ("en-us+m3", "For billing questions press one, for technical support press two."),
 ]
-NEAR_MISS = [  # near-miss wordings, in the prompts' own voices
-    ("nl", "Dit gesprek wordt niet opgenomen."),
-    ("en-gb", "This call will not be recorded."),
-    ("fr", "Cet appel ne sera pas enregistré."),
-]
+# The hardest negatives (issue 22), each read in a registered prompt's exact voice, rate and pitch: wordings that
+# say the call is *not* recorded or share the prompt's first words, and one-word siblings of the prompt's text
+# (a negation inserted). A false accept among them is an unannounced call stored as compliant.
+NEAR_MISS = {  # prompt id: sentences
+    "rec-notice-nl-v3": ["Dit gesprek wordt niet opgenomen.", "Dit gesprek kan niet worden opgenomen.",
+                         "Dit gesprek wordt niet opgenomen voor opleidingsdoeleinden.",
+                         "Dit gesprek kan worden doorgeschakeld naar een collega van de klantendienst."],
+    "rec-notice-fr-v1": ["Cet appel ne sera pas enregistré.", "Cet appel ne peut pas être enregistré.",
+                         "Cet appel ne sera pas enregistré à des fins de formation.",
+                         "Cet appel peut être transféré à un autre service de la clientèle."],
+    "rec-notice-en-v2": ["This call will not be recorded.", "This call may not be recorded.",
+                         "This call will not be recorded for training or quality purposes.",
+                         "This call may be transferred to another department for quality purposes."],
+}
+ONE_WORD_SIBLING = {  # the prompt's text with a negation inserted
+    "rec-notice-nl-v3": ["Dit gesprek kan niet worden opgenomen voor opleidingsdoeleinden.",
+                         "Dit gesprek kan nooit worden opgenomen voor opleidingsdoeleinden."],
+    "rec-notice-fr-v1": ["Cet appel ne peut pas être enregistré à des fins de formation.",
+                         "Cet appel peut ne pas être enregistré à des fins de formation."],
+    "rec-notice-en-v2": ["This call may not be recorded for training and quality purposes.",
+                         "This call will never be recorded for training and quality purposes."],
+}
 OTHER_VOICE = [  # the registered texts re-read by another voice at its own pace: a different prompt by design
-    ("nl+f2", PROMPTS["rec-notice-nl-v3"][1], 140),
-    ("fr+m1", PROMPTS["rec-notice-fr-v1"][1], 185),
-    ("en-us+f3", PROMPTS["rec-notice-en-v2"][1], 140),
+    ("nl+f2", PROMPTS["rec-notice-nl-v3"][1], 140, 50),
+    ("nl+m3", PROMPTS["rec-notice-nl-v3"][1], 165, 35),
+    ("fr+m1", PROMPTS["rec-notice-fr-v1"][1], 185, 50),
+    ("fr+f3", PROMPTS["rec-notice-fr-v1"][1], 160, 70),
+    ("en-us+f3", PROMPTS["rec-notice-en-v2"][1], 140, 50),
+    ("en-gb+m2", PROMPTS["rec-notice-en-v2"][1], 175, 45),
 ]
-# Harder than ANNOUNCEMENT.md's negatives, reported apart: the prompt text with one word changed, and the
-# same text by a variant of the same synthetic voice at the same pace. Block NCC does fire on these.
-ONE_WORD_CHANGED = [
-    ("nl", "Dit gesprek wordt niet opgenomen voor opleidingsdoeleinden."),
-    ("en-gb", "This call will not be recorded for training or quality purposes."),
-    ("fr", "Cet appel ne sera pas enregistré à des fins de formation."),
-]
+# By design not told apart, reported apart: the same text by a variant of the same synthetic voice at the
+# prompt's exact pace and pitch (block NCC matches the timing of the words, which is then identical).
 SAME_PACE_VARIANT = [
-    ("nl+f2", PROMPTS["rec-notice-nl-v3"][1], 160),
-    ("fr+m1", PROMPTS["rec-notice-fr-v1"][1], 160),
-    ("en-us+f3", PROMPTS["rec-notice-en-v2"][1], 160),
+    ("nl+f2", PROMPTS["rec-notice-nl-v3"][1], 150, 40),
+    ("fr+m1", PROMPTS["rec-notice-fr-v1"][1], 170, 60),
+    ("en-us+f3", PROMPTS["rec-notice-en-v2"][1], 160, 50),
 ]
 
 
@@ -62,11 +77,11 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, **kw)
 
 
-def speak(voice, text, work, pace=160, cache={}):
-    key = (voice, text, pace)
+def speak(voice, text, work, pace=160, pitch=50, cache={}):
+    key = (voice, text, pace, pitch)
     if key not in cache:
         path = os.path.join(work, f"tts-{len(cache)}.wav")
-        run(["espeak-ng", "-v", voice, "-s", str(pace), "-w", path + ".raw.wav", text])
+        run(["espeak-ng", "-v", voice, "-s", str(pace), "-p", str(pitch), "-w", path + ".raw.wav", text])
         run(["sox", path + ".raw.wav", "-r", str(RATE), "-c", "1", "-b", "16", path])
         cache[key] = load(path)
     return cache[key].copy()
@@ -183,9 +198,9 @@ def make_positive(rng, work, cond, prompt_id):
         factor = rng.choice([-1, 1]) * rng.uniform(0.01, 0.02) + 1
         detail.append(f"speed {100 * (factor - 1):+.1f} %")
         p = speed(p, factor, work)
-    if "tail" in effects:  # the call was transferred (or the file cut) before the prompt ended
+    if "tail" in effects or cond == "barge_in":  # the file ends (tail), or the call goes on (barge-in), inside the prompt
         kept = rng.uniform(0.6, 0.85)
-        detail.append(f"tail {kept:.2f}")
+        detail.append(f"{'tail' if cond != 'barge_in' else 'stopped'} {kept:.2f}")
         p = p[: int(len(p) * kept)]
     late = "head" in effects  # the recording started while the prompt was playing
     if late:
@@ -195,7 +210,9 @@ def make_positive(rng, work, cond, prompt_id):
     gain = 10 ** (rng.uniform(-12, 6) / 20) if cond == "gain" else 1.0
     offset = 0.0 if late else rng.uniform(0, 20)
     pre = conversation(rng, work, offset) if offset > 0 and rng.random() < 0.6 else np.zeros(int(offset * RATE))
-    post = conversation(rng, work, rng.uniform(6, 12))
+    # A prompt cut at its end is explained by the file ending there (the call ended, the file was cut): nothing
+    # follows but up to half a second. A barge-in goes on with the conversation.
+    post = np.zeros(int(rng.uniform(0, 0.5) * RATE)) if "tail" in effects else conversation(rng, work, rng.uniform(6, 12))
     seg = p * gain
     if "talkover" in effects:
         seg = talk_over(rng, work, seg, detail)
@@ -209,8 +226,18 @@ def make_positive(rng, work, cond, prompt_id):
     return x, easy, offset, detail
 
 
+def placed(rng, work, seg):
+    """A negative sentence at one of three positions: starting the file, after silence, or after speech; the
+    conversation goes on after it."""
+    where = rng.choice(["file_start", "after_silence", "after_speech"])
+    pre = {"file_start": np.zeros(0), "after_silence": np.zeros(int(rng.uniform(0.5, 15) * RATE)),
+           "after_speech": conversation(rng, work, rng.uniform(2, 15))}[where]
+    return np.concatenate([pre, seg, conversation(rng, work, 10)]), where
+
+
 def make_negative(rng, work, kind):
     secs = rng.uniform(25, 32)
+    where = ""
     if kind == "speech":
         x = conversation(rng, work, secs)
     elif kind == "other_prompt":
@@ -220,30 +247,37 @@ def make_negative(rng, work, kind):
         x = music(rng, secs, work)
     elif kind == "silence_tones":
         x = tones(rng, secs) if rng.random() < 0.6 else np.zeros(int(secs * RATE))
-    elif kind in ("near_miss", "one_word_changed"):
-        v, t = rng.choice(NEAR_MISS if kind == "near_miss" else ONE_WORD_CHANGED)
-        x = np.concatenate([np.zeros(int(rng.uniform(0, 15) * RATE)), speak(v, t, work), conversation(rng, work, 10)])
+    elif kind in ("near_miss", "one_word_sibling"):
+        pid = rng.choice(list(PROMPTS))
+        voice, _, pace, pitch = PROMPTS[pid]
+        t = rng.choice((NEAR_MISS if kind == "near_miss" else ONE_WORD_SIBLING)[pid])
+        x, where = placed(rng, work, speak(voice, t, work, pace, pitch))
     elif kind in ("other_voice", "same_pace_variant"):
-        v, t, pace = rng.choice(OTHER_VOICE if kind == "other_voice" else SAME_PACE_VARIANT)
-        x = np.concatenate([np.zeros(int(rng.uniform(0, 15) * RATE)), speak(v, t, work, pace), conversation(rng, work, 10)])
+        v, t, pace, pitch = rng.choice(OTHER_VOICE if kind == "other_voice" else SAME_PACE_VARIANT)
+        x, where = placed(rng, work, speak(v, t, work, pace, pitch))
     x = telephone(x, work) if np.max(np.abs(x)) > 0 else x
     m = np.max(np.abs(x))
-    return x / m * 0.8 if m > 0 else x
+    return (x / m * 0.8 if m > 0 else x), where
 
 
 POSITIVE_CONDITIONS = ["clean", "gain", "noise_snr_10_25", "noise_snr_5_10", "truncated_head", "truncated_tail",
                        "talkover", "speed", "alaw", "gsm", "opus", "gsm_opus", "stereo_ch2", "combined"]
+# The prompt stops after 60-85 % and the call goes on: not evidence the caller heard it; the right answer is review.
+REVIEW_CONDITIONS = ["barge_in"]
 EASY = "clean, gain, noise 10-25 dB: full prompt, no talk-over, no drift, G.711"
 # The negatives go through the same telephone paths as the positives.
 NEGATIVE_CODECS = ["ulaw", "alaw", "gsm", "opus"]
-NEGATIVE_KINDS = ["speech", "other_prompt", "music_on_hold", "silence_tones", "near_miss", "other_voice"]
-HARD_KINDS = ["one_word_changed", "same_pace_variant"]
+NEGATIVE_KINDS = ["speech", "other_prompt", "music_on_hold", "silence_tones", "near_miss", "one_word_sibling", "other_voice"]
+# The negatives in a prompt's own voice (or its text in another): `--hard N` of each, enough to bound the FPR.
+HARD_NEGATIVES = ["near_miss", "one_word_sibling", "other_voice"]
+BY_DESIGN = ["same_pace_variant"]
 PROMPT_AUDIO = {}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--per", type=int, default=12, help="calls per condition and per negative kind")
+    ap.add_argument("--hard", type=int, default=None, help="calls per hardest negative kind (default: --per)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--bin", default=None)
     ap.add_argument("--keep", default=None, help="keep the corpus in this folder")
@@ -263,9 +297,9 @@ def main():
     if not a.keep:
         a.reuse = False
     prompts = os.path.join(work, "prompts"); os.makedirs(prompts, exist_ok=True)
-    for pid, (voice, text) in PROMPTS.items():
+    for pid, (voice, text, pace, pitch) in PROMPTS.items():
         raw = os.path.join(work, pid + ".raw.wav")
-        run(["espeak-ng", "-v", voice, "-s", "160", "-w", raw, text])
+        run(["espeak-ng", "-v", voice, "-s", str(pace), "-p", str(pitch), "-w", raw, text])
         # Registered as 16 kHz FLAC: another rate and format than the calls, resampled by callvault.
         run(["sox", raw, "-r", "16000", "-c", "1", "-b", "16", os.path.join(prompts, pid + ".flac")])
         PROMPT_AUDIO[pid] = load(os.path.join(prompts, pid + ".flac"))
@@ -273,7 +307,7 @@ def main():
     if a.reuse and os.path.exists(manifest):
         items = json.load(open(manifest))  # the same corpus again: compare detector versions call by call
     else:
-        items = generate(rng, work, a.per, set(a.only.split(",")) if a.only else None)
+        items = generate(rng, work, a.per, a.hard if a.hard is not None else a.per, set(a.only.split(",")) if a.only else None)
         json.dump(items, open(manifest, "w"))
     if a.generate_only:
         return
@@ -303,10 +337,10 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def generate(rng, work, per, only=None):
+def generate(rng, work, per, hard, only=None):
     items = []  # (path, positive, condition, prompt, easy, offset of the heard part, seconds, what was done)
     calls = os.path.join(work, "calls"); os.makedirs(calls, exist_ok=True)
-    for cond in POSITIVE_CONDITIONS:
+    for cond in POSITIVE_CONDITIONS + REVIEW_CONDITIONS:
         for i in range(per if only is None or cond in only else 0):
             pid = rng.choice(list(PROMPTS))
             x, easy, offset, detail = make_positive(rng, work, cond if cond not in ("alaw", "gsm", "opus", "gsm_opus", "stereo_ch2") else "clean", pid)
@@ -328,59 +362,92 @@ def generate(rng, work, per, only=None):
             os.remove(base + ".pcm.wav")
             items.append((wav, True, cond, pid, easy and cond not in ("gsm", "opus", "gsm_opus"), offset, len(x) / RATE,
                           ", ".join(detail)))
-    for kind in NEGATIVE_KINDS + HARD_KINDS:
-        for i in range(per if only is None or kind in only else 0):
-            x = make_negative(rng, work, kind)
+    for kind in NEGATIVE_KINDS + BY_DESIGN:
+        n = hard if kind in HARD_NEGATIVES else per
+        for i in range(n if only is None or kind in only else 0):
+            x, where = make_negative(rng, work, kind)
             base = os.path.join(calls, f"neg-{kind}-{i}")
             save(base + ".pcm.wav", x)
             c = rng.choice(NEGATIVE_CODECS)
             out = base + (".opus" if c == "opus" else ".wav")
             codec(base + ".pcm.wav", out, c, work, rng)
             os.remove(base + ".pcm.wav")
-            items.append((out, False, kind, None, False, None, len(x) / RATE, c))
+            items.append((out, False, kind, None, False, None, len(x) / RATE, c + (f", {where}" if where else "")))
     return items
 
 
+def verdict(r):
+    return r.get("verdict", "heard" if r["detected"] else "not_heard")
+
+
+def upper95(k, n):
+    """One-sided 95 % Clopper-Pearson upper bound of a rate seen k times in n (bisection on the binomial CDF)."""
+    if n == 0:
+        return 1.0
+    if k >= n:
+        return 1.0
+    def cdf(p):
+        return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
+    lo, hi = k / n, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) > 0.05 else (lo, mid)
+    return hi
+
+
 def report(results, a):
-    print(f"announcement detector evaluation: {len(results)} calls, seed {a.seed}, threshold 0.50")
-    print(f"{'positives':<22} {'n':>4} {'TPR':>6} {'wrong prompt':>13} {'offset err p50/p95 (ms)':>24} {'min score':>10} {'share p50/min':>14}")
-    tp_all = pos_all = easy_tp = easy_n = wrong = 0
+    print(f"announcement detector evaluation: {len(results)} calls, seed {a.seed}, threshold 0.50 (review from 0.40)")
+    print(f"{'positives':<22} {'n':>4} {'heard':>6} {'review':>7} {'wrong prompt':>13} {'offset err p50/p95 (ms)':>24} {'min score':>10} {'share p50/min':>14}")
+    tp_all = pos_all = easy_tp = easy_n = wrong = rev_all = 0
     for cond in POSITIVE_CONDITIONS:
         rs = [r for r in results if r[0] and r[1] == cond]
-        hits = [r for r in rs if r[6]["detected"]]
+        hits = [r for r in rs if verdict(r[6]) == "heard"]
+        reviews = sum(1 for r in rs if verdict(r[6]) == "review")
         wrong_here = sum(1 for r in hits if r[6]["prompt"] != r[2])
         errs = sorted(abs(r[6]["offset_ms"] - r[4] * 1000) for r in hits if r[6]["prompt"] == r[2])
         pe = lambda q: f"{errs[min(len(errs) - 1, int(q * len(errs)))]:.0f}" if errs else "-"
         low = min((r[6]["score"] for r in rs), default=0)
         shares = sorted(r[6].get("matched_share", 1.0) for r in hits)
         sh = f"{shares[len(shares) // 2]:.2f} / {shares[0]:.2f}" if shares else "-"
-        print(f"  {cond:<20} {len(rs):>4} {len(hits) / max(1, len(rs)):>6.2f} {wrong_here:>13} {pe(0.5) + ' / ' + pe(0.95):>24} {low:>10.2f} {sh:>14}")
-        tp_all += len(hits); pos_all += len(rs); wrong += wrong_here
+        print(f"  {cond:<20} {len(rs):>4} {len(hits) / max(1, len(rs)):>6.2f} {reviews / max(1, len(rs)):>7.2f} {wrong_here:>13} {pe(0.5) + ' / ' + pe(0.95):>24} {low:>10.2f} {sh:>14}")
+        tp_all += len(hits); pos_all += len(rs); wrong += wrong_here; rev_all += reviews
         easy_n += sum(1 for r in rs if r[3]); easy_tp += sum(1 for r in hits if r[3])
-    print(f"  {'ALL positives':<20} {pos_all:>4} {tp_all / max(1, pos_all):>6.2f} {wrong:>13}")
+    print(f"  {'ALL positives':<20} {pos_all:>4} {tp_all / max(1, pos_all):>6.2f} {rev_all / max(1, pos_all):>7.2f} {wrong:>13}   (heard = TPR; review = sent to an officer)")
+    hard = [r for r in results if r[0] and r[1] in POSITIVE_CONDITIONS and r[1] not in ("clean", "gain", "noise_snr_10_25")]
+    print(f"  {'hard positives':<20} {len(hard):>4} {sum(verdict(r[6]) == 'heard' for r in hard) / max(1, len(hard)):>6.2f}   (every condition but clean, gain, noise 10-25 dB)")
     combined = [r for r in results if r[0] and r[1] == "combined" and r[8]]
     if combined:  # which two effects: a weak pair is visible, and every miss is named with what was done to it
         pair = lambda d: " + ".join(sorted(w.split()[0] for w in d.split(", ") if w.split()[0] in ("head", "tail", "speed", "talkover")))
         print(f"  combined by pair:      " + ", ".join(
-            f"{k} {sum(r[6]['detected'] for r in combined if pair(r[8]) == k)}/{sum(1 for r in combined if pair(r[8]) == k)}"
+            f"{k} {sum(verdict(r[6]) == 'heard' for r in combined if pair(r[8]) == k)}/{sum(1 for r in combined if pair(r[8]) == k)}"
             for k in sorted({pair(r[8]) for r in combined})))
         for r in combined:
-            if not r[6]["detected"]:
-                print(f"    missed {os.path.basename(r[7])}: {r[6]['score']:.2f} ({r[8]})")
+            if verdict(r[6]) != "heard":
+                print(f"    {verdict(r[6])} {os.path.basename(r[7])}: {r[6]['score']:.2f} ({r[8]})")
     print(f"  {'easy positives':<20} {easy_n:>4} {easy_tp / max(1, easy_n):>6.2f}   ({EASY})")
-    print(f"{'negatives':<22} {'n':>4} {'FP':>6} {'max score':>13}")
+    for cond in REVIEW_CONDITIONS:
+        rs = [r for r in results if r[0] and r[1] == cond]
+        if rs:
+            v = [verdict(r[6]) for r in rs]
+            print(f"  {cond:<20} {len(rs):>4}   review {v.count('review')}, heard {v.count('heard')}, not_heard {v.count('not_heard')}"
+                  "   (the prompt stops in mid-call: review is the right answer)")
+    print(f"{'negatives':<22} {'n':>4} {'heard':>6} {'review':>7} {'max score':>10}   (heard = a false accept)")
     fp_all = neg_all = 0
     for kind in NEGATIVE_KINDS:
         rs = [r for r in results if not r[0] and r[1] == kind]
-        fps = sum(1 for r in rs if r[6]["detected"])
-        print(f"  {kind:<20} {len(rs):>4} {fps:>6} {max((r[6]['score'] for r in rs), default=0):>13.2f}")
+        fps = sum(1 for r in rs if verdict(r[6]) == "heard")
+        reviews = sum(1 for r in rs if verdict(r[6]) == "review")
+        print(f"  {kind:<20} {len(rs):>4} {fps:>6} {reviews:>7} {max((r[6]['score'] for r in rs), default=0):>10.2f}")
+        for r in rs:
+            if verdict(r[6]) == "heard":
+                print(f"    false accept {os.path.basename(r[7])}: {r[6]['score']:.2f}, share {r[6].get('matched_share')} ({r[8]})")
         fp_all += fps; neg_all += len(rs)
-    print(f"  {'ALL negatives':<20} {neg_all:>4} {fp_all:>6}   (FPR {fp_all / max(1, neg_all):.3f})")
-    print("by design, reported apart (same voice, same pace; see README):")
-    for kind in HARD_KINDS:
+    print(f"  {'ALL negatives':<20} {neg_all:>4} {fp_all:>6}   FPR {fp_all / max(1, neg_all):.4f}, 95 % upper bound {upper95(fp_all, neg_all):.4f}")
+    print("by design, reported apart (a variant of the prompt's voice at its exact pace and pitch; see README):")
+    for kind in BY_DESIGN:
         rs = [r for r in results if not r[0] and r[1] == kind]
-        fps = sum(1 for r in rs if r[6]["detected"])
-        print(f"  {kind:<20} {len(rs):>4} {fps:>6} {max((r[6]['score'] for r in rs), default=0):>13.2f}")
+        v = [verdict(r[6]) for r in rs]
+        print(f"  {kind:<20} {len(rs):>4} {v.count('heard'):>6} {v.count('review'):>7} {max((r[6]['score'] for r in rs), default=0):>10.2f}")
     audio = sum(r[5] for r in results); analysis = sum(r[6]["analysis_ms"] for r in results) / 1000
     print(f"cost: {audio:.0f} s of audio in {analysis:.2f} s of detector time = {audio / analysis:.0f}x real time "
           f"({1000 * analysis / len(results):.1f} ms per call, 3 prompts, release build, one core)")

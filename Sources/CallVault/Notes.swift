@@ -39,13 +39,7 @@ public struct Notes: Sendable {
         guard seconds.isFinite, seconds >= 0, seconds <= row.durationS + 1 else {
             throw VaultError(.usage, String(format: "A note's moment must be within the call: from 0 to %.0f seconds.", row.durationS))
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw VaultError(.usage, "The note is empty.") }
-        guard trimmed.count <= Self.maximumLength else { throw VaultError(.usage, "A note has at most \(Self.maximumLength) characters (this one has \(trimmed.count)).") }
-        // Control characters would reach a terminal or a page raw; line breaks and tabs are writing.
-        guard !trimmed.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7F...0x9F).contains($0.value) }) else {
-            throw VaultError(.usage, "A note may not contain control characters (line breaks and tabs are fine).")
-        }
+        let trimmed = try Self.checkedText(text)
         let now = vault.clock.now()
         let note = NoteRow(id: RecordingID.make(at: now), recordingID: row.id, author: vault.actor, atMs: Int64((min(seconds, row.durationS) * 1000).rounded()),
                            text: trimmed, shared: shared, createdAt: Timestamp.utc(now))
@@ -54,6 +48,18 @@ public struct Notes: Sendable {
             throw VaultError(.gone, "note add \(recordingID): its audio was deleted meanwhile; notes go with it")
         }
         return view(note)
+    }
+
+    /// A note's text as kept: trimmed, 1–2000 characters, no control characters (line breaks and tabs are
+    /// writing; the rest would reach a terminal or a page raw).
+    public static func checkedText(_ text: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw VaultError(.usage, "The note is empty.") }
+        guard trimmed.count <= maximumLength else { throw VaultError(.usage, "A note has at most \(maximumLength) characters (this one has \(trimmed.count)).") }
+        guard !trimmed.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7F...0x9F).contains($0.value) }) else {
+            throw VaultError(.usage, "A note may not contain control characters (line breaks and tabs are fine).")
+        }
+        return trimmed
     }
 
     /// The notes of a call the acting user may read: their own and the shared ones, in the call's order.

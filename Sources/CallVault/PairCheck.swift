@@ -162,7 +162,8 @@ struct PairCheck: Sendable {
             do { v = try vault.prompts.check(fd: staged.fd, tenant: tenant) } catch let e as VaultError {
                 return .reject(Rejection(.audioUnreadable, "decoding for announcement verification failed: \(e.message)"), tenant: sidecar.tenant, inputs: opened)
             }
-            if !v.detected, tenant.announcement.verify == .enforce {
+            // Only not_heard is refused: a review call is stored flagged, hidden from coaches until an officer listened.
+            if v.outcome == .notHeard, tenant.announcement.verify == .enforce {
                 let window = Int(tenant.announcement.window.approximateSeconds)
                 return .reject(Rejection(.announcementNotDetected, String(format: "no configured prompt heard in the first %d s (best score %.2f, threshold %.2f)",
                                                                           window, v.score, tenant.announcement.threshold)), tenant: sidecar.tenant, inputs: opened)
@@ -203,7 +204,7 @@ struct PairCheck: Sendable {
         row.sidecarSHA256 = sidecarDigest
         row.segmentSHA256 = staged.segments.text
         if let v = verdict {
-            row.announcementVerified = v.detected ? "yes" : "no"
+            row.announcementVerified = AnnouncementReview.catalogValue(v.outcome)
             row.announcementMatch = v.prompt
             row.announcementOffsetMs = v.offsetMs
             row.announcementScore = (v.score * 1000).rounded() / 1000

@@ -140,6 +140,13 @@ public func holdJSON(_ h: HoldView, recordings: Int) -> [String: Any] {
      "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
 }
 
+/// Stored calls by verdict, in the words of SPEC §17 (a queue's counts are of checked calls only).
+func verdictsJSON(_ v: AnnouncementVerdictCounts, checkedOnly: Bool = false) -> [String: Int] {
+    var out = ["heard": v.heard, "not_heard": v.notHeard, "review": v.review]
+    if !checkedOnly { out["not_checked"] = v.notChecked }
+    return out
+}
+
 /// The report object of SPEC §11 (`report --json`, `GET /report` as JSON), with the holds due for review and the
 /// requests' deadlines.
 public func reportJSON(_ report: ComplianceReport) -> [String: Any] {
@@ -150,6 +157,8 @@ public func reportJSON(_ report: ComplianceReport) -> [String: Any] {
          ["tenant": t.tenant, "stored": t.stored, "rejected": t.rejected, "announcement_compliance": orNull(t.announcementCompliance),
           "announcement_verified_rate": orNull(t.announcementVerified), "audio_deleted": t.audioDeleted,
           "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds,
-          "queues": t.queues.map { ["queue": $0.queue, "checked": $0.checked, "announcement_verified_rate": $0.verifiedRate] }]
+          "announcement_verdicts": verdictsJSON(t.verdicts),
+          "queues": t.queues.map { ["queue": $0.queue, "checked": $0.checked, "announcement_verified_rate": $0.verifiedRate,
+                                    "announcement_verdicts": verdictsJSON($0.verdicts, checkedOnly: true)] }]
      }]
 }

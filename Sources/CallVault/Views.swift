@@ -22,8 +22,10 @@ public struct RecordingView: Sendable, Equatable {
     public let parties: Parties?
     public let announcementFlag: Bool
     public let announcementPrompt: String?
-    /// `yes`, `no`, `skipped`, `error` (SPEC §6).
+    /// `yes` (heard), `no` (not heard), `review` (awaiting an officer), `not_checked` (SPEC §5, §17).
     public let announcementVerified: String
+    /// The prompt the check matched best (heard or review).
+    public let announcementMatch: String?
     public let announcementOffsetMs: Int?
     public let announcementScore: Double?
     /// The share of the prompt heard (0…1).
@@ -48,6 +50,7 @@ public struct RecordingView: Sendable, Equatable {
         parties = officer ? Parties(caller: r.caller, callee: r.callee) : nil
         announcementFlag = r.announcementFlag; announcementPrompt = r.announcementPrompt
         announcementVerified = r.announcementVerified; announcementOffsetMs = r.announcementOffsetMs
+        announcementMatch = r.announcementMatch
         announcementScore = r.announcementScore; announcementShare = r.announcementShare
         format = r.format; sampleRate = r.sampleRate; channels = r.channels; frames = r.frames; audioBytes = r.audioBytes
         audioPath = officer ? r.audioPath : nil

@@ -61,12 +61,26 @@ public struct PromptFingerprint: Sendable {
     public var seconds: Double { Double(frames) * LogMel.hopSeconds }
 }
 
+/// The three answers of the check (SPEC §17). A compliance check fails safe: only a match the file itself explains
+/// is `heard`; a partial or borderline one goes to an officer, who listens.
+public enum AnnouncementOutcome: String, Sendable, Equatable, CaseIterable {
+    /// A whole prompt, or a prompt whose beginning the recording missed because it started inside it, or whose
+    /// end it missed because the file ends there.
+    case heard
+    /// Nothing that resembles a configured prompt.
+    case notHeard = "not_heard"
+    /// A prompt that stops early in mid-call (a barge-in, or another sentence sharing its first words), or a
+    /// score in the grey zone under the threshold.
+    case review
+}
+
 /// What the detector found.
 public struct AnnouncementVerdict: Sendable, Equatable {
-    public var detected: Bool
+    public var outcome: AnnouncementOutcome
+    public var detected: Bool { outcome == .heard }
     /// The best-scoring prompt (also when below the threshold, for review).
     public var prompt: String?
-    /// Where the heard part of the prompt starts in the recording.
+    /// Where the matched part of the prompt starts in the recording (heard or review: where an officer listens).
     public var offsetMs: Int?
     public var score: Double
     public var channel: Int?
@@ -74,11 +88,19 @@ public struct AnnouncementVerdict: Sendable, Equatable {
     public var matchedShare: Double?
     /// Where the heard part starts within the prompt (0 unless the recording started while it played).
     public var promptOffsetMs: Int?
+    /// Why a call is sent to review: `partial` (the prompt stops in mid-call) or `borderline` (under the threshold).
+    public var reviewReason: String?
+    /// The matched reading block by block: its weakest block's correlation, and the share of its blocks found
+    /// where the reading puts them.
+    public var weakestBlock: Double?
+    public var alignedShare: Double?
 
-    public init(detected: Bool, prompt: String?, offsetMs: Int?, score: Double, channel: Int?,
-                matchedShare: Double? = nil, promptOffsetMs: Int? = nil) {
-        self.detected = detected; self.prompt = prompt; self.offsetMs = offsetMs; self.score = score
+    public init(outcome: AnnouncementOutcome, prompt: String?, offsetMs: Int?, score: Double, channel: Int?,
+                matchedShare: Double? = nil, promptOffsetMs: Int? = nil, reviewReason: String? = nil,
+                weakestBlock: Double? = nil, alignedShare: Double? = nil) {
+        self.outcome = outcome; self.prompt = prompt; self.offsetMs = offsetMs; self.score = score
         self.channel = channel; self.matchedShare = matchedShare; self.promptOffsetMs = promptOffsetMs
+        self.reviewReason = reviewReason; self.weakestBlock = weakestBlock; self.alignedShare = alignedShare
     }
 }
 
@@ -92,23 +114,34 @@ public enum AnnouncementDetector {
     /// Score subtracted from a partial match per missing share of the prompt: the freedom to choose where the part
     /// ends (or, for a recording that started late, where the prompt began) lifts unrelated speech a little.
     static let partialPenalty: Float = 0.2
+    /// How far before the end of the file a prompt may stop and still be explained by the file ending there.
+    static let fileEndTolerance = 1.0
+    /// The grey zone under the threshold that goes to review rather than to not_heard.
+    public static let defaultReviewMargin = 0.1
 
     /// Decides whether one of `prompts` starts within the first `window` seconds of `pcm` (8 kHz) on any channel,
-    /// or plays at the start of the recording with at least `minShare` of it left (the recording started late).
+    /// or plays at the start of the recording with at least `minShare` of it left (the recording started late), or
+    /// stops with at least `minShare` heard where the file ends. A prompt that stops early in mid-call, or a best
+    /// score within `reviewMargin` under the threshold, is `review`.
     public static func detect(_ pcm: PCM, prompts: [PromptFingerprint], window: Double, threshold: Double,
-                              minShare: Double = defaultMinShare) -> AnnouncementVerdict {
+                              minShare: Double = defaultMinShare, reviewMargin: Double = defaultReviewMargin) -> AnnouncementVerdict {
         precondition(pcm.sampleRate == LogMel.rate)
-        var best = AnnouncementVerdict(detected: false, prompt: nil, offsetMs: nil, score: 0, channel: nil)
+        let none = AnnouncementVerdict(outcome: .notHeard, prompt: nil, offsetMs: nil, score: 0, channel: nil)
         let usable = prompts.filter { !$0.blocks.isEmpty }
-        guard !usable.isEmpty else { return best }
+        guard !usable.isEmpty else { return none }
         let share = min(1, max(0.1, minShare))
         let lags = Int(window / LogMel.hopSeconds) + 1
         let longest = usable.map(\.frames).max()!
         let bands = LogMel.bands
         let ms = { (frames: Int) in Int((Double(frames) * LogMel.hopSeconds * 1000).rounded()) }
+        // Per prompt and channel, the best reading the file explains and the best of the rest (a prompt stopping
+        // in mid-call).
+        var evidences: [(m: Match, prompt: String, channel: Int)] = []
+        var partials: [(m: Match, prompt: String, channel: Int)] = []
         for (channel, samples) in pcm.channels.enumerated() {
             var q = LogMel.analyze(samples)
             guard q.frames > 0 else { continue }
+            let fileFrames = q.frames
             // Only the window plus the longest prompt (played up to 2 % slow) matters; the rest is not analysed.
             let needed = lags + Int((Double(longest) * Double(rates.last!)).rounded(.up)) + PromptFingerprint.blockLength + 2
             if q.frames > needed {
@@ -127,17 +160,28 @@ public enum AnnouncementDetector {
                 q.values += lastFrame
                 q.frames += 1
             }
+            let fileEnd = fileFrames - Int(fileEndTolerance / LogMel.hopSeconds)
             for prompt in usable {
-                let m = match(q, prompt: prompt, lags: lags, minShare: share)
-                if Double(m.score) > best.score {
-                    best = AnnouncementVerdict(detected: Double(m.score) >= threshold, prompt: prompt.id, offsetMs: ms(m.start),
-                                               score: Double(m.score), channel: channel,
-                                               matchedShare: (m.share * 100).rounded() / 100, promptOffsetMs: ms(m.promptStart))
-                }
+                let (e, p) = match(q, prompt: prompt, lags: lags, minShare: share, fileEnd: fileEnd)
+                evidences.append((e, prompt.id, channel))
+                partials.append((p, prompt.id, channel))
             }
         }
-        if !best.detected { best.offsetMs = nil; best.channel = nil; best.matchedShare = nil; best.promptOffsetMs = nil }
-        return best
+        func verdict(_ outcome: AnnouncementOutcome, _ best: (m: Match, prompt: String, channel: Int), reason: String? = nil) -> AnnouncementVerdict {
+            AnnouncementVerdict(outcome: outcome, prompt: best.prompt, offsetMs: ms(best.m.start), score: Double(best.m.score),
+                                channel: best.channel, matchedShare: (best.m.share * 100).rounded() / 100,
+                                promptOffsetMs: ms(best.m.promptStart), reviewReason: reason,
+                                weakestBlock: (Double(best.m.weakest) * 1000).rounded() / 1000, alignedShare: (best.m.aligned * 100).rounded() / 100)
+        }
+        let t = Float(threshold)
+        func best(_ c: [(m: Match, prompt: String, channel: Int)]) -> (m: Match, prompt: String, channel: Int)? { c.max { $0.m.score < $1.m.score } }
+        // Heard: the file explains the reading and every block of it agrees.
+        if let e = best(evidences.filter { $0.m.score >= t && $0.m.consistent }) { return verdict(.heard, e) }
+        if let p = best(partials.filter { $0.m.score >= t }) { return verdict(.review, p, reason: "partial") }
+        if let e = best(evidences.filter { $0.m.score >= t }) { return verdict(.review, e, reason: "mismatch") }
+        guard let any = best(evidences + partials), any.m.score > 0 else { return none }
+        if Double(any.m.score) >= threshold - reviewMargin { return verdict(.review, any, reason: "borderline") }
+        return AnnouncementVerdict(outcome: .notHeard, prompt: any.prompt, offsetMs: nil, score: Double(any.m.score), channel: nil)
     }
 
     /// The best match of one prompt in one channel: where its heard part starts in the recording and in the prompt.
@@ -146,21 +190,33 @@ public enum AnnouncementDetector {
         var start = 0
         var promptStart = 0
         var share = 0.0
+        /// The reading: its playback rate (index into `rates`), lag and run of blocks.
+        var rate = 0, lag = 0, firstBlock = 0, lastBlock = -1
+        /// The reading's agreement block by block (filled for the winner): its weakest block's correlation, and
+        /// the share of its blocks whose own best position is where the reading puts them.
+        var weakest: Float = 0
+        var aligned = 0.0
+        /// Every block in place, none far below the reading's score: what "heard" requires of a reading.
+        var consistent: Bool { aligned >= 1 - 1e-9 && score - weakest <= AnnouncementDetector.maxBlockGap }
     }
 
     /// Masked block correlations C_j(p) at every position p where block j can be, then, for every playback rate and
     /// lag o, the best of three readings, each the mean of the best ¾ of its blocks' correlations:
     /// - the whole prompt;
-    /// - its start, blocks 0…b covering at least `minShare`: the prompt stopped early (a transfer, the call ended);
+    /// - its start, blocks 0…b covering at least `minShare`: the prompt stopped early. Evidence only where the file
+    ///   ends there (`fileEnd`: the call ended, the file was cut); in mid-call it is a barge-in or another sentence
+    ///   sharing the prompt's first words, returned apart, for review;
     /// - its end, from the first block inside the recording when the lag is negative: the recording started while
     ///   the prompt played. The part must start the file: a prompt cannot lose its beginning in mid-call, and
     ///   letting any part match anywhere lifted the prompt's text in another voice to the threshold.
-    /// Partial readings lose `partialPenalty` per missing share of the prompt.
-    static func match(_ q: LogMelFrames, prompt: PromptFingerprint, lags: Int, minShare: Double) -> Match {
+    /// Partial readings lose `partialPenalty` per missing share of the prompt. Returns the best evidence and the best
+    /// early stop in mid-call.
+    static func match(_ q: LogMelFrames, prompt: PromptFingerprint, lags: Int, minShare: Double,
+                      fileEnd: Int) -> (evidence: Match, partial: Match) {
         let bands = LogMel.bands
         let bf = prompt.blockFrames
         let positions = q.frames - bf + 1
-        guard positions > 0 else { return Match() }
+        guard positions > 0 else { return (Match(), Match()) }
         // Each band's mean over the window at every start frame p, from prefix sums: the call side of the
         // correlation has them removed as the prompt's blocks do.
         var s1 = [Double](repeating: 0, count: (q.frames + 1) * bands)
@@ -201,7 +257,7 @@ public enum AnnouncementDetector {
         }
         let share = { (a: Int, b: Int) in Double(prompt.offsets[b] + bf - prompt.offsets[a]) / Double(prompt.frames) }
         let enough = { (a: Int, b: Int) in share(a, b) >= minShare - slack - 1e-9 }
-        var best = Match()
+        var best = Match(), midCall = Match()
         var v = [Float](repeating: 0, count: k)
         // v[from...b] in descending order, grown one block at a time: every reading is a run from `from`, and its
         // robust mean is the sum of the first ⌈¾·n⌉ (one insertion per block, not one sort per reading).
@@ -219,7 +275,7 @@ public enum AnnouncementDetector {
             for j in 0..<keep { sum += sorted[j] }
             return sum / Float(keep)
         }
-        for shift in shifts {
+        for (rate, shift) in shifts.enumerated() {
             for o in minLag..<lags {
                 // Blocks inside the recording form one run [first, last] (shifts grow with j).
                 var first = k, last = -1
@@ -235,18 +291,25 @@ public enum AnnouncementDetector {
                     }
                 }
                 // No reading's mean exceeds its best block: a lag that cannot win is not scored.
-                guard first <= last, top > best.score else { continue }
+                guard first <= last, top > min(best.score, midCall.score) else { continue }
                 count = 0
                 if first == 0 {
                     for b in 0...last {
                         insert(v[b])
                         if b == k - 1 {
                             let score = robustMean()
-                            if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: 1) }
+                            if score > best.score {
+                                best = Match(score: score, start: o + shift[0], promptStart: 0, share: 1, rate: rate, lag: o, firstBlock: 0, lastBlock: b)
+                            }
                         } else if enough(0, b) && share(0, b) <= 1 - slack + 1e-9 {
                             // A start that misses less than one block step of the prompt is the whole prompt: reported so.
                             let score = robustMean() - partialPenalty * Float(1 - share(0, b))
-                            if score > best.score { best = Match(score: score, start: o + shift[0], promptStart: 0, share: share(0, b)) }
+                            let m = Match(score: score, start: o + shift[0], promptStart: 0, share: share(0, b), rate: rate, lag: o, firstBlock: 0, lastBlock: b)
+                            if o + shift[b] + bf >= fileEnd {
+                                if score > best.score { best = m }
+                            } else if score > midCall.score {
+                                midCall = m
+                            }
                         }
                     }
                 } else {
@@ -257,13 +320,64 @@ public enum AnnouncementDetector {
                         guard enough(first, b) else { continue }
                         let heard = min(1, Double(prompt.offsets[b] + bf + o) / Double(prompt.frames))
                         let score = robustMean() - partialPenalty * Float(1 - heard)
-                        if score > best.score { best = Match(score: score, start: 0, promptStart: -o, share: heard) }
+                        if score > best.score {
+                            best = Match(score: score, start: 0, promptStart: -o, share: heard, rate: rate, lag: o, firstBlock: first, lastBlock: b)
+                        }
                     }
                 }
             }
         }
-        return best
+        // Block by block, the winner's agreement: a sentence that shares most of the prompt's words differs in a
+        // block or two the best-¾ mean leaves out, and another voice's timing puts blocks off their places.
+        func agreement(_ m: inout Match) {
+            guard m.lastBlock >= m.firstBlock else { return }
+            var weakest: Float = 2
+            var aligned = 0
+            for j in m.firstBlock...m.lastBlock {
+                let p = m.lag + shifts[m.rate][j]
+                guard p >= 0 && p < positions else { continue }
+                let here = c[j * positions + p]
+                weakest = min(weakest, here)
+                var peak = here, at = p
+                for d in max(0, p - alignmentSearch)...min(positions - 1, p + alignmentSearch) where c[j * positions + d] > peak {
+                    peak = c[j * positions + d]; at = d
+                }
+                if abs(at - p) <= alignmentTolerance { aligned += 1 }
+            }
+            m.weakest = weakest == 2 ? 0 : weakest
+            m.aligned = Double(aligned) / Double(m.lastBlock - m.firstBlock + 1)
+        }
+        agreement(&best)
+        agreement(&midCall)
+        // A reading from the prompt's start whose last blocks disagree may be a prompt cut where the file ends (the
+        // best-¾ mean took blocks past the cut along): a shorter start, at the same rate and lag, still ending
+        // where the file does, is then the evidence.
+        if !best.consistent, best.firstBlock == 0 {
+            let shift = shifts[best.rate], o = best.lag
+            for b in stride(from: best.lastBlock - 1, through: 0, by: -1) where enough(0, b) && o + shift[b] + bf >= fileEnd {
+                var part = [Float]()
+                for j in 0...b {
+                    let p = o + shift[j]
+                    part.append(p >= 0 && p < positions ? c[j * positions + p] : -1)
+                }
+                part.sort(by: >)
+                let keep = Int((robustShare * Double(part.count)).rounded(.up))
+                let score = part.prefix(keep).reduce(0, +) / Float(keep) - partialPenalty * Float(1 - share(0, b))
+                var m = Match(score: score, start: best.start, promptStart: 0, share: share(0, b), rate: best.rate, lag: o, firstBlock: 0, lastBlock: b)
+                agreement(&m)
+                if m.consistent { best = m; break }
+            }
+        }
+        return (best, midCall)
     }
+
+    /// How far (frames) a block's own best position is looked for around where the reading puts it, and how far
+    /// from it still counts as in place.
+    static let alignmentSearch = 12
+    static let alignmentTolerance = 1
+    /// The most a reading's weakest block may fall below its score: a sentence sharing most of the prompt's words
+    /// has blocks near 1 and one far below.
+    static let maxBlockGap: Float = 0.42
 
     /// Σ t·(y − μ) and Σ m·(y − μ)² over one block of frames (bands a multiple of 8), 8-wide SIMD: the masked
     /// correlation's numerator and the call's energy under the mask, with μ the window's band means.

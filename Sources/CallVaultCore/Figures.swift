@@ -16,9 +16,23 @@ public struct TenantReport: Sendable {
     public var metadataDeleted = 0
     public var overdue = 0
     public var activeHolds = 0
-    /// Per queue, for tenants that verify the announcement in the audio: (queue, checked calls, heard share).
-    /// A queue far below the others is the sign of a misconfigured IVR.
-    public var queues: [(queue: String, checked: Int, verifiedRate: Double)] = []
+    /// Stored calls by the announcement check's verdict (heard, not_heard, review, not_checked); calls rejected
+    /// as not heard are in `rejected`.
+    public var verdicts = AnnouncementVerdictCounts()
+    /// Per queue, for tenants that verify the announcement in the audio: (queue, checked calls, heard share, the
+    /// checked calls by verdict). A queue far below the others is the sign of a misconfigured IVR.
+    public var queues: [(queue: String, checked: Int, verifiedRate: Double, verdicts: AnnouncementVerdictCounts)] = []
+}
+
+/// Stored calls by the announcement check's verdict.
+public struct AnnouncementVerdictCounts: Sendable, Equatable {
+    public var heard = 0
+    public var notHeard = 0
+    public var review = 0
+    public var notChecked = 0
+    public init(heard: Int = 0, notHeard: Int = 0, review: Int = 0, notChecked: Int = 0) {
+        self.heard = heard; self.notHeard = notHeard; self.review = review; self.notChecked = notChecked
+    }
 }
 
 extension TenantReport {

@@ -225,6 +225,7 @@ enum PostgresSchema {
         ("v4: numbers without a trunk zero (SQLite v14)", CatalogSchema.trunkZeroRemoval),
         ("v5: segment digests (SQLite v15)", "ALTER TABLE recordings ADD COLUMN segment_sha256 \(text)"),
         ("v6: notes (SQLite v16)", CatalogSchema.notesTable(text: text, bool: "BIGINT")),
+        ("v7: announcement review (SQLite v17)", CatalogSchema.announcementReview(text: text)),
     ]
 
     /// A migration's statements: split at `;` outside quotes and `$$` function bodies (the extended protocol

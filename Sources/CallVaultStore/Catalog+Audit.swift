@@ -171,8 +171,17 @@ extension Catalog {
         }
     }
 
-    /// A call that was announced: flagged, and not found missing by the detector.
-    static let compliantCall = "announcement_flag = 1 AND announcement_verified != 'no'"
+    /// A call that was announced: flagged, and neither found missing by the detector nor awaiting review.
+    static let compliantCall = "announcement_flag = 1 AND announcement_verified NOT IN ('no', 'review')"
+
+    /// Sums of a report row by verdict, each call counting `weight` (1 for a row, `calls` for a deleted-row count).
+    static func verdictSums(_ weight: String) -> String {
+        func sum(_ condition: String) -> String { "sum(CASE WHEN \(condition) THEN \(weight) ELSE 0 END)" }
+        return """
+            \(sum("announcement_verified = 'yes'")) AS heard, \(sum("announcement_verified = 'no'")) AS not_heard,
+            \(sum("announcement_verified = 'review'")) AS review, \(sum("announcement_verified != 'not_checked'")) AS checked
+            """
+    }
 
     /// The compliance report for calls started in [from, to) and events in that range; `overdue` and
     /// `active_holds` are as of `now`.
@@ -188,35 +197,38 @@ extension Catalog {
                     // tenant = ? and a started_at range: an index-only scan of recordings_for_report, and a range
                     // of deleted_call_counts' primary key.
                     guard let r = try SQLRow.fetchOne(db, sql: """
-                        SELECT sum(n) AS n, sum(compliant) AS compliant, sum(heard) AS heard, sum(checked) AS checked FROM (
+                        SELECT sum(n) AS n, sum(compliant) AS compliant, sum(heard) AS heard, sum(checked) AS checked,
+                               sum(not_heard) AS not_heard, sum(review) AS review FROM (
                             SELECT count(*) AS n, sum(CASE WHEN \(Self.compliantCall) THEN 1 ELSE 0 END) AS compliant,
-                                   sum(CASE WHEN announcement_verified = 'yes' THEN 1 ELSE 0 END) AS heard,
-                                   sum(CASE WHEN announcement_verified != 'not_checked' THEN 1 ELSE 0 END) AS checked
+                                   \(Self.verdictSums("1"))
                             FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ?
                             UNION ALL
                             SELECT sum(calls), sum(CASE WHEN \(Self.compliantCall) THEN calls ELSE 0 END),
-                                   sum(CASE WHEN announcement_verified = 'yes' THEN calls ELSE 0 END),
-                                   sum(CASE WHEN announcement_verified != 'not_checked' THEN calls ELSE 0 END)
+                                   \(Self.verdictSums("calls"))
                             FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ?) AS counted
                         """, arguments: [name, f, t, name, f, t]) else { continue }
                     var x = get(name)
                     x.stored = r["n"] ?? 0
                     let checked: Int = r["checked"] ?? 0
                     if checked > 0 { x.announcementVerified = Double(r["heard"] as Int? ?? 0) / Double(checked) }
+                    x.verdicts = AnnouncementVerdictCounts(heard: r["heard"] ?? 0, notHeard: r["not_heard"] ?? 0, review: r["review"] ?? 0,
+                                                           notChecked: x.stored - checked)
                     x.announcementCompliance = Double(r["compliant"] as Int? ?? 0)  // divided below
                     if verifying.contains(name) {
                         x.queues = try SQLRow.fetchAll(db, sql: """
-                            SELECT queue, sum(checked) AS checked, sum(heard) AS heard FROM (
-                                SELECT coalesce(queue, '') AS queue, count(*) AS checked,
-                                       sum(CASE WHEN announcement_verified = 'yes' THEN 1 ELSE 0 END) AS heard
+                            SELECT queue, sum(checked) AS checked, sum(heard) AS heard, sum(not_heard) AS not_heard, sum(review) AS review FROM (
+                                SELECT coalesce(queue, '') AS queue, \(Self.verdictSums("1"))
                                 FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
                                 GROUP BY 1
                                 UNION ALL
-                                SELECT queue, sum(calls), sum(CASE WHEN announcement_verified = 'yes' THEN calls ELSE 0 END)
+                                SELECT queue, \(Self.verdictSums("calls"))
                                 FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
                                 GROUP BY 1) AS by_queue
                             GROUP BY 1 ORDER BY 1
-                            """, arguments: [name, f, t, name, f, t]).map { ($0["queue"], $0["checked"], Double($0["heard"] as Int) / Double($0["checked"] as Int)) }
+                            """, arguments: [name, f, t, name, f, t]).map {
+                            let counts = AnnouncementVerdictCounts(heard: $0["heard"], notHeard: $0["not_heard"], review: $0["review"])
+                            return ($0["queue"], $0["checked"], Double(counts.heard) / Double($0["checked"] as Int), counts)
+                        }
                     }
                     out[name] = x
                 }

@@ -314,7 +314,21 @@ public enum CatalogSchema {
             // audio (the sweeper) and with the row (cascade).
             try db.execute(sql: CatalogSchema.notesTable(text: "TEXT", bool: "INTEGER"))
         }
+        m.registerMigration("v17: announcement review") { db in
+            try db.execute(sql: CatalogSchema.announcementReview(text: "TEXT"))
+        }
         return m
+    }
+
+    /// Who decided a call the detector sent to review (`announcement_verified = 'review'`), when, and why, in
+    /// either engine's words; the index serves the review list.
+    public static func announcementReview(text: String) -> String {
+        """
+        ALTER TABLE recordings ADD COLUMN announcement_reviewed_by \(text);
+        ALTER TABLE recordings ADD COLUMN announcement_reviewed_at \(text);
+        ALTER TABLE recordings ADD COLUMN announcement_review_note \(text);
+        CREATE INDEX recordings_for_review ON recordings (announcement_verified, started_at)
+        """
     }
 
     /// The notes table in either engine's words (the same columns, checks and index).

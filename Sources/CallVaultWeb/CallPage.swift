@@ -8,6 +8,7 @@ enum CallPage {
         switch (verified, flag) {
         case ("yes", _): return "<span class=\"badge ok\">heard</span>"
         case ("no", _): return "<span class=\"badge bad\">not heard</span>"
+        case ("review", _): return "<span class=\"badge warn\" title=\"the check matched only in part or just under its threshold: an officer listens and decides\">to review</span>"
         // The recorder says the prompt played; the audio was not checked (verification off for the tenant).
         case (_, true): return "<span class=\"badge neutral\" title=\"the recorder says the prompt played; the audio was not checked\">not checked</span>"
         default: return "<span class=\"badge bad\">not flagged</span>"
@@ -37,6 +38,32 @@ enum CallPage {
         var text: String
         var shared: Bool
         var message: String
+    }
+
+    /// A review decision that was refused, as typed, and why.
+    struct TypedReview {
+        var decision: String
+        var note: String
+        var message: String
+    }
+
+    /// The card of a call the announcement check sent to review (officers): play from the matched moment, then
+    /// decide heard or not heard with a note.
+    static func reviewCard(_ r: RecordingView, typed: TypedReview?, signedIn: SignedIn) -> HTML {
+        let at = Double(r.announcementOffsetMs ?? 0) / 1000
+        let checked = { (d: String) in typed?.decision == d ? HTML(" checked") : "" }
+        return """
+            <section class="card" id="review"><h2>Announcement review</h2>
+            <p class="small">The check matched \(r.announcementMatch ?? "a prompt")\(r.announcementShare.map { HTML(" (\(Int(($0 * 100).rounded())) % of it)") } ?? "") with score \(String(format: "%.2f", r.announcementScore ?? 0)): only in part, or just under the threshold. The call stays hidden from coaches until you decide.</p>
+            <p><button type="button" class="secondary" id="review-play" data-seek="\(String(format: "%.3f", at))">Play from \(String(format: "%.1f", at)) s</button></p>
+            \(typed.map { HTML("<p class=\"notice bad\" id=\"review-error\" role=\"alert\">\($0.message)</p>") } ?? "")
+            <form method="post" action="/calls/\(r.id)/review" id="review-form">\(Layout.csrfField(signedIn))
+            <fieldset class="choices"><legend>Did the caller hear the announcement?</legend>
+            <label class="inline"><input type="radio" name="decision" value="heard" required\(checked("heard"))> Heard</label>
+            <label class="inline"><input type="radio" name="decision" value="not_heard"\(checked("not_heard"))> Not heard</label></fieldset>
+            <label>Note <textarea name="note" rows="2" maxlength="2000" required placeholder="What you heard">\(typed?.note ?? "")</textarea></label>
+            <div class="actions"><button type="submit">Record decision</button></div></form></section>
+            """
     }
 
     static func notesCard(_ r: RecordingView, notes: [NoteView], typed: TypedNote? = nil, signedIn: SignedIn) -> HTML {
@@ -85,7 +112,7 @@ enum CallPage {
     }
 
     static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], notes: [NoteView] = [], typedNote: TypedNote? = nil,
-                       signedIn: SignedIn, vault: Vault) -> HTML {
+                       typedReview: TypedReview? = nil, signedIn: SignedIn, vault: Vault) -> HTML {
         let now = vault.clock.now()
         let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
         let isOfficer = Self.isOfficer(signedIn)
@@ -95,7 +122,7 @@ enum CallPage {
         let announcement: HTML = {
             var parts: [HTML] = [announcementBadge(r.announcementVerified, flag: r.announcementFlag)]
             parts.append(HTML(" <span class=\"muted\">sidecar flag: \(r.announcementFlag ? "played" : "not played")</span>"))
-            if let at = r.announcementOffsetMs { parts.append(HTML(" · heard at \(String(format: "%.1f", Double(at) / 1000)) s")) }
+            if let at = r.announcementOffsetMs { parts.append(HTML(" · \(r.announcementVerified == "review" ? "matched" : "heard") at \(String(format: "%.1f", Double(at) / 1000)) s")) }
             if let share = r.announcementShare { parts.append(HTML(" · \(Int((share * 100).rounded())) % of the prompt")) }
             if let score = r.announcementScore { parts.append(HTML(" · score \(String(format: "%.2f", score))")) }
             return HTML(stringLiteral: parts.map(\.text).joined())
@@ -147,6 +174,7 @@ enum CallPage {
             <div class="grid2"><div>
             <section class="card"><h2>Recording</h2>\(player)</section>
             \(audioGone ? "" : notesCard(r, notes: notes, typed: typedNote, signedIn: signedIn))
+            \(isOfficer && r.announcementVerified == "review" && !audioGone ? reviewCard(r, typed: typedReview, signedIn: signedIn) : "")
             \(holdsCard)
             </div><div>
             <section class="card"><h2>Call</h2><dl class="facts">

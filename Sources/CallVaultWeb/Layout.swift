@@ -10,6 +10,7 @@ enum Layout {
         ("/calls", "Calls", [.coach, .compliance, .admin]),
         ("/holds", "Holds", [.compliance, .admin]),
         ("/requests", "Requests", [.compliance, .admin]),
+        ("/review", "Review", [.compliance, .admin]),
         ("/report", "Report", [.compliance, .admin]),
         ("/audit", "Audit", [.compliance, .admin]),
         ("/quarantine", "Quarantine", [.admin]),

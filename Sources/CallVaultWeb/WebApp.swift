@@ -37,6 +37,7 @@ public enum WebApp {
         CallsRoutes.add(to: router, env: env)
         HoldsRoutes.add(to: router, env: env)
         OfficerRoutes.add(to: router, env: env)
+        ReviewRoutes.add(to: router, env: env)
         RequestsRoutes.add(to: router, env: env)
         return router
     }

@@ -149,8 +149,12 @@ struct ReportCommand: ParsableCommand {
                 [t.tenant, String(t.stored), String(t.rejected.values.reduce(0, +)), pct(t.announcementCompliance), pct(t.announcementVerified),
                  String(t.audioDeleted), String(t.metadataDeleted), String(t.overdue), String(t.activeHolds)]
             }))
+            for t in tenants where t.verdicts != AnnouncementVerdictCounts(notChecked: t.stored) {
+                let v = t.verdicts
+                printLine("\(t.tenant) announcement check: \(v.heard) heard, \(v.review) awaiting review, \(v.notHeard) not heard (stored), \(v.notChecked) not checked")
+            }
             for t in tenants where !t.queues.isEmpty {
-                printLine("\(t.tenant) announcement heard, by queue: " + t.queues.map { "\($0.queue.isEmpty ? "(none)" : escapedForTerminal($0.queue)) \(pct($0.verifiedRate)) of \($0.checked)" }.joined(separator: ", "))
+                printLine("\(t.tenant) announcement heard, by queue: " + t.queues.map { "\($0.queue.isEmpty ? "(none)" : escapedForTerminal($0.queue)) \(pct($0.verifiedRate)) of \($0.checked)" + ($0.verdicts.review > 0 ? " (\($0.verdicts.review) to review)" : "") }.joined(separator: ", "))
             }
             for t in tenants where !t.rejected.isEmpty {
                 printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\(escapedForTerminal($0.key)) \($0.value)" }.joined(separator: ", "))

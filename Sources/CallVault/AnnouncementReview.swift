@@ -1,0 +1,93 @@
+// The review list of the announcement check (SPEC §17): calls whose prompt matched only in part in mid-call, or
+// scored in the grey zone under the threshold, are stored flagged and hidden from coaches until a compliance
+// officer has listened from the matched moment and decided. The decision's note is the officer's own words and
+// may quote the call: it is kept with the row, never in the audit (which records the decision).
+import CallVaultAudio
+import CallVaultCore
+import CallVaultStore
+import Foundation
+
+/// A call awaiting review, as an officer sees it in the list.
+public struct ReviewItem: Sendable, Equatable {
+    public var id: String
+    public var tenant: String
+    public var queue: String?
+    public var startedAt: String
+    public var durationS: Double
+    /// The best-matching prompt and where in the call its matched part starts (where to listen from).
+    public var prompt: String?
+    public var offsetMs: Int?
+    public var score: Double?
+    public var matchedShare: Double?
+    /// `partial`: the prompt matched only in part and stops in mid-call; `borderline`: a score under the threshold.
+    public var reason: String
+}
+
+public struct AnnouncementReview: Sendable {
+    public let vault: Vault
+
+    public init(vault: Vault) { self.vault = vault }
+
+    static let officers: Set<Role> = [.compliance, .admin]
+
+    /// The catalog's word for a verdict (`announcement_verified`).
+    public static func catalogValue(_ outcome: AnnouncementOutcome) -> String {
+        switch outcome {
+        case .heard: AnnouncementVerifiedValue.heard
+        case .notHeard: AnnouncementVerifiedValue.notHeard
+        case .review: AnnouncementVerifiedValue.review
+        }
+    }
+
+    /// The calls awaiting review, oldest first (optionally of one tenant). Audited as a listing.
+    public func list(tenant: String? = nil, limit: Int = 500) throws -> [ReviewItem] {
+        try vault.require(Self.officers, to: "announcement review list")
+        if let tenant, vault.configuration.tenants[tenant] == nil { throw VaultError(.usage, "--tenant \(tenant): not configured") }
+        let rows = try vault.catalog.announcementReviewQueue(tenants: tenant.map { [$0] }, limit: limit)
+        var details = ["results": String(rows.count)]
+        if let tenant { details["tenant"] = tenant }
+        try vault.catalog.appendAudit([vault.event("announcement.review_listed", target: nil, details: details)])
+        return rows.map(item)
+    }
+
+    func item(_ r: RecordingRow) -> ReviewItem {
+        let threshold = vault.configuration.tenants[r.tenant]?.announcement.threshold ?? 0.5
+        return ReviewItem(id: r.id, tenant: r.tenant, queue: r.queue, startedAt: r.startedAt, durationS: r.durationS,
+                          prompt: r.announcementMatch, offsetMs: r.announcementOffsetMs, score: r.announcementScore,
+                          matchedShare: r.announcementShare, reason: (r.announcementScore ?? 0) >= threshold ? "partial" : "borderline")
+    }
+
+    /// Decides a call awaiting review: heard (it becomes a compliant call, visible to its coaches) or not heard
+    /// (it stays stored, hidden from coaches, counted as not heard). The note says why; both are audited.
+    @discardableResult
+    public func decide(id: String, outcome: AnnouncementOutcome, note: String) throws -> ReviewItem {
+        let action = "announcement review decide"
+        try vault.require(Self.officers, to: action)
+        guard outcome != .review else { throw VaultError(.usage, "decide heard or not_heard") }
+        guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: action, what: "recording") }
+        let text = try Notes.checkedText(note)
+        guard let row = try vault.catalog.recording(id: id) else { throw VaultError(.notFound, "\(action) \(id): no such recording") }
+        guard row.announcementVerified == AnnouncementVerifiedValue.review else {
+            throw VaultError(.usage, "\(action) \(id): not awaiting review (its announcement check says \(Self.words(row.announcementVerified)))")
+        }
+        let now = vault.clock.now()
+        let decision = AnnouncementReviewDecision(reviewedBy: vault.actor, reviewedAt: Timestamp.utc(now), note: text)
+        let event = vault.event("announcement.reviewed", target: row.id, details: [
+            "tenant": row.tenant, "decision": outcome.rawValue, "score": row.announcementScore.map { String($0) } ?? "",
+        ])
+        guard try vault.catalog.decideAnnouncementReview(id: row.id, verified: Self.catalogValue(outcome), decision: decision, event: event) else {
+            throw VaultError(.usage, "\(action) \(id): decided meanwhile by someone else; see the audit")
+        }
+        return item(row)
+    }
+
+    /// A catalog value in the words of SPEC §17.
+    public static func words(_ verified: String) -> String {
+        switch verified {
+        case AnnouncementVerifiedValue.heard: "heard"
+        case AnnouncementVerifiedValue.notHeard: "not heard"
+        case AnnouncementVerifiedValue.review: "review"
+        default: "not checked"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+// Calls the announcement check sent to review (SPEC §17; SQLite v17 / PostgreSQL v7): stored flagged, hidden from
+// coaches, until a compliance officer has listened and decided heard or not heard.
+import CallVaultCore
+import Foundation
+
+/// The catalog's words for the verdicts in `announcement_verified` (the column predates the three verdicts).
+public enum AnnouncementVerifiedValue {
+    public static let heard = "yes"
+    public static let notHeard = "no"
+    public static let review = "review"
+    public static let notChecked = "not_checked"
+}
+
+/// What an officer decided about a call sent to review.
+public struct AnnouncementReviewDecision: Sendable, Equatable {
+    public var reviewedBy: String
+    public var reviewedAt: String
+    public var note: String
+    public init(reviewedBy: String, reviewedAt: String, note: String) { self.reviewedBy = reviewedBy; self.reviewedAt = reviewedAt; self.note = note }
+}
+
+extension Catalog {
+    /// The calls awaiting review, oldest first, of `tenants` (nil: all); those whose audio is gone cannot be
+    /// listened to and are left out.
+    public func announcementReviewQueue(tenants: [String]?, limit: Int) throws -> [RecordingRow] {
+        try wrap("read review list") {
+            try db.read { db in
+                var sql = "SELECT * FROM recordings WHERE announcement_verified = ? AND audio_deleted_at IS NULL"
+                var args: SQLArguments = [AnnouncementVerifiedValue.review]
+                if let tenants {
+                    guard !tenants.isEmpty else { return [] }
+                    sql += " AND tenant IN (\(tenants.map { _ in "?" }.joined(separator: ",")))"
+                    for t in tenants { args.append(t) }
+                }
+                return try RecordingRow.fetchAll(db, sql: sql + " ORDER BY started_at, id LIMIT \(max(1, limit))", arguments: args)
+            }
+        }
+    }
+
+    /// Records the decision on a call awaiting review and its audit event in one transaction. False when the
+    /// call is no longer awaiting review (another officer decided first, or the row is gone).
+    public func decideAnnouncementReview(id: String, verified: String, decision: AnnouncementReviewDecision, event: AuditEvent) throws -> Bool {
+        try wrap("record review decision") {
+            try db.write { db in
+                try db.execute(sql: """
+                    UPDATE recordings SET announcement_verified = ?, announcement_reviewed_by = ?, announcement_reviewed_at = ?,
+                           announcement_review_note = ? WHERE id = ? AND announcement_verified = ?
+                    """, arguments: [verified, decision.reviewedBy, decision.reviewedAt, decision.note, id, AnnouncementVerifiedValue.review])
+                guard db.changesCount == 1 else { return false }
+                try AuditLog.append([event], in: db)
+                return true
+            }
+        }
+    }
+
+    /// The decision on a call that was reviewed, if any.
+    public func announcementReviewDecision(id: String) throws -> AnnouncementReviewDecision? {
+        try wrap("read review decision") {
+            try db.read { db in
+                try SQLRow.fetchOne(db, sql: """
+                    SELECT announcement_reviewed_by AS reviewer, announcement_reviewed_at AS decided, announcement_review_note AS why
+                    FROM recordings WHERE id = ? AND announcement_reviewed_at IS NOT NULL
+                    """, arguments: [id]).map { AnnouncementReviewDecision(reviewedBy: $0["reviewer"], reviewedAt: $0["decided"], note: $0["why"]) }
+            }
+        }
+    }
+}
