@@ -19,7 +19,8 @@ public struct ReviewItem: Sendable, Equatable {
     public var offsetMs: Int?
     public var score: Double?
     public var matchedShare: Double?
-    /// `partial`: the prompt matched only in part and stops in mid-call; `borderline`: a score under the threshold.
+    /// `partial`: the prompt matched only in part and stops in mid-call; `mismatch`: it matched as a whole but a part
+    /// of it does not agree; `borderline`: a score just under the threshold.
     public var reason: String
 }
 
@@ -51,10 +52,18 @@ public struct AnnouncementReview: Sendable {
     }
 
     func item(_ r: RecordingRow) -> ReviewItem {
-        let threshold = vault.configuration.tenants[r.tenant]?.announcement.threshold ?? 0.5
-        return ReviewItem(id: r.id, tenant: r.tenant, queue: r.queue, startedAt: r.startedAt, durationS: r.durationS,
-                          prompt: r.announcementMatch, offsetMs: r.announcementOffsetMs, score: r.announcementScore,
-                          matchedShare: r.announcementShare, reason: (r.announcementScore ?? 0) >= threshold ? "partial" : "borderline")
+        ReviewItem(id: r.id, tenant: r.tenant, queue: r.queue, startedAt: r.startedAt, durationS: r.durationS,
+                   prompt: r.announcementMatch, offsetMs: r.announcementOffsetMs, score: r.announcementScore,
+                   matchedShare: r.announcementShare, reason: r.announcementReviewReason ?? "borderline")
+    }
+
+    /// A review reason in words, for a page or a terminal.
+    public static func reasonWords(_ reason: String?) -> String {
+        switch reason {
+        case "partial": "it stops in mid-call — a barge-in, or another sentence that shares its first words"
+        case "mismatch": "a part of it does not match — another sentence that shares most of its words, or another voice"
+        default: "its score is just under the threshold"
+        }
     }
 
     /// Decides a call awaiting review: heard (it becomes a compliant call, visible to its coaches) or not heard

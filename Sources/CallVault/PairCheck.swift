@@ -205,6 +205,7 @@ struct PairCheck: Sendable {
         row.segmentSHA256 = staged.segments.text
         if let v = verdict {
             row.announcementVerified = AnnouncementReview.catalogValue(v.outcome)
+            row.announcementReviewReason = v.reviewReason
             row.announcementMatch = v.prompt
             row.announcementOffsetMs = v.offsetMs
             row.announcementScore = (v.score * 1000).rounded() / 1000

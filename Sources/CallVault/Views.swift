@@ -26,6 +26,8 @@ public struct RecordingView: Sendable, Equatable {
     public let announcementVerified: String
     /// The prompt the check matched best (heard or review).
     public let announcementMatch: String?
+    /// Why the check sent the call to review (officers act on it).
+    public let announcementReviewReason: String?
     public let announcementOffsetMs: Int?
     public let announcementScore: Double?
     /// The share of the prompt heard (0…1).
@@ -50,7 +52,7 @@ public struct RecordingView: Sendable, Equatable {
         parties = officer ? Parties(caller: r.caller, callee: r.callee) : nil
         announcementFlag = r.announcementFlag; announcementPrompt = r.announcementPrompt
         announcementVerified = r.announcementVerified; announcementOffsetMs = r.announcementOffsetMs
-        announcementMatch = r.announcementMatch
+        announcementMatch = r.announcementMatch; announcementReviewReason = r.announcementReviewReason
         announcementScore = r.announcementScore; announcementShare = r.announcementShare
         format = r.format; sampleRate = r.sampleRate; channels = r.channels; frames = r.frames; audioBytes = r.audioBytes
         audioPath = officer ? r.audioPath : nil

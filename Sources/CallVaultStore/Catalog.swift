@@ -48,6 +48,8 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public var sidecarSHA256: String?
     /// `SegmentDigests.text` of the stored bytes (nil for rows stored before v15: checked whole on the way out).
     public var segmentSHA256: String?
+    /// Why the announcement check sent the call to review (`partial`, `mismatch`, `borderline`; nil otherwise).
+    public var announcementReviewReason: String?
 
     enum CodingKeys: String, CodingKey {
         case id, tenant, sha256, direction, team, caller, callee, queue, site, labels, extra, format, channels, frames, restricted
@@ -59,7 +61,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
         case audioPath = "audio_path", audioExpiresAt = "audio_expires_at", metadataExpiresAt = "metadata_expires_at"
         case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at", sidecarSHA256 = "sidecar_sha256"
         case announcementShare = "announcement_share", announcementPromptOffsetMs = "announcement_prompt_offset_ms"
-        case segmentSHA256 = "segment_sha256"
+        case segmentSHA256 = "segment_sha256", announcementReviewReason = "announcement_review_reason"
     }
 
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,

@@ -320,10 +320,11 @@ public enum CatalogSchema {
         return m
     }
 
-    /// Who decided a call the detector sent to review (`announcement_verified = 'review'`), when, and why, in
+    /// Why the detector sent a call to review, who decided it (`announcement_verified = 'review'`), when, and why, in
     /// either engine's words; the index serves the review list.
     public static func announcementReview(text: String) -> String {
         """
+        ALTER TABLE recordings ADD COLUMN announcement_review_reason \(text);
         ALTER TABLE recordings ADD COLUMN announcement_reviewed_by \(text);
         ALTER TABLE recordings ADD COLUMN announcement_reviewed_at \(text);
         ALTER TABLE recordings ADD COLUMN announcement_review_note \(text);

@@ -42,6 +42,8 @@ enum Assets {
         .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px;margin-bottom:20px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
         .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px;align-items:end}
         label{display:flex;flex-direction:column;gap:4px;font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.3px}
+        fieldset.choices{border:0;padding:0;margin:0 0 10px;display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center}fieldset.choices legend{font-weight:600;margin-bottom:6px;padding:0}
+        fieldset.choices label{flex-direction:row;align-items:center;gap:6px;font-size:14px;text-transform:none;letter-spacing:0;color:inherit}
         input,select,textarea{font:inherit;font-size:14px;padding:7px 9px;border:1px solid #c5ced9;border-radius:6px;background:#fff;color:var(--ink);text-transform:none;letter-spacing:0;font-weight:400}
         textarea{min-height:70px}
         input:focus,select:focus,textarea:focus{outline:2px solid #9ec1ff;border-color:var(--accent)}

@@ -51,10 +51,11 @@ enum CallPage {
     /// decide heard or not heard with a note.
     static func reviewCard(_ r: RecordingView, typed: TypedReview?, signedIn: SignedIn) -> HTML {
         let at = Double(r.announcementOffsetMs ?? 0) / 1000
+        let why = AnnouncementReview.reasonWords(r.announcementReviewReason)
         let checked = { (d: String) in typed?.decision == d ? HTML(" checked") : "" }
         return """
             <section class="card" id="review"><h2>Announcement review</h2>
-            <p class="small">The check matched \(r.announcementMatch ?? "a prompt")\(r.announcementShare.map { HTML(" (\(Int(($0 * 100).rounded())) % of it)") } ?? "") with score \(String(format: "%.2f", r.announcementScore ?? 0)): only in part, or just under the threshold. The call stays hidden from coaches until you decide.</p>
+            <p class="small">The check matched \(r.announcementMatch ?? "a prompt")\(r.announcementShare.map { HTML(" (\(Int(($0 * 100).rounded())) % of it)") } ?? "") with score \(String(format: "%.2f", r.announcementScore ?? 0)), but \(why). The call stays hidden from coaches until you decide.</p>
             <p><button type="button" class="secondary" id="review-play" data-seek="\(String(format: "%.3f", at))">Play from \(String(format: "%.1f", at)) s</button></p>
             \(typed.map { HTML("<p class=\"notice bad\" id=\"review-error\" role=\"alert\">\($0.message)</p>") } ?? "")
             <form method="post" action="/calls/\(r.id)/review" id="review-form">\(Layout.csrfField(signedIn))
@@ -173,8 +174,9 @@ enum CallPage {
             <h1>Call of \(localTime(r.startedAt, zone)) <span class="muted small">\(zone.identifier)</span></h1>
             <div class="grid2"><div>
             <section class="card"><h2>Recording</h2>\(player)</section>
+            \(isOfficer && r.announcementVerified == "review" && !audioGone
+                ? reviewCard(r, typed: typedReview, signedIn: signedIn) : "")
             \(audioGone ? "" : notesCard(r, notes: notes, typed: typedNote, signedIn: signedIn))
-            \(isOfficer && r.announcementVerified == "review" && !audioGone ? reviewCard(r, typed: typedReview, signedIn: signedIn) : "")
             \(holdsCard)
             </div><div>
             <section class="card"><h2>Call</h2><dl class="facts">

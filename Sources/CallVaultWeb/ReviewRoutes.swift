@@ -61,13 +61,13 @@ enum ReviewRoutes {
                 <tr><td><a href="/calls/\(i.id)#review">\(localTime(i.startedAt, zone))</a></td><td>\(i.tenant)</td><td>\(i.queue ?? "—")</td>
                 <td>\(humanDuration(i.durationS))</td><td>\(i.prompt ?? "—")</td><td class="num">\(String(format: "%.1f s", at))</td>
                 <td class="num">\(i.score.map { String(format: "%.2f", $0) } ?? "—")</td><td class="num">\(i.matchedShare.map { "\(Int(($0 * 100).rounded())) %" } ?? "—")</td>
-                <td><span class="badge warn">\(i.reason == "partial" ? "stops in mid-call" : "just under threshold")</span></td></tr>
+                <td><span class="badge warn" title="\(AnnouncementReview.reasonWords(i.reason))">\(["partial": "stops in mid-call", "mismatch": "part does not match"][i.reason] ?? "just under threshold")</span></td></tr>
                 """
         }
         return Layout.page(title: "Announcement review", signedIn: signedIn, active: "/review", body: """
             <h1>Announcement review</h1>
             \(notice.map { HTML("<div class=\"notice ok\" id=\"review-result\" role=\"status\">\($0)</div>") } ?? "")
-            <section class="card"><p class="muted small">Calls the announcement check could not decide alone: the prompt matched only in part and stops in mid-call (a barge-in, or another sentence sharing its first words), or scored just under the threshold. They are stored, hidden from coaches, until you listen from the matched moment and decide. Oldest first.</p>
+            <section class="card"><p class="muted small">Calls the announcement check could not decide alone: the prompt matched only in part and stops in mid-call (a barge-in, or another sentence sharing its first words), a part of it does not match (another sentence sharing most of its words, or another voice), or it scored just under the threshold. They are stored, hidden from coaches, until you listen from the matched moment and decide. Oldest first.</p>
             <table id="review-table"><thead><tr><th>Call</th><th>Tenant</th><th>Queue</th><th>Duration</th><th>Prompt</th><th>Listen from</th><th>Score</th><th>Matched</th><th>Why</th></tr></thead>
             <tbody>\(rows)</tbody></table>\(items.isEmpty ? HTML("<p class=\"muted\" id=\"review-empty\">No call awaits review.</p>") : "")</section>
             """)

@@ -47,7 +47,7 @@ struct AnnouncementCommand: ParsableCommand {
             } else if v.outcome == .review {
                 let why = v.reviewReason == "partial"
                     ? String(format: "only %.0f %% of it matched and it stops in mid-call", (v.matchedShare ?? 0) * 100)
-                    : "its score is under the threshold \(t.announcement.threshold)"
+                    : AnnouncementReview.reasonWords(v.reviewReason) + (v.reviewReason == "borderline" ? " (\(t.announcement.threshold))" : "")
                 printLine("announcement to review: \(v.prompt ?? "-") at \(Double(v.offsetMs ?? 0) / 1000) s on channel \(v.channel ?? 0) (score \(score)): \(why)")
             } else {
                 printLine("no announcement heard in the first \(t.announcement.window) (best: \(v.prompt ?? "-"), score \(score); threshold \(t.announcement.threshold))")

@@ -75,6 +75,88 @@ import Testing
         #expect(queues.count == 1 && queues[0]["queue"] as? String == "billing" && queues[0]["announcement_verified_rate"] as? Double == 0.5)
     }
 
+    /// SPEC §17: a prompt that stops in mid-call is stored for review under enforce — not refused, not heard. Coaches
+    /// do not get it until an officer listened and decided; the decision and its note are kept and audited (the
+    /// note is not in the audit); the report counts each verdict.
+    @Test func aBargeInIsStoredForReviewHiddenFromCoachesUntilAnOfficerDecides() throws {
+        let box = try store(verify: "enforce")
+        try drop(box, "announced", audio: "inbox/acme-energy/call-0001.wav")
+        try drop(box, "barge-in", audio: "announcement/barge-in.wav")
+        try drop(box, "barge-in-2", audio: "announcement/barge-in.wav")
+        try drop(box, "silent-ivr", audio: "announcement/no-announcement.wav")
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(outcomes(try r.json()) == ["announced.wav": "stored", "barge-in.wav": "stored", "barge-in-2.wav": "stored",
+                                           "silent-ivr.wav": "announcement_not_detected"])
+        #expect(try row(box, "barge-in")?["announcement_verified"] as String? == "review")
+        let ids = try box.recordingIDs()
+
+        // Hidden from the coach: not listed, not shown.
+        let coach = try box.run(["--as", "coach-an", "list", "--json"]).json()["recordings"] as! [[String: Any]]
+        #expect(coach.map { $0["call_id"] as! String } == ["announced"])
+        #expect(try box.run(["--as", "coach-an", "show", ids["barge-in"]!]).status == 3)
+
+        // The review list: officers only, oldest first, where to listen from.
+        #expect(try box.run(["--as", "coach-an", "announcement", "review", "list"]).status == 3)
+        let list = try box.run(["announcement", "review", "list", "--json"])
+        #expect(list.status == 0, "\(list.stderr)")
+        let calls = try list.json()["calls"] as! [[String: Any]]
+        #expect(Set(calls.map { $0["recording_id"] as! String }) == [ids["barge-in"]!, ids["barge-in-2"]!])
+        for c in calls {
+            #expect(c["reason"] as? String == "partial")
+            #expect((c["offset_ms"] as? Int ?? 9999) < 100, "the prompt starts the call")
+            #expect((c["matched_share"] as? Double ?? 1) < 1, "only a part of the prompt")
+        }
+        let human = try box.run(["announcement", "review", "list"])
+        #expect(human.stdout.contains(ids["barge-in"]!) && human.stdout.contains("partial"))
+
+        // Deciding needs a note and one of the two verdicts.
+        #expect(try box.run(["announcement", "review", "decide", ids["barge-in"]!, "heard", "--note", "  "]).status == 2)
+        #expect(try box.run(["announcement", "review", "decide", ids["barge-in"]!, "maybe", "--note", "x"]).status == 2)
+        #expect(try box.run(["--as", "coach-an", "announcement", "review", "decide", ids["barge-in"]!, "heard", "--note", "x"]).status == 3)
+        let decided = try box.run(["announcement", "review", "decide", ids["barge-in"]!, "heard", "--note", "Prompt heard to the word 'opgenomen'; caller answered"])
+        #expect(decided.status == 0, "\(decided.stderr)")
+        #expect(try box.run(["announcement", "review", "decide", ids["barge-in-2"]!, "not_heard", "--note", "Agent talked over the notice"]).status == 0)
+        // Decided once: a second decision is refused.
+        let again = try box.run(["announcement", "review", "decide", ids["barge-in"]!, "not_heard", "--note", "changed my mind"])
+        #expect(again.status == 2 && again.stderr.contains("not awaiting review"))
+
+        #expect(try row(box, "barge-in")?["announcement_verified"] as String? == "yes")
+        #expect(try row(box, "barge-in")?["announcement_review_note"] as String? == "Prompt heard to the word 'opgenomen'; caller answered")
+        #expect(try row(box, "barge-in-2")?["announcement_verified"] as String? == "no")
+        let afterCoach = try box.run(["--as", "coach-an", "list", "--json"]).json()["recordings"] as! [[String: Any]]
+        #expect(Set(afterCoach.map { $0["call_id"] as! String }) == ["announced", "barge-in"])
+        #expect((try box.run(["announcement", "review", "list", "--json"]).json()["calls"] as! [Any]).isEmpty)
+
+        // Audited: who decided what, never the note.
+        let events = try box.catalog().read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT actor, target, details FROM audit_events WHERE action = 'announcement.reviewed' ORDER BY seq")
+        }
+        #expect(events.count == 2)
+        #expect(events.map { $0["target"] as String } == [ids["barge-in"]!, ids["barge-in-2"]!])
+        #expect((events[0]["details"] as String).contains("\"decision\":\"heard\""))
+        #expect(!events.contains { ($0["details"] as String).contains("opgenomen") || ($0["details"] as String).contains("talked") })
+
+        // The report counts each verdict, for the tenant and its queue.
+        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-12-01")]).json()
+        let acme = (report["tenants"] as! [[String: Any]]).first { $0["tenant"] as? String == "acme-energy" }!
+        #expect(acme["announcement_verdicts"] as? [String: Int] == ["heard": 2, "not_heard": 1, "review": 0, "not_checked": 0])
+        #expect((acme["rejected"] as? [String: Int])?["announcement_not_detected"] == 1)
+        let queue = (acme["queues"] as! [[String: Any]]).first!
+        #expect(queue["announcement_verdicts"] as? [String: Int] == ["heard": 2, "not_heard": 1, "review": 0])
+    }
+
+    @Test func theCheckCommandSaysReviewForABargeInAndNotHeardForANearMiss() throws {
+        let box = try store(verify: "enforce")
+        let barge = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/barge-in.wav"])
+        #expect(barge.status == 0, "\(barge.stderr)")
+        let b = try barge.json()
+        #expect(b["verdict"] as? String == "review" && b["review_reason"] as? String == "partial" && b["detected"] as? Bool == false)
+        let human = try box.run(["announcement", "check", "--tenant", "acme-energy", Sandbox.fixtures + "/announcement/barge-in.wav"])
+        #expect(human.stdout.contains("announcement to review") && human.stdout.contains("stops in mid-call"))
+        let whole = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav"]).json()
+        #expect(whole["verdict"] as? String == "heard" && whole["detected"] as? Bool == true)
+    }
+
     @Test func offStoresWithoutChecking() throws {
         let box = try store(verify: "off")
         try drop(box, "silent-ivr", audio: "announcement/no-announcement.wav")

@@ -421,6 +421,57 @@ import Testing
         #expect(try f.auditCount(action: "note.deleted", target: id) == 1)
     }
 
+    /// The announcement review (SPEC §17) in the web app: the list for officers only; the call hidden from its
+    /// coach until decided; the decision CSRF-checked, with a note; a refused one back with what was typed.
+    @Test func announcementReviewInTheWebApp() async throws {
+        let f = try WebFixture()
+        let id = try f.recordings(team: "billing-nl")[0]
+        // As ingest stores a barge-in (the CLI suite ingests a real one): matched from 0.3 s, 77 % of the prompt.
+        try f.vault.catalog.db.write { db in
+            try db.execute(sql: "UPDATE recordings SET announcement_verified = 'review', announcement_review_reason = 'partial', announcement_match = 'rec-notice-nl-v3', announcement_offset_ms = 300, announcement_score = 0.81, announcement_share = 0.77 WHERE id = ?",
+                           arguments: [id])
+        }
+        try await Application(router: f.router()).test(.router) { client in
+            let post: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let cora = try await client.login("cora")
+            try await client.execute(uri: "/review", method: .get, headers: cora.headers) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: cora.headers) { #expect($0.status == .forbidden || $0.status == .notFound) }
+            try await client.execute(uri: "/calls", method: .get, headers: cora.headers) { r in
+                #expect(!String(buffer: r.body).contains(id), "a call to review is not for coaching")
+                #expect(!String(buffer: r.body).contains("href=\"/review\""))
+            }
+            let dana = try await client.login("dana")
+            try await client.execute(uri: "/review", method: .get, headers: dana.headers) { r in
+                #expect(r.status == .ok)
+                let html = String(buffer: r.body)
+                #expect(html.contains("href=\"/calls/\(id)#review\"") && html.contains("0.3 s") && html.contains("77 %"))
+                #expect(html.contains("aria-current=\"page\">Review</a>"))
+            }
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: dana.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("id=\"review-form\"") && html.contains("data-seek=\"0.300\"") && html.contains("to review"))
+            }
+            try await client.execute(uri: "/calls/\(id)/review", method: .post, headers: dana.headers(post),
+                                     body: form([("decision", "heard"), ("note", "no token")])) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/calls/\(id)/review", method: .post, headers: dana.headers(post),
+                                     body: form([("csrf", dana.csrf), ("decision", "heard"), ("note", "   ")])) { r in
+                #expect(r.status == .badRequest)
+                let html = String(buffer: r.body)
+                #expect(html.contains("id=\"review-error\"") && html.contains("value=\"heard\" required checked"))
+            }
+            try await client.execute(uri: "/calls/\(id)/review", method: .post, headers: dana.headers(post),
+                                     body: form([("csrf", dana.csrf), ("decision", "heard"), ("note", "Heard <all> of it")])) { r in
+                #expect(r.status == .seeOther && r.headers[.location] == "/review")
+            }
+            try await client.execute(uri: "/review", method: .get, headers: dana.headers) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("id=\"review-result\"") && html.contains("id=\"review-empty\""))
+            }
+            try await client.execute(uri: "/calls/\(id)", method: .get, headers: cora.headers) { #expect($0.status == .ok, "decided heard: the coach may use it") }
+        }
+        #expect(try f.auditCount(action: "announcement.reviewed", target: id) == 1)
+    }
+
     /// The waveform's lanes are named by who speaks on each channel when the tenant says (`channels`), by
     /// number when it does not; a multi-channel call has mute and solo per lane, a mono call none.
     @Test(arguments: [true, false])

@@ -46,6 +46,19 @@ for d in fixtures/inbox/*/; do
   cp "$d"call-*.json "$W/inbox/$t/" 2>/dev/null || true
   cp "$d"call-*.wav "$d"call-*.flac "$W/inbox/$t/" 2>/dev/null || true
 done
+# acme-energy hears its prompt in the audio (warn: everything is stored), and one of its calls is a barge-in — the
+# prompt stops in mid-call — which the check sends to the announcement review.
+mkdir -p "$S/prompts" && cp fixtures/prompts/rec-notice-nl-v3.wav "$S/prompts/"
+sed -i 's|^\[tenants.acme-energy\]$|[tenants.acme-energy]\nannouncement = { verify = "warn", prompts = ["prompts/rec-notice-nl-v3.wav"] }|' "$S/callvault.toml"
+cp fixtures/announcement/barge-in.wav "$W/inbox/acme-energy/call-0009.wav"
+"$PY" - "$W/inbox/acme-energy" "$(soxi -D fixtures/announcement/barge-in.wav)" <<'PY'
+import json, sys, datetime
+folder, seconds = sys.argv[1], float(sys.argv[2])
+s = json.load(open(folder + "/call-0001.json"))
+start = datetime.datetime.fromisoformat("2026-11-20T11:40:00+01:00")
+s.update(call_id="pbx1-1732181999.4799", started_at=start.isoformat(), ended_at=(start + datetime.timedelta(seconds=round(seconds))).isoformat())
+json.dump(s, open(folder + "/call-0009.json", "w"))
+PY
 sed -i "s/2026-11-20T/$(date -u -d yesterday +%F)T/g" "$W"/inbox/*/*.json
 # A rejected pair too, so the quarantine page has something to show.
 cp fixtures/inbox/acme-energy/bad-duration-mismatch.* "$W/inbox/acme-energy/"

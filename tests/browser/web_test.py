@@ -388,6 +388,26 @@ def officer_part(call_id):
         d.find_element(By.CSS_SELECTOR, "[data-mute='0']").click()
         check(gains() == ["1", "1"], f"both lanes play again ({gains()})")
 
+        # The announcement review: the barge-in waits in the list; its page plays from the matched moment; the
+        # officer decides heard with a note and the list is empty again.
+        visit(d, "/review")
+        rows = table_rows(d, "review-table")
+        check(len(rows) == 1 and "mid-call" in rows[0][-1], f"the review list holds the barge-in ({rows})")
+        shot(d, "review")
+        d.find_element(By.CSS_SELECTOR, "#review-table a").click()
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "review-form")))
+        d.find_element(By.ID, "review-play").click()
+        time.sleep(1.0)
+        played = d.execute_script("const p = document.getElementById('player'); return [p.paused, p.currentTime];")
+        check(not played[0] and played[1] < 2.0, f"the review plays from the matched moment ({played})")
+        d.execute_script("document.getElementById('player').pause()")
+        d.find_element(By.CSS_SELECTOR, "#review-form input[value=heard]").click()
+        d.find_element(By.CSS_SELECTOR, "#review-form textarea[name=note]").send_keys("Prompt heard up to 'opgenomen'; the caller answered it")
+        shot(d, "call-review")
+        d.find_element(By.CSS_SELECTOR, "#review-form button[type=submit]").click()
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "review-result")))
+        check(d.find_elements(By.ID, "review-empty"), "decided: the review list is empty")
+
         visit(d, f"/calls/{call_id}")
         form = d.find_element(By.ID, "place-hold")
         form.find_element(By.NAME, "case").send_keys("INC-2026-0042")
