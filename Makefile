@@ -84,4 +84,4 @@ eval-announcement: setup
 	@scripts/setup.sh sox espeak-ng ffmpeg flac
 	@python3 -c "import numpy" 2>/dev/null || pip install -q numpy
 	$(SWIFT) build -c release
-	python3 eval/announcement_eval.py --per 12
+	python3 eval/announcement_eval.py --per 20 --hard 150 --seed 2026

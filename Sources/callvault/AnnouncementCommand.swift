@@ -60,7 +60,8 @@ struct AnnouncementCommand: ParsableCommand {
             commandName: "review", abstract: "Calls the check sent to review: listen, then decide heard or not heard.",
             discussion: """
                 A call whose prompt matched only in part and stops in mid-call (a barge-in, or another sentence that \
-                shares the prompt's first words), or whose score is just under the threshold, is stored flagged and \
+                shares the prompt's first words), a part of whose match does not agree (another sentence sharing most \
+                of its words, or another voice), or whose score is just under the threshold, is stored flagged and \
                 hidden from coaches until a compliance officer decides.
                 """,
             subcommands: [ReviewList.self, ReviewDecide.self])
