@@ -126,6 +126,6 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", "CallVaultPostgres", "CallVaultTesting"]),
+        .testTarget(name: "CLITests", dependencies: ["CallVaultCore", "CallVaultStore", "CallVaultPostgres", "CallVaultAudio", "CallVaultTesting"]),
     ]
 )

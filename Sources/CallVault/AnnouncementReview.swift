@@ -76,6 +76,9 @@ public struct AnnouncementReview: Sendable {
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: action, what: "recording") }
         let text = try Notes.checkedText(note)
         guard let row = try vault.catalog.recording(id: id) else { throw VaultError(.notFound, "\(action) \(id): no such recording") }
+        guard row.audioDeletedAt == nil else {
+            throw VaultError(.gone, "\(action) \(id): its audio was deleted at \(row.audioDeletedAt!); there is nothing left to listen to")
+        }
         guard row.announcementVerified == AnnouncementVerifiedValue.review else {
             throw VaultError(.usage, "\(action) \(id): not awaiting review (its announcement check says \(Self.words(row.announcementVerified)))")
         }

@@ -44,8 +44,9 @@ public struct PromptLibrary: Sendable {
         let prompts = self.prompts(for: tenant.name)
         let window = tenant.announcement.window.approximateSeconds
         let longest = prompts.map(\.seconds).max() ?? 0
-        // The prompt may play up to 2 % slow: decode a little past the window plus the longest prompt.
-        let pcm = try PCMReader.read(fd: fd, maxSeconds: window + longest * 1.02 + 1.5, rate: LogMel.rate)
+        // The prompt may play up to 2 % slow: decode a little past the window plus the longest prompt — more than the
+        // detector's file-end tolerance, so the end of what is read is never taken for the end of the call.
+        let pcm = try PCMReader.read(fd: fd, maxSeconds: window + longest * 1.02 + AnnouncementDetector.fileEndTolerance + 0.5, rate: LogMel.rate)
         return AnnouncementDetector.detect(pcm, prompts: prompts, window: window, threshold: tenant.announcement.threshold,
                                            minShare: tenant.announcement.minShare)
     }

@@ -136,6 +136,7 @@ public final class Vault: Sendable {
         }
         let configuration = try Configuration.parse(text)
         let prompts = try PromptLibrary.load(configuration, root: root)
+        try HoldMusicLibrary.check(configuration, root: root)
         let catalog = try CatalogOpening.open(root: root, settings: configuration.catalog)
         let clock = try storeClock(clock, simulation: catalog.meta("simulation") == "true")
         let principal: Principal

@@ -114,8 +114,10 @@ public enum AnnouncementDetector {
     /// Score subtracted from a partial match per missing share of the prompt: the freedom to choose where the part
     /// ends (or, for a recording that started late, where the prompt began) lifts unrelated speech a little.
     static let partialPenalty: Float = 0.2
-    /// How far before the end of the file a prompt may stop and still be explained by the file ending there.
-    static let fileEndTolerance = 1.0
+    /// How far before the end of the file a prompt may stop and still be explained by the file ending there. A
+    /// caller that decodes only the start of a long call must decode more than this past where a prompt can end,
+    /// or the end of what it read would pass for the end of the file (PromptLibrary decodes 1.5 s more).
+    public static let fileEndTolerance = 1.0
     /// The grey zone under the threshold that goes to review rather than to not_heard.
     public static let defaultReviewMargin = 0.1
 
@@ -162,7 +164,7 @@ public enum AnnouncementDetector {
             }
             let fileEnd = fileFrames - Int(fileEndTolerance / LogMel.hopSeconds)
             for prompt in usable {
-                let (e, p) = match(q, prompt: prompt, lags: lags, minShare: share, fileEnd: fileEnd)
+                let (e, p) = match(q, prompt: prompt, lags: lags, minShare: share, fileEnd: fileEnd, threshold: Float(threshold))
                 evidences.append((e, prompt.id, channel))
                 partials.append((p, prompt.id, channel))
             }
@@ -212,7 +214,7 @@ public enum AnnouncementDetector {
     /// Partial readings lose `partialPenalty` per missing share of the prompt. Returns the best evidence and the best
     /// early stop in mid-call.
     static func match(_ q: LogMelFrames, prompt: PromptFingerprint, lags: Int, minShare: Double,
-                      fileEnd: Int) -> (evidence: Match, partial: Match) {
+                      fileEnd: Int, threshold: Float) -> (evidence: Match, partial: Match) {
         let bands = LogMel.bands
         let bf = prompt.blockFrames
         let positions = q.frames - bf + 1
@@ -240,7 +242,9 @@ public enum AnnouncementDetector {
         q.values.withUnsafeBufferPointer { qv in
             means.withUnsafeBufferPointer { mv in
                 for j in 0..<k {
-                    let lo = max(0, minLag + shifts.first![j]), hi = min(positions - 1, lags - 1 + shifts.last![j])
+                    // `alignmentSearch` frames more on each side: the block-by-block check looks for each block's own
+                    // best position around where a reading puts it.
+                    let lo = max(0, minLag + shifts.first![j] - alignmentSearch), hi = min(positions - 1, lags - 1 + shifts.last![j] + alignmentSearch)
                     guard lo <= hi else { continue }
                     let floor = prompt.masks[j].reduce(0, +)
                     prompt.blocks[j].withUnsafeBufferPointer { tv in
@@ -320,8 +324,12 @@ public enum AnnouncementDetector {
                         guard enough(first, b) else { continue }
                         let heard = min(1, Double(prompt.offsets[b] + bf + o) / Double(prompt.frames))
                         let score = robustMean() - partialPenalty * Float(1 - heard)
-                        if score > best.score {
-                            best = Match(score: score, start: 0, promptStart: -o, share: heard, rate: rate, lag: o, firstBlock: first, lastBlock: b)
+                        let m = Match(score: score, start: 0, promptStart: -o, share: heard, rate: rate, lag: o, firstBlock: first, lastBlock: b)
+                        // Started inside the prompt and stopped before its end: evidence only where the file ends too.
+                        if b == k - 1 || o + shift[b] + bf >= fileEnd {
+                            if score > best.score { best = m }
+                        } else if score > midCall.score {
+                            midCall = m
                         }
                     }
                 }
@@ -365,7 +373,9 @@ public enum AnnouncementDetector {
                 let score = part.prefix(keep).reduce(0, +) / Float(keep) - partialPenalty * Float(1 - share(0, b))
                 var m = Match(score: score, start: best.start, promptStart: 0, share: share(0, b), rate: best.rate, lag: o, firstBlock: 0, lastBlock: b)
                 agreement(&m)
-                if m.consistent { best = m; break }
+                // Only a shorter reading that is heard replaces it: one under the threshold would turn a review into
+                // not heard, and no officer would listen.
+                if m.consistent && m.score >= threshold { best = m; break }
             }
         }
         return (best, midCall)

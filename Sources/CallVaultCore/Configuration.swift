@@ -28,6 +28,14 @@ public struct AnnouncementPolicy: Sendable, Equatable {
     public var minShare = 0.6
 }
 
+/// A tenant's music-on-hold tracks (SPEC §17): a caller recorded while on hold is found by them.
+public struct HoldMusicPolicy: Sendable, Equatable {
+    public enum Policy: String, Sendable { case off, report, redact }
+    /// Reference track files; relative paths are relative to the store directory.
+    public var tracks: [String] = []
+    public var policy: Policy = .off
+}
+
 /// Retention periods of one tenant (SPEC §6).
 public struct RetentionPolicy: Sendable, Equatable {
     public var audio: ISODuration
@@ -73,6 +81,7 @@ public struct Tenant: Sendable, Equatable {
     /// Who speaks on each channel of the tenant's multi-channel recordings, in channel order (`agent`, `caller`
     /// or `other`): the player's lanes are named by it. Empty: the lanes are "Channel 1", "Channel 2"….
     public var channels: [String] = []
+    public var holdMusic = HoldMusicPolicy()
 
     public static let parties = ["agent", "caller", "other"]
 }
@@ -327,7 +336,7 @@ struct ConfigurationReader {
                 let path = "tenants.\(name)"
                 guard Sidecar.isSafeTenant(name) else { throw fail(path, "tenant names are [a-z0-9][a-z0-9-]{0,62}") }
                 guard let t = ts[name]?.table else { throw fail(path, "must be a table") }
-                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language", "controller", "channels"], at: path)
+                try checkKeys(t, ["time_zone", "retention", "announcement", "country", "language", "controller", "channels", "hold_music"], at: path)
                 var tenant = Tenant(name: name, timeZone: try timeZone(t, "time_zone", at: path + ".") ?? zone,
                                     retention: retention, announcement: AnnouncementPolicy())
                 if let r = try table(t, "retention", at: path + ".") {
@@ -364,6 +373,19 @@ struct ConfigurationReader {
                     }
                     if tenant.announcement.verify != .off, tenant.announcement.prompts.isEmpty {
                         throw fail(ap + ".prompts", "verification is \(tenant.announcement.verify.rawValue) but no prompt is configured")
+                    }
+                }
+                if let h = try table(t, "hold_music", at: path + ".") {
+                    let hp = path + ".hold_music"
+                    try checkKeys(h, ["tracks", "policy"], at: hp)
+                    tenant.holdMusic.tracks = try strings(h, "tracks", at: hp + ".") ?? []
+                    if let v = try string(h, "policy", at: hp + ".") {
+                        guard let p = HoldMusicPolicy.Policy(rawValue: v) else { throw fail(hp + ".policy", "must be off, report or redact") }
+                        // Ingest does not look for hold music yet: a policy that promised it would be a silent lie.
+                        guard p == .off else {
+                            throw fail(hp + ".policy", "'\(v)' is not available yet: ingest does not check for hold music in this version; use \"off\" (the tracks serve `callvault audio check`)")
+                        }
+                        tenant.holdMusic.policy = p
                     }
                 }
                 if let c = try string(t, "country", at: path + ".") {

@@ -139,7 +139,9 @@ extension Catalog {
                     for run in ids.runs(of: 500) {
                         var args: SQLArguments = [t, how]
                         args.append(contentsOf: SQLArguments(run))
-                        try db.execute(cached: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ? WHERE id IN (\(marks(run.count)))", arguments: args)
+                        // The officer's note on the announcement review may quote the call: it goes with the audio (the
+                        // decision stays, in the row and the audit).
+                        try db.execute(cached: "UPDATE recordings SET audio_deleted_at = ?, audio_deletion = ?, announcement_review_note = NULL WHERE id IN (\(marks(run.count)))", arguments: args)
                         // The waveform is derived from the audio, and notes are about it: both go with it (metadata
                         // deletion cascades).
                         try db.execute(cached: "DELETE FROM waveforms WHERE recording_id IN (\(marks(run.count)))", arguments: SQLArguments(run))

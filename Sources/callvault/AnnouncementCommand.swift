@@ -36,11 +36,7 @@ struct AnnouncementCommand: ParsableCommand {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             let score = (v.score * 1000).rounded() / 1000
             if global.json {
-                printJSON(["verdict": v.outcome.rawValue, "review_reason": orNull(v.reviewReason),
-                           "detected": v.detected, "prompt": orNull(v.detected ? v.prompt : nil), "offset_ms": orNull(v.offsetMs),
-                           "score": score, "channel": orNull(v.channel), "best_prompt": orNull(v.prompt), "analysis_ms": (ms * 100).rounded() / 100,
-                           "matched_share": orNull(v.matchedShare), "prompt_offset_ms": orNull(v.promptOffsetMs),
-                           "weakest_block": orNull(v.weakestBlock), "aligned_share": orNull(v.alignedShare)])
+                printJSON(Self.json(v, analysisMs: ms))
             } else if v.detected {
                 let part = v.matchedShare.map { $0 < 1 ? String(format: ", %.0f %% of it from %.2f s into it", $0 * 100, Double(v.promptOffsetMs ?? 0) / 1000) : "" } ?? ""
                 printLine("announcement heard: \(v.prompt!) at \(Double(v.offsetMs!) / 1000) s on channel \(v.channel!) (score \(score)\(part))")
@@ -55,6 +51,20 @@ struct AnnouncementCommand: ParsableCommand {
         }
     }
 
+}
+
+extension AnnouncementCommand.Check {
+    /// The check's JSON object (SPEC §11, with the additions the README lists); also `audio check`'s `announcement`.
+    static func json(_ v: AnnouncementVerdict, analysisMs ms: Double) -> [String: Any] {
+        ["verdict": v.outcome.rawValue, "review_reason": orNull(v.reviewReason),
+         "detected": v.detected, "prompt": orNull(v.detected ? v.prompt : nil), "offset_ms": orNull(v.offsetMs),
+         "score": (v.score * 1000).rounded() / 1000, "channel": orNull(v.channel), "best_prompt": orNull(v.prompt), "analysis_ms": (ms * 100).rounded() / 100,
+         "matched_share": orNull(v.matchedShare), "prompt_offset_ms": orNull(v.promptOffsetMs),
+         "weakest_block": orNull(v.weakestBlock), "aligned_share": orNull(v.alignedShare)]
+    }
+}
+
+extension AnnouncementCommand {
     struct Review: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "review", abstract: "Calls the check sent to review: listen, then decide heard or not heard.",

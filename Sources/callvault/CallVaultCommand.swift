@@ -13,7 +13,7 @@ struct CallVaultCommand: AsyncParsableCommand {
         version: "callvault \(CallVaultVersion.current)",
         subcommands: [InitCommand.self, IngestCommand.self, WatchCommand.self, SweepCommand.self, HoldCommand.self, RetentionCommand.self,
                       ListCommand.self, ShowCommand.self, ExportCommand.self, ReportCommand.self, AuditCommand.self, QuarantineCommand.self,
-                      AnnouncementCommand.self, FixityCommand.self, RequestCommand.self, EvidenceCommand.self, NoteCommand.self, ServeCommand.self, UserCommand.self, CatalogCommand.self])
+                      AnnouncementCommand.self, AudioCommand.self, FixityCommand.self, RequestCommand.self, EvidenceCommand.self, NoteCommand.self, ServeCommand.self, UserCommand.self, CatalogCommand.self])
 
     // Declared here too so that global options may come before the subcommand (`callvault --as dpo hold list`).
     @OptionGroup var global: GlobalOptions

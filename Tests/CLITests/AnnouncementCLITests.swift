@@ -1,4 +1,5 @@
 // Hearing the announcement in the audio, through ingest and `announcement check`, with real speech fixtures.
+import CallVaultAudio
 import CallVaultTesting
 import Foundation
 import CallVaultStore
@@ -155,6 +156,55 @@ import Testing
         #expect(human.stdout.contains("announcement to review") && human.stdout.contains("stops in mid-call"))
         let whole = try box.run(["announcement", "check", "--json", "--tenant", "acme-energy", Sandbox.fixtures + "/inbox/acme-energy/call-0001.wav"]).json()
         #expect(whole["verdict"] as? String == "heard" && whole["detected"] as? Bool == true)
+    }
+
+    /// A mono 16-bit 8 kHz WAV of `samples`.
+    func wav(_ samples: [Float], to path: String) throws {
+        var d = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + samples.count * 2)); d.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(16); u16(1); u16(1); u32(8000); u32(16000); u16(2); u16(16)
+        d.append(contentsOf: Array("data".utf8)); u32(UInt32(samples.count * 2))
+        for x in samples { u16(UInt16(bitPattern: Int16(max(-1, min(1, x)) * 32767))) }
+        try d.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// SPEC §17: `audio check` gives both checks; the hold check finds the registered track wherever it starts,
+    /// looping, and not music that is not registered.
+    @Test func audioCheckGivesTheAnnouncementAndTheHeldSegments() throws {
+        let box = try store(verify: "warn")
+        try FileManager.default.createDirectory(atPath: box.store + "/moh", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Sandbox.fixtures + "/moh/acme-loop.wav", toPath: box.store + "/moh/acme-loop.wav")
+        var config = try String(contentsOfFile: box.store + "/callvault.toml", encoding: .utf8)
+        config = config.replacingOccurrences(of: "[tenants.acme-energy]\n", with: "[tenants.acme-energy]\nhold_music = { tracks = [\"moh/acme-loop.wav\"], policy = \"off\" }\n")
+        try config.write(toFile: box.store + "/callvault.toml", atomically: true, encoding: .utf8)
+        let read = { (p: String) in try PCMReader.read(path: Sandbox.fixtures + "/" + p, maxSeconds: 600, rate: 8000).channels[0] }
+        let call = try read("inbox/acme-energy/call-0001.wav"), track = try read("moh/acme-loop.wav"), radio = try read("moh/radio.wav")
+        // The announced call, then 30 s of the track from 11 s into it (it loops), then the call's talk again.
+        let held = (0..<240_000).map { track[(88_000 + $0) % track.count] }
+        try wav(call + held + call, to: box.dir + "/held.wav")
+        try wav(call + radio + radio + call, to: box.dir + "/radio.wav")
+
+        let r = try box.run(["audio", "check", "--json", "--tenant", "acme-energy", box.dir + "/held.wav"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try r.json()
+        #expect((o["announcement"] as? [String: Any])?["verdict"] as? String == "heard")
+        let segments = o["on_hold"] as? [[String: Any]] ?? []
+        #expect(segments.count == 1, "\(segments)")
+        let start = Double(call.count) / 8000
+        #expect(segments.first?["track"] as? String == "acme-loop")
+        #expect(abs((segments.first?["start_s"] as? Double ?? 0) - start) <= 1)
+        #expect(abs((segments.first?["end_s"] as? Double ?? 0) - (start + 30)) <= 2)
+        let human = try box.run(["audio", "check", "--tenant", "acme-energy", box.dir + "/held.wav"])
+        #expect(human.stdout.contains("announcement: heard") && human.stdout.contains("acme-loop"), "\(human.stdout)")
+
+        let other = try box.run(["audio", "check", "--json", "--tenant", "acme-energy", box.dir + "/radio.wav"]).json()
+        #expect((other["on_hold"] as? [Any])?.isEmpty == true, "music that is not registered: \(other)")
+        // Officers only; a tenant with neither check configured is told so.
+        #expect(try box.run(["--as", "coach-an", "audio", "check", "--tenant", "acme-energy", box.dir + "/held.wav"]).status == 3)
+        let none = try box.run(["audio", "check", "--tenant", "telco-be", box.dir + "/held.wav"])
+        #expect(none.status == 2 && none.stderr.contains("hold_music.tracks"))
     }
 
     @Test func offStoresWithoutChecking() throws {

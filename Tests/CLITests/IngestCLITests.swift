@@ -173,6 +173,11 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         ("[tenants.acme]\ntime_zone = \"Mars/Olympus\"\n", "tenants.acme.time_zone"),
         ("[tenants.acme]\nchannels = [\"agent\", \"boss\"]\n", "tenants.acme.channels"),
         ("[tenants.acme]\nchannels = []\n", "tenants.acme.channels"),
+        ("[tenants.acme]\nhold_music = { tracks = [\"moh/missing.wav\"] }\n", "tenants.acme.hold_music.tracks: moh/missing.wav: cannot read"),
+        ("[tenants.acme]\nhold_music = { tracks = [], policy = \"mute\" }\n", "tenants.acme.hold_music.policy"),
+        // Ingest does not look for hold music yet: a policy that promises it is refused, not ignored.
+        ("[tenants.acme]\nhold_music = { tracks = [], policy = \"redact\" }\n", "tenants.acme.hold_music.policy: 'redact' is not available yet"),
+        ("[tenants.acme]\nhold_music = { tracks = [], colour = \"x\" }\n", "tenants.acme.hold_music.colour"),
     ])
     func brokenConfigurationIsRefusedNamingTheKey(config: String, key: String) throws {
         let box = Sandbox()
