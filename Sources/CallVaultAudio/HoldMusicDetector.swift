@@ -190,9 +190,6 @@ public enum HoldMusicDetector {
                     }
                     guard times.count >= minMatches else { continue }
                     times.sort()
-                    if ProcessInfo.processInfo.environment["CV_HOLD_DEBUG"] != nil {
-                        print("DEBUG", track.id, bin, times.count, Double(times.first!) * hopSeconds, Double(times.last!) * hopSeconds)
-                    }
                     for run in runs(times, extend: extend, seed: seed) {
                         let start = Double(run.first!) * hopSeconds, end = Double(run.last!) * hopSeconds
                         // The last pair's anchor is up to `pairFrames` before the music's end.
