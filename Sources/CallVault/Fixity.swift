@@ -15,8 +15,10 @@ public struct FixityReport: Sendable {
     public var modified: [String] = []
     public var missing: [String] = []
     public var unexpected: [String] = []
-    /// Stored calls whose recorder document is not kept (stored before the vault kept them): told, not failed.
+    /// Stored calls whose recorder document is not kept (stored before the vault kept them, or removed since):
+    /// told, not failed — their ids are in the audit event, for a look.
     public var nativeAbsent = 0
+    public var nativeAbsentIDs: [String] = []
     public var ok: Bool { modified.isEmpty && missing.isEmpty && unexpected.isEmpty }
 }
 
@@ -75,7 +77,9 @@ public struct Fixity: Sendable {
                 if case .matches(let n) = outcome {
                     switch try checkNative(item, limiter: &limiter) {
                     case .some(false): outcome = .modified(n)
-                    case .none: report.nativeAbsent += 1
+                    case .none:
+                        report.nativeAbsent += 1
+                        if report.nativeAbsentIDs.count < Self.auditIDLimit { report.nativeAbsentIDs.append(item.id) }
                     case .some(true): break
                     }
                 }
@@ -108,6 +112,7 @@ public struct Fixity: Sendable {
         // Recording ids only (never the unexpected paths: a stray file's name may carry a phone number).
         if !report.modified.isEmpty { details["modified_ids"] = report.modified.prefix(Self.auditIDLimit).joined(separator: ",") }
         if !report.missing.isEmpty { details["missing_ids"] = report.missing.prefix(Self.auditIDLimit).joined(separator: ",") }
+        if !report.nativeAbsentIDs.isEmpty { details["native_absent_ids"] = report.nativeAbsentIDs.joined(separator: ",") }
         let summary = FixitySummary(at: Timestamp.utc(now), checked: report.checked, bytes: report.bytes, modified: report.modified.count,
                                     missing: report.missing.count, unexpected: report.unexpected.count)
         try catalog.recordFixity(summary, event: vault.event("fixity.checked", target: nil, details: details))

@@ -161,6 +161,7 @@ import Glibc
         #expect(r.json["native_absent"] as? Int == 1)
         #expect((r.json["modified"] as? [String])?.isEmpty == true)
         #expect(try fixityEvents(box).last?["native_absent"] == "1")
+        #expect(try fixityEvents(box).last?["native_absent_ids"] == a["t1"]!.id, "which call, for a look: it may have been removed")
         let human = try box.run(["fixity"])
         #expect(human.status == 0 && human.stdout.contains("1 stored call(s) have no recorder document"))
     }
