@@ -140,6 +140,13 @@ public func holdJSON(_ h: HoldView, recordings: Int) -> [String: Any] {
      "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
 }
 
+/// A call awaiting announcement review (`announcement review list --json`, `GET /review` as JSON).
+public func reviewItemJSON(_ i: ReviewItem) -> [String: Any] {
+    ["recording_id": i.id, "tenant": i.tenant, "queue": orNull(i.queue), "started_at": i.startedAt, "duration_s": i.durationS,
+     "prompt": orNull(i.prompt), "offset_ms": orNull(i.offsetMs), "score": orNull(i.score), "matched_share": orNull(i.matchedShare),
+     "reason": i.reason]
+}
+
 /// Stored calls by verdict, in the words of SPEC §17 (a queue's counts are of checked calls only).
 func verdictsJSON(_ v: AnnouncementVerdictCounts, checkedOnly: Bool = false) -> [String: Int] {
     var out = ["heard": v.heard, "not_heard": v.notHeard, "review": v.review]

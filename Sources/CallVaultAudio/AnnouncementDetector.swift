@@ -25,10 +25,7 @@ public struct PromptFingerprint: Sendable {
     public init(id: String, pcm: PCM) {
         self.id = id
         // Prompts are mono references: mix down when a file has more channels.
-        let n = pcm.channels.map(\.count).min() ?? 0
-        var mono = [Float](repeating: 0, count: n)
-        for ch in pcm.channels { for i in 0..<n { mono[i] += ch[i] / Float(pcm.channels.count) } }
-        let f = LogMel.analyze(mono)
+        let f = LogMel.analyze(pcm.mono)
         frames = f.frames
         blockFrames = min(Self.blockLength, f.frames)
         var starts = Array(stride(from: 0, through: max(0, f.frames - blockFrames), by: Self.blockStep))

@@ -13,10 +13,7 @@ public struct HoldTrackFingerprint: Sendable {
 
     public init(id: String, pcm: PCM) {
         self.id = id
-        let n = pcm.channels.map(\.count).min() ?? 0
-        var mono = [Float](repeating: 0, count: n)
-        for ch in pcm.channels { for i in 0..<n { mono[i] += ch[i] / Float(pcm.channels.count) } }
-        let (peaks, frames) = HoldMusicDetector.peaks(mono)
+        let (peaks, frames) = HoldMusicDetector.peaks(pcm.mono)
         self.frames = frames
         var postings: [UInt32: [Int32]] = [:]
         HoldMusicDetector.pairs(peaks) { hash, t in postings[hash, default: []].append(t) }
@@ -35,9 +32,11 @@ public struct HoldSegment: Sendable, Equatable {
 }
 
 public enum HoldMusicDetector {
-    static let rate = 8000
-    static let frameLength = 256
-    static let hop = 128
+    // The log-mel analysis's frames (and its window): one framing of the call for both checks.
+    static let rate = LogMel.rate
+    static let frameLength = LogMel.frameLength
+    static let hop = LogMel.hop
+    static let window = LogMel.window
     public static let hopSeconds = Double(hop) / Double(rate)
     /// Bins kept: 250–3440 Hz, the telephone band.
     static let lowBin = 8, highBin = 110
@@ -67,7 +66,6 @@ public enum HoldMusicDetector {
     /// Segments of one track closer than this are one segment (the music restarted, or a drowned moment).
     static let mergeGap = 2.0
 
-    static let window: [Float] = (0..<frameLength).map { 0.5 - 0.5 * Float(cos(2 * Double.pi * Double($0) / Double(frameLength))) }
 
     /// Spectral peaks (frame, bin) of mono 8 kHz samples, frame by frame, computed over a sliding band of frames
     /// so that memory does not grow with the call.

@@ -12,6 +12,13 @@ public struct PCM: Sendable {
     public var channels: [[Float]]
     public var sampleRate: Int
     public var seconds: Double { channels.first.map { Double($0.count) / Double(sampleRate) } ?? 0 }
+    /// The channels mixed down: reference audio (prompts, hold tracks) is matched as one signal.
+    public var mono: [Float] {
+        let n = channels.map(\.count).min() ?? 0
+        var out = [Float](repeating: 0, count: n)
+        for ch in channels { for i in 0..<n { out[i] += ch[i] / Float(channels.count) } }
+        return out
+    }
 
     public init(channels: [[Float]], sampleRate: Int) {
         self.channels = channels

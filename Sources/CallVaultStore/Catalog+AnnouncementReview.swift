@@ -52,16 +52,4 @@ extension Catalog {
             }
         }
     }
-
-    /// The decision on a call that was reviewed, if any.
-    public func announcementReviewDecision(id: String) throws -> AnnouncementReviewDecision? {
-        try wrap("read review decision") {
-            try db.read { db in
-                try SQLRow.fetchOne(db, sql: """
-                    SELECT announcement_reviewed_by AS reviewer, announcement_reviewed_at AS decided, announcement_review_note AS why
-                    FROM recordings WHERE id = ? AND announcement_reviewed_at IS NOT NULL
-                    """, arguments: [id]).map { AnnouncementReviewDecision(reviewedBy: $0["reviewer"], reviewedAt: $0["decided"], note: $0["why"]) }
-            }
-        }
-    }
 }

@@ -13,11 +13,7 @@ enum ReviewRoutes {
             let tenant = request.uri.queryParameters["tenant"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
             let items = try await blocking { try AnnouncementReview(vault: vault).list(tenant: tenant) }
             if request.wantsJSON {
-                return Layout.json(["calls": items.map { i -> [String: Any] in
-                    ["recording_id": i.id, "tenant": i.tenant, "queue": orNull(i.queue), "started_at": i.startedAt, "duration_s": i.durationS,
-                     "prompt": orNull(i.prompt), "offset_ms": orNull(i.offsetMs), "score": orNull(i.score),
-                     "matched_share": orNull(i.matchedShare), "reason": i.reason]
-                }])
+                return Layout.json(["calls": items.map(reviewItemJSON)])
             }
             let signedIn = try context.user()
             let notice = await env.sessions.takeNotice(token: signedIn.token)
@@ -45,7 +41,9 @@ enum ReviewRoutes {
                 let signedIn = try context.user()
                 let (rec, holds, pending, notes) = try await blocking { () -> (RecordingView, [HoldView], [String], [NoteView]) in
                     let (rec, holds) = try Listing(vault: vault).show(id: id)
-                    return (rec, holds, try vault.catalog.erasuresPending(recordingID: rec.id), try Notes(vault: vault).list(recordingID: rec.id))
+                    // As the call page: erasures pending for officers only, notes while the audio is there.
+                    return (rec, holds, CallPage.isOfficer(signedIn) ? try vault.catalog.erasuresPending(recordingID: rec.id) : [],
+                            rec.audioDeletedAt == nil ? try Notes(vault: vault).list(recordingID: rec.id) : [])
                 }
                 return Layout.response(CallPage.render(rec: rec, holds: holds, erasuresPending: pending, notes: notes, typedReview: typed,
                                                        signedIn: signedIn, vault: vault), status: .badRequest)

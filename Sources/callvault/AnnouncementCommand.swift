@@ -86,11 +86,7 @@ extension AnnouncementCommand {
             let vault = try global.openVault()
             let items = try AnnouncementReview(vault: vault).list(tenant: tenant)
             if global.json {
-                printJSON(["calls": items.map { i -> [String: Any] in
-                    ["recording_id": i.id, "tenant": i.tenant, "queue": orNull(i.queue), "started_at": i.startedAt, "duration_s": i.durationS,
-                     "prompt": orNull(i.prompt), "offset_ms": orNull(i.offsetMs), "score": orNull(i.score), "matched_share": orNull(i.matchedShare),
-                     "reason": i.reason]
-                }])
+                printJSON(["calls": items.map(reviewItemJSON)])
             } else if items.isEmpty {
                 printLine("no calls awaiting review")
             } else {
