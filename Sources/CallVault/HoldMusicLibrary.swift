@@ -3,10 +3,29 @@
 // long, and most commands never look for hold music.
 import CallVaultAudio
 import CallVaultCore
+import CallVaultStore
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The tenants' track fingerprints, made on first use and kept for the life of the opened store (one per
+/// process: the daemon checks every call of a tenant against the same tracks).
+public final class HoldMusicTracks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byTenant: [String: [HoldTrackFingerprint]] = [:]
+    public init() {}
+
+    public func tracks(for tenant: Tenant, root: String) throws -> [HoldTrackFingerprint] {
+        if let known = lock.withLock({ byTenant[tenant.name] }) { return known }
+        let made = try HoldMusicLibrary.tracks(for: tenant, root: root)
+        return lock.withLock {
+            if let known = byTenant[tenant.name] { return known }
+            byTenant[tenant.name] = made
+            return made
+        }
+    }
+}
 
 public enum HoldMusicLibrary {
     /// The longest track read: hold music loops a few minutes; anything longer is not a hold track.
@@ -43,4 +62,14 @@ public enum HoldMusicLibrary {
             return fp
         }
     }
+}
+
+extension HoldSegmentRow {
+    /// A detector segment as the catalog keeps it (ms).
+    init(recordingID: String, segment s: HoldSegment) {
+        self.init(recordingID: recordingID, startMs: Int64((s.startS * 1000).rounded()), endMs: Int64((s.endS * 1000).rounded()), track: s.track)
+    }
+
+    /// The segment in seconds, as shown and sent.
+    public var segment: HoldSegment { HoldSegment(startS: Double(startMs) / 1000, endS: Double(endMs) / 1000, track: track) }
 }

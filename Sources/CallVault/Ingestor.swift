@@ -19,6 +19,9 @@ public struct IngestReport: Sendable {
         public var metadataExpiresAt: String
         /// A backfill already past its audio expiry: stored, and deleted by the next sweep.
         public var alreadyExpired: Bool
+        /// Seconds recorded on hold (0 when none, or not checked), and whether they were silenced before storing.
+        public var secondsOnHold: Double = 0
+        public var redacted = false
     }
     public struct Duplicate: Sendable {
         public var input: String
@@ -355,10 +358,20 @@ public struct Ingestor: Sendable {
     func store(_ items: [Prepared], removingInputs: Bool = true, remover: InputRemover? = nil) throws -> [IngestReport.Stored] {
         let placement = try workerPlacement()
         try placement.place(items.map { PlacementItem(recordingID: $0.row.id, staged: $0.staged, audioPath: $0.row.audioPath, native: $0.native) }) {
-            try vault.catalog.commitRecordings(items.map(\.row), events: items.map { item in
-                vault.event("ingest.stored", target: item.row.id,
-                            details: ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256])
-            }, waveforms: items.map { WaveformRow(recordingID: $0.row.id, peaks: $0.waveform) }, worker: placement.scope?.worker)
+            try vault.catalog.commitRecordings(items.map(\.row), events: items.flatMap { item in
+                var details = ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256]
+                if let policy = item.row.holdPolicy { details["hold_music"] = policy; details["hold_segments"] = String(item.holdSegments.count) }
+                var events = [vault.event("ingest.stored", target: item.row.id, details: details)]
+                // The redaction is a transformation of what was received: its own event, naming what was silenced.
+                if let received = item.row.receivedSHA256 {
+                    events.append(vault.event("recording.hold_redacted", target: item.row.id, details: [
+                        "tenant": item.row.tenant, "received_sha256": received, "stored_sha256": item.row.sha256,
+                        "segments": Self.segmentsText(item.holdSegments)]))
+                }
+                return events
+            }, waveforms: items.map { WaveformRow(recordingID: $0.row.id, peaks: $0.waveform) },
+               holdSegments: items.flatMap { item in item.holdSegments.map { HoldSegmentRow(recordingID: item.row.id, segment: $0) } },
+               worker: placement.scope?.worker)
         }
         var stored: [IngestReport.Stored] = []
         for item in items {
@@ -372,9 +385,15 @@ public struct Ingestor: Sendable {
             }
             stored.append(.init(input: item.pair.input, recordingID: item.row.id, callID: item.row.callID,
                                 tenant: item.row.tenant, audioExpiresAt: item.row.audioExpiresAt,
-                                metadataExpiresAt: item.row.metadataExpiresAt, alreadyExpired: item.alreadyExpired))
+                                metadataExpiresAt: item.row.metadataExpiresAt, alreadyExpired: item.alreadyExpired,
+                                secondsOnHold: Double(item.row.holdMs ?? 0) / 1000, redacted: item.row.receivedSHA256 != nil))
         }
         return stored
+    }
+
+    /// Segments as the audit names them: `31.2-75.0 s acme-classic; …`.
+    static func segmentsText(_ segments: [HoldSegment]) -> String {
+        segments.map { String(format: "%.1f-%.1f s %@", $0.startS, $0.endS, $0.track) }.joined(separator: "; ")
     }
 
     /// Removes a pair's inbox files once its outcome is durable. Audio goes first: a crash in between leaves a

@@ -119,7 +119,9 @@ public struct Listing: Sendable {
     /// neither the holds nor whether there is one.
     public func show(id: String, action: String = "show") throws -> (RecordingView, [HoldView]) {
         let (row, holds) = try visibleRecording(id: id, action: action)
-        return (RecordingView(row, onHold: !holds.isEmpty, officer: !isCoach), holds.map(HoldView.init))
+        var view = RecordingView(row, onHold: !holds.isEmpty, officer: !isCoach)
+        if row.holdPolicy != nil { view.holdMusic?.segments = try vault.catalog.holdSegments(recordingID: row.id).map(\.segment) }
+        return (view, holds.map(HoldView.init))
     }
 
     /// The catalog row behind `show`, for the library's own use (playback, export, fixity); same checks and audit.
@@ -179,8 +181,9 @@ public struct Listing: Sendable {
     /// The per-tenant figures of a period, without role check or audit (the callers do both).
     func tenantReports(from: Date, to: Date) throws -> [TenantReport] {
         let verifying = Set(vault.configuration.tenants.values.filter { $0.announcement.verify != .off }.map(\.name))
+        let holdChecking = Set(vault.configuration.tenants.values.filter { $0.holdMusic.policy != .off }.map(\.name))
         return try vault.catalog.report(from: from, to: to, now: vault.clock.now(), tenants: vault.configuration.tenants.keys.sorted(),
-                                        verifying: verifying)
+                                        verifying: verifying, holdChecking: holdChecking)
     }
 
     /// Verifies the chain, and with `expectedHead` (a head anchored outside the host) that the chain still holds it.

@@ -35,6 +35,8 @@ struct Prepared: Sendable {
     var waveform: WaveformPeaks
     /// The recorder's documents about the call, verbatim (file name → bytes), stored beside the audio.
     var native: [String: Data]
+    /// Where registered hold music was heard (empty when none was, or the tenant does not look for it).
+    var holdSegments: [HoldSegment] = []
 }
 
 /// What a sidecar read through its descriptor gave.
@@ -118,7 +120,7 @@ struct PairCheck: Sendable {
         let id = RecordingID.make(at: now)
 
         // One read pass over the input: a private copy, hashed as it is written. Everything below reads the copy.
-        let staged: StagedAudio
+        var staged: StagedAudio
         do {
             staged = try placement.stage(from: audio.fd, id: id, maxBytes: config.maxAudioBytes)
         } catch {
@@ -141,7 +143,7 @@ struct PairCheck: Sendable {
         }
 
         // audio_unreadable, audio_empty, audio_truncated
-        let facts: AudioFacts
+        var facts: AudioFacts
         switch AudioProbe.probe(fd: staged.fd, fileSize: staged.bytes) {
         case .success(let f): facts = f
         case .failure(let r): return .reject(r, tenant: sidecar.tenant, inputs: opened)
@@ -186,6 +188,32 @@ struct PairCheck: Sendable {
             return .duplicate(recordingID: existingID, inputs: inputs)
         }
 
+        // Hold music (SPEC §17): after the duplicate check (a duplicate is not analysed again), on the bytes received.
+        var held: [HoldSegment] = []
+        let receivedSHA256 = staged.sha256
+        var redacted = false
+        let policy = tenant.holdMusic.policy
+        if policy != .off, !tenant.holdMusic.tracks.isEmpty {
+            // A track that cannot be read is the configuration's fault, not the call's: a vault failure.
+            let tracks = try vault.holdMusic.tracks(for: tenant, root: vault.root)
+            do {
+                let pcm = try PCMReader.read(fd: staged.fd, maxSeconds: facts.durationSeconds + 1, rate: LogMel.rate)
+                held = HoldMusicDetector.find(pcm, tracks: tracks)
+            } catch let e as VaultError {
+                return .reject(Rejection(.audioUnreadable, "decoding for the hold-music check failed: \(e.message)"), tenant: sidecar.tenant, inputs: opened)
+            }
+            if policy == .redact, !held.isEmpty {
+                staged = try placement.restage(staged, id: id) { from, to in
+                    _ = try HoldRedaction.writeSilenced(from: from, segments: held.map { ($0.startS, $0.endS) }, to: to)
+                }
+                switch AudioProbe.probe(fd: staged.fd, fileSize: staged.bytes) {
+                case .success(let f): facts = f
+                case .failure(let r): throw VaultError.failure("the redacted recording does not read back: \(r.detail)")
+                }
+                redacted = true
+            }
+        }
+
         let expiries = tenant.retention.expiries(startedAt: sidecar.startedAt, in: tenant.timeZone)
         let dir = Self.audioDirectory(tenant: tenant, startedAt: sidecar.startedAt)
         var row = RecordingRow(
@@ -203,6 +231,11 @@ struct PairCheck: Sendable {
             metadataExpiresAt: Timestamp.utc(expiries.metadata), ingestedAt: Timestamp.utc(now))
         row.sidecarSHA256 = sidecarDigest
         row.segmentSHA256 = staged.segments.text
+        if policy != .off, !tenant.holdMusic.tracks.isEmpty {
+            row.holdPolicy = policy.rawValue
+            row.holdMs = held.reduce(0) { $0 + Int64((($1.endS - $1.startS) * 1000).rounded()) }
+            if redacted { row.receivedSHA256 = receivedSHA256 }
+        }
         if let v = verdict {
             row.announcementVerified = AnnouncementReview.catalogValue(v.outcome)
             row.announcementReviewReason = v.reviewReason
@@ -214,7 +247,7 @@ struct PairCheck: Sendable {
         }
         keep = true
         return .store(Prepared(pair: pair, inputs: inputs, row: row, staged: staged, alreadyExpired: expiries.audio <= now,
-                              waveform: facts.waveform, native: [Placement.sidecarDocument: sidecarBytes]))
+                              waveform: facts.waveform, native: [Placement.sidecarDocument: sidecarBytes], holdSegments: held))
     }
 
     /// `audio/TENANT/YYYY/MM/DD`, the call's local date in the tenant's time zone.

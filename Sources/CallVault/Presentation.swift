@@ -119,6 +119,12 @@ public func showJSON(_ r: RecordingView, holds: [HoldView]) -> [String: Any] {
     o["channels"] = r.channels
     o["audio_deleted_at"] = orNull(r.audioDeletedAt)
     o["holds"] = holds.map { holdJSON($0, recordings: 0).filter { $0.key != "recordings" } }
+    o["hold_music"] = r.holdMusic.map { h -> Any in
+        var x: [String: Any] = ["policy": h.policy, "seconds_on_hold": h.seconds, "redacted": h.redacted,
+                                "segments": h.segments.map { ["start_s": $0.startS, "end_s": $0.endS, "track": $0.track] }]
+        if let received = h.receivedSHA256 { x["received_sha256"] = received }
+        return x
+    } ?? NSNull()
     return o
 }
 
@@ -154,6 +160,11 @@ func verdictsJSON(_ v: AnnouncementVerdictCounts, checkedOnly: Bool = false) -> 
     return out
 }
 
+/// Calls checked for hold music, found on hold, and seconds on hold (SPEC §17).
+func onHoldJSON(_ h: OnHoldFigures) -> [String: Any] {
+    ["checked": h.checked, "calls_on_hold": h.calls, "seconds_on_hold": h.seconds]
+}
+
 /// The report object of SPEC §11 (`report --json`, `GET /report` as JSON), with the holds due for review and the
 /// requests' deadlines.
 public func reportJSON(_ report: ComplianceReport) -> [String: Any] {
@@ -166,6 +177,11 @@ public func reportJSON(_ report: ComplianceReport) -> [String: Any] {
           "metadata_deleted": t.metadataDeleted, "overdue": t.overdue, "active_holds": t.activeHolds,
           "announcement_verdicts": verdictsJSON(t.verdicts),
           "queues": t.queues.map { ["queue": $0.queue, "checked": $0.checked, "announcement_verified_rate": $0.verifiedRate,
-                                    "announcement_verdicts": verdictsJSON($0.verdicts, checkedOnly: true)] }]
+                                    "announcement_verdicts": verdictsJSON($0.verdicts, checkedOnly: true)] },
+          "hold_music": t.onHold.map { h -> Any in
+              var o = onHoldJSON(h)
+              o["queues"] = t.onHoldByQueue.map { q -> [String: Any] in var x = onHoldJSON(q.figures); x["queue"] = q.queue; return x }
+              return o
+          } ?? NSNull()]
      }]
 }

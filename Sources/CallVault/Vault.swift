@@ -15,6 +15,8 @@ public final class Vault: Sendable {
     public let clock: any Clock
     /// Fingerprints of the tenants' announcement prompts.
     public let prompts: PromptLibrary
+    /// Fingerprints of the tenants' hold-music tracks, made when first needed.
+    public let holdMusic: HoldMusicTracks
     /// The user acting (SPEC §8): the OS user, or the user an admin acts for with `--as`.
     public let principal: Principal
     /// The audit actor name.
@@ -24,8 +26,9 @@ public final class Vault: Sendable {
     public static let quarantineDirectory = "quarantine"
 
     init(root: String, configuration: Configuration, catalog: Catalog, clock: any Clock, principal: Principal,
-         prompts: PromptLibrary = .empty) {
+         prompts: PromptLibrary = .empty, holdMusic: HoldMusicTracks = HoldMusicTracks()) {
         self.prompts = prompts
+        self.holdMusic = holdMusic
         self.root = root
         self.configuration = configuration
         self.catalog = catalog
@@ -37,7 +40,7 @@ public final class Vault: Sendable {
     /// The same opened store acting for another principal: the web app opens the store once and acts for the
     /// user of each request (the login decides who that is; the role checks stay in the use cases).
     public func acting(as principal: Principal) -> Vault {
-        Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
+        Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts, holdMusic: holdMusic)
     }
 
     /// An audit event by the acting principal (with the OS user behind `--as`), at the wall clock.

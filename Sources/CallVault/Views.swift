@@ -2,6 +2,7 @@
 // user, built here from catalog rows. What a role may see is decided once, in these initialisers — a coach's
 // recording carries neither hold information nor phone numbers — and the front ends cannot reach a catalog row
 // (they do not import CallVaultStore), so neither can forget it.
+import CallVaultAudio
 import CallVaultCore
 import CallVaultStore
 import Foundation
@@ -44,6 +45,8 @@ public struct RecordingView: Sendable, Equatable {
     public let restricted: Bool
     /// Whether an active hold keeps it; nil where the acting user is not told (coaches).
     public let onHold: Bool?
+    /// The hold-music check (SPEC §17): nil when the call was not checked. Segments are filled by `show`.
+    public var holdMusic: HoldMusicView?
 
     /// `officer`: whether the acting user is told holds and phone numbers.
     init(_ r: RecordingRow, onHold: Bool?, officer: Bool) {
@@ -60,7 +63,21 @@ public struct RecordingView: Sendable, Equatable {
         audioExpiresAt = r.audioExpiresAt; metadataExpiresAt = r.metadataExpiresAt; audioDeletedAt = r.audioDeletedAt
         restricted = r.restricted
         self.onHold = officer ? onHold : nil
+        holdMusic = r.holdPolicy.map {
+            HoldMusicView(policy: $0, seconds: Double(r.holdMs ?? 0) / 1000, segments: [], receivedSHA256: officer ? r.receivedSHA256 : nil)
+        }
     }
+}
+
+/// Where a call was recorded on hold, and what the policy did about it.
+public struct HoldMusicView: Sendable, Equatable {
+    /// `report` (kept as received) or `redact` (the segments silenced before storing).
+    public let policy: String
+    public let seconds: Double
+    public var segments: [HoldSegment]
+    /// When redacted: the SHA-256 of the bytes received (officers only; `sha256` is the stored bytes').
+    public let receivedSHA256: String?
+    public var redacted: Bool { policy == "redact" && !segments.isEmpty }
 }
 
 /// A hold as officers see it (`hold list/show`, `/holds`, a call's holds).

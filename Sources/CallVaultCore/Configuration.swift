@@ -381,11 +381,10 @@ struct ConfigurationReader {
                     tenant.holdMusic.tracks = try strings(h, "tracks", at: hp + ".") ?? []
                     if let v = try string(h, "policy", at: hp + ".") {
                         guard let p = HoldMusicPolicy.Policy(rawValue: v) else { throw fail(hp + ".policy", "must be off, report or redact") }
-                        // Ingest does not look for hold music yet: a policy that promised it would be a silent lie.
-                        guard p == .off else {
-                            throw fail(hp + ".policy", "'\(v)' is not available yet: ingest does not check for hold music in this version; use \"off\" (the tracks serve `callvault audio check`)")
-                        }
                         tenant.holdMusic.policy = p
+                    }
+                    if tenant.holdMusic.policy != .off && tenant.holdMusic.tracks.isEmpty {
+                        throw fail(hp + ".tracks", "policy is \(tenant.holdMusic.policy.rawValue) but no track is configured")
                     }
                 }
                 if let c = try string(t, "country", at: path + ".") {

@@ -22,6 +22,17 @@ public struct TenantReport: Sendable {
     /// Per queue, for tenants that verify the announcement in the audio: (queue, checked calls, heard share, the
     /// checked calls by verdict). A queue far below the others is the sign of a misconfigured IVR.
     public var queues: [(queue: String, checked: Int, verifiedRate: Double, verdicts: AnnouncementVerdictCounts)] = []
+    /// For tenants whose calls are checked for hold music: the whole tenant, and per queue.
+    public var onHold: OnHoldFigures?
+    public var onHoldByQueue: [(queue: String, figures: OnHoldFigures)] = []
+}
+
+/// Calls checked for hold music, calls found recorded on hold, and their seconds on hold (SPEC §17).
+public struct OnHoldFigures: Sendable, Equatable {
+    public var checked = 0
+    public var calls = 0
+    public var seconds = 0.0
+    public init(checked: Int = 0, calls: Int = 0, seconds: Double = 0) { self.checked = checked; self.calls = calls; self.seconds = seconds }
 }
 
 /// Stored calls by the announcement check's verdict.

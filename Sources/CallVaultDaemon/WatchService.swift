@@ -319,6 +319,13 @@ public struct WatchService: Service {
                 latency.recordNanoseconds(Int64(seconds * 1e9))
                 metadata["latency_ms"] = "\(Int((seconds * 1000).rounded()))"
             }
+            if s.secondsOnHold > 0 {
+                // Callers recorded while on hold (SPEC §17): per tenant, calls and seconds, and how many were silenced.
+                Counter(label: "callvault_on_hold_calls_total", dimensions: [("tenant", s.tenant)]).increment()
+                FloatingPointCounter(label: "callvault_on_hold_seconds_total", dimensions: [("tenant", s.tenant)]).increment(by: s.secondsOnHold)
+                if s.redacted { Counter(label: "callvault_on_hold_redacted_total", dimensions: [("tenant", s.tenant)]).increment() }
+                metadata["seconds_on_hold"] = "\(s.secondsOnHold)"
+            }
             logger.info("stored", metadata: metadata)
         }
         for d in report.duplicates {

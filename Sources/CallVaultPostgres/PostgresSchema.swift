@@ -226,6 +226,19 @@ enum PostgresSchema {
         ("v5: segment digests (SQLite v15)", "ALTER TABLE recordings ADD COLUMN segment_sha256 \(text)"),
         ("v6: notes (SQLite v16)", CatalogSchema.notesTable(text: text, bool: "BIGINT")),
         ("v7: announcement review (SQLite v17)", CatalogSchema.announcementReview(text: text)),
+        ("v8: hold music (SQLite v18)", CatalogSchema.holdMusic(text: text) + """
+        ;
+        CREATE FUNCTION callvault_count_deleted_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO deleted_hold_counts (tenant, started_at, queue, calls, hold_ms)
+            VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), 1, OLD.hold_ms)
+            ON CONFLICT (tenant, started_at, queue)
+            DO UPDATE SET calls = deleted_hold_counts.calls + 1, hold_ms = deleted_hold_counts.hold_ms + excluded.hold_ms;
+            RETURN OLD;
+        END $$;
+        CREATE TRIGGER recordings_deleted_hold_counted AFTER DELETE ON recordings
+            FOR EACH ROW WHEN (OLD.hold_ms > 0) EXECUTE FUNCTION callvault_count_deleted_hold();
+        """),
     ]
 
     /// A migration's statements: split at `;` outside quotes and `$$` function bodies (the extended protocol

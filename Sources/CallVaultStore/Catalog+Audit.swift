@@ -185,7 +185,10 @@ extension Catalog {
 
     /// The compliance report for calls started in [from, to) and events in that range; `overdue` and
     /// `active_holds` are as of `now`.
-    public func report(from: Date, to: Date, now: Date, tenants: [String], verifying: Set<String> = []) throws -> [TenantReport] {
+    /// `verifying`: tenants whose queues get the verdicts; `holdChecking`: tenants that look for hold music (any
+    /// tenant with calls checked for it gets its figures too: a policy turned off later does not hide them).
+    public func report(from: Date, to: Date, now: Date, tenants: [String], verifying: Set<String> = [],
+                       holdChecking: Set<String> = []) throws -> [TenantReport] {
         let f = Timestamp.utc(from), t = Timestamp.utc(to)
         return try wrap("report") {
             try db.read { db in
@@ -229,6 +232,14 @@ extension Catalog {
                             let counts = AnnouncementVerdictCounts(heard: $0["heard"], notHeard: $0["not_heard"], review: $0["review"])
                             return ($0["queue"], $0["checked"], Double(counts.heard) / Double($0["checked"] as Int), counts)
                         }
+                    }
+                    if let whole = try Self.onHoldFigures(db, tenant: name, from: f, to: t, byQueue: false)[""],
+                       holdChecking.contains(name) || whole.checked > 0 || whole.calls > 0 {
+                        x.onHold = whole
+                        x.onHoldByQueue = try Self.onHoldFigures(db, tenant: name, from: f, to: t, byQueue: true)
+                            .sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                    } else if holdChecking.contains(name) {
+                        x.onHold = OnHoldFigures()
                     }
                     out[name] = x
                 }

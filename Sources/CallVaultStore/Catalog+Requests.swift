@@ -338,7 +338,8 @@ extension Catalog {
         // The tombstones' keys first: a key that cannot be had (subject.key lost) stops the erasure before any
         // audio is removed.
         var keys: [String: ErasedCallKeys] = [:]
-        for row in rows { keys[row.id] = try effects.tombstone(row.tenant, row.callID, row.sha256) }
+        // The audio key is of the bytes a recorder would deliver again: those received (a redacted call's differ).
+        for row in rows { keys[row.id] = try effects.tombstone(row.tenant, row.callID, row.receivedSHA256 ?? row.sha256) }
         var removed: [(SweptRecording, AudioRemoval)] = []
         for row in rows {
             let r = SweptRecording(id: row.id, tenant: row.tenant, audioPath: row.audioPath, audioPresent: row.audioDeletedAt == nil)

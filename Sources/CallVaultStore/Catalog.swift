@@ -50,6 +50,11 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public var segmentSHA256: String?
     /// Why the announcement check sent the call to review (`partial`, `mismatch`, `borderline`; nil otherwise).
     public var announcementReviewReason: String?
+    /// The hold-music policy the call was checked under (`report`, `redact`; nil: not checked), the time found on
+    /// hold in ms, and — when `redact` silenced it — the SHA-256 of the bytes received (`sha256` is the stored bytes').
+    public var holdPolicy: String?
+    public var holdMs: Int64?
+    public var receivedSHA256: String?
 
     enum CodingKeys: String, CodingKey {
         case id, tenant, sha256, direction, team, caller, callee, queue, site, labels, extra, format, channels, frames, restricted
@@ -62,6 +67,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
         case audioDeletedAt = "audio_deleted_at", ingestedAt = "ingested_at", sidecarSHA256 = "sidecar_sha256"
         case announcementShare = "announcement_share", announcementPromptOffsetMs = "announcement_prompt_offset_ms"
         case segmentSHA256 = "segment_sha256", announcementReviewReason = "announcement_review_reason"
+        case holdPolicy = "hold_policy", holdMs = "hold_ms", receivedSHA256 = "received_sha256"
     }
 
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,
@@ -166,10 +172,11 @@ public final class Catalog: Sendable {
     // MARK: ingest
 
     /// The recording stored under tenant + call_id, if any (the idempotency key), with its audio and sidecar digests.
+    /// The audio digest is that of the bytes received: a redacted call delivered again is a duplicate.
     public func existing(tenant: String, callID: String) throws -> (id: String, sha256: String, sidecarSHA256: String?)? {
         try wrap("look up call") {
             try db.read { db in
-                try SQLRow.fetchOne(db, sql: "SELECT id, sha256, sidecar_sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
+                try SQLRow.fetchOne(db, sql: "SELECT id, coalesce(received_sha256, sha256) AS sha256, sidecar_sha256 FROM recordings WHERE tenant = ? AND call_id = ?",
                                  arguments: [tenant, callID]).map { ($0["id"], $0["sha256"], $0["sidecar_sha256"]) }
             }
         }
@@ -199,8 +206,10 @@ public final class Catalog: Sendable {
         public let message = "catalog: a placement of this batch was undone by repair (this worker's lease lapsed); its inputs are retried"
     }
 
-    /// Stores recordings with their audit events and waveforms and clears their pending placements, in one transaction.
-    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = [], worker: String? = nil) throws {
+    /// Stores recordings with their audit events, waveforms and hold-music segments and clears their pending
+    /// placements, in one transaction.
+    public func commitRecordings(_ rows: [RecordingRow], events: [AuditEvent], waveforms: [WaveformRow] = [],
+                                 holdSegments: [HoldSegmentRow] = [], worker: String? = nil) throws {
         try wrap("store recordings") {
             try db.write { db in
                 // The intents must still be there: a worker whose lease lapsed may have had its placements undone by
@@ -214,6 +223,7 @@ public final class Catalog: Sendable {
                 }
                 try RecordingRow.insertAll(rows, in: db)
                 try Self.insertWaveforms(waveforms, in: db)
+                try Self.insertHoldSegments(holdSegments, in: db)
                 try AuditLog.append(events, in: db)
             }
         }

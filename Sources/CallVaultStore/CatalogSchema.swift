@@ -317,6 +317,18 @@ public enum CatalogSchema {
         m.registerMigration("v17: announcement review") { db in
             try db.execute(sql: CatalogSchema.announcementReview(text: "TEXT"))
         }
+        m.registerMigration("v18: hold music") { db in
+            try db.execute(sql: CatalogSchema.holdMusic(text: "TEXT"))
+            // A deleted call's seconds on hold stay in the report, as its count does (v11).
+            try db.execute(sql: """
+                CREATE TRIGGER recordings_deleted_hold_counted AFTER DELETE ON recordings WHEN OLD.hold_ms > 0
+                BEGIN
+                    INSERT INTO deleted_hold_counts (tenant, started_at, queue, calls, hold_ms)
+                    VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), 1, OLD.hold_ms)
+                    ON CONFLICT (tenant, started_at, queue) DO UPDATE SET calls = calls + 1, hold_ms = hold_ms + excluded.hold_ms;
+                END;
+                """)
+        }
         return m
     }
 
@@ -329,6 +341,34 @@ public enum CatalogSchema {
         ALTER TABLE recordings ADD COLUMN announcement_reviewed_at \(text);
         ALTER TABLE recordings ADD COLUMN announcement_review_note \(text);
         CREATE INDEX recordings_for_review ON recordings (announcement_verified, started_at)
+        """
+    }
+
+    /// The hold-music check's results (SPEC §17) in either engine's words. On the row: the policy it ran under
+    /// (nil: not checked), the seconds found (ms), and — when `redact` silenced them — the SHA-256 of the bytes
+    /// received, `sha256` being that of the bytes stored. Per segment: where, and which track. Segments are call
+    /// metadata (when a caller was on hold), not audio: they stay until the row goes. `deleted_hold_counts` keeps
+    /// the report's seconds of deleted rows, like `deleted_call_counts`.
+    public static func holdMusic(text: String) -> String {
+        """
+        ALTER TABLE recordings ADD COLUMN hold_policy \(text);
+        ALTER TABLE recordings ADD COLUMN hold_ms BIGINT;
+        ALTER TABLE recordings ADD COLUMN received_sha256 \(text);
+        CREATE TABLE hold_segments (
+            recording_id \(text) NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            start_ms BIGINT NOT NULL CHECK (start_ms >= 0),
+            end_ms BIGINT NOT NULL CHECK (end_ms > start_ms),
+            track TEXT NOT NULL,
+            PRIMARY KEY (recording_id, start_ms)
+        );
+        CREATE TABLE deleted_hold_counts (
+            tenant \(text) NOT NULL,
+            started_at \(text) NOT NULL,
+            queue \(text) NOT NULL,
+            calls BIGINT NOT NULL,
+            hold_ms BIGINT NOT NULL,
+            PRIMARY KEY (tenant, started_at, queue)
+        )
         """
     }
 

@@ -149,6 +149,27 @@ public struct Placement: Sendable {
     /// the quarantine's to finish, not copies of an interrupted evaluation.
     public static let quarantineMarkerSuffix = ".quarantine"
 
+    /// Replaces a staged copy with bytes derived from it (a redaction): `write` fills `staging/ID.derived` from
+    /// the copy, which is then staged as the copy to store — hashed and digested like any input — and the
+    /// received copy is dropped. A crash in between leaves only staging files, which repair removes.
+    public func restage(_ staged: StagedAudio, id: String, write: (_ from: Int32, _ to: Int32) throws -> Void) throws -> StagedAudio {
+        let relative = "\(Self.stagingDirectory)/\(id).derived"
+        let path = files.absolute(relative)
+        let out = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard out >= 0 else { throw files.fail("cannot create", path) }
+        defer { close(out); unlink(path) }
+        guard fchmod(out, 0o600) == 0 else { throw files.fail("cannot make private", path) }
+        try write(staged.fd, out)
+        discard(staged)
+        do { return try stage(from: out, id: id, maxBytes: .max) } catch {
+            switch error {
+            case .vault(let e): throw e
+            case .inputUnreadable(let detail): throw VaultError.failure("cannot read \(relative): \(detail)")
+            case .tooLarge: throw VaultError.failure("\(relative): too large")
+            }
+        }
+    }
+
     /// Drops a staged copy that will not be stored (its pair was rejected or is a duplicate).
     public func discard(_ staged: StagedAudio) {
         unlink(files.absolute(staged.path))

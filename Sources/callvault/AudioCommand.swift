@@ -52,7 +52,7 @@ struct AudioCommand: ParsableCommand {
             }
             var hold: ([HoldSegment], Double)?
             if !t.holdMusic.tracks.isEmpty {
-                let tracks = try HoldMusicLibrary.tracks(for: t, root: vault.root)
+                let tracks = try vault.holdMusic.tracks(for: t, root: vault.root)
                 let fd = try opened()
                 defer { close(fd) }
                 let pcm: PCM

@@ -81,12 +81,22 @@ struct ShowCommand: ParsableCommand {
         if global.json {
             printJSON(o)
         } else {
-            for key in o.keys.sorted() where key != "holds" {
+            for key in o.keys.sorted() where key != "holds" && key != "hold_music" {
                 let v = o[key]!
                 printLine("\(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(v is NSNull ? "-" : escapedForTerminal("\(v)"))")
             }
             // Empty for coaches: the use case tells them nothing about holds.
             for h in holds { printLine("hold                   \(h.id) \(h.kind) case \(escapedForTerminal(h.caseRef))") }
+            if let m = r.holdMusic {
+                printLine("hold_music             " + (m.segments.isEmpty ? "none heard (policy \(m.policy))"
+                    : String(format: "%.0f s on hold (policy %@%@)", m.seconds, m.policy, m.redacted ? ": silenced before storing" : "")))
+                for s in m.segments {
+                    printLine(String(format: "  on hold              %.1f s – %.1f s  %@", s.startS, s.endS, escapedForTerminal(s.track)))
+                }
+                if let received = m.receivedSHA256 { printLine("received_sha256        \(received)") }
+            } else {
+                printLine("hold_music             not checked")
+            }
         }
     }
 }
@@ -155,6 +165,13 @@ struct ReportCommand: ParsableCommand {
             }
             for t in tenants where !t.queues.isEmpty {
                 printLine("\(t.tenant) announcement heard, by queue: " + t.queues.map { "\($0.queue.isEmpty ? "(none)" : escapedForTerminal($0.queue)) \(pct($0.verifiedRate)) of \($0.checked)" + ($0.verdicts.review > 0 ? " (\($0.verdicts.review) to review)" : "") }.joined(separator: ", "))
+            }
+            for t in tenants {
+                guard let h = t.onHold else { continue }
+                printLine(String(format: "%@ recorded on hold: %d of %d calls checked, %.0f s", t.tenant, h.calls, h.checked, h.seconds)
+                          + (t.onHoldByQueue.count > 1 ? "; by queue: " + t.onHoldByQueue.filter { $0.figures.calls > 0 }.map {
+                              String(format: "%@ %d calls, %.0f s", $0.queue.isEmpty ? "(none)" : escapedForTerminal($0.queue), $0.figures.calls, $0.figures.seconds)
+                          }.joined(separator: ", ") : ""))
             }
             for t in tenants where !t.rejected.isEmpty {
                 printLine("\(t.tenant) rejected: " + t.rejected.sorted { $0.key < $1.key }.map { "\(escapedForTerminal($0.key)) \($0.value)" }.joined(separator: ", "))

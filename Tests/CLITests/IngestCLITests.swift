@@ -175,8 +175,8 @@ func outcomes(_ json: [String: Any]) -> [String: String] {
         ("[tenants.acme]\nchannels = []\n", "tenants.acme.channels"),
         ("[tenants.acme]\nhold_music = { tracks = [\"moh/missing.wav\"] }\n", "tenants.acme.hold_music.tracks: moh/missing.wav: cannot read"),
         ("[tenants.acme]\nhold_music = { tracks = [], policy = \"mute\" }\n", "tenants.acme.hold_music.policy"),
-        // Ingest does not look for hold music yet: a policy that promises it is refused, not ignored.
-        ("[tenants.acme]\nhold_music = { tracks = [], policy = \"redact\" }\n", "tenants.acme.hold_music.policy: 'redact' is not available yet"),
+        // A policy that promises a check needs something to check with.
+        ("[tenants.acme]\nhold_music = { tracks = [], policy = \"redact\" }\n", "tenants.acme.hold_music.tracks: policy is redact but no track is configured"),
         ("[tenants.acme]\nhold_music = { tracks = [], colour = \"x\" }\n", "tenants.acme.hold_music.colour"),
     ])
     func brokenConfigurationIsRefusedNamingTheKey(config: String, key: String) throws {
