@@ -71,12 +71,14 @@ enum Assets {
         .wave .playhead{position:absolute;top:0;bottom:0;left:0;width:2px;background:#fff;box-shadow:0 0 0 1px rgba(15,27,45,.6);pointer-events:none}
         .wave .mark{position:absolute;top:0;bottom:0;width:0;border-left:2px dashed;pointer-events:none}
         .mark.announcement{border-color:#51cf66}.mark.note{border-color:#fcc419}
+        .wave .band{position:absolute;top:0;bottom:0;pointer-events:none}.band.onhold{background:rgba(255,146,43,.28);border-left:1px solid #ff922b;border-right:1px solid #ff922b}
+        ul.stretches{list-style:none;margin:4px 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 12px}
         .wave .lane-names{position:absolute;inset:0;display:flex;flex-direction:column;pointer-events:none}
         .wave .lane-names span{flex:1;padding:4px 8px;color:#dbe4ee;font-size:12px;text-shadow:0 1px 2px #0f1b2d}
         .lane-controls{display:flex;flex-wrap:wrap;gap:8px 16px;margin-top:8px}.lane{display:inline-flex;align-items:center;gap:6px}
         .lane-label{font-weight:600}.lane.silent .lane-label{color:#8a96a3;text-decoration:line-through}
         button.small{padding:4px 10px;font-size:13px}button[aria-pressed=true]{background:#2f6690;color:#fff;border-color:#2f6690}
-        .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}.swatch.announcement{background:#51cf66}.swatch.note{background:#fcc419}
+        .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}.swatch.announcement{background:#51cf66}.swatch.note{background:#fcc419}.swatch.onhold{background:#ff922b}
         .axis{position:relative;height:16px;font-size:11px;color:var(--muted);margin-top:-6px}.axis span{position:absolute;transform:translateX(-50%);white-space:nowrap}
         .axis span:first-child{transform:none}.axis span:last-child{transform:translateX(-100%)}
         ol.notes{list-style:none;padding:0;margin:0 0 14px}ol.notes li{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline;padding:8px 0;border-bottom:1px solid #eef1f5}
@@ -114,6 +116,10 @@ enum Assets {
             const fmt = t => { const m = Math.floor(t / 60), s = t - 60 * m; return m + ':' + (s < 10 ? '0' : '') + s.toFixed(1); };
             const place = (el, t) => { const d = Number(wave.dataset.duration) || 1; el.style.left = Math.max(0, Math.min(100, 100 * t / d)) + '%'; };
             document.querySelectorAll('.wave .mark, .axis span').forEach(m => place(m, Number(m.dataset.at)));
+            document.querySelectorAll('.wave .band').forEach(b => {
+              const d = Number(wave.dataset.duration) || 1, from = Number(b.dataset.at), to = Number(b.dataset.end);
+              place(b, from); b.style.width = Math.max(0, Math.min(100, 100 * to / d) - Math.max(0, 100 * from / d)) + '%';
+            });
             const head = document.querySelector('#playhead'), clock = document.querySelector('#clock');
             const draw = () => {
               place(head, audio.currentTime);

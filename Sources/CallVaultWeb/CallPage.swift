@@ -129,6 +129,18 @@ enum CallPage {
             return HTML(stringLiteral: parts.map(\.text).joined())
         }()
         let lanes = laneNames(r, vault: vault)
+        let onHold = r.holdMusic?.segments ?? []
+        let holdMusic: HTML = {
+            guard let m = r.holdMusic else { return "<span class=\"muted\">not checked</span>" }
+            guard !onHold.isEmpty else { return HTML("<span class=\"badge ok\">none heard</span> <span class=\"muted small\">policy \(m.policy)</span>") }
+            let stretches = onHold.map { s in
+                HTML("<li><button type=\"button\" class=\"time\" data-seek=\"\(String(format: "%.3f", s.startS))\" title=\"Play from here\">\(clock(Int64(s.startS * 1000)))–\(clock(Int64(s.endS * 1000)))</button> <span class=\"muted small\">\(s.track)</span></li>").text
+            }.joined()
+            return HTML("""
+                <span class="badge warn">\(String(format: "%.0f", m.seconds)) s on hold</span> \(m.redacted ? HTML("<span class=\"muted small\">silenced before storing</span>") : HTML("<span class=\"muted small\">recorded as received</span>"))
+                <ul class="stretches">\(HTML(stringLiteral: stretches))</ul>\(m.receivedSHA256.map { HTML("<span class=\"muted small\">received SHA-256</span> <span class=\"mono small\">\($0)</span>") } ?? "")
+                """)
+        }()
         let player: HTML = audioGone
             ? "<p class=\"notice warn\">The audio of this call was deleted at the end of its retention (\(r.audioDeletedAt ?? "")). Its metadata is kept until \(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone)).</p>"
             : """
@@ -138,13 +150,14 @@ enum CallPage {
               <img id="waveform" class="waveform" src="/calls/\(r.id)/waveform.svg" alt="Waveform of the call, one lane per channel: \(lanes.joined(separator: ", "))" draggable="false">
               \(lanes.count > 1 ? HTML("<div class=\"lane-names\" aria-hidden=\"true\">\(HTML(stringLiteral: lanes.map { HTML("<span>\($0)</span>").text }.joined()))</div>") : "")
               \(r.announcementOffsetMs.map { HTML("<span class=\"mark announcement\" data-at=\"\(String(format: "%.3f", Double($0) / 1000))\" title=\"announcement heard\"></span>") } ?? "")
+              \(HTML(stringLiteral: onHold.map { HTML("<span class=\"band onhold\" data-at=\"\(String(format: "%.3f", $0.startS))\" data-end=\"\(String(format: "%.3f", $0.endS))\" title=\"on hold\"></span>").text }.joined()))
               \(HTML(stringLiteral: notes.map { HTML("<span class=\"mark note\" data-at=\"\(String(format: "%.3f", Double($0.atMs) / 1000))\"></span>").text }.joined()))
               <span class="playhead" id="playhead"></span></div>
               <div class="axis" id="axis">\(HTML(stringLiteral: (0...4).map { k in
                   let t = r.durationS * Double(k) / 4
                   return HTML("<span data-at=\"\(String(format: "%.3f", t))\">\(clock(Int64((t * 1000).rounded())))</span>").text
               }.joined()))</div>
-              <p class="small muted legend"><span><i class="swatch announcement"></i>announcement</span><span><i class="swatch note"></i>notes</span><span id="clock">0:00.0 / \(clock(Int64((r.durationS * 1000).rounded())))</span></p>
+              <p class="small muted legend"><span><i class="swatch announcement"></i>announcement</span><span><i class="swatch note"></i>notes</span>\(onHold.isEmpty ? "" : HTML("<span><i class=\"swatch onhold\"></i>on hold</span>"))<span id="clock">0:00.0 / \(clock(Int64((r.durationS * 1000).rounded())))</span></p>
               <audio id="player" controls preload="none" src="/calls/\(r.id)/audio?view=\(Self.viewToken())"></audio>
               <div class="actions"><button type="button" class="secondary" data-skip="-10" id="back10">−10 s</button>
               <button type="button" class="secondary" data-skip="10" id="fwd10">+10 s</button>
@@ -191,6 +204,7 @@ enum CallPage {
             <dt>Queue</dt><dd>\(r.queue ?? "—")</dd>
             \(r.parties.map { HTML("<dt>Caller</dt><dd>\($0.caller ?? "—")</dd><dt>Callee</dt><dd>\($0.callee ?? "—")</dd>") } ?? "")
             <dt>Announcement</dt><dd id="announcement">\(announcement)</dd>
+            <dt>Hold music</dt><dd id="hold-music">\(holdMusic)</dd>
             <dt>Audio expires</dt><dd id="expires">\(expires) <span class="muted small">(\(Layout.localTimeNamed(r.audioExpiresAt, zone: zone)))</span></dd>
             <dt>Metadata expires</dt><dd>\(Layout.localTimeNamed(r.metadataExpiresAt, zone: zone))</dd>
             <dt>Format</dt><dd>\(r.format), \(r.sampleRate) Hz, \(counted(r.channels, "channel"))</dd>

@@ -125,6 +125,14 @@ enum OfficerRoutes {
             <td>\(t.overdue > 0 ? HTML("<span class=\"badge bad\">\(t.overdue)</span>") : "0")</td><td>\(t.activeHolds)</td></tr>
             """
         }
+        // Callers recorded while on hold (SPEC §17): per tenant that checks, and per queue with any.
+        let onHold: [HTML] = total.compactMap { t in
+            guard let h = t.onHold else { return nil }
+            let byQueue = t.onHoldByQueue.filter { $0.figures.calls > 0 }.map { q in
+                HTML("<tr><td></td><td>\(q.queue.isEmpty ? "(no queue)" : q.queue)</td><td>\(q.figures.checked)</td><td>\(q.figures.calls)</td><td>\(String(format: "%.0f", q.figures.seconds))</td></tr>").text
+            }.joined()
+            return HTML("<tr><td>\(t.tenant)</td><td class=\"muted\">all</td><td>\(h.checked)</td><td>\(h.calls > 0 ? HTML("<span class=\"badge warn\">\(h.calls)</span>") : "0")</td><td>\(String(format: "%.0f", h.seconds))</td></tr>\(HTML(stringLiteral: byQueue))")
+        }
         let rejected = total.flatMap { t in t.rejected.sorted { $0.key < $1.key }.map { HTML("<li>\(t.tenant): \($0.key) × \($0.value)</li>") } }
         return Layout.page(title: "Compliance report", signedIn: signedIn, active: "/report", body: """
             <h1>Compliance report</h1>
@@ -151,6 +159,11 @@ enum OfficerRoutes {
             <section class="card"><h2>Per tenant</h2><table id="report-table"><thead><tr><th>Tenant</th><th>Stored</th><th>Rejected</th><th>Announced</th><th>Heard</th><th>Audio deleted</th><th>Metadata deleted</th><th>Overdue</th><th>Active holds</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             \(rejected.isEmpty ? "" : HTML("<h2 class=\"mt\">Rejections by reason</h2><ul>\(rejected)</ul>"))</section>
+            \(onHold.isEmpty ? "" : HTML("""
+                <section class="card" id="on-hold"><h2>Recorded while on hold</h2>
+                <p class="muted small">Calls where a tenant's registered hold music was heard: the caller was recorded while waiting. Under the redact policy those stretches were silenced before storing.</p>
+                <table><thead><tr><th>Tenant</th><th>Queue</th><th>Checked</th><th>On hold</th><th>Seconds on hold</th></tr></thead><tbody>\(HTML(stringLiteral: onHold.map(\.text).joined()))</tbody></table></section>
+                """))
             """)
     }
 
@@ -164,7 +177,7 @@ enum OfficerRoutes {
         "ingest.erased_refused": "refused an erased call", "ingest.incomplete": "found an incomplete pair", "ingest.left_in_place": "left unreadable inputs",
         "ingest.rejected": "quarantined a pair", "ingest.stored": "stored a call", "list": "listed calls", "note.added": "added a note", "note.deleted": "deleted a note",
         "quarantine.list": "listed the quarantine", "quarantine.retried": "retried a quarantined pair", "quarantine.show": "viewed a quarantine entry",
-        "recording.export_refused": "refused altered audio", "recording.played": "played a call", "report": "read the report",
+        "recording.export_refused": "refused altered audio", "recording.hold_redacted": "silenced the hold music in", "recording.played": "played a call", "report": "read the report",
         "request.closed": "closed a request", "request.erase": "erased a subject's calls", "request.erase_planned": "planned an erasure",
         "request.erased": "erased a call", "request.exported": "exported an access bundle", "request.extended": "extended a request's deadline",
         "request.find": "searched a subject's calls", "request.list": "listed requests", "request.opened": "opened a request",

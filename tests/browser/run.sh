@@ -59,6 +59,26 @@ start = datetime.datetime.fromisoformat("2026-11-20T11:40:00+01:00")
 s.update(call_id="pbx1-1732181999.4799", started_at=start.isoformat(), ended_at=(start + datetime.timedelta(seconds=round(seconds))).isoformat())
 json.dump(s, open(folder + "/call-0009.json", "w"))
 PY
+# telco-be registers its hold music (report: kept as received, the stretches listed and marked); one of its calls
+# holds the caller for 30 s: the agent on the left, the caller and the music on the right.
+mkdir -p "$S/moh" && cp fixtures/moh/acme-loop.wav "$S/moh/"
+sed -i 's|^\[tenants.telco-be\]$|[tenants.telco-be]\nhold_music = { tracks = ["moh/acme-loop.wav"], policy = "report" }|' "$S/callvault.toml"
+T=fixtures/inbox/acme-energy/call-0001.wav
+sox fixtures/moh/acme-loop.wav fixtures/moh/acme-loop.wav fixtures/moh/acme-loop.wav "$W/loop.wav"
+sox "$W/loop.wav" "$W/held.wav" trim 11 30 vol 0.7
+sox "$T" "$W/rev.wav" reverse
+sox -n -r 8000 -c 1 "$W/quiet.wav" trim 0 30
+sox "$W/rev.wav" "$W/quiet.wav" "$W/rev.wav" "$W/left.wav"
+sox "$T" "$W/held.wav" "$T" "$W/right.wav"
+sox -M "$W/left.wav" "$W/right.wav" -b 16 "$W/inbox/telco-be/call-1010.wav"
+"$PY" - "$W/inbox/telco-be" "$(soxi -D "$W/inbox/telco-be/call-1010.wav")" <<'PY'
+import json, sys, datetime
+folder, seconds = sys.argv[1], float(sys.argv[2])
+s = json.load(open(folder + "/call-1001.json"))
+start = datetime.datetime.fromisoformat("2026-11-20T15:10:00+01:00")
+s.update(call_id="sbc7-20261120-0010", caller="+32478555010", started_at=start.isoformat(), ended_at=(start + datetime.timedelta(seconds=round(seconds))).isoformat())
+json.dump(s, open(folder + "/call-1010.json", "w"))
+PY
 sed -i "s/2026-11-20T/$(date -u -d yesterday +%F)T/g" "$W"/inbox/*/*.json
 # A rejected pair too, so the quarantine page has something to show.
 cp fixtures/inbox/acme-energy/bad-duration-mismatch.* "$W/inbox/acme-energy/"

@@ -388,6 +388,21 @@ def officer_part(call_id):
         d.find_element(By.CSS_SELECTOR, "[data-mute='0']").click()
         check(gains() == ["1", "1"], f"both lanes play again ({gains()})")
 
+        # A call with the caller recorded on hold: the stretch is listed, marked on the waveform, and plays from it.
+        held = next(r["recording_id"] for r in rows if r["call_id"] == "sbc7-20261120-0010")
+        visit(d, f"/calls/{held}")
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "hold-music")))
+        check("on hold" in d.find_element(By.ID, "hold-music").text, f"the call page says the caller was on hold ({d.find_element(By.ID, 'hold-music').text})")
+        band = d.execute_script("const b = document.querySelector('.wave .band.onhold'); return b ? [parseFloat(b.style.left), parseFloat(b.style.width)] : null")
+        check(band is not None and 20 < band[0] < 35 and 45 < band[1] < 65, f"the waveform marks the stretch on hold ({band})")
+        d.find_element(By.CSS_SELECTOR, "#hold-music button.time").click()
+        at = d.execute_async_script("""
+            const done = arguments[0]; const a = document.getElementById('player');
+            const t0 = Date.now(); (function wait() { if (a.currentTime > 5 || Date.now() - t0 > 8000) { a.pause(); done(a.currentTime); } else setTimeout(wait, 100); })();
+        """)
+        check(isinstance(at, (int, float)) and 9 < at < 14, f"the stretch plays from its start ({at})")
+        shot(d, "call-on-hold")
+
         # The announcement review: the barge-in waits in the list; its page plays from the matched moment; the
         # officer decides heard with a note and the list is empty again.
         visit(d, "/review")
@@ -484,6 +499,13 @@ def officer_part(call_id):
         check(any(r[0] == "DSR-2026-042" for r in table_rows(d, "requests-table")), "the register lists the request")
         visit(d, "/report")
         check(d.find_elements(By.CSS_SELECTOR, "svg") and d.find_element(By.ID, "report-table"), "the report shows charts and the table")
+        on_hold = d.find_elements(By.CSS_SELECTOR, "#on-hold tbody tr")
+        tenant_row = next((table_rows(d, "on-hold")[i] for i, r in enumerate(on_hold) if r.text.startswith("telco-be")), None)
+        check(tenant_row is not None and tenant_row[3] == "1" and 27 <= int(tenant_row[4]) <= 33,
+              f"the report gives the calls and seconds recorded on hold ({tenant_row})")
+        if on_hold:
+            d.execute_script("document.getElementById('on-hold').scrollIntoView()")
+            d.save_screenshot(os.path.join(SHOTS, "report-on-hold.png"))
         shot(d, "report")
         visit(d, "/audit")
         actions = [r[3] for r in table_rows(d, "audit-table")]
