@@ -160,6 +160,7 @@ public struct Placement: Sendable {
         defer { close(out); unlink(path) }
         guard fchmod(out, 0o600) == 0 else { throw files.fail("cannot make private", path) }
         try write(staged.fd, out)
+        CrashPoint.reached("ingest.after-derive")
         discard(staged)
         do { return try stage(from: out, id: id, maxBytes: .max) } catch {
             switch error {

@@ -167,6 +167,22 @@ import Testing
         #expect((try again.json()["duplicates"] as? [Any])?.count == 1, "\(again.stdout)")
     }
 
+    /// kill -9 between writing the silenced copy and staging it: nothing stored, nothing left in staging, the
+    /// inputs in place; the next run stores the call once, redacted.
+    @Test func aCrashWhileRedactingLosesNothingAndLeavesNothing() throws {
+        let box = try store(policy: "redact")
+        let m = try Material()
+        let sent = try drop(box, "held", [m.talk + m.held + m.talk])
+        let crashed = try box.run(["ingest", "inbox"], env: ["CALLVAULT_CRASH_AT": "ingest.after-derive"])
+        #expect(crashed.killed)
+        #expect(FileManager.default.fileExists(atPath: box.inbox + "/acme-energy/held.wav"))
+        #expect(try box.run(["ingest", "inbox"]).status == 0)
+        #expect((try FileManager.default.contentsOfDirectory(atPath: box.store + "/staging")).isEmpty)
+        let rows = try box.catalog().read { try SQLRow.fetchAll($0, sql: "SELECT received_sha256 FROM recordings WHERE call_id = 'held'") }
+        #expect(rows.count == 1 && rows.first?["received_sha256"] as String? == sent)
+        #expect(!FileManager.default.fileExists(atPath: box.inbox + "/acme-energy/held.wav"))
+    }
+
     static func read(_ path: String, writing data: Data) throws -> [[Float]] {
         try data.write(to: URL(fileURLWithPath: path))
         return try read(path)
