@@ -197,8 +197,7 @@ struct PairCheck: Sendable {
             // A track that cannot be read is the configuration's fault, not the call's: a vault failure.
             let tracks = try vault.holdMusic.tracks(for: tenant, root: vault.root)
             do {
-                let pcm = try PCMReader.read(fd: staged.fd, maxSeconds: facts.durationSeconds + 1, rate: LogMel.rate)
-                held = HoldMusicDetector.find(pcm, tracks: tracks)
+                held = try HoldMusicScan.find(fd: staged.fd, tracks: tracks)
             } catch let e as VaultError {
                 return .reject(Rejection(.audioUnreadable, "decoding for the hold-music check failed: \(e.message)"), tenant: sidecar.tenant, inputs: opened)
             }

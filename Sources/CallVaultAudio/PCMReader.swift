@@ -59,6 +59,50 @@ public enum PCMReader {
         return pcm
     }
 
+    /// Reads the whole file open on `fd` in windows of `window` seconds that overlap by `overlap` seconds, each
+    /// resampled to `rate` and handed to `body` with its start in seconds: memory holds one window, however long
+    /// the call (the hold-music check reads a whole call this way).
+    public static func windows(fd: Int32, window: Double, overlap: Double, rate: Int, _ body: (PCM, Double) throws -> Void) throws {
+        precondition(window > overlap && overlap >= 0)
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot seek audio") }
+        var info = SF_INFO()
+        guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
+            throw VaultError(.usage, "libsndfile: \(String(cString: sf_strerror(nil)))")
+        }
+        defer { sf_close(sf) }
+        let channels = Int(info.channels)
+        guard channels > 0, info.samplerate > 0 else { throw VaultError(.usage, "libsndfile: no channels or sample rate") }
+        guard AudioProbe.sampleRates.contains(Int(info.samplerate)) else {
+            throw VaultError(.usage, "sample rate \(info.samplerate) Hz is outside \(AudioProbe.sampleRates.lowerBound)-\(AudioProbe.sampleRates.upperBound) Hz")
+        }
+        let native = Int(info.samplerate)
+        let size = Int(window * Double(native)), keep = Int(overlap * Double(native))
+        var out = [[Float]](repeating: [], count: channels)
+        var start = 0          // the first frame of `out`
+        var fresh = 0          // frames in `out` no window has covered yet
+        let chunk = 4096
+        var buffer = [Float](repeating: 0, count: chunk * channels)
+        func emit() throws {
+            var pcm = PCM(channels: out, sampleRate: native)
+            if native != rate { pcm = try resample(pcm, to: rate) }
+            try body(pcm, Double(start) / Double(native))
+            fresh = 0
+        }
+        while true {
+            let n = Int(buffer.withUnsafeMutableBufferPointer { sf_readf_float(sf, $0.baseAddress, sf_count_t(chunk)) })
+            if n <= 0 { break }
+            for i in 0..<n { for c in 0..<channels { out[c].append(buffer[i * channels + c]) } }
+            fresh += n
+            if out[0].count >= size {
+                try emit()
+                let drop = out[0].count - keep
+                for c in 0..<channels { out[c].removeFirst(drop) }
+                start += drop
+            }
+        }
+        if fresh > 0 || start == 0 { try emit() }
+    }
+
     /// Reads a whole file by path (prompts).
     public static func read(path: String, maxSeconds: Double = 120, rate: Int) throws -> PCM {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -25,9 +25,6 @@ struct AudioCommand: ParsableCommand {
         @Argument(help: "An audio file (any format libsndfile reads).") var audio: String
         @Option(help: "The tenant whose prompts and hold-music tracks apply.") var tenant: String
 
-        /// The longest call read for the hold check (decoded whole, 8 kHz).
-        static let maxSeconds = 4 * 3600.0
-
         func run() throws {
             let vault = try global.openVault()
             try vault.require([.admin, .compliance], to: "audio check")
@@ -55,12 +52,10 @@ struct AudioCommand: ParsableCommand {
                 let tracks = try vault.holdMusic.tracks(for: t, root: vault.root)
                 let fd = try opened()
                 defer { close(fd) }
-                let pcm: PCM
-                do { pcm = try PCMReader.read(fd: fd, maxSeconds: Self.maxSeconds, rate: LogMel.rate) } catch let e as VaultError {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                do { hold = (try HoldMusicScan.find(fd: fd, tracks: tracks), Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) } catch let e as VaultError {
                     throw VaultError(.usage, "\(audio): \(e.message)")
                 }
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                hold = (HoldMusicDetector.find(pcm, tracks: tracks), Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             }
             if global.json {
                 var out: [String: Any] = ["announcement": NSNull(), "on_hold": NSNull(), "on_hold_analysis_ms": NSNull()]

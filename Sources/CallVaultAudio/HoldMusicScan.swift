@@ -1,0 +1,34 @@
+// The hold-music check over a whole call of any length: the detector runs on windows of the call that overlap
+// (memory holds one window), and a segment that crosses a window's edge is found in both and joined.
+import Foundation
+
+public enum HoldMusicScan {
+    /// Ten minutes: a hold longer than a window is found in each and joined; the overlap is longer than the
+    /// detector needs to start a segment (a few seconds of matches).
+    public static let window = 600.0
+    public static let overlap = 60.0
+
+    /// Every segment where one of `tracks` plays in the audio open on `fd`, in time order.
+    public static func find(fd: Int32, tracks: [HoldTrackFingerprint], window: Double = window, overlap: Double = overlap) throws -> [HoldSegment] {
+        var found: [HoldSegment] = []
+        try PCMReader.windows(fd: fd, window: window, overlap: overlap, rate: LogMel.rate) { pcm, at in
+            for s in HoldMusicDetector.find(pcm, tracks: tracks) {
+                found.append(HoldSegment(startS: s.startS + at, endS: s.endS + at, track: s.track))
+            }
+        }
+        return join(found)
+    }
+
+    /// Segments of one track that overlap or nearly touch (the same stretch seen from two windows) become one.
+    static func join(_ segments: [HoldSegment]) -> [HoldSegment] {
+        var out: [HoldSegment] = []
+        for s in segments.sorted(by: { $0.startS < $1.startS }) {
+            if let i = out.lastIndex(where: { $0.track == s.track }), s.startS <= out[i].endS + 2 {
+                out[i].endS = max(out[i].endS, s.endS)
+            } else {
+                out.append(s)
+            }
+        }
+        return out.map { HoldSegment(startS: ($0.startS * 10).rounded() / 10, endS: ($0.endS * 10).rounded() / 10, track: $0.track) }
+    }
+}
