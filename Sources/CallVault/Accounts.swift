@@ -28,7 +28,7 @@ public struct Accounts: Sendable {
     /// takes as long for an unknown name as for a known one.
     static let dummyHash = "$2b$12$09eTDhCJrFHnZgYNEVds7eqpBr4jsjlb3.bEv3p0Ytt4.HL.BCLwW"
 
-    static let administrators: Set<Role> = [.admin]
+    static let administrators = Role.administrators
 
     /// Checks that the acting user may manage `user`'s account (an admin; refusal audited) and that `user` is
     /// configured in callvault.toml. `setPassword` does this itself; the CLI calls it first so that it does not

@@ -29,7 +29,7 @@ public struct AnnouncementReview: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    static let officers: Set<Role> = [.compliance, .admin]
+    static let officers = Role.officers
 
     /// The catalog's word for a verdict (`announcement_verified`).
     public static func catalogValue(_ outcome: AnnouncementOutcome) -> String {

@@ -41,7 +41,7 @@ public struct CatalogMigration: Sendable {
 
     /// Copies and checks. `progress` is told (rows copied, rows in all) as the copy goes.
     public func run(progress: (_ done: Int, _ total: Int) -> Void) throws -> Outcome {
-        try vault.require([.admin], to: "migrate the catalog")
+        try vault.require(Role.administrators, to: "migrate the catalog")
         guard !vault.isShared else {
             throw VaultError(.usage, "this store's catalog is already on PostgreSQL (\(vault.catalog.db.location)): nothing to migrate")
         }

@@ -42,7 +42,7 @@ public struct Fixity: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    static let officers: Set<Role> = [.compliance, .admin]
+    static let officers = Role.officers
     /// Catalog rows per read transaction: a page is read in well under a millisecond, so a run never holds
     /// a snapshot while it reads files, and ingest and the sweeper commit between pages.
     static let pageSize = 256

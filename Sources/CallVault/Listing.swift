@@ -55,8 +55,8 @@ public struct Listing: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    static let readers: Set<Role> = [.coach, .compliance, .admin]
-    static let officers: Set<Role> = [.compliance, .admin]
+    static let readers = Role.readers
+    static let officers = Role.officers
 
     /// Whether the acting user is a coach: scoped, and told nothing about holds.
     var isCoach: Bool { vault.principal.user?.role == .coach }
@@ -220,14 +220,14 @@ public struct Listing: Sendable {
     }
 
     public func quarantine(limit: Int) throws -> [QuarantineEntry] {
-        try vault.require([.admin], to: "quarantine list")
+        try vault.require(Role.administrators, to: "quarantine list")
         let rows = try vault.catalog.rejections(limit: limit)
         try vault.catalog.appendAudit([vault.event("quarantine.list", target: nil, details: ["results": String(rows.count)])])
         return rows.map(QuarantineEntry.init)
     }
 
     public func quarantineEntry(id: String) throws -> (QuarantineEntry, deletedAt: String?, files: [String]) {
-        try vault.require([.admin], to: "quarantine show")
+        try vault.require(Role.administrators, to: "quarantine show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "quarantine show", what: "quarantine entry") }
         guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.notFound, "quarantine \(id): no such entry") }
         try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])

@@ -71,7 +71,7 @@ public struct Notes: Sendable {
     /// Deletes a note: its author, or an admin. Audited. Returns the note's recording.
     @discardableResult
     public func delete(noteID: String) throws -> String {
-        try vault.require([.coach, .compliance, .admin], to: "note delete")
+        try vault.require(Role.readers, to: "note delete")
         guard RecordingID.isWellFormed(noteID) else { throw vault.refuseInvalidID(action: "note delete", what: "note") }
         guard let note = try vault.catalog.note(id: noteID), note.author == vault.actor || note.shared || vault.principal.user?.role == .admin else {
             throw VaultError(.notFound, "note \(noteID): no such note")

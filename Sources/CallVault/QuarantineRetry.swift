@@ -25,7 +25,7 @@ public struct QuarantineRetry: Sendable {
 
     /// Retries the given entries (admins). Runs under the ingest lock, after repair, like any ingest.
     public func retry(ids: [String]) throws -> [(id: String, outcome: Outcome)] {
-        try vault.require([.admin], to: "quarantine retry")
+        try vault.require(Role.administrators, to: "quarantine retry")
         for id in ids where !RecordingID.isWellFormed(id) {
             throw VaultError(.usage, "quarantine retry: not a quarantine id (give the ID shown by `quarantine list`)")
         }
@@ -50,7 +50,7 @@ public struct QuarantineRetry: Sendable {
 
     /// Retries every entry still in quarantine with this reason code.
     public func retry(reason: ReasonCode) throws -> [(id: String, outcome: Outcome)] {
-        try vault.require([.admin], to: "quarantine retry")
+        try vault.require(Role.administrators, to: "quarantine retry")
         return try retry(ids: vault.catalog.openRejections(reason: reason.rawValue))
     }
 

@@ -52,13 +52,13 @@ public struct Requests: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    static let officers: Set<Role> = [.compliance, .admin]
+    static let officers = Role.officers
     /// How long before its deadline a request counts as due soon.
     public static let dueSoonDays = 7
 
     /// The zone a request's dates are counted in: its tenant's, else the store's default.
     func zone(tenant: String?) -> TimeZone {
-        tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+        vault.configuration.zone(forTenant: tenant)
     }
 
     /// Reads subjects' numbers as E.164 (`Vault.phoneNumbers`).

@@ -150,7 +150,7 @@ public struct RequestExport: Sendable {
         return RequestBundle(folder: folder, calls: calls.count, audioFiles: audioNames.count, files: files)
     }
 
-    func zone(_ tenant: String) -> TimeZone { vault.configuration.tenants[tenant]?.timeZone ?? vault.configuration.timeZone }
+    func zone(_ tenant: String) -> TimeZone { vault.configuration.zone(forTenant: tenant) }
 
     /// `2026-11-20 10:14:03 +01:00` on the tenant's wall clock: for people, not for scripts.
     func local(_ utc: String?, _ tenant: String) -> String? {

@@ -180,7 +180,7 @@ public struct Holds: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    static let officers: Set<Role> = [.compliance, .admin]
+    static let officers = Role.officers
 
     public func place(kind: String, caseRef: String, note: String?, reviewAt: Date?, selection: HoldSelection)
         throws -> (holdID: String, recordings: Int, metadataOnly: Int) {

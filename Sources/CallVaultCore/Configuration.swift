@@ -5,6 +5,15 @@ import TOMLKit
 /// Roles of SPEC §1/§8.
 public enum Role: String, Sendable, CaseIterable {
     case coach, compliance, admin
+
+    /// Who may read calls: every role (coaches within their scope).
+    public static let readers: Set<Role> = [.coach, .compliance, .admin]
+    /// Who holds, reports, audits, exports evidence and answers data-subject requests (SPEC §8).
+    public static let officers: Set<Role> = [.compliance, .admin]
+    /// Who manages users and accounts.
+    public static let administrators: Set<Role> = [.admin]
+
+    public var isOfficer: Bool { Self.officers.contains(self) }
 }
 
 /// A configured user: a role and, for coaches, a scope.
@@ -132,6 +141,16 @@ public struct CatalogSettings: Sendable, Equatable {
 }
 
 public struct Configuration: Sendable {
+    /// The zone a tenant's times are shown and its bare dates read in: the tenant's own; for no tenant (or an
+    /// unknown one), the zone every configured tenant shares when they share one, else the default `time_zone`.
+    /// The one rule for every front end.
+    public func zone(forTenant tenant: String?) -> TimeZone {
+        if let tenant, let zone = tenants[tenant]?.timeZone { return zone }
+        let zones = Set(tenants.values.map(\.timeZone.identifier))
+        if zones.count == 1, let id = zones.first, let zone = TimeZone(identifier: id) { return zone }
+        return timeZone
+    }
+
     public var timeZone: TimeZone
     public var defaultRetention: RetentionPolicy
     public var quarantineRetention: ISODuration

@@ -24,8 +24,7 @@ enum CallPage {
     }
 
     static func isOfficer(_ signedIn: SignedIn) -> Bool {
-        let role = signedIn.principal.user?.role
-        return role == .compliance || role == .admin
+        signedIn.principal.user?.role.isOfficer ?? false
     }
 
     /// `erasuresPending`: the requests whose erasure of the call waits (officers only).
@@ -115,7 +114,7 @@ enum CallPage {
     static func render(rec r: RecordingView, holds: [HoldView], erasuresPending: [String] = [], notes: [NoteView] = [], typedNote: TypedNote? = nil,
                        typedReview: TypedReview? = nil, signedIn: SignedIn, vault: Vault) -> HTML {
         let now = vault.clock.now()
-        let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
+        let zone = vault.configuration.zone(forTenant: r.tenant)
         let isOfficer = Self.isOfficer(signedIn)
         let mayDownload = isOfficer || vault.configuration.web.coachDownload
         let audioGone = r.audioDeletedAt != nil

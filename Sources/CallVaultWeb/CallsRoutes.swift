@@ -29,8 +29,8 @@ enum CallsRoutes {
             let (first, firstNext) = request.method == .head ? ([], nil) : try await blocking { try Listing(vault: vault).list(firstPage) }
             // The whole filtered set, streamed page after page (each page one audited `list`): memory stays that
             // of one page whatever the set, and nothing is cut.
-            let tenants = vault.configuration.tenants, fallback = vault.configuration.timeZone
-            let zone: @Sendable (RecordingView) -> TimeZone = { tenants[$0.tenant]?.timeZone ?? fallback }
+            let configuration = vault.configuration
+            let zone: @Sendable (RecordingView) -> TimeZone = { configuration.zone(forTenant: $0.tenant) }
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: listCSVHeader + listCSVRows(first, zone: zone)))
                 var next = firstNext
@@ -129,7 +129,7 @@ enum CallsRoutes {
             guard ["inbound", "outbound", "internal"].contains(d) else { throw VaultError(.usage, "direction: inbound, outbound or internal") }
             f.direction = d
         }
-        let zone = f.tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+        let zone = vault.configuration.zone(forTenant: f.tenant)
         f.from = try request.query("from").map { try instant($0, name: "from", zone: zone) }
         // A date given as `to` means the end of that day: the form's "to" is inclusive, as people read it.
         f.to = try request.query("to").map { text in
@@ -179,7 +179,7 @@ enum CallsRoutes {
             HTML("<option value=\"\(d)\"\(d == q("direction") ? HTML(" selected") : "")>\(d.isEmpty ? "any" : d)</option>")
         }
         let rows: [HTML] = page.map { r in
-            let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
+            let zone = vault.configuration.zone(forTenant: r.tenant)
             let expires = Layout.expiresIn(r.audioExpiresAt, deleted: r.audioDeletedAt, now: now)
             let soon = Timestamp.parse(r.audioExpiresAt).map { $0.timeIntervalSince(now) < 3 * 86_400 } ?? false
             return """

@@ -123,7 +123,7 @@ enum HoldsRoutes {
         func given(_ k: String) -> String? { v[k].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
         s.tenant = given("tenant"); s.caller = given("caller"); s.agent = given("agent"); s.queue = given("queue")
         if let t = s.tenant, vault.configuration.tenants[t] == nil { throw VaultError(.usage, "There is no tenant \(t).") }
-        let zone = s.tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+        let zone = vault.configuration.zone(forTenant: s.tenant)
         s.from = try given("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
         s.to = try given("to").map { text in
             let d = try CallsRoutes.instant(text, name: "to", zone: zone)
@@ -135,7 +135,7 @@ enum HoldsRoutes {
     /// The calls of a selection or a hold: when (on the tenant's clock), whose, which queue.
     static func callsTable(_ calls: [HoldCandidate], id: String, vault: Vault) -> HTML {
         let rows: [HTML] = calls.map { c in
-            let zone = vault.configuration.tenants[c.tenant]?.timeZone ?? vault.configuration.timeZone
+            let zone = vault.configuration.zone(forTenant: c.tenant)
             return """
                 <tr><td><a href="/calls/\(c.recordingID)">\(localTime(c.startedAt, zone))</a></td><td>\(c.tenant)</td><td>\(c.agentID)</td><td>\(c.queue ?? "—")</td>
                 <td>\(c.audioDeleted ? HTML("<span class=\"badge neutral\">metadata only</span>") : "")</td><td class="mono small">\(c.recordingID)</td></tr>

@@ -7,13 +7,13 @@ import Hummingbird
 enum Layout {
     /// The sections of the bar, with the roles that may open them (the routes check again; this only hides links).
     static let sections: [(path: String, label: String, roles: Set<Role>)] = [
-        ("/calls", "Calls", [.coach, .compliance, .admin]),
-        ("/holds", "Holds", [.compliance, .admin]),
-        ("/requests", "Requests", [.compliance, .admin]),
-        ("/review", "Review", [.compliance, .admin]),
-        ("/report", "Report", [.compliance, .admin]),
-        ("/audit", "Audit", [.compliance, .admin]),
-        ("/quarantine", "Quarantine", [.admin]),
+        ("/calls", "Calls", Role.readers),
+        ("/holds", "Holds", Role.officers),
+        ("/requests", "Requests", Role.officers),
+        ("/review", "Review", Role.officers),
+        ("/report", "Report", Role.officers),
+        ("/audit", "Audit", Role.officers),
+        ("/quarantine", "Quarantine", Role.administrators),
     ]
 
     static func page(title: String, signedIn: SignedIn?, active: String, body: HTML) -> HTML {

@@ -139,7 +139,7 @@ enum RequestsRoutes {
 
     /// Deadlines are calendar days on the tenant's wall clock.
     static func zone(_ tenant: String?, _ vault: Vault) -> TimeZone {
-        tenant.flatMap { vault.configuration.tenants[$0]?.timeZone } ?? vault.configuration.timeZone
+        vault.configuration.zone(forTenant: tenant)
     }
 
     static func deadline(_ s: RequestSummary) -> HTML {

@@ -53,7 +53,7 @@ enum ReviewRoutes {
 
     static func listPage(_ items: [ReviewItem], notice: String?, signedIn: SignedIn, vault: Vault) -> HTML {
         let rows: [HTML] = items.map { i in
-            let zone = vault.configuration.tenants[i.tenant]?.timeZone ?? vault.configuration.timeZone
+            let zone = vault.configuration.zone(forTenant: i.tenant)
             let at = Double(i.offsetMs ?? 0) / 1000
             return """
                 <tr><td><a href="/calls/\(i.id)#review">\(localTime(i.startedAt, zone))</a></td><td>\(i.tenant)</td><td>\(i.queue ?? "—")</td>

@@ -20,7 +20,7 @@ struct AnnouncementCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            try vault.require([.admin, .compliance], to: "announcement check")
+            try vault.require(Role.officers, to: "announcement check")
             guard let t = vault.configuration.tenants[tenant] else { throw VaultError(.usage, "--tenant \(tenant): not configured") }
             guard !vault.prompts.prompts(for: tenant).isEmpty else {
                 throw VaultError(.usage, "--tenant \(tenant): no announcement prompts configured (tenants.\(tenant).announcement.prompts)")

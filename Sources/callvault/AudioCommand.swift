@@ -27,7 +27,7 @@ struct AudioCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            try vault.require([.admin, .compliance], to: "audio check")
+            try vault.require(Role.officers, to: "audio check")
             guard let t = vault.configuration.tenants[tenant] else { throw VaultError(.usage, "--tenant \(tenant): not configured") }
             let prompts = !vault.prompts.prompts(for: tenant).isEmpty
             guard prompts || !t.holdMusic.tracks.isEmpty else {

@@ -59,13 +59,9 @@ func printText(_ s: String) {
     FileHandle.standardOutput.write(Data((escapedForTerminal(s, keepNewlines: true) + "\n").utf8))
 }
 
-/// The zone a bare date (`2026-11-21`) is read in: the tenant's when one is named (or when every configured
-/// tenant shares one zone), else the configured default `time_zone` — the zone the tables show.
+/// The zone a bare date (`2026-11-21`) is read in (`Configuration.zone(forTenant:)`).
 func dateZone(_ configuration: Configuration, tenant: String? = nil) -> TimeZone {
-    if let t = tenant, let zone = configuration.tenants[t]?.timeZone { return zone }
-    let zones = Set(configuration.tenants.values.map(\.timeZone.identifier))
-    if zones.count == 1, let id = zones.first, let zone = TimeZone(identifier: id) { return zone }
-    return configuration.timeZone
+    configuration.zone(forTenant: tenant)
 }
 
 /// Reads an instant given on the command line: RFC 3339, or a date `YYYY-MM-DD` meaning its midnight in `zone`.

@@ -1,6 +1,7 @@
 // `callvault ingest PATH…`: one-shot ingest, reported per input (SPEC §3, §11).
 import ArgumentParser
 import CallVault
+import CallVaultCore
 import Foundation
 
 struct IngestCommand: ParsableCommand {
@@ -18,7 +19,7 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
-        try vault.require([.admin], to: "ingest")
+        try vault.require(Role.administrators, to: "ingest")
         // A large backlog takes minutes: show pairs, bytes, rate and time left on a terminal (never in --json).
         let meter = ProgressMeter(label: "ingest", enabled: !global.json)
         var done = (pairs: 0, bytes: Int64(0))

@@ -58,7 +58,7 @@ struct ListCommand: ParsableCommand {
         case .table:
             let now = vault.clock.now()
             let rows = page.map { r -> [String] in
-                let zone = vault.configuration.tenants[r.tenant]?.timeZone ?? vault.configuration.timeZone
+                let zone = vault.configuration.zone(forTenant: r.tenant)
                 let expires = r.audioDeletedAt != nil ? "deleted" :
                     (Timestamp.parse(r.audioExpiresAt).map { $0 > now ? humanDuration($0.timeIntervalSince(now)) : "expired" } ?? "?")
                 return [localTime(r.startedAt, zone), r.agentID, r.team ?? "", humanDuration(r.durationS), expires, r.onHold == true ? "held" : ""]

@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let vault = try global.openVault()
-        try vault.require([.admin], to: "serve")
+        try vault.require(Role.administrators, to: "serve")
         let address = listen ?? vault.configuration.web.listen
         guard let (host, port) = WebSettings.splitListen(address) else {
             throw VaultError(.usage, "--listen \(address): give HOST:PORT, e.g. 127.0.0.1:8080")

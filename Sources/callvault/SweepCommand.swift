@@ -17,7 +17,7 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
-        try vault.require([.admin, .compliance], to: "sweep")
+        try vault.require(Role.officers, to: "sweep")
         var instant = vault.clock.now()
         var dry = dryRun
         var simulated = false

@@ -25,7 +25,7 @@ struct WatchCommand: AsyncParsableCommand {
         // `watching` on it reloads. One lost here is harmless: the configuration is read just below.
         signal(SIGHUP, SIG_IGN)
         let vault = try global.openVault()
-        try vault.require([.admin], to: "watch")
+        try vault.require(Role.administrators, to: "watch")
         let paths = inboxes.isEmpty ? vault.configuration.inboxPaths : inboxes
         guard !paths.isEmpty else {
             throw VaultError(.usage, "no inbox: give folders or set inbox.paths in \(Configuration.fileName)")
