@@ -9,7 +9,8 @@ import Glibc
 
 /// Filters of `callvault list`, as given.
 public struct ListFilters: Sendable {
-    public var tenant, team, agent, queue, direction: String?
+    public var tenant, team, agent, queue: String?
+    public var direction: Direction?
     public var from, to: Date?
     public var minDuration, maxDuration: Double?
     public var expiringWithin: ISODuration?
@@ -38,7 +39,7 @@ public struct ListFilters: Sendable {
         if let team { d["team"] = recorded(team) }
         if let queue { d["queue"] = recorded(queue) }
         if let agent { d["agent"] = recorded(agent) }
-        if let direction { d["direction"] = direction }
+        if let direction { d["direction"] = direction.rawValue }
         if let from { d["from"] = Timestamp.utc(from) }
         if let to { d["to"] = Timestamp.utc(to) }
         if let minDuration { d["min_duration"] = String(minDuration) }
@@ -92,7 +93,7 @@ public struct Listing: Sendable {
         try f.validate()
         let now = vault.clock.now()
         var q = baseQuery()
-        q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.queue = f.queue; q.direction = f.direction
+        q.tenant = f.tenant; q.team = f.team; q.agent = f.agent; q.queue = f.queue; q.direction = f.direction?.rawValue
         q.from = f.from; q.to = f.to; q.minDuration = f.minDuration; q.maxDuration = f.maxDuration
         q.expiringBefore = f.expiringWithin.map { $0.added(to: now, in: vault.configuration.timeZone) }
         q.limit = max(1, min(f.limit, 1000))

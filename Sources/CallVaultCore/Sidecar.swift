@@ -1,14 +1,20 @@
 // The sidecar schema callvault.call/1 (SPEC §2) and its validation, in the order of SPEC §3.
 import Foundation
 
+/// Which way a call went (SPEC §2): the one vocabulary of the sidecar, the catalog and both front ends' filters.
+public enum Direction: String, Sendable, Codable, CaseIterable {
+    case inbound, outbound, `internal`
+
+    /// The values in words, for help texts and refusals.
+    public static let choices = "inbound, outbound or internal"
+}
+
 /// A validated sidecar. Phone numbers live here and in the catalog only, never in logs or errors.
 public struct Sidecar: Sendable, Equatable {
     public static let schemaID = "callvault.call/1"
     public static let maxBytes = 64 * 1024
 
-    public enum Direction: String, Sendable, Codable, CaseIterable {
-        case inbound, outbound, `internal`
-    }
+    public typealias Direction = CallVaultCore.Direction
 
     public var callID: String
     public var tenant: String

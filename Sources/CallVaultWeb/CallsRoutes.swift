@@ -126,8 +126,8 @@ enum CallsRoutes {
         f.tenant = request.query("tenant"); f.team = request.query("team"); f.agent = request.query("agent")
         f.queue = request.query("queue")
         if let d = request.query("direction") {
-            guard ["inbound", "outbound", "internal"].contains(d) else { throw VaultError(.usage, "direction: inbound, outbound or internal") }
-            f.direction = d
+            guard let direction = Direction(rawValue: d) else { throw VaultError(.usage, "direction: \(Direction.choices)") }
+            f.direction = direction
         }
         let zone = vault.configuration.zone(forTenant: f.tenant)
         f.from = try request.query("from").map { try instant($0, name: "from", zone: zone) }
@@ -175,7 +175,7 @@ enum CallsRoutes {
         let tenantOptions: [HTML] = [HTML("<option value=\"\">all</option>")] + tenants.map { t in
             t == q("tenant") ? HTML("<option selected>\(t)</option>") : HTML("<option>\(t)</option>")
         }
-        let directionOptions: [HTML] = ["", "inbound", "outbound", "internal"].map { d in
+        let directionOptions: [HTML] = ([""] + Direction.allCases.map(\.rawValue)).map { d in
             HTML("<option value=\"\(d)\"\(d == q("direction") ? HTML(" selected") : "")>\(d.isEmpty ? "any" : d)</option>")
         }
         let rows: [HTML] = page.map { r in

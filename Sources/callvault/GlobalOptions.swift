@@ -70,3 +70,6 @@ func parseInstant(_ text: String, option: String, zone: TimeZone) throws -> Date
     throw ValidationError("\(option) \(text): give RFC 3339 (2026-11-21T10:00:00+01:00) or a date (2026-11-21, midnight in the tenant's time zone)")
 }
 
+
+// The domain's vocabularies parse as arguments (an unknown value is refused listing the choices).
+extension Direction: ExpressibleByArgument {}

@@ -21,7 +21,7 @@ struct ListCommand: ParsableCommand {
     @Option(help: "The call's queue, as in its sidecar.") var queue: String?
     @Option(help: "Started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
     @Option(help: "Started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
-    @Option(help: "inbound, outbound or internal.") var direction: String?
+    @Option(help: "\(Direction.choices).") var direction: Direction?
     @Option(name: .customLong("min-duration"), help: "Seconds or ISO 8601 (PT1M).") var minDuration: String?
     @Option(name: .customLong("max-duration"), help: "Seconds or ISO 8601 (PT10M).") var maxDuration: String?
     @Option(name: .customLong("expiring-within"), help: "Audio expiring within this ISO 8601 duration (P3D).") var expiringWithin: String?
@@ -30,7 +30,6 @@ struct ListCommand: ParsableCommand {
     @Option(help: "table, json or csv (--json is json).") var format: Format = .table
 
     func validate() throws {
-        if let d = direction, !["inbound", "outbound", "internal"].contains(d) { throw ValidationError("--direction: inbound, outbound or internal") }
         if !(1...1000).contains(limit) { throw ValidationError("--limit: 1 to 1000") }
         if let e = expiringWithin, ISODuration(e) == nil { throw ValidationError("--expiring-within \(e): an ISO 8601 duration such as P3D") }
     }
