@@ -26,7 +26,11 @@ public struct CatalogMigration: Sendable {
     /// Tables in an order that satisfies their references. Worker leases and claims are not copied: they
     /// belong to processes that run on the old catalog and stop before the move.
     static let tables = ["store_meta", "recordings", "pending_placements", "rejections", "holds", "hold_items", "accounts",
-                         "waveforms", "notes", "requests", "request_subjects", "request_items", "erased_calls", "deleted_call_counts", "audit_events"]
+                         "waveforms", "hold_segments", "notes", "requests", "request_subjects", "request_items", "erased_calls", "deleted_call_counts",
+                         "deleted_hold_counts", "audit_events"]
+
+    /// The store's tables that are deliberately not copied (process state, the engines' own bookkeeping).
+    static let notCopied: Set<String> = ["ingest_workers", "ingest_claims", "grdb_migrations", "sqlite_sequence"]
 
     /// PostgreSQL takes at most 65,535 parameters a statement: rows per INSERT so that each stays well below.
     static let parametersPerStatement = 30_000
@@ -54,6 +58,13 @@ public struct CatalogMigration: Sendable {
                 throw VaultError(.usage, "a sweep is running on this store: migrate once it has finished")
             }
             defer { sweeper.release() }
+            // A table this list does not know (a newer version's) would be left behind in silence: refuse instead.
+            let present = Set(try source.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            })
+            if let unknown = present.subtracting(Self.tables).subtracting(Self.notCopied).sorted().first {
+                throw VaultError.failure("catalog migrate: the table \(unknown) is not known to the migration: nothing was copied")
+            }
             let counts = try source.read { db in
                 try Dictionary(uniqueKeysWithValues: Self.tables.map { ($0, try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)") ?? 0) })
             }

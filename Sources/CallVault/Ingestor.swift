@@ -291,7 +291,8 @@ public struct Ingestor: Sendable {
                 }
                 switch verdict {
                 case .store(let p):
-                    inBatch[p.row.tenant + "/" + p.row.callID] = (p.row.sha256, p.row.sidecarSHA256, p.row.id)
+                    // The digest of the bytes received: a second delivery in this batch is compared with what it delivers.
+                    inBatch[p.row.tenant + "/" + p.row.callID] = (p.row.receivedSHA256 ?? p.row.sha256, p.row.sidecarSHA256, p.row.id)
                     toStore.append(p)
                     CrashPoint.reached("ingest.after-stage")
                 case .duplicate(let id, let inputs):

@@ -120,9 +120,14 @@ public struct Listing: Sendable {
     /// neither the holds nor whether there is one.
     public func show(id: String, action: String = "show") throws -> (RecordingView, [HoldView]) {
         let (row, holds) = try visibleRecording(id: id, action: action)
-        var view = RecordingView(row, onHold: !holds.isEmpty, officer: !isCoach)
+        return (try view(row, onHold: !holds.isEmpty), holds.map(HoldView.init))
+    }
+
+    /// The acting user's view of a row, with its hold-music segments (show and export alike).
+    func view(_ row: RecordingRow, onHold: Bool) throws -> RecordingView {
+        var view = RecordingView(row, onHold: onHold, officer: !isCoach)
         if row.holdPolicy != nil { view.holdMusic?.segments = try vault.catalog.holdSegments(recordingID: row.id).map(\.segment) }
-        return (view, holds.map(HoldView.init))
+        return view
     }
 
     /// The catalog row behind `show`, for the library's own use (playback, export, fixity); same checks and audit.
@@ -152,7 +157,7 @@ public struct Listing: Sendable {
     /// Returns the two paths written.
     public func export(id: String, to destination: String, metadata: (RecordingView, [HoldView]) -> Data) throws -> (audio: String, metadata: String) {
         let (row, holdRows) = try visibleRecording(id: id, action: "export")
-        let rec = (row: row, view: RecordingView(row, onHold: !holdRows.isEmpty, officer: !isCoach))
+        let rec = (row: row, view: try view(row, onHold: !holdRows.isEmpty))
         guard rec.row.audioDeletedAt == nil else { throw VaultError(.gone, "export \(id): its audio was deleted at \(rec.row.audioDeletedAt!)") }
         if mkdir(destination, 0o700) != 0, errno != EEXIST {
             throw VaultError.failure("cannot create \(destination): \(String(cString: strerror(errno)))")

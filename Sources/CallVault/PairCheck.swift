@@ -202,8 +202,13 @@ struct PairCheck: Sendable {
                 return .reject(Rejection(.audioUnreadable, "decoding for the hold-music check failed: \(e.message)"), tenant: sidecar.tenant, inputs: opened)
             }
             if policy == .redact, !held.isEmpty {
-                staged = try placement.restage(staged, id: id) { from, to in
-                    _ = try HoldRedaction.writeSilenced(from: from, segments: held.map { ($0.startS, $0.endS) }, to: to)
+                do {
+                    staged = try placement.restage(staged, id: id) { from, to in
+                        _ = try HoldRedaction.writeSilenced(from: from, segments: held.map { ($0.startS, $0.endS) }, to: to)
+                    }
+                } catch let r as HoldRedaction.Refusal {
+                    // Stored as received it would keep what the policy forbids; refused, it waits in quarantine.
+                    return .reject(Rejection(.audioUnreadable, "the held stretches cannot be silenced in this audio (\(r.detail))"), tenant: sidecar.tenant, inputs: opened)
                 }
                 switch AudioProbe.probe(fd: staged.fd, fileSize: staged.bytes) {
                 case .success(let f): facts = f

@@ -64,7 +64,8 @@ public struct RecordingView: Sendable, Equatable {
         restricted = r.restricted
         self.onHold = officer ? onHold : nil
         holdMusic = r.holdPolicy.map {
-            HoldMusicView(policy: $0, seconds: Double(r.holdMs ?? 0) / 1000, segments: [], receivedSHA256: officer ? r.receivedSHA256 : nil)
+            HoldMusicView(policy: $0, seconds: Double(r.holdMs ?? 0) / 1000, segments: [], redacted: r.receivedSHA256 != nil,
+                          receivedSHA256: officer ? r.receivedSHA256 : nil)
         }
     }
 }
@@ -75,9 +76,10 @@ public struct HoldMusicView: Sendable, Equatable {
     public let policy: String
     public let seconds: Double
     public var segments: [HoldSegment]
+    /// Whether the stored recording is the received one with the segments silenced.
+    public let redacted: Bool
     /// When redacted: the SHA-256 of the bytes received (officers only; `sha256` is the stored bytes').
     public let receivedSHA256: String?
-    public var redacted: Bool { policy == "redact" && !segments.isEmpty }
 }
 
 /// A hold as officers see it (`hold list/show`, `/holds`, a call's holds).

@@ -19,12 +19,15 @@ public enum HoldMusicScan {
         return join(found)
     }
 
-    /// Segments of one track that overlap or nearly touch (the same stretch seen from two windows) become one.
+    /// Segments that overlap (the same stretch seen from two windows, or named after two tracks of which one
+    /// holds the other) become one, as do segments of one track that nearly touch: a stretch is counted once.
+    /// The longer of two keeps its track.
     static func join(_ segments: [HoldSegment]) -> [HoldSegment] {
         var out: [HoldSegment] = []
         for s in segments.sorted(by: { $0.startS < $1.startS }) {
-            if let i = out.lastIndex(where: { $0.track == s.track }), s.startS <= out[i].endS + 2 {
-                out[i].endS = max(out[i].endS, s.endS)
+            if let last = out.last, s.startS < last.endS || (s.track == last.track && s.startS <= last.endS + 2) {
+                if s.endS - s.startS > last.endS - last.startS { out[out.count - 1].track = s.track }
+                out[out.count - 1].endS = max(last.endS, s.endS)
             } else {
                 out.append(s)
             }

@@ -59,9 +59,10 @@ public enum PCMReader {
         return pcm
     }
 
-    /// Reads the whole file open on `fd` in windows of `window` seconds that overlap by `overlap` seconds, each
-    /// resampled to `rate` and handed to `body` with its start in seconds: memory holds one window, however long
-    /// the call (the hold-music check reads a whole call this way).
+    /// Reads the whole file open on `fd` in windows of `window` seconds that overlap by `overlap` seconds, at
+    /// `rate`, each handed to `body` with its start in seconds. Samples are resampled as they are read, so memory
+    /// holds one window at `rate` (about 19 MB a channel for ten minutes at 8 kHz), whatever the file's own rate
+    /// and however long the call.
     public static func windows(fd: Int32, window: Double, overlap: Double, rate: Int, _ body: (PCM, Double) throws -> Void) throws {
         precondition(window > overlap && overlap >= 0)
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot seek audio") }
@@ -75,28 +76,34 @@ public enum PCMReader {
         guard AudioProbe.sampleRates.contains(Int(info.samplerate)) else {
             throw VaultError(.usage, "sample rate \(info.samplerate) Hz is outside \(AudioProbe.sampleRates.lowerBound)-\(AudioProbe.sampleRates.upperBound) Hz")
         }
-        let native = Int(info.samplerate)
-        let size = Int(window * Double(native)), keep = Int(overlap * Double(native))
+        let converters = try (0..<channels).map { _ in try StreamResampler(from: Int(info.samplerate), to: rate) }
+        let size = Int(window * Double(rate)), keep = Int(overlap * Double(rate))
         var out = [[Float]](repeating: [], count: channels)
-        var start = 0          // the first frame of `out`
-        var fresh = 0          // frames in `out` no window has covered yet
+        var start = 0          // the first sample of `out`, at `rate`
+        var fresh = 0          // samples in `out` no window has covered yet
         let chunk = 4096
         var buffer = [Float](repeating: 0, count: chunk * channels)
+        var plane = [Float](repeating: 0, count: chunk)
         func emit() throws {
-            var pcm = PCM(channels: out, sampleRate: native)
-            if native != rate { pcm = try resample(pcm, to: rate) }
-            try body(pcm, Double(start) / Double(native))
+            let n = out.map(\.count).min() ?? 0
+            try body(PCM(channels: out.map { Array($0.prefix(n)) }, sampleRate: rate), Double(start) / Double(rate))
             fresh = 0
         }
-        while true {
+        var ended = false
+        while !ended {
             let n = Int(buffer.withUnsafeMutableBufferPointer { sf_readf_float(sf, $0.baseAddress, sf_count_t(chunk)) })
-            if n <= 0 { break }
-            for i in 0..<n { for c in 0..<channels { out[c].append(buffer[i * channels + c]) } }
-            fresh += n
-            if out[0].count >= size {
+            ended = n <= 0
+            let before = out.map(\.count).min() ?? 0
+            for c in 0..<channels {
+                for i in 0..<max(0, n) { plane[i] = buffer[i * channels + c] }
+                out[c] += try converters[c].process(plane[0..<max(0, n)], last: ended)
+            }
+            let have = out.map(\.count).min() ?? 0
+            fresh += have - before
+            if have >= size {
                 try emit()
-                let drop = out[0].count - keep
-                for c in 0..<channels { out[c].removeFirst(drop) }
+                let drop = have - keep
+                for c in 0..<channels { out[c].removeFirst(min(drop, out[c].count)) }
                 start += drop
             }
         }
@@ -133,5 +140,52 @@ public enum PCMReader {
             channels.append(output)
         }
         return PCM(channels: channels, sampleRate: rate)
+    }
+}
+
+/// libsamplerate's converter with its state kept between chunks of one channel: the same band-limited sinc as
+/// `PCMReader.resample`, fed piece by piece. At the same rate it passes samples through.
+final class StreamResampler {
+    private let state: OpaquePointer?
+    private let ratio: Double
+
+    init(from: Int, to: Int) throws {
+        ratio = Double(to) / Double(from)
+        guard from != to else { state = nil; return }
+        var error: Int32 = 0
+        guard let s = src_new(Int32(SRC_SINC_FASTEST), 1, &error) else {
+            throw VaultError.failure("libsamplerate: \(String(cString: src_strerror(error)))")
+        }
+        state = s
+    }
+
+    deinit { if let state { src_delete(state) } }
+
+    func process(_ input: ArraySlice<Float>, last: Bool) throws -> [Float] {
+        guard let state else { return Array(input) }
+        var result: [Float] = []
+        var pending = Array(input)
+        while true {
+            var output = [Float](repeating: 0, count: Int(Double(pending.count) * ratio) + 64)
+            var data = SRC_DATA()
+            let err: Int32 = pending.withUnsafeBufferPointer { inp in
+                output.withUnsafeMutableBufferPointer { outp in
+                    data.data_in = inp.baseAddress
+                    data.input_frames = inp.count
+                    data.data_out = outp.baseAddress
+                    data.output_frames = outp.count
+                    data.src_ratio = ratio
+                    data.end_of_input = last ? 1 : 0
+                    return src_process(state, &data)
+                }
+            }
+            guard err == 0 else { throw VaultError.failure("libsamplerate: \(String(cString: src_strerror(err)))") }
+            result += output.prefix(Int(data.output_frames_gen))
+            pending.removeFirst(Int(data.input_frames_used))
+            if data.output_frames_gen == 0 && data.input_frames_used == 0 { break }
+            // At the end of input, libsamplerate gives what it held back when asked again with nothing more.
+            if pending.isEmpty && !last { break }
+        }
+        return result
     }
 }

@@ -230,14 +230,15 @@ enum PostgresSchema {
         ;
         CREATE FUNCTION callvault_count_deleted_hold() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO deleted_hold_counts (tenant, started_at, queue, calls, hold_ms)
-            VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), 1, OLD.hold_ms)
+            INSERT INTO deleted_hold_counts (tenant, started_at, queue, checked, calls, hold_ms)
+            VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), 1, CASE WHEN OLD.hold_ms > 0 THEN 1 ELSE 0 END, coalesce(OLD.hold_ms, 0))
             ON CONFLICT (tenant, started_at, queue)
-            DO UPDATE SET calls = deleted_hold_counts.calls + 1, hold_ms = deleted_hold_counts.hold_ms + excluded.hold_ms;
+            DO UPDATE SET checked = deleted_hold_counts.checked + 1, calls = deleted_hold_counts.calls + excluded.calls,
+                hold_ms = deleted_hold_counts.hold_ms + excluded.hold_ms;
             RETURN OLD;
         END $$;
         CREATE TRIGGER recordings_deleted_hold_counted AFTER DELETE ON recordings
-            FOR EACH ROW WHEN (OLD.hold_ms > 0) EXECUTE FUNCTION callvault_count_deleted_hold();
+            FOR EACH ROW WHEN (OLD.hold_policy IS NOT NULL) EXECUTE FUNCTION callvault_count_deleted_hold();
         """),
     ]
 

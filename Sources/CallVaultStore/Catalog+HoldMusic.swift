@@ -46,7 +46,7 @@ extension Catalog {
                 SELECT \(group) AS queue, count(*) AS checked, sum(CASE WHEN hold_ms > 0 THEN 1 ELSE 0 END) AS calls, sum(hold_ms) AS hold_ms
                 FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND hold_policy IS NOT NULL GROUP BY 1
                 UNION ALL
-                SELECT \(byQueue ? "queue" : "''") AS queue, 0, sum(calls), sum(hold_ms)
+                SELECT \(byQueue ? "queue" : "''") AS queue, sum(checked), sum(calls), sum(hold_ms)
                 FROM deleted_hold_counts WHERE tenant = ? AND started_at >= ? AND started_at < ? GROUP BY 1) AS on_hold
             GROUP BY 1 ORDER BY 1
             """, arguments: [tenant, f, t, tenant, f, t]) {

@@ -321,11 +321,12 @@ public enum CatalogSchema {
             try db.execute(sql: CatalogSchema.holdMusic(text: "TEXT"))
             // A deleted call's seconds on hold stay in the report, as its count does (v11).
             try db.execute(sql: """
-                CREATE TRIGGER recordings_deleted_hold_counted AFTER DELETE ON recordings WHEN OLD.hold_ms > 0
+                CREATE TRIGGER recordings_deleted_hold_counted AFTER DELETE ON recordings WHEN OLD.hold_policy IS NOT NULL
                 BEGIN
-                    INSERT INTO deleted_hold_counts (tenant, started_at, queue, calls, hold_ms)
-                    VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), 1, OLD.hold_ms)
-                    ON CONFLICT (tenant, started_at, queue) DO UPDATE SET calls = calls + 1, hold_ms = hold_ms + excluded.hold_ms;
+                    INSERT INTO deleted_hold_counts (tenant, started_at, queue, checked, calls, hold_ms)
+                    VALUES (OLD.tenant, OLD.started_at, coalesce(OLD.queue, ''), 1, CASE WHEN OLD.hold_ms > 0 THEN 1 ELSE 0 END, coalesce(OLD.hold_ms, 0))
+                    ON CONFLICT (tenant, started_at, queue) DO UPDATE SET checked = checked + 1, calls = calls + excluded.calls,
+                        hold_ms = hold_ms + excluded.hold_ms;
                 END;
                 """)
         }
@@ -365,6 +366,7 @@ public enum CatalogSchema {
             tenant \(text) NOT NULL,
             started_at \(text) NOT NULL,
             queue \(text) NOT NULL,
+            checked BIGINT NOT NULL,
             calls BIGINT NOT NULL,
             hold_ms BIGINT NOT NULL,
             PRIMARY KEY (tenant, started_at, queue)

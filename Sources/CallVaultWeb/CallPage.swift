@@ -133,7 +133,11 @@ enum CallPage {
             guard let m = r.holdMusic else { return "<span class=\"muted\">not checked</span>" }
             guard !onHold.isEmpty else { return HTML("<span class=\"badge ok\">none heard</span> <span class=\"muted small\">policy \(m.policy)</span>") }
             let stretches = onHold.map { s in
-                HTML("<li><button type=\"button\" class=\"time\" data-seek=\"\(String(format: "%.3f", s.startS))\" title=\"Play from here\">\(clock(Int64(s.startS * 1000)))–\(clock(Int64(s.endS * 1000)))</button> <span class=\"muted small\">\(s.track)</span></li>").text
+                let span = "\(clock(Int64(s.startS * 1000)))–\(clock(Int64(s.endS * 1000)))"
+                // A button only while there is audio to play from it.
+                let time: HTML = audioGone ? HTML("<span class=\"mono small\">\(span)</span>")
+                    : HTML("<button type=\"button\" class=\"time\" data-seek=\"\(String(format: "%.3f", s.startS))\" title=\"Play from here\">\(span)</button>")
+                return HTML("<li>\(time) <span class=\"muted small\">\(s.track)</span></li>").text
             }.joined()
             return HTML("""
                 <span class="badge warn">\(String(format: "%.0f", m.seconds)) s on hold</span> \(m.redacted ? HTML("<span class=\"muted small\">silenced before storing</span>") : HTML("<span class=\"muted small\">recorded as received</span>"))

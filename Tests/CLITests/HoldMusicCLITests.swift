@@ -25,29 +25,34 @@ import Testing
 
     static func read(_ path: String) throws -> [[Float]] { try PCMReader.read(path: path, maxSeconds: 900, rate: rate).channels }
 
-    /// 16-bit PCM WAV, one array per channel (equal lengths).
-    static func wav(_ channels: [[Float]], to path: String) throws {
+    /// A WAV, one array per channel (equal lengths): 16-bit PCM, or 32-bit float.
+    static func wav(_ channels: [[Float]], to path: String, float: Bool = false) throws {
         var d = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        let n = channels[0].count, c = channels.count
-        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + n * c * 2)); d.append(contentsOf: Array("WAVEfmt ".utf8))
-        u32(16); u16(1); u16(UInt16(c)); u32(UInt32(rate)); u32(UInt32(rate * c * 2)); u16(UInt16(c * 2)); u16(16)
-        d.append(contentsOf: Array("data".utf8)); u32(UInt32(n * c * 2))
-        for i in 0..<n { for ch in channels { u16(UInt16(bitPattern: Int16(max(-1, min(1, ch[i])) * 32767))) } }
+        let n = channels[0].count, c = channels.count, width = float ? 4 : 2
+        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + n * c * width)); d.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(16); u16(float ? 3 : 1); u16(UInt16(c)); u32(UInt32(rate)); u32(UInt32(rate * c * width)); u16(UInt16(c * width)); u16(UInt16(8 * width))
+        d.append(contentsOf: Array("data".utf8)); u32(UInt32(n * c * width))
+        for i in 0..<n {
+            for ch in channels {
+                if float { u32(ch[i].bitPattern) } else { u16(UInt16(bitPattern: Int16(max(-1, min(1, ch[i])) * 32767))) }
+            }
+        }
         try d.write(to: URL(fileURLWithPath: path))
     }
 
     /// A call in the inbox with audio `channels`; returns the SHA-256 of the audio as delivered.
     @discardableResult
-    func drop(_ box: Sandbox, _ callID: String, _ channels: [[Float]]) throws -> String {
+    func drop(_ box: Sandbox, _ callID: String, _ channels: [[Float]], float: Bool = false, as name: String? = nil) throws -> String {
         let dir = box.inbox + "/acme-energy"
+        let base = name ?? callID
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try Self.wav(channels, to: dir + "/" + callID + ".wav")
+        try Self.wav(channels, to: dir + "/" + base + ".wav", float: float)
         let sidecar: [String: Any] = ["schema": "callvault.call/1", "call_id": callID, "started_at": shifted("2026-11-20T10:00:00+01:00"),
                                       "direction": "inbound", "agent": ["id": "a-1"], "queue": "billing", "announcement": ["played": true]]
-        try JSONSerialization.data(withJSONObject: sidecar).write(to: URL(fileURLWithPath: dir + "/" + callID + ".json"))
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + callID + ".wav"))
+        try JSONSerialization.data(withJSONObject: sidecar, options: [.sortedKeys]).write(to: URL(fileURLWithPath: dir + "/" + base + ".json"))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + base + ".wav"))
         return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -136,6 +141,9 @@ import Testing
         #expect(o["format"] as? String == "flac/pcm16")
         let segment = try #require((music["segments"] as? [[String: Any]])?.first)
         let start = segment["start_s"] as! Double, end = segment["end_s"] as! Double
+        // The segment is the hold put in: 30 s after the caller's first words.
+        let truth = Double(m.talk.count) / Double(Self.rate)
+        #expect(abs(start - truth) <= 2 && abs(end - (truth + 30)) <= 2, "\(start)-\(end) for \(truth)-\(truth + 30)")
 
         // The stored file: silence inside the segment on both channels, the received samples outside it.
         let path = box.store + "/" + (o["audio_path"] as! String)
@@ -143,7 +151,8 @@ import Testing
         #expect(SHA256.hash(data: fileBytes).map { String(format: "%02x", $0) }.joined() == stored)
         let got = try Self.read(path), was = try Self.read(box.dir + "/sent.wav", writing: kept)
         #expect(got.count == 2 && got[0].count == was[0].count)
-        let lo = Int(start * Double(Self.rate)), hi = min(got[0].count, Int(end * Double(Self.rate)))
+        // Silence reaches a margin past each end of the segment (HoldRedaction.margin).
+        let lo = Int((start - HoldRedaction.margin) * Double(Self.rate)), hi = min(got[0].count, Int((end + HoldRedaction.margin) * Double(Self.rate)))
         for ch in 0..<2 {
             #expect(got[ch][lo..<hi].allSatisfy { $0 == 0 }, "channel \(ch) is silent while on hold")
             #expect(Array(got[ch][..<lo]) == Array(was[ch][..<lo]) && Array(got[ch][hi...]) == Array(was[ch][hi...]),
@@ -165,6 +174,30 @@ import Testing
         let again = try box.run(["ingest", "--json", "inbox"])
         #expect(again.status == 0, "\(again.stdout)")
         #expect((try again.json()["duplicates"] as? [Any])?.count == 1, "\(again.stdout)")
+    }
+
+    /// A float recording keeps its samples outside the silenced stretch (an integer read of it would have scaled
+    /// every sample to -1, 0 or 1), stored as a float WAV; two deliveries of the call in one run are one call and
+    /// a duplicate, never a conflict.
+    @Test func aFloatRecordingIsRedactedExactlyAndItsSecondDeliveryInTheSameRunIsADuplicate() throws {
+        let box = try store(policy: "redact")
+        let m = try Material()
+        let call = m.talk.map { $0 * 0.9 } + m.held + m.talk
+        let sent = try drop(box, "held", [call], float: true)
+        #expect(try drop(box, "held", [call], float: true, as: "held-again") == sent)
+        let r = try box.run(["ingest", "--json", "inbox"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let o = try r.json()
+        #expect((o["stored"] as? [Any])?.count == 1 && (o["duplicates"] as? [Any])?.count == 1, "\(r.stdout)")
+        let shown = try box.run(["show", "--json", try id(box, "held")]).json()
+        #expect(shown["format"] as? String == "wav/float")
+        let stored = try Self.read(box.store + "/" + (shown["audio_path"] as! String))[0]
+        let truth = Double(m.talk.count) / Double(Self.rate)
+        let before = Int((truth - 3) * Double(Self.rate))
+        #expect(stored.count == call.count)
+        #expect(Array(stored[..<before]) == Array(call[..<before]), "the call before the hold is the received samples")
+        #expect(stored[Int((truth + 5) * Double(Self.rate))..<Int((truth + 25) * Double(Self.rate))].allSatisfy { $0 == 0 })
+        #expect(stored.suffix(m.talk.count - 8000) == call.suffix(m.talk.count - 8000), "the talk after the hold is kept")
     }
 
     /// kill -9 between writing the silenced copy and staging it: nothing stored, nothing left in staging, the
