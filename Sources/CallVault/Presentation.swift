@@ -119,6 +119,7 @@ public func showJSON(_ r: RecordingView, holds: [HoldView]) -> [String: Any] {
     o["channels"] = r.channels
     o["audio_deleted_at"] = orNull(r.audioDeletedAt)
     o["holds"] = holds.map { holdJSON($0, recordings: 0).filter { $0.key != "recordings" } }
+    if let d = r.announcementReview { o["announcement_review"] = ["decided_by": d.by, "decided_at": d.at, "note": orNull(d.note)] }
     o["hold_music"] = r.holdMusic.map { h -> Any in
         var x: [String: Any] = ["policy": h.policy, "seconds_on_hold": h.seconds, "redacted": h.redacted,
                                 "segments": h.segments.map { ["start_s": $0.startS, "end_s": $0.endS, "track": $0.track] }]

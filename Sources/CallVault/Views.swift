@@ -45,6 +45,8 @@ public struct RecordingView: Sendable, Equatable {
     public let restricted: Bool
     /// Whether an active hold keeps it; nil where the acting user is not told (coaches).
     public let onHold: Bool?
+    /// The officer's decision on a call the check sent to review (officers only): who, when, and why.
+    public let announcementReview: ReviewDecisionView?
     /// The hold-music check (SPEC §17): nil when the call was not checked. Segments are filled by `show`.
     public var holdMusic: HoldMusicView?
 
@@ -63,11 +65,18 @@ public struct RecordingView: Sendable, Equatable {
         audioExpiresAt = r.audioExpiresAt; metadataExpiresAt = r.metadataExpiresAt; audioDeletedAt = r.audioDeletedAt
         restricted = r.restricted
         self.onHold = officer ? onHold : nil
+        announcementReview = officer ? r.announcementReviewedBy.map { ReviewDecisionView(by: $0, at: r.announcementReviewedAt ?? "", note: r.announcementReviewNote) } : nil
         holdMusic = r.holdPolicy.map {
             HoldMusicView(policy: $0, seconds: Double(r.holdMs ?? 0) / 1000, segments: [], redacted: r.receivedSHA256 != nil,
                           receivedSHA256: officer ? r.receivedSHA256 : nil)
         }
     }
+}
+
+/// Who decided a reviewed call's announcement, when, and the note (nil once the audio is gone).
+public struct ReviewDecisionView: Sendable, Equatable {
+    public let by, at: String
+    public let note: String?
 }
 
 /// Where a call was recorded on hold, and what the policy did about it.

@@ -55,6 +55,10 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public var holdPolicy: String?
     public var holdMs: Int64?
     public var receivedSHA256: String?
+    /// An officer's decision on a call the check sent to review: who, when, and the note (which goes with the audio).
+    public var announcementReviewedBy: String?
+    public var announcementReviewedAt: String?
+    public var announcementReviewNote: String?
 
     enum CodingKeys: String, CodingKey {
         case id, tenant, sha256, direction, team, caller, callee, queue, site, labels, extra, format, channels, frames, restricted
@@ -68,6 +72,8 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
         case announcementShare = "announcement_share", announcementPromptOffsetMs = "announcement_prompt_offset_ms"
         case segmentSHA256 = "segment_sha256", announcementReviewReason = "announcement_review_reason"
         case holdPolicy = "hold_policy", holdMs = "hold_ms", receivedSHA256 = "received_sha256"
+        case announcementReviewedBy = "announcement_reviewed_by", announcementReviewedAt = "announcement_reviewed_at"
+        case announcementReviewNote = "announcement_review_note"
     }
 
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,

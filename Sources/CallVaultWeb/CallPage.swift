@@ -125,6 +125,9 @@ enum CallPage {
             if let at = r.announcementOffsetMs { parts.append(HTML(" · \(r.announcementVerified == "review" ? "matched" : "heard") at \(String(format: "%.1f", Double(at) / 1000)) s")) }
             if let share = r.announcementShare { parts.append(HTML(" · \(Int((share * 100).rounded())) % of the prompt")) }
             if let score = r.announcementScore { parts.append(HTML(" · score \(String(format: "%.2f", score))")) }
+            if let d = r.announcementReview {
+                parts.append(HTML("<br><span class=\"small\" id=\"review-decision\">Reviewed by \(d.by) on \(localTime(d.at, zone))\(d.note.map { HTML(": “\($0)”") } ?? "")</span>"))
+            }
             return HTML(stringLiteral: parts.map(\.text).joined())
         }()
         let lanes = laneNames(r, vault: vault)

@@ -80,12 +80,15 @@ struct ShowCommand: ParsableCommand {
         if global.json {
             printJSON(o)
         } else {
-            for key in o.keys.sorted() where key != "holds" && key != "hold_music" {
+            for key in o.keys.sorted() where key != "holds" && key != "hold_music" && key != "announcement_review" {
                 let v = o[key]!
                 printLine("\(key.padding(toLength: 22, withPad: " ", startingAt: 0)) \(v is NSNull ? "-" : escapedForTerminal("\(v)"))")
             }
             // Empty for coaches: the use case tells them nothing about holds.
             for h in holds { printLine("hold                   \(h.id) \(h.kind) case \(escapedForTerminal(h.caseRef))") }
+            if let d = r.announcementReview {
+                printLine("announcement_review    decided by \(escapedForTerminal(d.by)) at \(d.at)" + (d.note.map { ": " + escapedForTerminal($0) } ?? ""))
+            }
             if let m = r.holdMusic {
                 printLine("hold_music             " + (m.segments.isEmpty ? "none heard (policy \(m.policy))"
                     : String(format: "%.0f s on hold (policy %@%@)", m.seconds, m.policy, m.redacted ? ": silenced before storing" : "")))

@@ -124,6 +124,10 @@ import Testing
         #expect(try row(box, "barge-in")?["announcement_verified"] as String? == "yes")
         #expect(try row(box, "barge-in")?["announcement_review_note"] as String? == "Prompt heard to the word 'opgenomen'; caller answered")
         #expect(try row(box, "barge-in-2")?["announcement_verified"] as String? == "no")
+        // The decision shows with the call, to officers: who, when, the note; a coach is told none of it.
+        let shown = try box.run(["show", "--json", ids["barge-in"]!]).json()["announcement_review"] as? [String: Any]
+        #expect(shown?["note"] as? String == "Prompt heard to the word 'opgenomen'; caller answered" && shown?["decided_by"] is String)
+        #expect(try box.run(["--as", "coach-an", "show", "--json", ids["barge-in"]!]).json()["announcement_review"] == nil)
         let afterCoach = try box.run(["--as", "coach-an", "list", "--json"]).json()["recordings"] as! [[String: Any]]
         #expect(Set(afterCoach.map { $0["call_id"] as! String }) == ["announced", "barge-in"])
         #expect((try box.run(["announcement", "review", "list", "--json"]).json()["calls"] as! [Any]).isEmpty)

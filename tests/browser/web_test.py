@@ -411,6 +411,7 @@ def officer_part(call_id):
         shot(d, "review")
         d.find_element(By.CSS_SELECTOR, "#review-table a").click()
         WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "review-form")))
+        reviewed_call = d.current_url
         d.find_element(By.ID, "review-play").click()
         time.sleep(1.0)
         played = d.execute_script("const p = document.getElementById('player'); return [p.paused, p.currentTime];")
@@ -422,6 +423,11 @@ def officer_part(call_id):
         d.find_element(By.CSS_SELECTOR, "#review-form button[type=submit]").click()
         WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "review-result")))
         check(d.find_elements(By.ID, "review-empty"), "decided: the review list is empty")
+        d.get(reviewed_call)
+        WebDriverWait(d, 15).until(EC.presence_of_element_located((By.ID, "announcement")))
+        decision = d.find_elements(By.ID, "review-decision")
+        check(decision and "dana" in decision[0].text and "opgenomen" in decision[0].text,
+              f"the call page shows who decided and why ({decision[0].text if decision else None})")
 
         visit(d, f"/calls/{call_id}")
         form = d.find_element(By.ID, "place-hold")
