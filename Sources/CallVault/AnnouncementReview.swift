@@ -40,15 +40,19 @@ public struct AnnouncementReview: Sendable {
         }
     }
 
-    /// The calls awaiting review, oldest first (optionally of one tenant). Audited as a listing.
-    public func list(tenant: String? = nil, limit: Int = 500) throws -> [ReviewItem] {
+    /// The calls awaiting review, oldest first (optionally of one tenant), at most `limit`; `more` says that
+    /// older decisions must be made before the rest show. Audited as a listing.
+    public func list(tenant: String? = nil, limit: Int = 500) throws -> (items: [ReviewItem], more: Bool) {
         try vault.require(Self.officers, to: "announcement review list")
-        if let tenant, vault.configuration.tenants[tenant] == nil { throw VaultError(.usage, "--tenant \(tenant): not configured") }
-        let rows = try vault.catalog.announcementReviewQueue(tenants: tenant.map { [$0] }, limit: limit)
+        if let tenant, vault.configuration.tenants[tenant] == nil { throw VaultError(.usage, "tenant \(tenant): not configured") }
+        var rows = try vault.catalog.announcementReviewQueue(tenants: tenant.map { [$0] }, limit: limit + 1)
+        let more = rows.count > limit
+        if more { rows.removeLast() }
         var details = ["results": String(rows.count)]
         if let tenant { details["tenant"] = tenant }
+        if more { details["more"] = "true" }
         try vault.catalog.appendAudit([vault.event("announcement.review_listed", target: nil, details: details)])
-        return rows.map(item)
+        return (rows.map(item), more)
     }
 
     func item(_ r: RecordingRow) -> ReviewItem {

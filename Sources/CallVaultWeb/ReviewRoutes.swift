@@ -11,13 +11,13 @@ enum ReviewRoutes {
         router.get("/review") { request, context -> Response in
             let vault = try env.vault(for: context)
             let tenant = request.uri.queryParameters["tenant"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-            let items = try await blocking { try AnnouncementReview(vault: vault).list(tenant: tenant) }
+            let (items, more) = try await blocking { try AnnouncementReview(vault: vault).list(tenant: tenant) }
             if request.wantsJSON {
-                return Layout.json(["calls": items.map(reviewItemJSON)])
+                return Layout.json(["calls": items.map(reviewItemJSON), "more": more])
             }
             let signedIn = try context.user()
             let notice = await env.sessions.takeNotice(token: signedIn.token)
-            return Layout.response(listPage(items, notice: notice, signedIn: signedIn, vault: vault))
+            return Layout.response(listPage(items, more: more, notice: notice, signedIn: signedIn, vault: vault))
         }
 
         router.post("/calls/:id/review") { request, context -> Response in
@@ -51,7 +51,7 @@ enum ReviewRoutes {
         }
     }
 
-    static func listPage(_ items: [ReviewItem], notice: String?, signedIn: SignedIn, vault: Vault) -> HTML {
+    static func listPage(_ items: [ReviewItem], more: Bool = false, notice: String?, signedIn: SignedIn, vault: Vault) -> HTML {
         let rows: [HTML] = items.map { i in
             let zone = vault.configuration.zone(forTenant: i.tenant)
             let at = Double(i.offsetMs ?? 0) / 1000
@@ -67,7 +67,7 @@ enum ReviewRoutes {
             \(notice.map { HTML("<div class=\"notice ok\" id=\"review-result\" role=\"status\">\($0)</div>") } ?? "")
             <section class="card"><p class="muted small">Calls the announcement check could not decide alone: the prompt matched only in part and stops in mid-call (a barge-in, or another sentence sharing its first words), a part of it does not match (another sentence sharing most of its words, or another voice), or it scored just under the threshold. They are stored, hidden from coaches, until you listen from the matched moment and decide. Oldest first.</p>
             <table id="review-table"><thead><tr><th>Call</th><th>Tenant</th><th>Queue</th><th>Duration</th><th>Prompt</th><th>Listen from</th><th>Score</th><th>Matched</th><th>Why</th></tr></thead>
-            <tbody>\(rows)</tbody></table>\(items.isEmpty ? HTML("<p class=\"muted\" id=\"review-empty\">No call awaits review.</p>") : "")</section>
+            <tbody>\(rows)</tbody></table>\(more ? HTML("<p class=\"notice warn\" id=\"review-more\">More calls await review than are listed here: the oldest \(items.count) first. Decide them and the next ones show.</p>") : "")\(items.isEmpty ? HTML("<p class=\"muted\" id=\"review-empty\">No call awaits review.</p>") : "")</section>
             """)
     }
 }

@@ -81,12 +81,17 @@ extension AnnouncementCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "The calls awaiting review, oldest first.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this tenant's calls.") var tenant: String?
+        @Option(help: "At most this many calls, the oldest (1-500).") var limit = 500
+
+        func validate() throws {
+            if !(1...500).contains(limit) { throw ValidationError("--limit: 1 to 500") }
+        }
 
         func run() throws {
             let vault = try global.openVault()
-            let items = try AnnouncementReview(vault: vault).list(tenant: tenant)
+            let (items, more) = try AnnouncementReview(vault: vault).list(tenant: tenant, limit: limit)
             if global.json {
-                printJSON(["calls": items.map(reviewItemJSON)])
+                printJSON(["calls": items.map(reviewItemJSON), "more": more])
             } else if items.isEmpty {
                 printLine("no calls awaiting review")
             } else {
@@ -94,6 +99,7 @@ extension AnnouncementCommand {
                     [i.id, i.tenant, escapedForTerminal(i.queue ?? "-"), i.startedAt, i.offsetMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "-",
                      i.prompt ?? "-", i.score.map { String(format: "%.2f", $0) } ?? "-", i.matchedShare.map { String(format: "%.0f %%", $0 * 100) } ?? "-", i.reason]
                 }))
+                if more { printLine("more calls await review than are listed: the oldest \(items.count) first; decide them and list again") }
                 printLine("listen from the offset (web: the call page), then: callvault announcement review decide ID heard|not_heard --note TEXT")
             }
         }

@@ -107,6 +107,11 @@ import Testing
             #expect((c["offset_ms"] as? Int ?? 9999) < 100, "the prompt starts the call")
             #expect((c["matched_share"] as? Double ?? 1) < 1, "only a part of the prompt")
         }
+        // More than listed is said, not hidden.
+        let first = try box.run(["announcement", "review", "list", "--json", "--limit", "1"]).json()
+        #expect((first["calls"] as? [Any])?.count == 1 && first["more"] as? Bool == true)
+        #expect(try box.run(["announcement", "review", "list", "--json"]).json()["more"] as? Bool == false)
+        #expect(try box.run(["announcement", "review", "list", "--limit", "1"]).stdout.contains("more calls await review"))
         let human = try box.run(["announcement", "review", "list"])
         #expect(human.stdout.contains(ids["barge-in"]!) && human.stdout.contains("partial"))
 
