@@ -7,17 +7,32 @@ import Foundation
 /// A registered track's fingerprint: for each hash of a peak pair, where in the track (frames) its anchor is.
 public struct HoldTrackFingerprint: Sendable {
     public var id: String
-    /// The track's length in frames: offsets are taken modulo it, so a track that loops keeps its offset.
+    /// The track's length in analysis frames.
     public var frames: Int
     var postings: [UInt32: [Int32]]
+    /// The loop's length in hops, rounded from its samples: offsets are taken modulo it, so a track that loops keeps
+    /// its offset (the analysis frame count, a frame or two short, would shift it at every loop).
+    var period: Int
+    /// Per second (bucket) of the track: whether it is far quieter than the track, a fade or a pause that a call's
+    /// noise or talk drowns.
+    var quiet: [Bool]
 
     public init(id: String, pcm: PCM) {
         self.id = id
-        let (peaks, frames) = HoldMusicDetector.peaks(pcm.mono)
+        let samples = pcm.mono
+        let (peaks, frames) = HoldMusicDetector.peaks(samples)
         self.frames = frames
+        self.period = (samples.count + HoldMusicDetector.hop / 2) / HoldMusicDetector.hop
         var postings: [UInt32: [Int32]] = [:]
         HoldMusicDetector.pairs(peaks) { hash, t in postings[hash, default: []].append(t) }
         self.postings = postings
+        let span = HoldMusicDetector.bucketFrames * HoldMusicDetector.hop
+        let energy = samples.reduce(0) { $0 + Double($1) * Double($1) }
+        let floor = energy / Double(max(1, samples.count)) * pow(10, HoldMusicDetector.quietDB / 10)
+        self.quiet = stride(from: 0, to: samples.count, by: span).map { i in
+            let part = samples[i..<min(samples.count, i + span)]
+            return part.reduce(0) { $0 + Double($1) * Double($1) } / Double(part.count) < floor
+        }
     }
 
     public var seconds: Double { Double(frames) * HoldMusicDetector.hopSeconds }
@@ -61,10 +76,27 @@ public enum HoldMusicDetector {
     static let bucketFrames = 64
     static let minPerSecond = 8
     static let maxGapSeconds = 8
+    /// Seconds where the track itself is this much (dB) under its level do not count towards a gap: the offset says
+    /// what part of the track plays there, and in a fade-out or a loop's silent seam nothing of it is heard.
+    static let quietDB = -20.0
+    /// An offset's pairs are taken with those `offsetSpread` bins either side: the frames of call and track fall
+    /// differently on the music, and each loop of a track shifts the offset by the loop's rounding.
+    static let offsetSpread = 2
     static let minSeconds = 3
     static let minMatches = 40
     /// Segments of one track closer than this are one segment (the music restarted, or a drowned moment).
     static let mergeGap = 2.0
+    /// A stretch's ends are taken from the pairs at its offset, not from its seconds: pairs up to `edgeReach`
+    /// frames outside its first and last second count (the music starts or stops inside a second that has too few
+    /// pairs to extend a stretch). Pairs more than `edgeGap` frames from the rest of the stretch are their own
+    /// cluster, and a cluster at either end with fewer than `edgeCluster` pairs is dropped: chance hits the offset
+    /// once or twice in the seconds bridged after the music, the music itself gives many more.
+    static let edgeReach: Int32 = 192
+    static let edgeGap: Int32 = 96
+    static let edgeCluster = 6
+    /// A match is kept as its anchor frame shifted left by this many bits, with the pair's frame distance (below
+    /// `pairFrames` < 64) in the low bits: a stretch starts at its pairs' earliest second peak.
+    static let dtBits: Int32 = 6
 
 
     /// Spectral peaks (frame, bin) of mono 8 kHz samples, frame by frame, computed over a sliding band of frames
@@ -158,29 +190,32 @@ public enum HoldMusicDetector {
             // Per track, the call frames of the pairs matching at each offset bin (offset = track − call, modulo
             // the track's length: a looping track keeps its offset).
             var byOffset = [[Int: [Int32]]](repeating: [:], count: usable.count)
+            // Anchor frames fit next to their pair's distance up to 2^25 frames (149 hours).
+            precondition(samples.count / hop < 1 << (31 - Int(dtBits)))
             pairs(peaks) { hash, tc in
+                let match = tc << dtBits | Int32(hash & (1 << dtBits - 1))
                 for (k, track) in usable.enumerated() {
                     guard let list = track.postings[hash], list.count <= commonPosting else { continue }
-                    let length = Int32(track.frames)
+                    let length = Int32(track.period)
                     for tt in list {
                         let offset = ((tt - tc) % length + length) % length
-                        byOffset[k][Int(offset) / offsetBin, default: []].append(tc)
+                        byOffset[k][Int(offset) / offsetBin, default: []].append(match)
                     }
                 }
             }
             let buckets = max(1, (samples.count / hop) / bucketFrames)
             for (k, track) in usable.enumerated() {
-                let binCount = (track.frames + offsetBin - 1) / offsetBin
-                // Chance's share of one offset (three bins) in one second: a second needs several times that to
+                let binCount = (track.period + offsetBin - 1) / offsetBin
+                // Chance's share of one offset (its bins and their neighbours) in one second: a second needs several times that to
                 // extend a stretch, and many times that to start one.
                 let total = byOffset[k].values.reduce(0) { $0 + $1.count }
-                let chance = Double(total) * 3 / Double(binCount) / Double(buckets)
+                let chance = Double(total) * Double(2 * offsetSpread + 1) / Double(binCount) / Double(buckets)
                 let extend = max(2, Int((4 * chance).rounded(.up))), seed = max(minPerSecond, Int((10 * chance).rounded(.up)))
                 var used = Set<Int>()
-                // Strongest offsets first; each takes its neighbouring bins along (an offset on a bin's edge).
+                // Strongest offsets first; each takes its neighbouring bins along.
                 for (bin, _) in byOffset[k].sorted(by: { $0.value.count > $1.value.count }) where !used.contains(bin) {
                     var times: [Int32] = []
-                    for b in [bin - 1, bin, bin + 1] {
+                    for b in (bin - offsetSpread)...(bin + offsetSpread) {
                         let wrapped = (b + binCount) % binCount
                         guard !used.contains(wrapped), let t = byOffset[k][wrapped] else { continue }
                         used.insert(wrapped)
@@ -188,10 +223,16 @@ public enum HoldMusicDetector {
                     }
                     guard times.count >= minMatches else { continue }
                     times.sort()
-                    for run in runs(times, extend: extend, seed: seed) {
-                        let start = Double(run.first!) * hopSeconds, end = Double(run.last!) * hopSeconds
-                        // The last pair's anchor is up to `pairFrames` before the music's end.
-                        found.append((HoldSegment(startS: start, endS: end + Double(pairFrames) * hopSeconds / 2, track: track.id), run.count))
+                    let offset = bin * offsetBin, quiet = track.quiet
+                    let isQuiet = { (b: Int) -> Bool in quiet[((b * bucketFrames + bucketFrames / 2 + offset) % track.period) / bucketFrames] }
+                    for run in runs(times, extend: extend, seed: seed, quiet: isQuiet) {
+                        // A pair across the music's edge can match with its far peak in the talk around the music
+                        // (that peak needs to agree by chance only in frequency, the other peak and the offset are
+                        // the music's): a run starts at its earliest second peak and ends with its last anchor.
+                        let first = run.reduce(Int32.max) { min($0, ($1 >> dtBits) + ($1 & (1 << dtBits - 1))) }
+                        let last = run.last! >> dtBits
+                        let start = Double(first) * hopSeconds, end = Double(last) * hopSeconds + Double(frameLength) / Double(rate)
+                        found.append((HoldSegment(startS: start, endS: end, track: track.id), run.count))
                     }
                 }
             }
@@ -199,10 +240,11 @@ public enum HoldMusicDetector {
         return merge(found, duration: pcm.seconds)
     }
 
-    /// The stretches of sorted match times where the track plays, each from its first match to its last.
-    static func runs(_ times: [Int32], extend: Int, seed: Int) -> [[Int32]] {
-        guard let last = times.last else { return [] }
-        var counts = [Int](repeating: 0, count: Int(last) / bucketFrames + 1)
+    /// The stretches of sorted matches (anchor frame and pair distance, packed) where the track plays.
+    static func runs(_ matches: [Int32], extend: Int, seed: Int, quiet: (Int) -> Bool = { _ in false }) -> [[Int32]] {
+        guard let last = matches.last else { return [] }
+        let times = matches.map { $0 >> dtBits }
+        var counts = [Int](repeating: 0, count: Int(last >> dtBits) / bucketFrames + 1)
         for t in times { counts[Int(t) / bucketFrames] += 1 }
         var out: [[Int32]] = []
         var b = 0
@@ -210,17 +252,42 @@ public enum HoldMusicDetector {
             guard counts[b] >= extend else { b += 1; continue }
             // A stretch of seconds with `extend` pairs or more, no gap longer than `maxGapSeconds`, and one of them
             // with `seed` or more.
-            var end = b, k = b + 1, dense = counts[b] >= seed
-            while k < counts.count && k - end <= maxGapSeconds + 1 {
-                if counts[k] >= extend { end = k; dense = dense || counts[k] >= seed }
+            var end = b, k = b + 1, dense = counts[b] >= seed, gap = 0
+            while k < counts.count && gap <= maxGapSeconds {
+                if counts[k] >= extend { end = k; dense = dense || counts[k] >= seed; gap = 0 } else if !quiet(k) { gap += 1 }
                 k += 1
             }
-            let lo = Int32(b * bucketFrames), hi = Int32((end + 1) * bucketFrames)
-            let run = times.filter { $0 >= lo && $0 < hi }
-            if dense && run.count >= minMatches && Double(run.last! - run.first!) * hopSeconds >= Double(minSeconds) { out.append(run) }
+            let lo = Int32(b * bucketFrames) - edgeReach, hi = Int32((end + 1) * bucketFrames) + edgeReach
+            var i = lowerBound(times, lo), j = lowerBound(times, hi)
+            // Clusters at either end: [i, headEnd) and [tailStart, j) up to a gap of more than `edgeGap`.
+            while i < j {
+                var e = i + 1
+                while e < j && times[e] - times[e - 1] <= edgeGap { e += 1 }
+                if e == j || e - i >= edgeCluster { break }
+                i = e
+            }
+            while j > i {
+                var s = j - 1
+                while s > i && times[s] - times[s - 1] <= edgeGap { s -= 1 }
+                if s == i || j - s >= edgeCluster { break }
+                j = s
+            }
+            if dense && j - i >= minMatches && Double(times[j - 1] - times[i]) * hopSeconds >= Double(minSeconds) {
+                out.append(Array(matches[i..<j]))
+            }
             b = end + 1
         }
         return out
+    }
+
+    /// The first index of sorted `values` whose value is `value` or more.
+    static func lowerBound(_ values: [Int32], _ value: Int32) -> Int {
+        var lo = 0, hi = values.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if values[mid] < value { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 
     /// One segment per stretch: a track's segments that overlap or nearly touch become one; where two tracks
