@@ -202,7 +202,7 @@ def report(results, seed):
     audio = sum(r["seconds"] for r in results); ms = sum(r["ms"] for r in results)
     ams = sum(r.get("announcement_ms", 0) for r in results)
     print(f"cost: {audio:.0f} s of audio in {ms / 1000:.2f} s of hold-check time = {audio / (ms / 1000):.0f}x real time "
-          f"({ms / len(results):.1f} ms per call of {audio / len(results):.0f} s, 3 tracks, release build, one core; decoding not counted)")
+          f"({ms / len(results):.1f} ms per call of {audio / len(results):.0f} s, 3 tracks, release build, one core; its decoding of the whole call counted)")
     print(f"cost, both checks: {audio:.0f} s of audio in {(ms + ams) / 1000:.2f} s = {audio / ((ms + ams) / 1000):.0f}x real time "
           f"(announcement {ams / len(results):.1f} ms per call, 3 prompts, 20 s window, its decoding of the window counted; "
           f"hold {ms / len(results):.1f} ms per call)")
