@@ -19,6 +19,45 @@ public struct ListFilters: Sendable {
 
     public init() {}
 
+    /// The filters' names, as the web's query string and (with dashes) the command line's options give them.
+    public static let names = ["tenant", "team", "agent", "queue", "from", "to", "direction", "min_duration", "max_duration",
+                               "expiring_within", "limit", "cursor"]
+
+    /// The filters from their values as typed, `value(name)` giving each (nil or empty: not given); one reading
+    /// for every front end. Dates are days in the tenant's zone, else the zone all tenants share, else the
+    /// configured one (the zone the listing shows); a period includes its days whole (`PeriodEnd`).
+    public static func parse(_ value: (String) -> String?, configuration: Configuration) throws -> ListFilters {
+        func given(_ name: String) -> String? { value(name).flatMap { $0.isEmpty ? nil : $0 } }
+        var f = ListFilters()
+        f.tenant = given("tenant"); f.team = given("team"); f.agent = given("agent"); f.queue = given("queue")
+        if let d = given("direction") {
+            guard let direction = Direction(rawValue: d) else { throw VaultError(.usage, Direction.choices, field: "direction") }
+            f.direction = direction
+        }
+        let zone = configuration.zone(forTenant: f.tenant)
+        f.from = try given("from").map { try PeriodEnd.from.read($0, zone: zone) }
+        f.to = try given("to").map { try PeriodEnd.to.read($0, zone: zone) }
+        f.minDuration = try given("min_duration").map { try seconds($0, field: "min_duration") }
+        f.maxDuration = try given("max_duration").map { try seconds($0, field: "max_duration") }
+        if let e = given("expiring_within") {
+            guard let d = ISODuration(e) else { throw VaultError(.usage, "an ISO 8601 duration such as P3D", field: "expiring_within") }
+            f.expiringWithin = d
+        }
+        if let l = given("limit") {
+            guard let n = Int(l), (1...1000).contains(n) else { throw VaultError(.usage, "1 to 1000", field: "limit") }
+            f.limit = n
+        }
+        f.cursor = given("cursor")
+        return f
+    }
+
+    /// A duration as seconds (`90`) or ISO 8601 (`PT1M30S`).
+    public static func seconds(_ text: String, field: String) throws -> Double {
+        if let s = Double(text), s >= 0, s.isFinite { return s }
+        if let d = ISODuration(text) { return d.approximateSeconds }
+        throw VaultError(.usage, "give seconds or an ISO 8601 duration (PT5M)", field: field)
+    }
+
     /// Refuses filter values that cannot be what they name (exit 2), before anything is audited: a tenant
     /// outside the tenant charset, an agent outside the id charset (a phone number among them).
     func validate() throws {

@@ -23,13 +23,29 @@ public struct VaultError: Error, Sendable, CustomStringConvertible {
     /// A refusal that must not tell "it exists, not for you" from "it does not exist" (a call outside a coach's
     /// scope, or no such call): the web app answers both with the same 404, so ids cannot be probed.
     public var hidesExistence = false
+    /// The input the error concerns, by its semantic name (`to`, `min_duration`), when it concerns one: the
+    /// message then says what is wrong without naming it, and each front end names it its own way
+    /// (`--min-duration` on the command line, the form's label on the web).
+    public let field: String?
+    /// What failed underneath, when the vault's error stands for another (kept for diagnosis, not shown).
+    public let cause: (any Error & Sendable)?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, field: String? = nil, cause: (any Error & Sendable)? = nil) {
         self.kind = kind
         self.message = message
+        self.field = field
+        self.cause = cause
     }
 
-    public var description: String { message }
+    public var description: String { worded { $0 } }
+
+    /// The message with its field named by `name` ("--to: give a date …").
+    public func worded(_ name: (String) -> String) -> String {
+        field.map { "\(name($0)): \(message)" } ?? message
+    }
+
+    /// A field's command-line option: `min_duration` is `--min-duration`.
+    public static func option(_ field: String) -> String { "--" + field.replacingOccurrences(of: "_", with: "-") }
 
     /// The process exit code of SPEC §9.
     public var exitCode: Int32 {

@@ -6,7 +6,7 @@ import HTTPTypes
 import Hummingbird
 
 enum CallsRoutes {
-    static let filterNames = ["tenant", "team", "agent", "queue", "from", "to", "direction", "min_duration", "max_duration", "expiring_within", "limit"]
+    static let filterNames = ListFilters.names.filter { $0 != "cursor" }
 
     static func add(to router: Router<WebContext>, env: WebEnvironment) {
         router.get("/calls") { request, context -> Response in
@@ -81,7 +81,7 @@ enum CallsRoutes {
             } catch let e as VaultError where !request.wantsJSON && e.kind == .usage {
                 // The call page again, the note as typed and why it was refused (a call the user may not see was
                 // refused before: not found).
-                let typed = CallPage.TypedNote(at: form.first("at") ?? "", text: text, shared: shared, message: ErrorPage.inWords(e.message))
+                let typed = CallPage.TypedNote(at: form.first("at") ?? "", text: text, shared: shared, message: ErrorPage.inWords(e))
                 let signedIn = try context.user()
                 let (rec, holds, pending, notes) = try await blocking { () -> (RecordingView, [HoldView], [String], [NoteView]) in
                     let (rec, holds) = try Listing(vault: vault).show(id: id)
@@ -119,46 +119,9 @@ enum CallsRoutes {
         }
     }
 
-    /// The listing filters from the query string, with the CLI's names. Dates (`2026-11-20`) mean midnight in
-    /// the tenant's zone (or the configured zone); RFC 3339 is taken as is.
+    /// The listing filters from the query string, by the names the CLI's options have (`ListFilters.parse`).
     static func filters(_ request: Request, vault: Vault) throws -> ListFilters {
-        var f = ListFilters()
-        f.tenant = request.query("tenant"); f.team = request.query("team"); f.agent = request.query("agent")
-        f.queue = request.query("queue")
-        if let d = request.query("direction") {
-            guard let direction = Direction(rawValue: d) else { throw VaultError(.usage, "direction: \(Direction.choices)") }
-            f.direction = direction
-        }
-        let zone = vault.configuration.zone(forTenant: f.tenant)
-        f.from = try request.query("from").map { try instant($0, name: "from", zone: zone) }
-        // A date given as `to` means the end of that day: the form's "to" is inclusive, as people read it.
-        f.to = try request.query("to").map { text in
-            let d = try instant(text, name: "to", zone: zone)
-            return text.count == 10 ? Calendar.inZone(zone).date(byAdding: .day, value: 1, to: d)! : d
-        }
-        f.minDuration = try request.query("min_duration").map { try seconds($0, name: "min_duration") }
-        f.maxDuration = try request.query("max_duration").map { try seconds($0, name: "max_duration") }
-        if let e = request.query("expiring_within") {
-            guard let d = ISODuration(e) else { throw VaultError(.usage, "expiring_within \(e): an ISO 8601 duration such as P3D") }
-            f.expiringWithin = d
-        }
-        if let l = request.query("limit") {
-            guard let n = Int(l), (1...1000).contains(n) else { throw VaultError(.usage, "limit: 1 to 1000") }
-            f.limit = n
-        }
-        f.cursor = request.query("cursor")
-        return f
-    }
-
-    static func instant(_ text: String, name: String, zone: TimeZone) throws -> Date {
-        if let d = Timestamp.instantOrDate(text, zone: zone) { return d }
-        throw VaultError(.usage, "\(name): give a date (2026-11-21) or RFC 3339 (2026-11-21T10:00:00+01:00)")
-    }
-
-    static func seconds(_ text: String, name: String) throws -> Double {
-        if let s = Double(text), s >= 0, s.isFinite { return s }
-        if let d = ISODuration(text) { return d.approximateSeconds }
-        throw VaultError(.usage, "\(name) \(text): give seconds or an ISO 8601 duration (PT5M)")
+        try ListFilters.parse({ request.query($0) }, configuration: vault.configuration)
     }
 
     static func expiringOptions(selected: String) -> [HTML] {
@@ -221,10 +184,3 @@ enum CallsRoutes {
     }
 }
 
-extension Calendar {
-    static func inZone(_ zone: TimeZone) -> Calendar {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = zone
-        return c
-    }
-}

@@ -37,7 +37,7 @@ enum HoldsRoutes {
                 for id in ids where !RecordingID.isWellFormed(id) { throw vault.refuseInvalidID(action: "hold place", what: "recording") }
                 var selection = try self.selection(values, vault: vault)
                 selection.recordingIDs = ids
-                let review = try form.text("review_at").map { try CallsRoutes.instant($0, name: "review_at", zone: vault.configuration.timeZone) }
+                let review = try form.text("review_at").map { try PeriodEnd.moment($0, zone: vault.configuration.zone(forTenant: selection.tenant), field: "review_at") }
                 // A review date already past would make the hold due at once: a typing mistake, not a decision.
                 if let review, review <= vault.clock.now() { throw VaultError(.usage, "The review date is in the past: give a date after today.") }
                 let chosen = selection
@@ -56,12 +56,12 @@ enum HoldsRoutes {
                 // The ids form (of the holds page or of a call's page) again, with what was typed.
                 var typed = values
                 typed["recording"] = form.all("recording").joined(separator: "\n")
-                return Layout.response(idsPage(typed, message: ErrorPage.inWords(e.message), signedIn: try context.user()), status: .badRequest)
+                return Layout.response(idsPage(typed, message: ErrorPage.inWords(e), signedIn: try context.user()), status: .badRequest)
             } catch let e as VaultError where fromSelection && !request.wantsJSON && (e.kind == .usage || e.kind == .notFound) {
                 // The form again, with what was typed and why it was refused, in the user's words.
                 let selection = (try? self.selection(values, vault: vault)) ?? HoldSelection()
                 let found = selection.isEmpty ? nil : try? await blocking { try Holds(vault: vault).preview(selection) }
-                return Layout.response(newPage(values, found: found, message: ErrorPage.inWords(e.message), signedIn: try context.user(), vault: vault), status: .badRequest)
+                return Layout.response(newPage(values, found: found, message: ErrorPage.inWords(e), signedIn: try context.user(), vault: vault), status: .badRequest)
             }
         }
 
@@ -117,18 +117,15 @@ enum HoldsRoutes {
     static let selectionFields = ["tenant", "caller", "agent", "queue", "from", "to"]
 
     /// The selection of the form's fields; dates are midnight in the tenant's zone (the configured one without a
-    /// tenant), and "to" is inclusive, as on the calls page.
+    /// tenant), and "to" is inclusive, as on the calls page (`PeriodEnd`).
     static func selection(_ v: [String: String], vault: Vault) throws -> HoldSelection {
         var s = HoldSelection()
         func given(_ k: String) -> String? { v[k].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
         s.tenant = given("tenant"); s.caller = given("caller"); s.agent = given("agent"); s.queue = given("queue")
         if let t = s.tenant, vault.configuration.tenants[t] == nil { throw VaultError(.usage, "There is no tenant \(t).") }
         let zone = vault.configuration.zone(forTenant: s.tenant)
-        s.from = try given("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
-        s.to = try given("to").map { text in
-            let d = try CallsRoutes.instant(text, name: "to", zone: zone)
-            return text.count == 10 ? Calendar.inZone(zone).date(byAdding: .day, value: 1, to: d)! : d
-        }
+        s.from = try given("from").map { try PeriodEnd.from.read($0, zone: zone) }
+        s.to = try given("to").map { try PeriodEnd.to.read($0, zone: zone) }
         return s
     }
 

@@ -59,7 +59,12 @@ enum ErrorPage {
         "--kind": "the kind", "--case": "the case reference", "--note": "the note", "--reference": "the reference", "--tenant": "the tenant",
         "--value": "the value", "--field": "the field", "--by": "the extension", "--reason": "the reason", "--outcome": "the outcome",
         "--ground": "the ground", "--recording": "the recording", "--language": "the language",
+        "--from": "the start date", "--to": "the end date", "--min-duration": "the shortest duration", "--max-duration": "the longest duration",
+        "--expiring-within": "expiring within", "--since": "since", "--until": "until", "--limit": "the number of rows", "--direction": "the direction",
     ]
+
+    /// A use case's error in words: its field named as the form names it.
+    static func inWords(_ error: VaultError) -> String { inWords(error.worded(VaultError.option)) }
 
     static func inWords(_ message: String) -> String {
         var text = message
@@ -70,7 +75,7 @@ enum ErrorPage {
     static func message(_ error: any Error, status: HTTPResponse.Status) -> String {
         // One answer for a call that does not exist and one the user may not see (the audit keeps which).
         if let e = error as? VaultError, e.hidesExistence { return "There is no such call." }
-        if let e = error as? VaultError, e.kind != .vaultFailure { return inWords(e.message) }
+        if let e = error as? VaultError, e.kind != .vaultFailure { return inWords(e) }
         if let e = error as? WebRefusal { return e.message }
         switch status {
         case .notFound: return "There is no such page."

@@ -8,14 +8,8 @@ enum OfficerRoutes {
     static func add(to router: Router<WebContext>, env: WebEnvironment) {
         router.get("/report") { request, context -> Response in
             let vault = try env.vault(for: context)
-            let zone = vault.configuration.timeZone
-            let now = vault.clock.now()
-            let to = try request.query("to").map { text -> Date in
-                let d = try CallsRoutes.instant(text, name: "to", zone: zone)
-                return text.count == 10 ? Calendar.inZone(zone).date(byAdding: .day, value: 1, to: d)! : d
-            } ?? now
-            let from = try request.query("from").map { try CallsRoutes.instant($0, name: "from", zone: zone) }
-                ?? Calendar.inZone(zone).date(byAdding: .month, value: -1, to: to)!
+            let period = try ReportRange(from: request.query("from"), to: request.query("to"), configuration: vault.configuration, now: vault.clock.now())
+            let (zone, from, to) = (period.zone, period.from, period.to)
             let (report, buckets, size) = try await blocking { try Listing(vault: vault).reportSeries(from: from, to: to) }
             if request.wantsJSON { return Layout.json(reportJSON(report)) }
             return Layout.response(reportPage(report, buckets: buckets, size: size, zone: zone, signedIn: try context.user()))
@@ -23,9 +17,9 @@ enum OfficerRoutes {
 
         router.get("/audit") { request, context -> Response in
             let vault = try env.vault(for: context)
-            let zone = vault.configuration.timeZone
-            let since = try request.query("since").map { try CallsRoutes.instant($0, name: "since", zone: zone) }
-            let until = try request.query("until").map { try CallsRoutes.instant($0, name: "until", zone: zone) }
+            let zone = vault.configuration.zone(forTenant: nil)
+            let since = try request.query("since").map { try PeriodEnd.moment($0, zone: zone, field: "since") }
+            let until = try request.query("until").map { try PeriodEnd.moment($0, zone: zone, field: "until") }
             let actor = request.query("actor"), action = request.query("action"), target = request.query("target")
             let limit = min(max(Int(request.query("limit") ?? "") ?? 200, 1), 1000)
             let verify = request.query("verify") != nil

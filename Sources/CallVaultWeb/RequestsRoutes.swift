@@ -33,7 +33,7 @@ enum RequestsRoutes {
                 let tenant = form.text("tenant")
                 let zone = Self.zone(tenant, vault)
                 guard let receivedText = form.text("received") else { throw VaultError(.usage, "Give the date the request was received.") }
-                let received = try CallsRoutes.instant(receivedText, name: "received", zone: zone)
+                let received = try PeriodEnd.moment(receivedText, zone: zone, field: "received")
                 let reference = form.text("reference") ?? "", note = form.text("note")
                 let opened = try await blocking {
                     try Requests(vault: vault).open(kind: kind, subjects: subjects, tenant: tenant, received: received, reference: reference, note: note)
@@ -47,7 +47,7 @@ enum RequestsRoutes {
                     let r = Requests(vault: vault)
                     return (try r.list(openOnly: true, overdueOnly: false), try r.deadlines())
                 }
-                return Layout.response(listPage(list, counts: counts, all: false, typed: typed, message: ErrorPage.inWords(e.message),
+                return Layout.response(listPage(list, counts: counts, all: false, typed: typed, message: ErrorPage.inWords(e),
                                                 signedIn: try context.user(), vault: vault), status: .badRequest)
             }
         }

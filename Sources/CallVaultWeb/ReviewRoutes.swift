@@ -37,7 +37,7 @@ enum ReviewRoutes {
                 return Layout.redirect("/review")
             } catch let e as VaultError where !request.wantsJSON && e.kind == .usage {
                 // The call page again, the decision as typed and why it was refused.
-                let typed = CallPage.TypedReview(decision: decision, note: note, message: ErrorPage.inWords(e.message))
+                let typed = CallPage.TypedReview(decision: decision, note: note, message: ErrorPage.inWords(e))
                 let signedIn = try context.user()
                 let (rec, holds, pending, notes) = try await blocking { () -> (RecordingView, [HoldView], [String], [NoteView]) in
                     let (rec, holds) = try Listing(vault: vault).show(id: id)

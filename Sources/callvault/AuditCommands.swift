@@ -85,9 +85,9 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let zone = dateZone(vault.configuration)
-            let rows = try Listing(vault: vault).auditEvents(since: try since.map { try parseInstant($0, option: "--since", zone: zone) },
-                                                             until: try until.map { try parseInstant($0, option: "--until", zone: zone) },
+            let zone = vault.configuration.zone(forTenant: nil)
+            let rows = try Listing(vault: vault).auditEvents(since: try since.map { try PeriodEnd.moment($0, zone: zone, field: "since") },
+                                                             until: try until.map { try PeriodEnd.moment($0, zone: zone, field: "until") },
                                                              fromSeq: fromSeq, toSeq: toSeq, actor: actor, action: action, target: target, limit: limit)
             if global.json {
                 printJSON(["events": rows.map { e -> [String: Any] in

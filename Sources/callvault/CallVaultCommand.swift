@@ -33,7 +33,7 @@ enum Main {
             }
         } catch let error as VaultError {
             // Messages may quote what the user typed; like all human output, never raw controls (one line).
-            FileHandle.standardError.write(Data("callvault: \(escapedForTerminal(error.message))\n".utf8))
+            FileHandle.standardError.write(Data("callvault: \(escapedForTerminal(error.worded(VaultError.option)))\n".utf8))
             exit(error.exitCode)
         } catch let error as ExitCode {
             exit(error.rawValue)

@@ -32,8 +32,8 @@ struct FixityCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
-        let zone = dateZone(vault.configuration, tenant: tenant)
-        let options = FixityOptions(tenant: tenant, since: try since.map { try parseInstant($0, option: "--since", zone: zone) },
+        let zone = vault.configuration.zone(forTenant: tenant)
+        let options = FixityOptions(tenant: tenant, since: try since.map { try PeriodEnd.moment($0, zone: zone, field: "since") },
                                     maxBytesPerSecond: try bytesPerSecond())
         let meter = ProgressMeter(label: "fixity", enabled: !global.json)
         let report: FixityReport

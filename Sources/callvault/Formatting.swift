@@ -44,9 +44,3 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     return ([line(header)] + rows.map(line)).joined(separator: "\n")
 }
 
-/// Reads a duration option: ISO 8601 (`PT5M`, `P7D`) or plain seconds.
-func parseSeconds(_ text: String, option: String) throws -> Double {
-    if let s = Double(text), s >= 0 { return s }
-    if let d = ISODuration(text) { return d.approximateSeconds }
-    throw VaultError(.usage, "\(option) \(text): give seconds or an ISO 8601 duration (PT5M)")
-}

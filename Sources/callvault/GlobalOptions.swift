@@ -60,16 +60,5 @@ func printText(_ s: String) {
 }
 
 /// The zone a bare date (`2026-11-21`) is read in (`Configuration.zone(forTenant:)`).
-func dateZone(_ configuration: Configuration, tenant: String? = nil) -> TimeZone {
-    configuration.zone(forTenant: tenant)
-}
-
-/// Reads an instant given on the command line: RFC 3339, or a date `YYYY-MM-DD` meaning its midnight in `zone`.
-func parseInstant(_ text: String, option: String, zone: TimeZone) throws -> Date {
-    if let d = Timestamp.instantOrDate(text, zone: zone) { return d }
-    throw ValidationError("\(option) \(text): give RFC 3339 (2026-11-21T10:00:00+01:00) or a date (2026-11-21, midnight in the tenant's time zone)")
-}
-
-
 // The domain's vocabularies parse as arguments (an unknown value is refused listing the choices).
 extension Direction: ExpressibleByArgument {}

@@ -31,7 +31,7 @@ struct HoldCommand: ParsableCommand {
         @Option(help: "Query: agent id.") var agent: String?
         @Option(help: "Query: queue.") var queue: String?
         @Option(help: "Query: started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
-        @Option(help: "Query: started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
+        @Option(help: "Query: started before (RFC 3339), or on or before a date (the whole day, in the tenant's time zone).") var to: String?
 
         func validate() throws {
             guard kind == "incident" || kind == "legal" else { throw ValidationError("--kind must be incident or legal") }
@@ -46,10 +46,10 @@ struct HoldCommand: ParsableCommand {
             s.caller = caller
             s.agent = agent
             s.queue = queue
-            let zone = dateZone(vault.configuration, tenant: tenant)
-            s.from = try from.map { try parseInstant($0, option: "--from", zone: zone) }
-            s.to = try to.map { try parseInstant($0, option: "--to", zone: zone) }
-            let review = try reviewAt.map { try parseInstant($0, option: "--review-at", zone: zone) }
+            let zone = vault.configuration.zone(forTenant: tenant)
+            s.from = try from.map { try PeriodEnd.from.read($0, zone: zone) }
+            s.to = try to.map { try PeriodEnd.to.read($0, zone: zone) }
+            let review = try reviewAt.map { try PeriodEnd.moment($0, zone: zone, field: "review_at") }
             let r = try Holds(vault: vault).place(kind: kind, caseRef: caseRef, note: note, reviewAt: review, selection: s)
             if global.json {
                 printJSON(["hold_id": r.holdID, "recordings": r.recordings, "metadata_only": r.metadataOnly])

@@ -8,8 +8,9 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List recordings you may use (coaches: your scope, compliant, with audio).",
         discussion: """
-            Dates without a time (2026-11-21) mean midnight in the time zone of --tenant, or the zone all \
-            configured tenants share, else the configured time_zone: the zone the table shows.
+            Dates without a time (2026-11-21) are days in the time zone of --tenant, or the zone all \
+            configured tenants share, else the configured time_zone: the zone the table shows. A period \
+            includes its days whole: --from 2026-11-21 --to 2026-11-21 lists the 21st.
             """)
 
     enum Format: String, ExpressibleByArgument { case table, json, csv }
@@ -20,7 +21,7 @@ struct ListCommand: ParsableCommand {
     @Option var agent: String?
     @Option(help: "The call's queue, as in its sidecar.") var queue: String?
     @Option(help: "Started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
-    @Option(help: "Started before (RFC 3339, or a date: midnight in the tenant's time zone).") var to: String?
+    @Option(help: "Started before (RFC 3339), or on or before a date (the whole day, in the tenant's time zone).") var to: String?
     @Option(help: "\(Direction.choices).") var direction: Direction?
     @Option(name: .customLong("min-duration"), help: "Seconds or ISO 8601 (PT1M).") var minDuration: String?
     @Option(name: .customLong("max-duration"), help: "Seconds or ISO 8601 (PT10M).") var maxDuration: String?
@@ -29,23 +30,13 @@ struct ListCommand: ParsableCommand {
     @Option(help: "The next_cursor of the previous page (with --format csv it is printed on stderr: `next page: --cursor C`).") var cursor: String?
     @Option(help: "table, json or csv (--json is json).") var format: Format = .table
 
-    func validate() throws {
-        if !(1...1000).contains(limit) { throw ValidationError("--limit: 1 to 1000") }
-        if let e = expiringWithin, ISODuration(e) == nil { throw ValidationError("--expiring-within \(e): an ISO 8601 duration such as P3D") }
-    }
-
     func run() throws {
         let vault = try global.openVault()
-        var f = ListFilters()
-        f.tenant = tenant; f.team = team; f.agent = agent; f.queue = queue; f.direction = direction
-        let zone = dateZone(vault.configuration, tenant: tenant)
-        f.from = try from.map { try parseInstant($0, option: "--from", zone: zone) }
-        f.to = try to.map { try parseInstant($0, option: "--to", zone: zone) }
-        f.minDuration = try minDuration.map { try parseSeconds($0, option: "--min-duration") }
-        f.maxDuration = try maxDuration.map { try parseSeconds($0, option: "--max-duration") }
-        f.expiringWithin = expiringWithin.flatMap(ISODuration.init)
-        f.limit = limit
-        f.cursor = cursor
+        let given: [String: String?] = [
+            "tenant": tenant, "team": team, "agent": agent, "queue": queue, "from": from, "to": to, "direction": direction?.rawValue,
+            "min_duration": minDuration, "max_duration": maxDuration, "expiring_within": expiringWithin, "limit": String(limit), "cursor": cursor,
+        ]
+        let f = try ListFilters.parse({ given[$0] ?? nil }, configuration: vault.configuration)
         let (page, next) = try Listing(vault: vault).list(f)
         switch global.json ? .json : format {
         case .json:
@@ -139,17 +130,14 @@ struct ExportCommand: ParsableCommand {
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Compliance report per tenant (default: the last month).")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "From (RFC 3339, or a date: midnight in the configured time zone; default one month ago).") var from: String?
-    @Option(help: "To (RFC 3339, or a date: midnight in the configured time zone; default now).") var to: String?
+    @Option(help: "From (RFC 3339, or a date: from its start, in the zone the tenants share, else the configured one; default a month before --to).") var from: String?
+    @Option(help: "To (RFC 3339, exclusive; or a date, included whole; default now).") var to: String?
 
     func run() throws {
         let vault = try global.openVault()
         let now = vault.clock.now()
-        let zone = dateZone(vault.configuration)
-        let end = try to.map { try parseInstant($0, option: "--to", zone: zone) } ?? now
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = vault.configuration.timeZone
-        let start = try from.map { try parseInstant($0, option: "--from", zone: zone) } ?? calendar.date(byAdding: .month, value: -1, to: end)!
+        let period = try ReportRange(from: from, to: to, configuration: vault.configuration, now: now)
+        let (start, end) = (period.from, period.to)
         let report = try Listing(vault: vault).complianceReport(from: start, to: end)
         let tenants = report.tenants
         if global.json {

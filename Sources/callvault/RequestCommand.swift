@@ -91,7 +91,7 @@ struct RequestCommand: ParsableCommand {
 
         func run() throws {
             let vault = try global.openVault()
-            let when = try parseInstant(received, option: "--received", zone: dateZone(vault.configuration, tenant: tenant))
+            let when = try PeriodEnd.moment(received, zone: vault.configuration.zone(forTenant: tenant), field: "received")
             let s = try Requests(vault: vault).open(kind: RequestKind(rawValue: kind)!, subjects: subjects, tenant: tenant,
                                                     received: when, reference: reference, note: note)
             if global.json { printJSON(RequestCommand.json(s)) } else {

@@ -22,7 +22,7 @@ struct SweepCommand: ParsableCommand {
         var dry = dryRun
         var simulated = false
         if let text = now {
-            instant = try parseInstant(text, option: "--now", zone: dateZone(vault.configuration))
+            instant = try PeriodEnd.moment(text, zone: vault.configuration.zone(forTenant: nil), field: "now")
             simulated = true
             if try !vault.isSimulation() {
                 dry = true

@@ -68,7 +68,7 @@ import Testing
         let coach = try box.run(["--as", "coach-an", "list", "--json"]).json()["recordings"] as! [[String: Any]]
         #expect(coach.map { $0["call_id"] as! String } == ["announced"])
         // The report shows the verified rate per tenant and per queue.
-        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-12-01")]).json()
+        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-11-30")]).json()
         let acme = (report["tenants"] as! [[String: Any]]).first { $0["tenant"] as? String == "acme-energy" }!
         #expect(acme["announcement_verified_rate"] as? Double == 0.5)
         #expect(acme["announcement_compliance"] as? Double == 0.5)
@@ -147,7 +147,7 @@ import Testing
         #expect(!events.contains { ($0["details"] as String).contains("opgenomen") || ($0["details"] as String).contains("talked") })
 
         // The report counts each verdict, for the tenant and its queue.
-        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-12-01")]).json()
+        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-11-30")]).json()
         let acme = (report["tenants"] as! [[String: Any]]).first { $0["tenant"] as? String == "acme-energy" }!
         #expect(acme["announcement_verdicts"] as? [String: Int] == ["heard": 2, "not_heard": 1, "review": 0, "not_checked": 0])
         #expect((acme["rejected"] as? [String: Int])?["announcement_not_detected"] == 1)

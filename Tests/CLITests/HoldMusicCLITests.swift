@@ -106,7 +106,7 @@ import Testing
         #expect(((coach["hold_music"] as? [String: Any])?["segments"] as? [Any])?.count == 1)
 
         // The report: seconds on hold per tenant and queue, of the calls checked.
-        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-12-01")]).json()
+        let report = try box.run(["report", "--json", "--from", shifted("2026-11-01"), "--to", shifted("2026-11-30")]).json()
         let tenant = try #require((report["tenants"] as? [[String: Any]])?.first { $0["tenant"] as? String == "acme-energy" })
         let figures = try #require(tenant["hold_music"] as? [String: Any])
         #expect(figures["checked"] as? Int == 2 && figures["calls_on_hold"] as? Int == 1)

@@ -120,7 +120,7 @@ import Testing
         #expect(try headline(html, "stat-stored") > 0)
 
         let listing = Listing(vault: f.vault)
-        let from = try CallsRoutes.instant(day(start, zone), name: "from", zone: zone)
+        let from = try PeriodEnd.from.read(day(start, zone), zone: zone)
         let series = try listing.reportSeries(from: from, to: now)
         #expect(series.size.unit == .month && series.size.count == 1)
         #expect(series.buckets.count <= ReportBucketSize.maxBuckets && series.buckets.count >= 24)
