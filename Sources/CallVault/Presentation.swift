@@ -142,7 +142,7 @@ public func timeRegressionsJSON(_ v: AuditVerification) -> [String: Any] {
 
 /// The hold object of SPEC §11 (`hold list --json`, `GET /holds`).
 public func holdJSON(_ h: HoldView, recordings: Int) -> [String: Any] {
-    ["hold_id": h.id, "kind": h.kind, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
+    ["hold_id": h.id, "kind": h.kind.rawValue, "case_ref": h.caseRef, "note": orNull(h.note), "placed_by": h.placedBy,
      "placed_at": h.placedAt, "review_at": orNull(h.reviewAt), "released_at": orNull(h.releasedAt),
      "released_by": orNull(h.releasedBy), "release_note": orNull(h.releaseNote), "recordings": recordings]
 }

@@ -182,10 +182,9 @@ public struct Holds: Sendable {
 
     static let officers = Role.officers
 
-    public func place(kind: String, caseRef: String, note: String?, reviewAt: Date?, selection: HoldSelection)
+    public func place(kind: HoldKind, caseRef: String, note: String?, reviewAt: Date?, selection: HoldSelection)
         throws -> (holdID: String, recordings: Int, metadataOnly: Int) {
         try vault.require(Self.officers, to: "hold place")
-        guard kind == "incident" || kind == "legal" else { throw VaultError(.usage, "--kind: incident or legal") }
         guard !caseRef.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--case: a case reference is required") }
         guard !selection.isEmpty else {
             throw VaultError(.usage, "choose recordings with --recording, --call-id or a query (--tenant --caller --agent --queue --from --to)")
@@ -196,7 +195,7 @@ public struct Holds: Sendable {
         let hold = HoldRow(id: id, kind: kind, caseRef: caseRef, note: note, placedBy: vault.actor,
                            placedAt: Timestamp.utc(now), reviewAt: reviewAt.map(Timestamp.utc))
         let (n, metadataOnly) = try vault.catalog.placeHold(hold, selection: selection,
-                                                            event: vault.event("hold.placed", target: id, details: ["kind": kind]))
+                                                            event: vault.event("hold.placed", target: id, details: ["kind": kind.rawValue]))
         guard n > 0 else { throw VaultError(.usage, "no recording matches; no hold placed") }
         return (id, n, metadataOnly)
     }

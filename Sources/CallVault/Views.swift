@@ -93,7 +93,8 @@ public struct HoldMusicView: Sendable, Equatable {
 
 /// A hold as officers see it (`hold list/show`, `/holds`, a call's holds).
 public struct HoldView: Sendable, Equatable {
-    public let id, kind, caseRef: String
+    public let id, caseRef: String
+    public let kind: HoldKind
     public let note: String?
     public let placedBy, placedAt: String
     public let reviewAt, releasedAt, releasedBy, releaseNote: String?

@@ -9,6 +9,17 @@ public enum Direction: String, Sendable, Codable, CaseIterable {
     public static let choices = "inbound, outbound or internal"
 }
 
+/// Why a hold keeps calls past their retention (SPEC §5): an incident being looked into, or legal evidence.
+public enum HoldKind: String, Sendable, Codable, CaseIterable {
+    case incident, legal
+
+    /// The values in words, for help texts and refusals.
+    public static let choices = "incident or legal"
+
+    /// "an incident", "a legal": the article the kind takes in a sentence.
+    public var withArticle: String { self == .incident ? "an incident" : "a legal" }
+}
+
 /// A validated sidecar. Phone numbers live here and in the catalog only, never in logs or errors.
 public struct Sidecar: Sendable, Equatable {
     public static let schemaID = "callvault.call/1"

@@ -6,7 +6,7 @@ import Foundation
 public struct HoldRow: Codable, Sendable, Equatable, CatalogRecord {
     public static let databaseTableName = "holds"
     public var id: String
-    public var kind: String
+    public var kind: HoldKind
     public var caseRef: String
     public var note: String?
     public var placedBy: String
@@ -22,7 +22,7 @@ public struct HoldRow: Codable, Sendable, Equatable, CatalogRecord {
         case releasedAt = "released_at", releasedBy = "released_by", releaseNote = "release_note"
     }
 
-    public init(id: String, kind: String, caseRef: String, note: String?, placedBy: String, placedAt: String, reviewAt: String?) {
+    public init(id: String, kind: HoldKind, caseRef: String, note: String?, placedBy: String, placedAt: String, reviewAt: String?) {
         self.id = id; self.kind = kind; self.caseRef = caseRef; self.note = note
         self.placedBy = placedBy; self.placedAt = placedAt; self.reviewAt = reviewAt
     }

@@ -2,6 +2,7 @@
 // inside a transaction. Two engines implement it — SQLite through GRDB (SQLiteEngine) and PostgreSQL through
 // postgres-nio (PostgresEngine) — so the catalog's queries are written once, with the few differences between
 // the two dialects asked of the session (`dialect`), never decided in the use cases.
+import CallVaultCore
 import Foundation
 
 /// A value as it crosses the engine boundary. Booleans are integers 0/1 in both engines (the schema's choice,
@@ -74,6 +75,16 @@ extension Data: SQLValueConvertible {
     public var sqlValue: SQLValue { .blob(self) }
     public static func fromSQL(_ value: SQLValue) -> Data? { if case .blob(let d) = value { d } else { nil } }
 }
+
+/// A vocabulary is stored as its raw text; text the code does not know is not of the type (a decoding error
+/// naming the column).
+extension SQLValueConvertible where Self: RawRepresentable, Self.RawValue == String {
+    public var sqlValue: SQLValue { .text(rawValue) }
+    public static func fromSQL(_ value: SQLValue) -> Self? { String.fromSQL(value).flatMap(Self.init(rawValue:)) }
+}
+
+extension Direction: SQLValueConvertible {}
+extension HoldKind: SQLValueConvertible {}
 
 extension Optional: SQLValueConvertible where Wrapped: SQLValueConvertible {
     public var sqlValue: SQLValue { self?.sqlValue ?? .null }

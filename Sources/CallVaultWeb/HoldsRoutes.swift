@@ -41,7 +41,8 @@ enum HoldsRoutes {
                 // A review date already past would make the hold due at once: a typing mistake, not a decision.
                 if let review, review <= vault.clock.now() { throw VaultError(.usage, "The review date is in the past: give a date after today.") }
                 let chosen = selection
-                let kind = form.text("kind") ?? "", caseRef = form.text("case") ?? "", note = form.text("note")
+                guard let kind = form.text("kind").flatMap(HoldKind.init(rawValue:)) else { throw VaultError(.usage, HoldKind.choices, field: "kind") }
+                let caseRef = form.text("case") ?? "", note = form.text("note")
                 guard !caseRef.isEmpty else { throw VaultError(.usage, "Give the case reference the hold is for.") }
                 let placed = try await blocking {
                     try Holds(vault: vault).place(kind: kind, caseRef: caseRef, note: note, reviewAt: review, selection: chosen)
@@ -50,7 +51,7 @@ enum HoldsRoutes {
                     return Layout.json(["hold_id": placed.holdID, "recordings": placed.recordings, "metadata_only": placed.metadataOnly], status: .created)
                 }
                 let extra = placed.metadataOnly > 0 ? " (\(placed.metadataOnly) of them metadata only: their audio was already deleted)" : ""
-                await env.sessions.setNotice(token: try context.user().token, "Placed \(kind == "incident" ? "an" : "a") \(kind) hold for case \(caseRef) on \(counted(placed.recordings, "call"))\(extra).")
+                await env.sessions.setNotice(token: try context.user().token, "Placed \(kind.withArticle) hold for case \(caseRef) on \(counted(placed.recordings, "call"))\(extra).")
                 return Layout.redirect("/holds/\(placed.holdID)")
             } catch let e as VaultError where !fromSelection && !request.wantsJSON && (e.kind == .usage || e.kind == .notFound) {
                 // The ids form (of the holds page or of a call's page) again, with what was typed.
@@ -150,7 +151,7 @@ enum HoldsRoutes {
             t == q("tenant") ? HTML("<option selected>\(t)</option>") : HTML("<option>\(t)</option>")
         }
         let hidden: [HTML] = selectionFields.map { k in HTML("<input type=\"hidden\" name=\"\(k)\" value=\"\(q(k))\">") }
-        let kinds: [HTML] = ["incident", "legal"].map { k in HTML("<option value=\"\(k)\"\(q("kind") == k ? HTML(" selected") : "")>\(k)</option>") }
+        let kinds: [HTML] = HoldKind.allCases.map(\.rawValue).map { k in HTML("<option value=\"\(k)\"\(q("kind") == k ? HTML(" selected") : "")>\(k)</option>") }
         let preview: HTML = found.map { f in
             f.total == 0 ? HTML("<section class=\"card\" id=\"matches\"><p class=\"muted\">No call matches: nothing to hold.</p></section>") : """
                 <section class="card" id="matches"><h2>\(f.total == 1 ? "1 call matches" : "\(f.total) calls match")</h2>
@@ -184,7 +185,7 @@ enum HoldsRoutes {
     /// A hold by recording ids that was refused: the form with what was typed and why, in the user's words.
     static func idsPage(_ typed: [String: String], message: String, signedIn: SignedIn) -> HTML {
         let q = { (k: String) in typed[k] ?? "" }
-        let kinds: [HTML] = ["incident", "legal"].map { k in HTML("<option value=\"\(k)\"\(q("kind") == k ? HTML(" selected") : "")>\(k)</option>") }
+        let kinds: [HTML] = HoldKind.allCases.map(\.rawValue).map { k in HTML("<option value=\"\(k)\"\(q("kind") == k ? HTML(" selected") : "")>\(k)</option>") }
         return Layout.page(title: "Place a hold", signedIn: signedIn, active: "/holds", body: """
             <p><a href="/holds">← Holds</a></p><h1>Place a hold</h1>
             <div class="notice bad" role="alert" id="hold-error">\(message)</div>
@@ -253,7 +254,7 @@ enum HoldsRoutes {
             <div class="actions mt"><button type="submit" class="danger">Release hold</button></div></form></section>
             """ : ""
         return Layout.page(title: "Hold \(h.caseRef)", signedIn: signedIn, active: "/holds", body: """
-            <p><a href="/holds">← Holds</a></p><h1>\(h.kind.capitalized) hold · case \(h.caseRef)</h1>
+            <p><a href="/holds">← Holds</a></p><h1>\(h.kind.rawValue.capitalized) hold · case \(h.caseRef)</h1>
             \(notice.map { HTML("<div class=\"notice ok\" id=\"placed\">\($0)</div>") } ?? "")
             \(isDue(h, now: now) ? HTML("<div class=\"notice warn\">This hold is due for review.</div>") : "")\(pending)
             <section class="card"><dl class="facts">

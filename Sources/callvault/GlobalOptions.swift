@@ -62,3 +62,4 @@ func printText(_ s: String) {
 /// The zone a bare date (`2026-11-21`) is read in (`Configuration.zone(forTenant:)`).
 // The domain's vocabularies parse as arguments (an unknown value is refused listing the choices).
 extension Direction: ExpressibleByArgument {}
+extension HoldKind: ExpressibleByArgument {}

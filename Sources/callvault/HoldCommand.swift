@@ -14,13 +14,13 @@ struct HoldCommand: ParsableCommand {
     static func line(_ h: HoldView, recordings: Int) -> String {
         let e = { (s: String) in escapedForTerminal(s) }
         let state = h.releasedAt.map { "released \($0) by \(e(h.releasedBy ?? "?"))" } ?? "active"
-        return "\(h.id)  \(e(h.kind))  case \(e(h.caseRef))  \(recordings) recording(s)  placed \(h.placedAt) by \(e(h.placedBy))  \(state)"
+        return "\(h.id)  \(h.kind.rawValue)  case \(e(h.caseRef))  \(recordings) recording(s)  placed \(h.placedAt) by \(e(h.placedBy))  \(state)"
     }
 
     struct Place: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "place", abstract: "Hold recordings beyond retention.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "incident or legal") var kind: String
+        @Option(help: "\(HoldKind.choices).") var kind: HoldKind
         @Option(name: .customLong("case"), help: "Case reference (required).") var caseRef: String
         @Option(help: "Free-text note.") var note: String?
         @Option(name: .customLong("review-at"), help: "When to review the hold (RFC 3339, or a date: midnight in the tenant's time zone).") var reviewAt: String?
@@ -32,10 +32,6 @@ struct HoldCommand: ParsableCommand {
         @Option(help: "Query: queue.") var queue: String?
         @Option(help: "Query: started at or after (RFC 3339, or a date: midnight in the tenant's time zone).") var from: String?
         @Option(help: "Query: started before (RFC 3339), or on or before a date (the whole day, in the tenant's time zone).") var to: String?
-
-        func validate() throws {
-            guard kind == "incident" || kind == "legal" else { throw ValidationError("--kind must be incident or legal") }
-        }
 
         func run() throws {
             let vault = try global.openVault()

@@ -199,6 +199,10 @@ import Testing
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'access.denied' AND actor = 'coach-an' AND principal IS NOT NULL") == 1)
 
+        // A kind that is not one is refused before anything is held, listing the kinds there are.
+        let unknown = try box.run(["--as", "dpo", "hold", "place", "--kind", "lawsuit", "--case", "X", "--call-id", "B"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("incident") && unknown.stderr.contains("legal"), "\(unknown.stderr)")
+        #expect(try box.count("SELECT count(*) FROM holds") == 0)
         let placed = try box.run(["--as", "dpo", "hold", "place", "--kind", "legal", "--case", "X", "--call-id", "B", "--json"])
         #expect(placed.status == 0)
         #expect(try box.count("SELECT count(*) FROM audit_events WHERE action = 'hold.placed' AND actor = 'dpo' AND principal IS NOT NULL") == 1)

@@ -13,7 +13,7 @@ import Testing
         let id = try store.ingest(audio: WAVBuilder.pcm16([Int16](repeating: 800, count: 8000)), ext: "wav", caller: "+32470123456")
         var selection = HoldSelection()
         selection.recordingIDs = [id]
-        _ = try Holds(vault: store.acting("dpo")).place(kind: "incident", caseRef: "INC-7", note: nil, reviewAt: nil, selection: selection)
+        _ = try Holds(vault: store.acting("dpo")).place(kind: .incident, caseRef: "INC-7", note: nil, reviewAt: nil, selection: selection)
         return (store, id)
     }
 

@@ -149,7 +149,7 @@ import Testing
         let f = try WebFixture()
         var held = HoldSelection()
         held.tenant = "telco-be"
-        _ = try Holds(vault: f.vault).place(kind: "legal", caseRef: "C-9", note: nil, reviewAt: nil, selection: held)
+        _ = try Holds(vault: f.vault).place(kind: .legal, caseRef: "C-9", note: nil, reviewAt: nil, selection: held)
         let telco = try f.vault.catalog.db.read { db in try String.fetchAll(db, sql: "SELECT id FROM recordings WHERE tenant = 'telco-be' ORDER BY id") }
         try await Application(router: f.router()).test(.router) { client in
             let b = try await client.login("dana")

@@ -268,7 +268,7 @@ import Testing
         let id = try f.recordings(team: "billing-nl")[0]
         var selection = HoldSelection()
         selection.tenant = "acme-energy"
-        let hold = try Holds(vault: f.vault).place(kind: "legal", caseRef: "C-HEAD", note: nil, reviewAt: nil, selection: selection).holdID
+        let hold = try Holds(vault: f.vault).place(kind: .legal, caseRef: "C-HEAD", note: nil, reviewAt: nil, selection: selection).holdID
         let before = try f.vault.catalog.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_events WHERE action IN ('recording.played', 'export', 'evidence.exported')") ?? 0 }
         try await Application(router: f.router()).test(.router) { client in
             let dana = try await client.login("dana")
@@ -664,7 +664,7 @@ import Testing
         let f = try WebFixture()
         var selection = HoldSelection()
         selection.tenant = "telco-be"
-        let hold = try Holds(vault: f.vault).place(kind: "legal", caseRef: "C-EV", note: nil, reviewAt: nil, selection: selection).holdID
+        let hold = try Holds(vault: f.vault).place(kind: .legal, caseRef: "C-EV", note: nil, reviewAt: nil, selection: selection).holdID
         try await Application(router: f.router()).test(.router) { client in
             let dpo = try await client.login("dana")
             try await client.execute(uri: "/holds/\(hold)", method: .get, headers: dpo.headers) { r in
@@ -713,6 +713,12 @@ import Testing
                 #expect(html.contains("id=\"hold-error\"") && html.contains("in the past"))
                 #expect(html.contains("value=\"CASE-&lt;b&gt;7&lt;/b&gt;\"") && html.contains("value=\"complaint\""))
                 #expect(html.contains("<option value=\"legal\" selected>") && html.contains(">\(id)</textarea>"))
+            }
+            // A kind the form does not offer: refused, naming the field in words.
+            try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: form([("kind", "lawsuit"), ("case", "C-2"), ("recording", id), ("csrf", b.csrf)])) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("The kind: incident or legal"))
             }
             #expect(try f.auditCount(action: "hold.placed") == 0)
             let location = try await client.execute(uri: "/holds", method: .post, headers: b.headers([.contentType: "application/x-www-form-urlencoded"]),
@@ -802,7 +808,7 @@ import Testing
         let id = try #require(held)
         var selection = HoldSelection()
         selection.recordingIDs = [id]
-        let hold = try Holds(vault: admin).place(kind: "legal", caseRef: "C-9", note: nil, reviewAt: nil, selection: selection).holdID
+        let hold = try Holds(vault: admin).place(kind: .legal, caseRef: "C-9", note: nil, reviewAt: nil, selection: selection).holdID
         let req = try Requests(vault: admin).open(kind: .erasure, subjects: ["+32470123456"], tenant: "acme-energy", received: f.clock.now(),
                                                   reference: "DSR-W1", note: nil).request.id
         _ = try Requests(vault: admin).erase(id: req, dryRun: false)
@@ -829,7 +835,7 @@ import Testing
         let f = try WebFixture()
         var selection = HoldSelection()
         selection.recordingIDs = [try f.recordings(team: "billing-nl")[0]]
-        _ = try Holds(vault: f.vault).place(kind: "legal", caseRef: "REVIEW-ME", note: nil, reviewAt: f.clock.now().addingTimeInterval(3600), selection: selection)
+        _ = try Holds(vault: f.vault).place(kind: .legal, caseRef: "REVIEW-ME", note: nil, reviewAt: f.clock.now().addingTimeInterval(3600), selection: selection)
         f.clock.advance(2 * 3600)
         try await Application(router: f.router()).test(.router) { client in
             let b = try await client.login("dana")
