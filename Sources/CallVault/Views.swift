@@ -63,7 +63,7 @@ public struct RecordingView: Sendable, Equatable {
         audioPath = officer ? r.audioPath : nil
         sha256 = officer ? r.sha256 : nil
         audioExpiresAt = r.audioExpiresAt; metadataExpiresAt = r.metadataExpiresAt; audioDeletedAt = r.audioDeletedAt
-        restricted = r.restricted
+        restricted = r.restricted.hidesFromCoaches
         self.onHold = officer ? onHold : nil
         announcementReview = officer ? r.announcementReviewedBy.map { ReviewDecisionView(by: $0, at: r.announcementReviewedAt ?? "", note: r.announcementReviewNote) } : nil
         holdMusic = r.holdPolicy.map {

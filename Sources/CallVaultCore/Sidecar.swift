@@ -9,6 +9,18 @@ public enum Direction: String, Sendable, Codable, CaseIterable {
     public static let choices = "inbound, outbound or internal"
 }
 
+/// How far data-subject restrictions in force reach a recording (GDPR art. 18), as the catalog keeps it: the
+/// strongest of them.
+public enum Restriction: Int, Sendable, Codable, CaseIterable {
+    case none = 0
+    /// Hidden from coaches (accuracy contested, an objection pending: art. 18(1)(a),(d)).
+    case hidden = 1
+    /// Hidden and kept past its expiry (processing unlawful, or kept for legal claims: art. 18(1)(b),(c)).
+    case keptPastExpiry = 2
+
+    public var hidesFromCoaches: Bool { self != .none }
+}
+
 /// Why a hold keeps calls past their retention (SPEC §5): an incident being looked into, or legal evidence.
 public enum HoldKind: String, Sendable, Codable, CaseIterable {
     case incident, legal

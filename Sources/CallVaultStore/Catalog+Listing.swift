@@ -45,7 +45,7 @@ public struct ListingQuery: Sendable {
         }
         if coachingOnly {
             // Announced calls only: a call the detector found unannounced, or sent to review, is not for coaching.
-            c.append("\(Catalog.compliantCall) AND restricted = 0 AND audio_deleted_at IS NULL")
+            c.append("\(Catalog.compliantCall) AND restricted = \(Restriction.none.rawValue) AND audio_deleted_at IS NULL")
             // Kept only because a hold stopped its erasure (art. 17(3)(e)): for the legal case, not for coaching.
             c.append("NOT EXISTS (SELECT 1 FROM request_items WHERE request_items.recording_id = recordings.id AND request_items.erasure_pending = 1)")
             if let audioUnexpiredAt { add("audio_expires_at > ?", [Timestamp.utc(audioUnexpiredAt)]) }

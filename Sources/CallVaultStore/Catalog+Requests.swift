@@ -275,9 +275,9 @@ extension Catalog {
     static func recomputeRestriction(_ db: any SQLSession, requestID: String) throws -> Int {
         try db.execute(sql: """
             UPDATE recordings SET restricted = coalesce((
-                SELECT max(CASE WHEN q.restriction_ground IN ('unlawful', 'legal-claims') THEN 2 ELSE 1 END)
+                SELECT max(CASE WHEN q.restriction_ground IN ('unlawful', 'legal-claims') THEN \(Restriction.keptPastExpiry.rawValue) ELSE \(Restriction.hidden.rawValue) END)
                 FROM request_items i JOIN requests q ON q.id = i.request_id
-                WHERE i.recording_id = recordings.id AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL), 0)
+                WHERE i.recording_id = recordings.id AND q.restricted_at IS NOT NULL AND q.restriction_lifted_at IS NULL), \(Restriction.none.rawValue))
             WHERE id IN (SELECT recording_id FROM request_items WHERE request_id = ?)
             """, arguments: [requestID])
         return db.changesCount

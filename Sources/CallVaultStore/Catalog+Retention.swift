@@ -26,7 +26,7 @@ public enum Deletable {
         "\(alias).restriction_ground = 'legal-claims' AND \(alias).restricted_at IS NOT NULL AND \(alias).restriction_lifted_at IS NULL"
     }
     /// True for a recording a restriction keeps past its expiry (ground unlawful or legal-claims: art. 18(1)(b),(c)).
-    static let keptByRestriction = "recordings.restricted >= 2"
+    static let keptByRestriction = "recordings.restricted = \(Restriction.keptPastExpiry.rawValue)"
     /// Held, or kept by a restriction: not deletable whatever its expiry.
     static let kept = "(\(held) OR \(keptByRestriction))"
 

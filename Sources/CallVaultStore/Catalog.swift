@@ -42,7 +42,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public var audioExpiresAt: String
     public var metadataExpiresAt: String
     public var audioDeletedAt: String?
-    public var restricted: Bool
+    public var restricted: Restriction
     public var ingestedAt: String
     /// SHA-256 of the sidecar's bytes: only an identical sidecar is a duplicate (nil for rows of the first version).
     public var sidecarSHA256: String?
@@ -90,7 +90,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
         self.labels = labels; self.extra = extra; self.format = format; self.sampleRate = sampleRate
         self.channels = channels; self.frames = frames; self.audioBytes = audioBytes; self.audioPath = audioPath
         self.audioExpiresAt = audioExpiresAt; self.metadataExpiresAt = metadataExpiresAt
-        self.audioDeletedAt = nil; self.restricted = false; self.ingestedAt = ingestedAt
+        self.audioDeletedAt = nil; self.restricted = .none; self.ingestedAt = ingestedAt
     }
 }
 

@@ -83,7 +83,13 @@ extension SQLValueConvertible where Self: RawRepresentable, Self.RawValue == Str
     public static func fromSQL(_ value: SQLValue) -> Self? { String.fromSQL(value).flatMap(Self.init(rawValue:)) }
 }
 
+extension SQLValueConvertible where Self: RawRepresentable, Self.RawValue == Int {
+    public var sqlValue: SQLValue { .integer(Int64(rawValue)) }
+    public static func fromSQL(_ value: SQLValue) -> Self? { Int.fromSQL(value).flatMap(Self.init(rawValue:)) }
+}
+
 extension Direction: SQLValueConvertible {}
+extension Restriction: SQLValueConvertible {}
 extension HoldKind: SQLValueConvertible {}
 
 extension Optional: SQLValueConvertible where Wrapped: SQLValueConvertible {
