@@ -31,12 +31,12 @@ public struct AnnouncementReview: Sendable {
 
     static let officers = Role.officers
 
-    /// The catalog's word for a verdict (`announcement_verified`).
-    public static func catalogValue(_ outcome: AnnouncementOutcome) -> String {
+    /// The stored verdict of what the detector concluded.
+    public static func catalogValue(_ outcome: AnnouncementOutcome) -> AnnouncementVerdict {
         switch outcome {
-        case .heard: AnnouncementVerifiedValue.heard
-        case .notHeard: AnnouncementVerifiedValue.notHeard
-        case .review: AnnouncementVerifiedValue.review
+        case .heard: .heard
+        case .notHeard: .notHeard
+        case .review: .review
         }
     }
 
@@ -83,8 +83,8 @@ public struct AnnouncementReview: Sendable {
         guard row.audioDeletedAt == nil else {
             throw VaultError(.gone, "\(action) \(id): its audio was deleted at \(row.audioDeletedAt!); there is nothing left to listen to")
         }
-        guard row.announcementVerified == AnnouncementVerifiedValue.review else {
-            throw VaultError(.usage, "\(action) \(id): not awaiting review (its announcement check says \(Self.words(row.announcementVerified)))")
+        guard row.announcementVerified == .review else {
+            throw VaultError(.usage, "\(action) \(id): not awaiting review (its announcement check says \(row.announcementVerified.inWords))")
         }
         let now = vault.clock.now()
         let decision = AnnouncementReviewDecision(reviewedBy: vault.actor, reviewedAt: Timestamp.utc(now), note: text)
@@ -95,15 +95,5 @@ public struct AnnouncementReview: Sendable {
             throw VaultError(.usage, "\(action) \(id): decided meanwhile by someone else; see the audit")
         }
         return item(row)
-    }
-
-    /// A catalog value in the words of SPEC §17.
-    public static func words(_ verified: String) -> String {
-        switch verified {
-        case AnnouncementVerifiedValue.heard: "heard"
-        case AnnouncementVerifiedValue.notHeard: "not heard"
-        case AnnouncementVerifiedValue.review: "review"
-        default: "not checked"
-        }
     }
 }

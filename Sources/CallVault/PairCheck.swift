@@ -158,9 +158,9 @@ struct PairCheck: Sendable {
         }
 
         // announcement_not_detected: hear the prompt in the audio when the tenant asks for it (SPEC §5).
-        var verdict: AnnouncementVerdict?
+        var verdict: AnnouncementFinding?
         if tenant.announcement.verify != .off {
-            let v: AnnouncementVerdict
+            let v: AnnouncementFinding
             do { v = try vault.prompts.check(fd: staged.fd, tenant: tenant) } catch let e as VaultError {
                 return .reject(Rejection(.audioUnreadable, "decoding for announcement verification failed: \(e.message)"), tenant: sidecar.tenant, inputs: opened)
             }
@@ -227,7 +227,7 @@ struct PairCheck: Sendable {
             agentID: sidecar.agentID, team: sidecar.team, caller: sidecar.caller, callee: sidecar.callee,
             queue: sidecar.queue, site: sidecar.site, announcementFlag: sidecar.announcementPlayed,
             announcementPrompt: sidecar.announcementPrompt, announcementAtMs: sidecar.announcementAtMs,
-            announcementVerified: "not_checked",
+            announcementVerified: .notChecked,
             labels: JSONValue.object(sidecar.labels.mapValues { .string($0) }).jsonText,
             extra: JSONValue.object(sidecar.extra).jsonText,
             format: facts.format, sampleRate: facts.sampleRate, channels: facts.channels, frames: facts.frames,

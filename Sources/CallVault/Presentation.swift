@@ -19,7 +19,7 @@ public func listJSON(_ r: RecordingView) -> [String: Any] {
     ["recording_id": r.id, "call_id": r.callID, "tenant": r.tenant, "started_at": r.startedAt,
      "duration_s": durationNumber(r.durationS), "direction": r.direction, "agent_id": r.agentID, "team": orNull(r.team),
      "queue": orNull(r.queue), "audio_expires_at": r.audioExpiresAt, "metadata_expires_at": r.metadataExpiresAt,
-     "on_hold": orNull(r.onHold), "announcement_verified": r.announcementVerified]
+     "on_hold": orNull(r.onHold), "announcement_verified": r.announcementVerified.rawValue]
 }
 
 public let listColumns = ["recording_id", "call_id", "tenant", "started_at", "duration_s", "direction", "agent_id", "team", "queue",

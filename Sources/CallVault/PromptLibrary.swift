@@ -40,7 +40,7 @@ public struct PromptLibrary: Sendable {
     public func prompts(for tenant: String) -> [PromptFingerprint] { byTenant[tenant] ?? [] }
 
     /// Runs the detector on the audio open on `fd` for `tenant`'s prompts and window.
-    public func check(fd: Int32, tenant: Tenant) throws -> AnnouncementVerdict {
+    public func check(fd: Int32, tenant: Tenant) throws -> AnnouncementFinding {
         let prompts = self.prompts(for: tenant.name)
         let window = tenant.announcement.window.approximateSeconds
         let longest = prompts.map(\.seconds).max() ?? 0

@@ -24,7 +24,7 @@ public struct RecordingView: Sendable, Equatable {
     public let announcementFlag: Bool
     public let announcementPrompt: String?
     /// `yes` (heard), `no` (not heard), `review` (awaiting an officer), `not_checked` (SPEC §5, §17).
-    public let announcementVerified: String
+    public let announcementVerified: AnnouncementVerdict
     /// The prompt the check matched best (heard or review).
     public let announcementMatch: String?
     /// Why the check sent the call to review (officers act on it).

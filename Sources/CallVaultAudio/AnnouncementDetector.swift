@@ -72,7 +72,7 @@ public enum AnnouncementOutcome: String, Sendable, Equatable, CaseIterable {
 }
 
 /// What the detector found.
-public struct AnnouncementVerdict: Sendable, Equatable {
+public struct AnnouncementFinding: Sendable, Equatable {
     public var outcome: AnnouncementOutcome
     public var detected: Bool { outcome == .heard }
     /// The best-scoring prompt (also when below the threshold, for review).
@@ -123,9 +123,9 @@ public enum AnnouncementDetector {
     /// stops with at least `minShare` heard where the file ends. A prompt that stops early in mid-call, or a best
     /// score within `reviewMargin` under the threshold, is `review`.
     public static func detect(_ pcm: PCM, prompts: [PromptFingerprint], window: Double, threshold: Double,
-                              minShare: Double = defaultMinShare, reviewMargin: Double = defaultReviewMargin) -> AnnouncementVerdict {
+                              minShare: Double = defaultMinShare, reviewMargin: Double = defaultReviewMargin) -> AnnouncementFinding {
         precondition(pcm.sampleRate == LogMel.rate)
-        let none = AnnouncementVerdict(outcome: .notHeard, prompt: nil, offsetMs: nil, score: 0, channel: nil)
+        let none = AnnouncementFinding(outcome: .notHeard, prompt: nil, offsetMs: nil, score: 0, channel: nil)
         let usable = prompts.filter { !$0.blocks.isEmpty }
         guard !usable.isEmpty else { return none }
         let share = min(1, max(0.1, minShare))
@@ -166,8 +166,8 @@ public enum AnnouncementDetector {
                 partials.append((p, prompt.id, channel))
             }
         }
-        func verdict(_ outcome: AnnouncementOutcome, _ best: (m: Match, prompt: String, channel: Int), reason: String? = nil) -> AnnouncementVerdict {
-            AnnouncementVerdict(outcome: outcome, prompt: best.prompt, offsetMs: ms(best.m.start), score: Double(best.m.score),
+        func verdict(_ outcome: AnnouncementOutcome, _ best: (m: Match, prompt: String, channel: Int), reason: String? = nil) -> AnnouncementFinding {
+            AnnouncementFinding(outcome: outcome, prompt: best.prompt, offsetMs: ms(best.m.start), score: Double(best.m.score),
                                 channel: best.channel, matchedShare: (best.m.share * 100).rounded() / 100,
                                 promptOffsetMs: ms(best.m.promptStart), reviewReason: reason,
                                 weakestBlock: (Double(best.m.weakest) * 1000).rounded() / 1000, alignedShare: (best.m.aligned * 100).rounded() / 100)
@@ -180,7 +180,7 @@ public enum AnnouncementDetector {
         if let e = best(evidences.filter { $0.m.score >= t }) { return verdict(.review, e, reason: "mismatch") }
         guard let any = best(evidences + partials), any.m.score > 0 else { return none }
         if Double(any.m.score) >= threshold - reviewMargin { return verdict(.review, any, reason: "borderline") }
-        return AnnouncementVerdict(outcome: .notHeard, prompt: any.prompt, offsetMs: nil, score: Double(any.m.score), channel: nil)
+        return AnnouncementFinding(outcome: .notHeard, prompt: any.prompt, offsetMs: nil, score: Double(any.m.score), channel: nil)
     }
 
     /// The best match of one prompt in one channel: where its heard part starts in the recording and in the prompt.

@@ -9,6 +9,29 @@ public enum Direction: String, Sendable, Codable, CaseIterable {
     public static let choices = "inbound, outbound or internal"
 }
 
+/// The announcement check's verdict on a stored call (SPEC §17), as the catalog keeps it in
+/// `announcement_verified`: the raw values are the column's words, older than the three verdicts.
+public enum AnnouncementVerdict: String, Sendable, Codable, CaseIterable {
+    case heard = "yes"
+    case notHeard = "no"
+    case review
+    /// Verification is off for the tenant, or the call was stored before it existed.
+    case notChecked = "not_checked"
+
+    /// The verdict in the words of SPEC §17.
+    public var inWords: String {
+        switch self {
+        case .heard: "heard"
+        case .notHeard: "not heard"
+        case .review: "review"
+        case .notChecked: "not checked"
+        }
+    }
+
+    /// The SQL literal of the verdict, for the few queries that name one.
+    public var sqlLiteral: String { "'\(rawValue)'" }
+}
+
 /// How far data-subject restrictions in force reach a recording (GDPR art. 18), as the catalog keeps it: the
 /// strongest of them.
 public enum Restriction: Int, Sendable, Codable, CaseIterable {

@@ -3,14 +3,6 @@
 import CallVaultCore
 import Foundation
 
-/// The catalog's words for the verdicts in `announcement_verified` (the column predates the three verdicts).
-public enum AnnouncementVerifiedValue {
-    public static let heard = "yes"
-    public static let notHeard = "no"
-    public static let review = "review"
-    public static let notChecked = "not_checked"
-}
-
 /// What an officer decided about a call sent to review.
 public struct AnnouncementReviewDecision: Sendable, Equatable {
     public var reviewedBy: String
@@ -26,7 +18,7 @@ extension Catalog {
         try wrap("read review list") {
             try db.read { db in
                 var sql = "SELECT * FROM recordings WHERE announcement_verified = ? AND audio_deleted_at IS NULL"
-                var args: SQLArguments = [AnnouncementVerifiedValue.review]
+                var args: SQLArguments = [AnnouncementVerdict.review]
                 if let tenants {
                     guard !tenants.isEmpty else { return [] }
                     sql += " AND tenant IN (\(tenants.map { _ in "?" }.joined(separator: ",")))"
@@ -39,13 +31,13 @@ extension Catalog {
 
     /// Records the decision on a call awaiting review and its audit event in one transaction. False when the
     /// call is no longer awaiting review (another officer decided first, or the row is gone).
-    public func decideAnnouncementReview(id: String, verified: String, decision: AnnouncementReviewDecision, event: AuditEvent) throws -> Bool {
+    public func decideAnnouncementReview(id: String, verified: AnnouncementVerdict, decision: AnnouncementReviewDecision, event: AuditEvent) throws -> Bool {
         try wrap("record review decision") {
             try db.write { db in
                 try db.execute(sql: """
                     UPDATE recordings SET announcement_verified = ?, announcement_reviewed_by = ?, announcement_reviewed_at = ?,
                            announcement_review_note = ? WHERE id = ? AND announcement_verified = ?
-                    """, arguments: [verified, decision.reviewedBy, decision.reviewedAt, decision.note, id, AnnouncementVerifiedValue.review])
+                    """, arguments: [verified, decision.reviewedBy, decision.reviewedAt, decision.note, id, AnnouncementVerdict.review])
                 guard db.changesCount == 1 else { return false }
                 try AuditLog.append([event], in: db)
                 return true

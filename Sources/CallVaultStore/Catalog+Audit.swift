@@ -172,14 +172,14 @@ extension Catalog {
     }
 
     /// A call that was announced: flagged, and neither found missing by the detector nor awaiting review.
-    static let compliantCall = "announcement_flag = 1 AND announcement_verified NOT IN ('no', 'review')"
+    static let compliantCall = "announcement_flag = 1 AND announcement_verified NOT IN (\(AnnouncementVerdict.notHeard.sqlLiteral), \(AnnouncementVerdict.review.sqlLiteral))"
 
     /// Sums of a report row by verdict, each call counting `weight` (1 for a row, `calls` for a deleted-row count).
     static func verdictSums(_ weight: String) -> String {
         func sum(_ condition: String) -> String { "sum(CASE WHEN \(condition) THEN \(weight) ELSE 0 END)" }
         return """
-            \(sum("announcement_verified = 'yes'")) AS heard, \(sum("announcement_verified = 'no'")) AS not_heard,
-            \(sum("announcement_verified = 'review'")) AS review, \(sum("announcement_verified != 'not_checked'")) AS checked
+            \(sum("announcement_verified = \(AnnouncementVerdict.heard.sqlLiteral)")) AS heard, \(sum("announcement_verified = \(AnnouncementVerdict.notHeard.sqlLiteral)")) AS not_heard,
+            \(sum("announcement_verified = \(AnnouncementVerdict.review.sqlLiteral)")) AS review, \(sum("announcement_verified != \(AnnouncementVerdict.notChecked.sqlLiteral)")) AS checked
             """
     }
 
@@ -221,11 +221,11 @@ extension Catalog {
                         x.queues = try SQLRow.fetchAll(db, sql: """
                             SELECT queue, sum(checked) AS checked, sum(heard) AS heard, sum(not_heard) AS not_heard, sum(review) AS review FROM (
                                 SELECT coalesce(queue, '') AS queue, \(Self.verdictSums("1"))
-                                FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
+                                FROM recordings WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != \(AnnouncementVerdict.notChecked.sqlLiteral)
                                 GROUP BY 1
                                 UNION ALL
                                 SELECT queue, \(Self.verdictSums("calls"))
-                                FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != 'not_checked'
+                                FROM deleted_call_counts WHERE tenant = ? AND started_at >= ? AND started_at < ? AND announcement_verified != \(AnnouncementVerdict.notChecked.sqlLiteral)
                                 GROUP BY 1) AS by_queue
                             GROUP BY 1 ORDER BY 1
                             """, arguments: [name, f, t, name, f, t]).map {

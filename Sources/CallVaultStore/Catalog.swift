@@ -23,7 +23,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public var announcementFlag: Bool
     public var announcementPrompt: String?
     public var announcementAtMs: Int?
-    public var announcementVerified: String
+    public var announcementVerified: AnnouncementVerdict
     public var announcementMatch: String?
     public var announcementOffsetMs: Int?
     public var announcementScore: Double?
@@ -79,7 +79,7 @@ public struct RecordingRow: Codable, Sendable, Equatable, CatalogRecord {
     public init(id: String, tenant: String, callID: String, sha256: String, startedAt: String, endedAt: String?,
                 durationS: Double, direction: String, agentID: String, team: String?, caller: String?, callee: String?,
                 queue: String?, site: String?, announcementFlag: Bool, announcementPrompt: String?, announcementAtMs: Int?,
-                announcementVerified: String, labels: String, extra: String, format: String, sampleRate: Int,
+                announcementVerified: AnnouncementVerdict, labels: String, extra: String, format: String, sampleRate: Int,
                 channels: Int, frames: Int64, audioBytes: Int64, audioPath: String, audioExpiresAt: String,
                 metadataExpiresAt: String, ingestedAt: String) {
         self.id = id; self.tenant = tenant; self.callID = callID; self.sha256 = sha256

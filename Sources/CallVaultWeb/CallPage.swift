@@ -4,11 +4,11 @@ import CallVaultCore
 import Foundation
 
 enum CallPage {
-    static func announcementBadge(_ verified: String, flag: Bool) -> HTML {
+    static func announcementBadge(_ verified: AnnouncementVerdict, flag: Bool) -> HTML {
         switch (verified, flag) {
-        case ("yes", _): return "<span class=\"badge ok\">heard</span>"
-        case ("no", _): return "<span class=\"badge bad\">not heard</span>"
-        case ("review", _): return "<span class=\"badge warn\" title=\"the check matched only in part or just under its threshold: an officer listens and decides\">to review</span>"
+        case (.heard, _): return "<span class=\"badge ok\">heard</span>"
+        case (.notHeard, _): return "<span class=\"badge bad\">not heard</span>"
+        case (.review, _): return "<span class=\"badge warn\" title=\"the check matched only in part or just under its threshold: an officer listens and decides\">to review</span>"
         // The recorder says the prompt played; the audio was not checked (verification off for the tenant).
         case (_, true): return "<span class=\"badge neutral\" title=\"the recorder says the prompt played; the audio was not checked\">not checked</span>"
         default: return "<span class=\"badge bad\">not flagged</span>"
@@ -122,7 +122,7 @@ enum CallPage {
         let announcement: HTML = {
             var parts: [HTML] = [announcementBadge(r.announcementVerified, flag: r.announcementFlag)]
             parts.append(HTML(" <span class=\"muted\">sidecar flag: \(r.announcementFlag ? "played" : "not played")</span>"))
-            if let at = r.announcementOffsetMs { parts.append(HTML(" · \(r.announcementVerified == "review" ? "matched" : "heard") at \(String(format: "%.1f", Double(at) / 1000)) s")) }
+            if let at = r.announcementOffsetMs { parts.append(HTML(" · \(r.announcementVerified == .review ? "matched" : "heard") at \(String(format: "%.1f", Double(at) / 1000)) s")) }
             if let share = r.announcementShare { parts.append(HTML(" · \(Int((share * 100).rounded())) % of the prompt")) }
             if let score = r.announcementScore { parts.append(HTML(" · score \(String(format: "%.2f", score))")) }
             if let d = r.announcementReview {
@@ -193,7 +193,7 @@ enum CallPage {
             <h1>Call of \(localTime(r.startedAt, zone)) <span class="muted small">\(zone.identifier)</span></h1>
             <div class="grid2"><div>
             <section class="card"><h2>Recording</h2>\(player)</section>
-            \(isOfficer && r.announcementVerified == "review" && !audioGone
+            \(isOfficer && r.announcementVerified == .review && !audioGone
                 ? reviewCard(r, typed: typedReview, signedIn: signedIn) : "")
             \(audioGone ? "" : notesCard(r, notes: notes, typed: typedNote, signedIn: signedIn))
             \(holdsCard)

@@ -29,7 +29,7 @@ struct AnnouncementCommand: ParsableCommand {
             guard fd >= 0 else { throw VaultError(.usage, "\(audio): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let v: AnnouncementVerdict
+            let v: AnnouncementFinding
             do { v = try vault.prompts.check(fd: fd, tenant: t) } catch let e as VaultError {
                 throw VaultError(.usage, "\(audio): \(e.message)")
             }
@@ -55,7 +55,7 @@ struct AnnouncementCommand: ParsableCommand {
 
 extension AnnouncementCommand.Check {
     /// The check's JSON object (SPEC §11, with the additions the README lists); also `audio check`'s `announcement`.
-    static func json(_ v: AnnouncementVerdict, analysisMs ms: Double) -> [String: Any] {
+    static func json(_ v: AnnouncementFinding, analysisMs ms: Double) -> [String: Any] {
         ["verdict": v.outcome.rawValue, "review_reason": orNull(v.reviewReason),
          "detected": v.detected, "prompt": orNull(v.detected ? v.prompt : nil), "offset_ms": orNull(v.offsetMs),
          "score": (v.score * 1000).rounded() / 1000, "channel": orNull(v.channel), "best_prompt": orNull(v.prompt), "analysis_ms": (ms * 100).rounded() / 100,

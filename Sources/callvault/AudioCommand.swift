@@ -38,7 +38,7 @@ struct AudioCommand: ParsableCommand {
                 guard fd >= 0 else { throw VaultError(.usage, "\(audio): \(String(cString: strerror(errno)))") }
                 return fd
             }
-            var announcement: (AnnouncementVerdict, Double)?
+            var announcement: (AnnouncementFinding, Double)?
             if prompts {
                 let fd = try opened()
                 defer { close(fd) }
