@@ -55,7 +55,7 @@ public struct Accounts: Sendable {
             throw VaultError(.usage, "password for \(user) refused: \(problem)")
         }
         let hash = Bcrypt.hash(password, cost: cost)
-        try vault.catalog.setPasswordHash(user: user, hash: hash, at: vault.clock.now(), event: vault.event("user.password_set", target: user))
+        try vault.catalog.setPasswordHash(user: user, hash: hash, at: vault.clock.now(), event: vault.event(.userPasswordSet, target: user))
     }
 
     /// Why `password` may not be set for `user`, or nil. Never quotes the password.
@@ -84,7 +84,7 @@ public struct Accounts: Sendable {
         guard try vault.configuration.users[user] != nil || vault.catalog.account(user: user) != nil else {
             throw VaultError(.usage, "user \(user): not a user in \(Configuration.fileName) and no account")
         }
-        try vault.catalog.disableAccount(user: user, at: vault.clock.now(), event: vault.event("user.disabled", target: user))
+        try vault.catalog.disableAccount(user: user, at: vault.clock.now(), event: vault.event(.userDisabled, target: user))
     }
 
     public enum LoginResult: Sendable, Equatable {
@@ -114,7 +114,7 @@ public struct Accounts: Sendable {
             if let repeated = UnknownNameFailures.shared.record(store: vault.root, now: vault.clock.now()) {
                 var details = ["reason": "unknown user", "address": from]
                 if repeated > 0 { details["repeated"] = String(repeated) }
-                try vault.catalog.appendAudit([vault.event("auth.failed", target: nil, details: details)])
+                try vault.catalog.appendAudit([vault.event(.authFailed, target: nil, details: details)])
             }
             return .refused
         }
@@ -133,8 +133,8 @@ public struct Accounts: Sendable {
             // Once per lockout (after the first of the failures that made it, by sequence: a clock stepped since cannot
             // make an old event look like this lockout's): attempts while locked are refused unrecorded after the
             // first, so a flood of them cannot fill the append-only log.
-            if try !vault.catalog.hasEvent(action: "auth.locked", target: name, after: lockout.since) {
-                try vault.catalog.appendAudit([vault.event("auth.locked", target: name, details: ["address": from, "until": Timestamp.utc(lockout.until)])])
+            if try !vault.catalog.hasEvent(action: .authLocked, target: name, after: lockout.since) {
+                try vault.catalog.appendAudit([vault.event(.authLocked, target: name, details: ["address": from, "until": Timestamp.utc(lockout.until)])])
             }
             return .lockedOut(until: lockout.until)
         }
@@ -145,14 +145,14 @@ public struct Accounts: Sendable {
         let matches = Bcrypt.verify(checkable ? password : "", hash: usable ?? dummyHash) && checkable && usable != nil
         guard matches else {
             let reason = account?.disabled == true ? "disabled" : usable == nil ? "no password" : "wrong password"
-            let event = vault.event("auth.failed", target: name, details: ["reason": reason, "address": from])
+            let event = vault.event(.authFailed, target: name, details: ["reason": reason, "address": from])
             try vault.catalog.appendAudit([event])
             // Seen as it happens, on both clocks: a clock stepped before the next attempt cannot re-date it.
             FailureSightings.shared.saw(event.at, store: vault.root, user: name, now: now, uptime: vault.clock.uptime())
             return .refused
         }
         let principal = Principal(name: name, user: configured, onBehalfOf: nil)
-        try vault.catalog.appendAudit([vault.acting(as: principal).event("auth.login", target: name, details: ["address": from])])
+        try vault.catalog.appendAudit([vault.acting(as: principal).event(.authLogin, target: name, details: ["address": from])])
         return .ok(principal, passwordVersion: account?.changedAt)
     }
 
@@ -182,7 +182,7 @@ public struct Accounts: Sendable {
             guard let repeated = UnknownNameFailures.shared.record(store: vault.root + "|trusted header|" + (target ?? ""), now: vault.clock.now()) else { return }
             var details = ["reason": reason, "method": "trusted header", "address": from]
             if repeated > 0 { details["repeated"] = String(repeated) }
-            try vault.catalog.appendAudit([vault.event("auth.failed", target: target, details: details)])
+            try vault.catalog.appendAudit([vault.event(.authFailed, target: target, details: details)])
         }
         guard let configured = vault.configuration.users[trustedUser] else {
             try refuse(nil, "unknown user")

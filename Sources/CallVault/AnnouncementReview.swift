@@ -51,7 +51,7 @@ public struct AnnouncementReview: Sendable {
         var details = ["results": String(rows.count)]
         if let tenant { details["tenant"] = tenant }
         if more { details["more"] = "true" }
-        try vault.catalog.appendAudit([vault.event("announcement.review_listed", target: nil, details: details)])
+        try vault.catalog.appendAudit([vault.event(.announcementReviewListed, target: nil, details: details)])
         return (rows.map(item), more)
     }
 
@@ -88,7 +88,7 @@ public struct AnnouncementReview: Sendable {
         }
         let now = vault.clock.now()
         let decision = AnnouncementReviewDecision(reviewedBy: vault.actor, reviewedAt: Timestamp.utc(now), note: text)
-        let event = vault.event("announcement.reviewed", target: row.id, details: [
+        let event = vault.event(.announcementReviewed, target: row.id, details: [
             "tenant": row.tenant, "decision": outcome.rawValue, "score": row.announcementScore.map { String($0) } ?? "",
         ])
         guard try vault.catalog.decideAnnouncementReview(id: row.id, verified: Self.catalogValue(outcome), decision: decision, event: event) else {

@@ -112,7 +112,7 @@ public struct CatalogMigration: Sendable {
             outcome.auditEvents = check.events
             outcome.auditHead = sourceHead
             outcome.seconds = Date().timeIntervalSince(started)
-            try copy.appendAudit([vault.event("catalog.migrated", target: nil, details: [
+            try copy.appendAudit([vault.event(.catalogMigrated, target: nil, details: [
                 "from": "sqlite", "rows": String(outcome.total), "source_head": sourceHead,
             ])])
             return outcome

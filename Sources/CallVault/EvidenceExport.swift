@@ -183,7 +183,7 @@ public struct EvidenceExport: Sendable {
         }
         try out.syncFileSystem()
         let tagHash = Hex.encode(SHA256.hash(data: tagManifest))
-        try vault.catalog.appendAudit([vault.event("evidence.exported", target: hold.id, details: [
+        try vault.catalog.appendAudit([vault.event(.evidenceExported, target: hold.id, details: [
             "recordings": String(recordings), "metadata_only": String(metadataOnly), "tagmanifest_sha256": tagHash, "time_stamp": stamp?.genTime ?? "none",
             "seal": seal?.fingerprint ?? "none",
         ])])
@@ -250,7 +250,7 @@ public struct EvidenceExport: Sendable {
     }
 
     func refuse(_ row: RecordingRow, segment: String) -> VaultError {
-        try? vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
+        try? vault.catalog.appendAudit([vault.event(.recordingExportRefused, target: row.id, details: [
             "mismatch": "sha256", "action": "evidence export", "segment": segment])])
         return VaultError.failure("evidence export: recording \(row.id) is not what was checked at ingest (it was altered); no bag was written. Run `callvault fixity`")
     }

@@ -115,7 +115,7 @@ public struct Fixity: Sendable {
         if !report.nativeAbsentIDs.isEmpty { details["native_absent_ids"] = report.nativeAbsentIDs.joined(separator: ",") }
         let summary = FixitySummary(at: Timestamp.utc(now), checked: report.checked, bytes: report.bytes, modified: report.modified.count,
                                     missing: report.missing.count, unexpected: report.unexpected.count)
-        try catalog.recordFixity(summary, event: vault.event("fixity.checked", target: nil, details: details))
+        try catalog.recordFixity(summary, event: vault.event(.fixityChecked, target: nil, details: details))
         return report
     }
 
@@ -268,7 +268,7 @@ public struct Fixity: Sendable {
         case .absent: return  // export reports a missing file itself
         }
         for p in removing { unlink(p) }
-        try vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: ["mismatch": why])])
+        try vault.catalog.appendAudit([vault.event(.recordingExportRefused, target: row.id, details: ["mismatch": why])])
         throw VaultError.failure("export \(row.id): refused: the stored audio no longer matches the catalog (\(why)); see `callvault fixity`")
     }
 }

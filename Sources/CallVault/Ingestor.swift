@@ -147,7 +147,7 @@ public struct Ingestor: Sendable {
             report.rejected.append(.init(input: name, reason: .unsafeName, detail: "file name is not valid UTF-8 (left in place: rename it)", quarantinePath: nil))
         }
         if !report.unreadable.isEmpty || !found.undecodableNames.isEmpty {
-            try vault.catalog.appendAudit([vault.event("ingest.left_in_place", target: nil, details: [
+            try vault.catalog.appendAudit([vault.event(.ingestLeftInPlace, target: nil, details: [
                 "unreadable": String(report.unreadable.count), "unsafe_names": String(found.undecodableNames.count)])])
         }
         let complete = found.pairs.filter { $0.audio != nil && $0.sidecar != nil }
@@ -197,7 +197,7 @@ public struct Ingestor: Sendable {
         let (held, takenOver) = try vault.catalog.claim(keys, worker: worker.id)
         defer { try? vault.catalog.releaseClaims(Array(held), worker: worker.id) }
         if takenOver > 0 {
-            try vault.catalog.appendAudit([vault.event("ingest.claims_taken_over", target: nil, details: ["pairs": String(takenOver)])])
+            try vault.catalog.appendAudit([vault.event(.ingestClaimsTakenOver, target: nil, details: ["pairs": String(takenOver)])])
         }
         // Inputs are removed before the claims go (no background remover): another worker must not see a stored
         // pair's files as a new pair.
@@ -219,7 +219,7 @@ public struct Ingestor: Sendable {
             case .leaveInPlace:
                 let detail = reason == .sidecarMissing ? "no \(pair.baseName).json beside the audio" : "no audio file beside the sidecar"
                 report.rejected.append(.init(input: pair.input, reason: reason, detail: detail, quarantinePath: nil))
-                events.append(vault.event("ingest.incomplete", target: nil, details: ["reason": reason.rawValue]))
+                events.append(vault.event(.ingestIncomplete, target: nil, details: ["reason": reason.rawValue]))
             case .quarantine:
                 let detail = reason == .sidecarMissing ? "no \(pair.baseName).json arrived within the pair timeout" : "no audio file arrived within the pair timeout"
                 toQuarantine.append(.init(pair: pair, rejection: Rejection(reason, detail), tenant: nil))
@@ -248,7 +248,7 @@ public struct Ingestor: Sendable {
         if stored.sidecarSHA256 == digest {
             try InboxFiles.remove(path, ifStill: file.identity)
             report.duplicates.append(.init(input: pair.input, recordingID: stored.id))
-            try vault.catalog.appendAudit([vault.event("ingest.duplicate", target: stored.id)])
+            try vault.catalog.appendAudit([vault.event(.ingestDuplicate, target: stored.id)])
         } else {
             let q = try Quarantine(vault: vault).quarantine([.init(pair: pair, rejection: Rejection(.duplicateConflict, "call_id already stored for this tenant with another sidecar (recording \(stored.id))"),
                                                                    tenant: sidecar.tenant, opened: [path: file])])
@@ -328,7 +328,7 @@ public struct Ingestor: Sendable {
             report.duplicates.append(.init(input: pair.input, recordingID: id))
         }
         if !duplicates.isEmpty {
-            try vault.catalog.appendAudit(duplicates.map { _, id, _ in vault.event("ingest.duplicate", target: id) })
+            try vault.catalog.appendAudit(duplicates.map { _, id, _ in vault.event(.ingestDuplicate, target: id) })
         }
         for (pair, request, inputs) in erased {
             try removeInputs(pair, inputs)
@@ -337,11 +337,11 @@ public struct Ingestor: Sendable {
         if !erased.isEmpty {
             // Which request, never which call: the call id may carry a number, and the call is gone.
             try vault.catalog.appendAudit(erased.map { _, request, _ in
-                vault.event("ingest.erased_refused", target: request.isEmpty ? nil : request, details: ["reason": "erased"])
+                vault.event(.ingestErasedRefused, target: request.isEmpty ? nil : request, details: ["reason": "erased"])
             })
         }
         if !report.unreadable.isEmpty {
-            try vault.catalog.appendAudit([vault.event("ingest.left_in_place", target: nil, details: ["unreadable": String(report.unreadable.count)])])
+            try vault.catalog.appendAudit([vault.event(.ingestLeftInPlace, target: nil, details: ["unreadable": String(report.unreadable.count)])])
         }
         return report
     }
@@ -362,10 +362,10 @@ public struct Ingestor: Sendable {
             try vault.catalog.commitRecordings(items.map(\.row), events: items.flatMap { item in
                 var details = ["tenant": item.row.tenant, "call_id": item.row.callID, "sha256": item.row.sha256]
                 if let policy = item.row.holdPolicy { details["hold_music"] = policy; details["hold_segments"] = String(item.holdSegments.count) }
-                var events = [vault.event("ingest.stored", target: item.row.id, details: details)]
+                var events = [vault.event(.ingestStored, target: item.row.id, details: details)]
                 // The redaction is a transformation of what was received: its own event, naming what was silenced.
                 if let received = item.row.receivedSHA256 {
-                    events.append(vault.event("recording.hold_redacted", target: item.row.id, details: [
+                    events.append(vault.event(.recordingHoldRedacted, target: item.row.id, details: [
                         "tenant": item.row.tenant, "received_sha256": received, "stored_sha256": item.row.sha256,
                         "segments": Self.segmentsText(item.holdSegments)]))
                 }

@@ -140,7 +140,7 @@ public struct Listing: Sendable {
         let (page, more) = try vault.catalog.list(q)
         var details = f.auditDetails
         details["results"] = String(page.count)
-        try vault.catalog.appendAudit([vault.event("list", target: nil, details: details)])
+        try vault.catalog.appendAudit([vault.event(.list, target: nil, details: details)])
         let officer = !isCoach
         return (page.map { RecordingView($0.row, onHold: $0.onHold, officer: officer) }, more ? page.last.map { Self.cursor(for: $0.row) } : nil)
     }
@@ -175,18 +175,18 @@ public struct Listing: Sendable {
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: action, what: "recording") }
         let q = baseQuery()
         guard let row = try vault.catalog.recording(id: id) else {
-            try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "no such recording"])])
+            try vault.catalog.appendAudit([vault.event(.accessDenied, target: id, details: ["action": action, "why": "no such recording"])])
             var e = VaultError(.notFound, "\(action) \(id): no such recording")
             e.hidesExistence = true
             throw e
         }
         guard try vault.catalog.visible(id: id, q) else {
-            try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "outside scope"])])
+            try vault.catalog.appendAudit([vault.event(.accessDenied, target: id, details: ["action": action, "why": "outside scope"])])
             var e = VaultError(.accessDenied, "\(action) \(id): not allowed for \(vault.actor): outside your scope, non-compliant or without audio")
             e.hidesExistence = true
             throw e
         }
-        if action == "show" { try vault.catalog.appendAudit([vault.event("show", target: id)]) }
+        if action == "show" { try vault.catalog.appendAudit([vault.event(.show, target: id)]) }
         if isCoach { return (row, []) }
         return (row, try vault.catalog.activeHolds(recordingID: id))
     }
@@ -212,14 +212,14 @@ public struct Listing: Sendable {
         _ = unlink(audioOut)
         try out.copy(from: fd, to: id + "." + ext)
         try out.writeFile(metadata(rec.view, holdRows.map(HoldView.init)), at: id + ".json")
-        try vault.catalog.appendAudit([vault.event("export", target: id, details: ["sha256": rec.row.sha256])])
+        try vault.catalog.appendAudit([vault.event(.export, target: id, details: ["sha256": rec.row.sha256])])
         return (audioOut, jsonOut)
     }
 
     public func report(from: Date, to: Date) throws -> [TenantReport] {
         try vault.require(Self.officers, to: "report")
         let r = try tenantReports(from: from, to: to)
-        try vault.catalog.appendAudit([vault.event("report", target: nil, details: ["from": Timestamp.utc(from), "to": Timestamp.utc(to)])])
+        try vault.catalog.appendAudit([vault.event(.report, target: nil, details: ["from": Timestamp.utc(from), "to": Timestamp.utc(to)])])
         return r
     }
 
@@ -239,14 +239,14 @@ public struct Listing: Sendable {
         var details = ["ok": String(r.ok), "events": String(r.events)]
         if r.timeRegressionsTotal > 0 { details["time_regressions"] = String(r.timeRegressionsTotal) }
         if let expectedHead { details["expected_head"] = String(expectedHead.seq) }
-        try vault.catalog.appendAudit([vault.event("audit.verify", target: nil, details: details)])
+        try vault.catalog.appendAudit([vault.event(.auditVerify, target: nil, details: details)])
         return r
     }
 
     /// The head of the chain to anchor outside the host: the `audit.head` event this call appends.
     public func auditHead() throws -> (seq: Int64, hash: String) {
         try vault.require(Self.officers, to: "audit head")
-        return try vault.catalog.appendAuditReturningHead(vault.event("audit.head", target: nil))
+        return try vault.catalog.appendAuditReturningHead(vault.event(.auditHead, target: nil))
     }
 
     /// Audit events by filter. The audit event of the listing names the filters used, not their values
@@ -260,14 +260,14 @@ public struct Listing: Sendable {
                     ("actor", actor != nil), ("action", action != nil), ("target", target != nil)].filter(\.1).map(\.0)
         var details = ["results": String(rows.count)]
         if !used.isEmpty { details["filters"] = used.joined(separator: ",") }
-        try vault.catalog.appendAudit([vault.event("audit.list", target: nil, details: details)])
+        try vault.catalog.appendAudit([vault.event(.auditList, target: nil, details: details)])
         return rows.map(AuditEntry.init)
     }
 
     public func quarantine(limit: Int) throws -> [QuarantineEntry] {
         try vault.require(Role.administrators, to: "quarantine list")
         let rows = try vault.catalog.rejections(limit: limit)
-        try vault.catalog.appendAudit([vault.event("quarantine.list", target: nil, details: ["results": String(rows.count)])])
+        try vault.catalog.appendAudit([vault.event(.quarantineList, target: nil, details: ["results": String(rows.count)])])
         return rows.map(QuarantineEntry.init)
     }
 
@@ -275,7 +275,7 @@ public struct Listing: Sendable {
         try vault.require(Role.administrators, to: "quarantine show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "quarantine show", what: "quarantine entry") }
         guard let (row, deleted) = try vault.catalog.rejection(id: id) else { throw VaultError(.notFound, "quarantine \(id): no such entry") }
-        try vault.catalog.appendAudit([vault.event("quarantine.show", target: id)])
+        try vault.catalog.appendAudit([vault.event(.quarantineShow, target: id)])
         // Inputs lie under files/ (apart from reason.json); the first version kept them beside it.
         let inputs = vault.files.list(row.quarantinePath + "/files").map { "files/" + $0 }
         return (QuarantineEntry(row), deleted, vault.files.list(row.quarantinePath).filter { $0 != "files" } + inputs)

@@ -43,7 +43,7 @@ public struct Notes: Sendable {
         let now = vault.clock.now()
         let note = NoteRow(id: RecordingID.make(at: now), recordingID: row.id, author: vault.actor, atMs: Int64((min(seconds, row.durationS) * 1000).rounded()),
                            text: trimmed, shared: shared, createdAt: Timestamp.utc(now))
-        let event = vault.event("note.added", target: row.id, details: ["note": note.id, "at_ms": String(note.atMs), "shared": String(shared)])
+        let event = vault.event(.noteAdded, target: row.id, details: ["note": note.id, "at_ms": String(note.atMs), "shared": String(shared)])
         guard try vault.catalog.addNote(note, event: event) else {
             throw VaultError(.gone, "note add \(recordingID): its audio was deleted meanwhile; notes go with it")
         }
@@ -77,10 +77,10 @@ public struct Notes: Sendable {
             throw VaultError(.notFound, "note \(noteID): no such note")
         }
         guard note.author == vault.actor || vault.principal.user?.role == .admin else {
-            try vault.catalog.appendAudit([vault.event("access.denied", target: note.recordingID, details: ["action": "note delete", "why": "not the author", "note": noteID])])
+            try vault.catalog.appendAudit([vault.event(.accessDenied, target: note.recordingID, details: ["action": "note delete", "why": "not the author", "note": noteID])])
             throw VaultError(.accessDenied, "note delete \(noteID): only its author (\(note.author)) or an admin may delete it")
         }
-        _ = try vault.catalog.deleteNote(id: noteID, event: vault.event("note.deleted", target: note.recordingID, details: ["note": noteID]))
+        _ = try vault.catalog.deleteNote(id: noteID, event: vault.event(.noteDeleted, target: note.recordingID, details: ["note": noteID]))
         return note.recordingID
     }
 

@@ -72,7 +72,7 @@ public struct Playback: Sendable {
         let action = purpose == .play ? "play" : "download"
         let row = try Listing(vault: vault).visibleRecording(id: id, action: action).0
         if purpose == .download, vault.principal.user?.role == .coach, !vault.configuration.web.coachDownload {
-            try vault.catalog.appendAudit([vault.event("access.denied", target: id, details: ["action": action, "why": "coach_download is off"])])
+            try vault.catalog.appendAudit([vault.event(.accessDenied, target: id, details: ["action": action, "why": "coach_download is off"])])
             throw VaultError(.accessDenied, "download \(id): not allowed for \(vault.actor): coaches may play calls, not download them ([web] coach_download is off)")
         }
         let stored = try openVerifiedAudio(row, action: action)
@@ -92,11 +92,11 @@ public struct Playback: Sendable {
         }
         switch purpose {
         case .play where recordEvent:
-            try vault.catalog.appendAudit([vault.event("recording.played", target: id)])
+            try vault.catalog.appendAudit([vault.event(.recordingPlayed, target: id)])
         case .play:
             break
         case .download where sending:
-            try vault.catalog.appendAudit([vault.event("export", target: id, details: ["sha256": row.sha256, "via": "web"])])
+            try vault.catalog.appendAudit([vault.event(.export, target: id, details: ["sha256": row.sha256, "via": "web"])])
         case .download:
             break
         }
@@ -111,7 +111,7 @@ public struct Playback: Sendable {
         return { altered in
             var details = ["mismatch": "sha256", "action": action, "via": "web"]
             details["segment"] = altered.segment.map(String.init) ?? "whole file"
-            try? vault.catalog.appendAudit([vault.event("recording.export_refused", target: id, details: details)])
+            try? vault.catalog.appendAudit([vault.event(.recordingExportRefused, target: id, details: details)])
             return VaultError.failure("\(action) \(id): the stored audio is not what was checked at ingest (it was altered); it is not served. Run `callvault fixity`")
         }
     }

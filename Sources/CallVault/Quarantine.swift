@@ -207,7 +207,7 @@ public struct Quarantine: Sendable {
         var details = ["reason": reason.reason]
         if let t = reason.tenant { details["tenant"] = t }
         if repaired { details["repaired"] = "true" }
-        return vault.event("ingest.rejected", target: reason.id, details: details)
+        return vault.event(.ingestRejected, target: reason.id, details: details)
     }
 
     /// Removes the inbox files of a quarantined pair — each only while it is still the file that was copied

@@ -108,7 +108,7 @@ public struct QuarantineRetry: Sendable {
         case .unreadable: details = ["outcome": "unreadable"]
         case .erased(let request): details = ["outcome": "erased", "request": request.isEmpty ? "-" : request]
         }
-        let event = vault.event("quarantine.retried", target: row.id, details: details)
+        let event = vault.event(.quarantineRetried, target: row.id, details: details)
         switch outcome {
         case .stored, .duplicate, .erased:
             // Resolved first, then removed: a crash in between leaves a folder whose entry is resolved, which

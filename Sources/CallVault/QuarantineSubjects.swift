@@ -88,7 +88,7 @@ extension Quarantine {
             for row in rows {
                 guard let (_, deletedAt) = try vault.catalog.rejection(id: row.id), deletedAt == nil else { continue }
                 try vault.catalog.resolveRejection(id: row.id, at: vault.clock.now(), event: vault.event(
-                    "request.quarantine_erased", target: row.id, details: ["request": requestID, "reason": row.reason]))
+                    .requestQuarantineErased, target: row.id, details: ["request": requestID, "reason": row.reason]))
                 CrashPoint.reached("erase.after-quarantine-resolve")
                 try vault.files.removeTree(row.quarantinePath)
                 n += 1

@@ -170,7 +170,7 @@ public struct Requests: Sendable {
         var details = ["kind": kind.rawValue, "reference": reference, "subjects": hashes.joined(separator: ","), "due_at": row.dueAt]
         if let tenant { details["tenant"] = tenant }
         let calls = try vault.catalog.openRequest(row, subjectHashes: hashes, numbers: numbers,
-                                                  event: vault.event("request.opened", target: id, details: details))
+                                                  event: vault.event(.requestOpened, target: id, details: details))
         return summary(row, calls: calls, subjects: hashes.count)
     }
 
@@ -178,7 +178,7 @@ public struct Requests: Sendable {
     public func list(openOnly: Bool, overdueOnly: Bool) throws -> [RequestSummary] {
         try vault.require(Self.officers, to: "request list")
         let rows = try vault.catalog.requests(openOnly: openOnly, overdueAt: overdueOnly ? vault.clock.now() : nil)
-        try vault.catalog.appendAudit([vault.event("request.list", target: nil, details: ["results": String(rows.count)])])
+        try vault.catalog.appendAudit([vault.event(.requestList, target: nil, details: ["results": String(rows.count)])])
         return try rows.map { summary($0.row, calls: $0.calls, subjects: try vault.catalog.requestSubjects(id: $0.row.id).count) }
     }
 
@@ -187,7 +187,7 @@ public struct Requests: Sendable {
         try vault.require(Self.officers, to: "request show")
         let r = try existing(id, action: "request show")
         let calls = try vault.catalog.requestCalls(id: id)
-        try vault.catalog.appendAudit([vault.event("request.show", target: id)])
+        try vault.catalog.appendAudit([vault.event(.requestShow, target: id)])
         return (summary(r, calls: calls.count, subjects: try vault.catalog.requestSubjects(id: id).count), calls.map(RequestCallView.init))
     }
 
@@ -204,10 +204,10 @@ public struct Requests: Sendable {
                 throw VaultError(.usage, "--subject #\(i + 1) of \(numbers.count): not a subject of request \(id)")
             }
             _ = try vault.catalog.refreshRequest(id: id, tenant: r.tenant, numbers: numbers,
-                                                 event: vault.event("request.refreshed", target: id))
+                                                 event: vault.event(.requestRefreshed, target: id))
         }
         let calls = try vault.catalog.requestCalls(id: id)
-        try vault.catalog.appendAudit([vault.event("request.find", target: id, details: ["results": String(calls.filter { $0.row != nil }.count)])])
+        try vault.catalog.appendAudit([vault.event(.requestFind, target: id, details: ["results": String(calls.filter { $0.row != nil }.count)])])
         return calls.map(RequestCallView.init)
     }
 
@@ -224,7 +224,7 @@ public struct Requests: Sendable {
         let zone = zone(tenant: r.tenant)
         let newDue = Self.endOfDay(Self.day(of: first.addingTimeInterval(-1), in: zone, plusMonths: d.months), in: zone)
         try vault.catalog.extendRequest(id: id, to: newDue, by: period, reason: reason, now: vault.clock.now(),
-                                        event: vault.event("request.extended", target: id, details: ["by": period, "due_at": Timestamp.utc(newDue)]))
+                                        event: vault.event(.requestExtended, target: id, details: ["by": period, "due_at": Timestamp.utc(newDue)]))
         return try show(id: id).0
     }
 
@@ -233,7 +233,7 @@ public struct Requests: Sendable {
         _ = try existing(id, action: "request close")
         guard !outcome.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--outcome: say how the request was answered") }
         try vault.catalog.closeRequest(id: id, outcome: outcome, by: vault.actor, now: vault.clock.now(),
-                                       event: vault.event("request.closed", target: id))
+                                       event: vault.event(.requestClosed, target: id))
     }
 
     /// Open requests overdue and due within 7 days (for the report and `/metrics`); not audited, counts only.
@@ -257,13 +257,13 @@ public struct Requests: Sendable {
                 throw VaultError(.usage, "--lift: tell the subject before the restriction is lifted (art. 18(3)), then add --subject-informed")
             }
             return try vault.catalog.setRestriction(id: id, ground: nil, now: vault.clock.now(),
-                                                    event: vault.event("request.restriction_lifted", target: id, details: ["subject_informed": "true"]),
+                                                    event: vault.event(.requestRestrictionLifted, target: id, details: ["subject_informed": "true"]),
                                                     erasure: Sweeper.erasureEffects(vault))
         }
         try requireOpen(r, action: "restrict")
         guard let ground else { throw VaultError(.usage, "--ground: accuracy, unlawful, legal-claims or objection (art. 18(1)(a)-(d))") }
         return try vault.catalog.setRestriction(id: id, ground: ground.rawValue, now: vault.clock.now(),
-                                                event: vault.event("request.restricted", target: id,
+                                                event: vault.event(.requestRestricted, target: id,
                                                                    details: ["ground": ground.rawValue, "kept_past_expiry": String(ground.keepsPastExpiry)]))
     }
 
@@ -278,13 +278,13 @@ public struct Requests: Sendable {
         let copies = try quarantineCopies(r)
         if dryRun {
             let plan = try vault.catalog.erasurePlan(id: id)
-            try vault.catalog.appendAudit([vault.event("request.erase_planned", target: id, details: [
+            try vault.catalog.appendAudit([vault.event(.requestErasePlanned, target: id, details: [
                 "calls": String(plan.count), "quarantine": String(copies.count),
             ])])
             return Erasure(calls: plan.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }, quarantine: copies.map(\.copy))
         }
         let done = try vault.catalog.erase(id: id, now: vault.clock.now(), effects: Sweeper.erasureEffects(vault),
-                                           event: vault.event("request.erase", target: id, details: ["quarantine": String(copies.count)]))
+                                           event: vault.event(.requestErase, target: id, details: ["quarantine": String(copies.count)]))
         _ = try Quarantine(vault: vault).erase(copies.map(\.row), requestID: id)
         return Erasure(calls: done.map { ErasureStep(recordingID: $0.0, outcome: $0.1) }, quarantine: copies.map(\.copy))
     }
@@ -341,7 +341,7 @@ public struct Requests: Sendable {
         }
         let key = try SubjectKey.load(vault)
         _ = try vault.catalog.rectify(recordingID: recordingID, column: field.column, value: stored) { old in
-            vault.event("request.rectified", target: id, details: [
+            vault.event(.requestRectified, target: id, details: [
                 "recording": recordingID, "field": field.rawValue, "old_hash": old.map(key.hash) ?? "-", "new_hash": key.hash(stored),
             ])
         }

@@ -88,7 +88,7 @@ public struct RequestExport: Sendable {
             let (sha, bytes) = try out.copyIn(from: fd, to: name)
             // SPEC §12: never hand out audio whose bytes no longer match the catalog.
             guard sha == row.sha256 else {
-                try vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
+                try vault.catalog.appendAudit([vault.event(.recordingExportRefused, target: row.id, details: [
                     "mismatch": "sha256", "action": "request export", "request": r.id, "segment": "whole file"])])
                 throw VaultError.failure("export: the audio of \(row.id) no longer matches its SHA-256 in the catalog (run `callvault fixity`); nothing exported")
             }
@@ -114,7 +114,7 @@ public struct RequestExport: Sendable {
                     playable = copy
                 }
             } catch let altered as AudioAltered {
-                try vault.catalog.appendAudit([vault.event("recording.export_refused", target: row.id, details: [
+                try vault.catalog.appendAudit([vault.event(.recordingExportRefused, target: row.id, details: [
                     "mismatch": "sha256", "action": "request export", "request": r.id, "segment": altered.segment.map(String.init) ?? "whole file"])])
                 throw VaultError.failure("export: the audio of \(row.id) changed while it was exported (run `callvault fixity`); nothing exported")
             }
@@ -143,7 +143,7 @@ public struct RequestExport: Sendable {
         try out.writeFile(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
                           at: "manifest.json")
         try out.syncFileSystem()
-        try vault.catalog.appendAudit([vault.event("request.exported", target: r.id, details: [
+        try vault.catalog.appendAudit([vault.event(.requestExported, target: r.id, details: [
             "calls": String(calls.count), "recordings": calls.map(\.id).joined(separator: ","), "quarantine": String(quarantine.count),
             "files": files.map { "\($0.path)=\($0.sha256)" }.joined(separator: ","),
         ])])

@@ -118,7 +118,7 @@ public struct Sweeper: Sendable {
 
         let after2 = try catalog.dueCounts(at: now)
         report.overdue = after2.audio + after2.metadata
-        try catalog.appendAudit([event("sweep.finished", nil, [
+        try catalog.appendAudit([event(.sweepFinished, nil, [
             "now": Timestamp.utc(now), "audio_deleted": String(report.audioDeleted),
             "metadata_deleted": String(report.metadataDeleted), "quarantine_deleted": String(report.quarantineDeleted),
             "found_missing": String(report.audioFoundMissing), "errors": String(report.errors.count),
@@ -195,7 +195,7 @@ public struct Holds: Sendable {
         let hold = HoldRow(id: id, kind: kind, caseRef: caseRef, note: note, placedBy: vault.actor,
                            placedAt: Timestamp.utc(now), reviewAt: reviewAt.map(Timestamp.utc))
         let (n, metadataOnly) = try vault.catalog.placeHold(hold, selection: selection,
-                                                            event: vault.event("hold.placed", target: id, details: ["kind": kind.rawValue]))
+                                                            event: vault.event(.holdPlaced, target: id, details: ["kind": kind.rawValue]))
         guard n > 0 else { throw VaultError(.usage, "no recording matches; no hold placed") }
         return (id, n, metadataOnly)
     }
@@ -219,7 +219,7 @@ public struct Holds: Sendable {
         for (name, given) in [("tenant", selection.tenant), ("caller", selection.caller), ("agent", selection.agent), ("queue", selection.queue)] where given != nil {
             details[name] = name == "caller" ? "given" : given!
         }
-        try vault.catalog.appendAudit([vault.event("list", target: nil, details: details)])
+        try vault.catalog.appendAudit([vault.event(.list, target: nil, details: details)])
         return found
     }
 
@@ -237,7 +237,7 @@ public struct Holds: Sendable {
         guard !note.trimmingCharacters(in: .whitespaces).isEmpty else { throw VaultError(.usage, "--note: say why the hold is released") }
         // Calls whose erasure waited for this hold are erased in the release's transaction.
         let released = try vault.catalog.releaseHold(id: id, by: vault.actor, note: note, at: vault.clock.now(),
-                                                     event: vault.event("hold.released", target: id),
+                                                     event: vault.event(.holdReleased, target: id),
                                                      erasure: Sweeper.erasureEffects(vault), confirmedErasure: confirmErasure)
         guard released else { throw VaultError(.notFound, "hold \(id): no such active hold") }
     }
@@ -256,7 +256,7 @@ public struct Holds: Sendable {
         let holds = dueForReview ? try vault.catalog.holdsDueForReview(at: vault.clock.now()) : try vault.catalog.holds(activeOnly: activeOnly)
         var details = ["results": String(holds.count), "active_only": String(activeOnly || dueForReview)]
         if dueForReview { details["due_for_review"] = "true" }
-        try vault.catalog.appendAudit([vault.event("hold.list", target: nil, details: details)])
+        try vault.catalog.appendAudit([vault.event(.holdList, target: nil, details: details)])
         return holds.map { (HoldView($0.0), $0.1) }
     }
 
@@ -265,7 +265,7 @@ public struct Holds: Sendable {
         try vault.require(Self.officers, to: "hold show")
         guard RecordingID.isWellFormed(id) else { throw vault.refuseInvalidID(action: "hold show", what: "hold") }
         guard let found = try vault.catalog.hold(id: id) else { throw VaultError(.notFound, "hold \(id): no such hold") }
-        try vault.catalog.appendAudit([vault.event("hold.show", target: id)])
+        try vault.catalog.appendAudit([vault.event(.holdShow, target: id)])
         return (HoldView(found.0), found.1)
     }
 
@@ -282,7 +282,7 @@ public struct Holds: Sendable {
         return try tenants.map { t in
             let (e, l) = try vault.catalog.reapplyRetention(
                 tenant: t.name, expiries: { t.retention.expiries(startedAt: $0, in: t.timeZone) },
-                event: vault.event("retention.reapplied", target: nil,
+                event: vault.event(.retentionReapplied, target: nil,
                                    details: ["audio": t.retention.audio.text, "metadata": t.retention.metadata.text]))
             return (t.name, e, l)
         }

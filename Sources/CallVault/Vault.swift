@@ -45,11 +45,11 @@ public final class Vault: Sendable {
 
     /// An audit event by the acting principal (with the OS user behind `--as`), at the wall clock.
     /// Every event outside the ingest path is built here, so none drops `principal`.
-    public func event(_ action: String, target: String?, details: [String: String] = [:]) -> AuditEvent {
+    public func event(_ action: AuditAction, target: String?, details: [String: String] = [:]) -> AuditEvent {
         Self.event(action, target: target, details: details, by: principal, clock: clock)
     }
 
-    static func event(_ action: String, target: String?, details: [String: String], by principal: Principal,
+    static func event(_ action: AuditAction, target: String?, details: [String: String], by principal: Principal,
                       clock: any Clock) -> AuditEvent {
         AuditEvent(at: clock.now(), actor: principal.name, principal: principal.onBehalfOf, action: action, target: target, details: details)
     }
@@ -57,7 +57,7 @@ public final class Vault: Sendable {
     /// `access.denied` for a value typed by a user that is not a well-formed id: the log records that it was
     /// invalid, never the text itself (it may be a phone number). Returns the usage error to throw (exit 2).
     public func refuseInvalidID(action: String, what: String) -> VaultError {
-        try? catalog.appendAudit([event("access.denied", target: nil, details: ["action": action, "target": "invalid_id"])])
+        try? catalog.appendAudit([event(.accessDenied, target: nil, details: ["action": action, "target": "invalid_id"])])
         return VaultError(.usage, "\(action): not a \(what) id (ids look like 0192f3a4-5b6c-7d8e-9f01-23456789abcd)")
     }
 
@@ -66,7 +66,7 @@ public final class Vault: Sendable {
         do {
             try principal.require(roles, to: action)
         } catch {
-            try? catalog.appendAudit([event("access.denied", target: nil, details: ["action": action])])
+            try? catalog.appendAudit([event(.accessDenied, target: nil, details: ["action": action])])
             throw error
         }
     }
@@ -121,7 +121,7 @@ public final class Vault: Sendable {
         try catalog.setMeta("simulation", simulation ? "true" : "false")
         try catalog.setMeta("created_at", Timestamp.utc(clock.now()))
         let principal = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
-        try catalog.appendAudit([event("store.init", target: nil, details: ["simulation": String(simulation), "tenants": String(tenants.count)],
+        try catalog.appendAudit([event(.storeInit, target: nil, details: ["simulation": String(simulation), "tenants": String(tenants.count)],
                                        by: principal, clock: clock)])
         try files.writeFile(Data(text.utf8), at: Configuration.fileName)
         try files.syncFileSystem()
@@ -148,7 +148,7 @@ public final class Vault: Sendable {
         } catch {
             // The name given to --as is not recorded: it was refused, so it is not known to be a user name.
             let os = Principal(name: actor, user: configuration.users[actor], onBehalfOf: nil)
-            try? catalog.appendAudit([event("access.denied", target: nil, details: ["action": "act as another user"], by: os, clock: clock)])
+            try? catalog.appendAudit([event(.accessDenied, target: nil, details: ["action": "act as another user"], by: os, clock: clock)])
             throw error
         }
         let vault = Vault(root: root, configuration: configuration, catalog: catalog, clock: clock, principal: principal, prompts: prompts)
@@ -214,7 +214,7 @@ public final class Vault: Sendable {
         let digest = Hex.encode(SHA256.hash(data: Data(text.utf8)))
         let previous = try catalog.meta("config_sha256")
         guard previous != digest else { return }
-        try catalog.appendAudit([event(previous == nil ? "policy.recorded" : "policy.changed", target: Configuration.fileName,
+        try catalog.appendAudit([event(previous == nil ? .policyRecorded : .policyChanged, target: Configuration.fileName,
                                        details: ["sha256": digest, "previous_sha256": previous ?? "-"])])
         try catalog.setMeta("config_sha256", digest)
     }

@@ -8,11 +8,11 @@ public struct AuditEvent: Sendable {
     public var at: Date
     public var actor: String
     public var principal: String?
-    public var action: String
+    public var action: AuditAction
     public var target: String?
     public var details: [String: String]
 
-    public init(at: Date, actor: String, principal: String? = nil, action: String, target: String?, details: [String: String] = [:]) {
+    public init(at: Date, actor: String, principal: String? = nil, action: AuditAction, target: String?, details: [String: String] = [:]) {
         self.at = at
         self.actor = actor
         self.principal = principal
@@ -43,8 +43,8 @@ public enum AuditLog {
             let at = Timestamp.utc(event.at)
             let details = canonicalJSON(event.details)
             let hash = chainHash(prev: prev, seq: seq, at: at, actor: event.actor, principal: event.principal,
-                                 action: event.action, target: event.target, details: details)
-            rows.append([seq, at, event.actor, event.principal, event.action, event.target, details, prev, hash])
+                                 action: event.action.rawValue, target: event.target, details: details)
+            rows.append([seq, at, event.actor, event.principal, event.action.rawValue, event.target, details, prev, hash])
             prev = hash
         }
         // Many rows a statement (a sweep batch appends thousands): one round trip each, not one per event.

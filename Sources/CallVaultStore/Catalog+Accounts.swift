@@ -65,7 +65,7 @@ extension Catalog {
             try db.read { db in
                 try SQLRow.fetchAll(db, sql: """
                     SELECT seq, at FROM audit_events
-                    WHERE action = 'auth.failed' AND target = ?
+                    WHERE action = '\(AuditAction.authFailed.rawValue)' AND target = ?
                       AND seq > coalesce((SELECT max(seq) FROM audit_events
                                           WHERE action IN ('auth.login', 'user.password_set') AND target = ?), 0)
                     ORDER BY seq DESC LIMIT ?
@@ -78,7 +78,7 @@ extension Catalog {
     }
 
     /// Whether `action` was recorded for `target` after event `seq` (one `auth.locked` per lockout).
-    public func hasEvent(action: String, target: String, after seq: Int64) throws -> Bool {
+    public func hasEvent(action: AuditAction, target: String, after seq: Int64) throws -> Bool {
         try wrap("read audit") {
             try db.read { db in
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM audit_events WHERE action = ? AND target = ? AND seq > ? LIMIT 1",

@@ -253,8 +253,8 @@ extension Catalog {
                 }
                 for r in try SQLRow.fetchAll(db, sql: """
                     SELECT \(db.dialect.jsonField("details", "tenant")) AS tenant,
-                           sum(CASE WHEN action = 'sweep.audio_deleted' OR \(db.dialect.jsonField("details", "audio")) IS NOT NULL THEN 1 ELSE 0 END) AS audio,
-                           sum(CASE WHEN action = 'sweep.metadata_deleted' THEN 1 ELSE 0 END) AS metadata
+                           sum(CASE WHEN action = '\(AuditAction.sweepAudioDeleted.rawValue)' OR \(db.dialect.jsonField("details", "audio")) IS NOT NULL THEN 1 ELSE 0 END) AS audio,
+                           sum(CASE WHEN action = '\(AuditAction.sweepMetadataDeleted.rawValue)' THEN 1 ELSE 0 END) AS metadata
                     FROM audit_events WHERE action IN ('sweep.audio_deleted', 'sweep.metadata_deleted') AND at >= ? AND at < ?
                     GROUP BY 1
                     """, arguments: [f, t]) {

@@ -359,7 +359,7 @@ extension Catalog {
                            arguments: [r.tenant, k.callKey, k.audioKey, t, requestID ?? requests.first])
             var details = ["tenant": r.tenant, "request": requestID ?? requests.joined(separator: ",")]
             if r.audioPresent { details["audio"] = if case .removed = result { "erased" } else { "found_missing" } }
-            events.append(effects.event("request.erased", r.id, details))
+            events.append(effects.event(.requestErased, r.id, details))
             out.append((r.id, .deleted))
         }
         try AuditLog.append(events, in: db)

@@ -50,7 +50,7 @@ public typealias SweepKey = (String, Int64)
 
 /// Builds a sweep's audit event (action, target, details) for the acting user: the caller decides actor,
 /// principal and the event's time, so the catalog never drops them.
-public typealias SweepEventFactory = (_ action: String, _ target: String?, _ details: [String: String]) -> AuditEvent
+public typealias SweepEventFactory = (_ action: AuditAction, _ target: String?, _ details: [String: String]) -> AuditEvent
 
 public struct SweptRecording: Sendable {
     public var id: String
@@ -130,7 +130,7 @@ extension Catalog {
                     case .removed, .alreadyMissing:
                         let how = if case .removed = result { "retention" } else { "found_missing" }
                         byHow[how, default: []].append(r.id)
-                        events.append(event("sweep.audio_deleted", r.id, ["tenant": r.tenant, "how": how]))
+                        events.append(event(.sweepAudioDeleted, r.id, ["tenant": r.tenant, "how": how]))
                     case .failed:
                         break
                     }
@@ -180,7 +180,7 @@ extension Catalog {
                         details["audio"] = if case .removed = result { "retention" } else { "found_missing" }
                     }
                     gone.append(r.id)
-                    events.append(event("sweep.metadata_deleted", r.id, details))
+                    events.append(event(.sweepMetadataDeleted, r.id, details))
                 }
                 // The trigger recordings_deleted_counted (v11) keeps each call's count for the report.
                 for run in gone.runs(of: 500) {
@@ -206,7 +206,7 @@ extension Catalog {
                 for id in ids {
                     try db.execute(sql: "UPDATE rejections SET deleted_at = ? WHERE id = ?", arguments: [Timestamp.utc(now), id])
                 }
-                try AuditLog.append(ids.map { event("sweep.quarantine_deleted", $0, [:]) }, in: db)
+                try AuditLog.append(ids.map { event(.sweepQuarantineDeleted, $0, [:]) }, in: db)
             }
         }
     }

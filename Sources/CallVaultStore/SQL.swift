@@ -89,6 +89,7 @@ extension SQLValueConvertible where Self: RawRepresentable, Self.RawValue == Int
 }
 
 extension Direction: SQLValueConvertible {}
+extension AuditAction: SQLValueConvertible {}
 extension AnnouncementVerdict: SQLValueConvertible {}
 extension Restriction: SQLValueConvertible {}
 extension HoldKind: SQLValueConvertible {}

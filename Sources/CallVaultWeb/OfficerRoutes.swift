@@ -162,25 +162,71 @@ enum OfficerRoutes {
     }
 
     /// What each audit action means, in words a DPO reads; the code stays beside it (and alone in JSON).
-    static let actionNames: [String: String] = [
-        "access.denied": "was refused", "audit.head": "read the chain head", "audit.list": "read the audit log", "audit.verify": "verified the audit chain",
-        "auth.failed": "failed to log in", "auth.locked": "was locked out", "auth.login": "logged in", "catalog.migrated": "migrated the catalog",
-        "evidence.exported": "exported an evidence bag", "export": "exported a recording", "fixity.checked": "checked fixity",
-        "hold.list": "listed holds", "hold.placed": "placed a hold", "hold.released": "released a hold", "hold.show": "viewed a hold",
-        "ingest.claims_taken_over": "took over another worker's claims", "ingest.duplicate": "received a duplicate",
-        "ingest.erased_refused": "refused an erased call", "ingest.incomplete": "found an incomplete pair", "ingest.left_in_place": "left unreadable inputs",
-        "ingest.rejected": "quarantined a pair", "ingest.stored": "stored a call", "list": "listed calls", "note.added": "added a note", "note.deleted": "deleted a note",
-        "quarantine.list": "listed the quarantine", "quarantine.retried": "retried a quarantined pair", "quarantine.show": "viewed a quarantine entry",
-        "recording.export_refused": "refused altered audio", "recording.hold_redacted": "silenced the hold music in", "recording.played": "played a call", "report": "read the report",
-        "request.closed": "closed a request", "request.erase": "erased a subject's calls", "request.erase_planned": "planned an erasure",
-        "request.erased": "erased a call", "request.exported": "exported an access bundle", "request.extended": "extended a request's deadline",
-        "request.find": "searched a subject's calls", "request.list": "listed requests", "request.opened": "opened a request",
-        "request.quarantine_erased": "erased a quarantined copy", "request.rectified": "rectified a number", "request.refreshed": "refreshed a request",
-        "request.restricted": "restricted calls", "request.restriction_lifted": "lifted a restriction", "request.show": "viewed a request",
-        "retention.reapplied": "reapplied retention", "show": "viewed a call", "store.init": "created the store",
-        "sweep.audio_deleted": "deleted audio at expiry", "sweep.finished": "finished a sweep", "sweep.metadata_deleted": "deleted metadata at expiry",
-        "sweep.quarantine_deleted": "deleted a quarantine entry at expiry", "user.disabled": "disabled an account", "user.password_set": "set a password",
-    ]
+    /// Each audited action in words (exhaustive: a new action does not compile until it has them).
+    static func inWords(_ action: AuditAction) -> String {
+        switch action {
+        case .accessDenied: "was refused"
+        case .announcementReviewListed: "listed the calls to review"
+        case .announcementReviewed: "decided a call under review"
+        case .auditHead: "read the chain head"
+        case .auditList: "read the audit log"
+        case .auditVerify: "verified the audit chain"
+        case .authFailed: "failed to log in"
+        case .authLocked: "was locked out"
+        case .authLogin: "logged in"
+        case .catalogMigrated: "migrated the catalog"
+        case .evidenceExported: "exported an evidence bag"
+        case .fixityChecked: "checked fixity"
+        case .holdList: "listed holds"
+        case .holdPlaced: "placed a hold"
+        case .holdReleased: "released a hold"
+        case .holdShow: "viewed a hold"
+        case .ingestClaimsTakenOver: "took over another worker's claims"
+        case .ingestDuplicate: "received a duplicate"
+        case .ingestErasedRefused: "refused an erased call"
+        case .ingestIncomplete: "found an incomplete pair"
+        case .ingestLeftInPlace: "left unreadable inputs"
+        case .ingestRejected: "quarantined a pair"
+        case .ingestStored: "stored a call"
+        case .noteAdded: "added a note"
+        case .noteDeleted: "deleted a note"
+        case .policyChanged: "changed the retention policy"
+        case .policyRecorded: "recorded the retention policy"
+        case .quarantineList: "listed the quarantine"
+        case .quarantineRetried: "retried a quarantined pair"
+        case .quarantineShow: "viewed a quarantine entry"
+        case .export: "exported a recording"
+        case .list: "listed calls"
+        case .report: "read the report"
+        case .show: "viewed a call"
+        case .recordingExportRefused: "refused altered audio"
+        case .recordingHoldRedacted: "silenced the hold music in"
+        case .recordingPlayed: "played a call"
+        case .requestClosed: "closed a request"
+        case .requestErase: "erased a subject's calls"
+        case .requestErasePlanned: "planned an erasure"
+        case .requestErased: "erased a call"
+        case .requestExported: "exported an access bundle"
+        case .requestExtended: "extended a request's deadline"
+        case .requestFind: "searched a subject's calls"
+        case .requestList: "listed requests"
+        case .requestOpened: "opened a request"
+        case .requestQuarantineErased: "erased a quarantined copy"
+        case .requestRectified: "rectified a number"
+        case .requestRefreshed: "refreshed a request"
+        case .requestRestricted: "restricted calls"
+        case .requestRestrictionLifted: "lifted a restriction"
+        case .requestShow: "viewed a request"
+        case .retentionReapplied: "reapplied retention"
+        case .storeInit: "created the store"
+        case .sweepAudioDeleted: "deleted audio at expiry"
+        case .sweepFinished: "finished a sweep"
+        case .sweepMetadataDeleted: "deleted metadata at expiry"
+        case .sweepQuarantineDeleted: "deleted a quarantine entry at expiry"
+        case .userDisabled: "disabled an account"
+        case .userPasswordSet: "set a password"
+        }
+    }
 
     static func auditPage(_ request: Request, rows: [AuditEntry], verified: AuditVerification?, signedIn: SignedIn, zone: TimeZone) -> HTML {
         let q = { (n: String) in request.query(n) ?? "" }
@@ -194,7 +240,7 @@ enum OfficerRoutes {
         } ?? HTML("<p><a class=\"button secondary\" id=\"verify\" href=\"/audit\(HTML.query([("verify", "1"), ("actor", q("actor")), ("action", q("action")), ("target", q("target"))]))\">Verify the whole chain</a></p>")
         // Newest first: an officer looks for what just happened.
         let lines: [HTML] = rows.reversed().map { r in
-            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\" title=\"\(r.at)\">\(localTime(r.at, zone))</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(actionNames[r.action] ?? r.action) <span class=\"muted small mono\">\(r.action)</span></td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"small\">\(details(r.details))</td></tr>"
+            "<tr><td class=\"mono small\">\(r.seq)</td><td class=\"small\" title=\"\(r.at)\">\(localTime(r.at, zone))</td><td>\(r.actor)\(r.principal.map { HTML(" <span class=\"muted small\">via \($0)</span>") } ?? "")</td><td>\(AuditAction(rawValue: r.action).map(inWords) ?? r.action) <span class=\"muted small mono\">\(r.action)</span></td><td class=\"mono small\">\(r.target ?? "")</td><td class=\"small\">\(details(r.details))</td></tr>"
         }
         return Layout.page(title: "Audit log", signedIn: signedIn, active: "/audit", body: """
             <h1>Audit log</h1>
