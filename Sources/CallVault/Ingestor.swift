@@ -130,7 +130,8 @@ public struct Ingestor: Sendable {
     /// done) — a terminal's progress line.
     public func ingest(paths: [String], scanned: (InboxScan.Found) -> Void = { _ in },
                        progress: (_ pairs: Int, _ bytes: Int64) -> Void = { _, _ in }) throws -> IngestReport {
-        try vault.withIngestLock {
+        try vault.require(Role.administrators, to: "ingest")
+        return try vault.withIngestLock {
             try repair()
             let found = try scan(paths: paths)
             scanned(found)

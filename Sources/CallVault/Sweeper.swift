@@ -9,6 +9,8 @@ import Glibc
 public struct SweepReport: Sendable {
     public var now: Date
     public var dryRun: Bool
+    /// A simulated now was asked of a store that is not a simulation store: the sweep ran as a dry run.
+    public var dryRunForced = false
     public var audioDeleted = 0
     public var metadataDeleted = 0
     public var quarantineDeleted = 0
@@ -29,10 +31,22 @@ public struct Sweeper: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
+    /// Sweeps at the wall clock, or at `simulatedNow` (`sweep --now`), which only a simulation store honours:
+    /// elsewhere the sweep runs as a dry run, and the report says so (`dryRunForced`).
+    public func sweep(simulatedNow: Date?, dryRun: Bool) throws -> SweepReport {
+        try vault.require(Role.officers, to: "sweep")
+        guard let simulatedNow else { return try sweep(now: vault.clock.now(), dryRun: dryRun) }
+        let honoured = try vault.isSimulation()
+        var report = try sweep(now: simulatedNow, dryRun: dryRun || !honoured, simulated: true)
+        report.dryRunForced = !honoured && !dryRun
+        return report
+    }
+
     /// Sweeps at `now`. A dry run changes nothing and reports what a sweep would delete. With `simulated`
     /// (`sweep --now` on a simulation store), `now` is not the wall clock: the events keep the wall clock as
     /// their time, so the chain's times never run backwards, and carry the simulated instant as `simulated_now`.
     public func sweep(now: Date, dryRun: Bool, simulated: Bool = false) throws -> SweepReport {
+        try vault.require(Role.officers, to: "sweep")
         var report = SweepReport(now: now, dryRun: dryRun)
         let catalog = vault.catalog
         let event: SweepEventFactory = { action, target, details in

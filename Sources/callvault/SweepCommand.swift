@@ -17,19 +17,11 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         let vault = try global.openVault()
-        try vault.require(Role.officers, to: "sweep")
-        var instant = vault.clock.now()
-        var dry = dryRun
-        var simulated = false
-        if let text = now {
-            instant = try PeriodEnd.moment(text, zone: vault.configuration.zone(forTenant: nil), field: "now")
-            simulated = true
-            if try !vault.isSimulation() {
-                dry = true
-                FileHandle.standardError.write(Data("callvault: --now is honoured only on a simulation store: running as --dry-run\n".utf8))
-            }
+        let simulated = try now.map { try PeriodEnd.moment($0, zone: vault.configuration.zone(forTenant: nil), field: "now") }
+        let r = try Sweeper(vault: vault).sweep(simulatedNow: simulated, dryRun: dryRun)
+        if r.dryRunForced {
+            FileHandle.standardError.write(Data("callvault: --now is honoured only on a simulation store: running as --dry-run\n".utf8))
         }
-        let r = try Sweeper(vault: vault).sweep(now: instant, dryRun: dry, simulated: simulated)
         if r.alreadyRunning {
             // Not an error: the timer fired on two hosts, and the other one is doing the work.
             if global.json {
