@@ -16,6 +16,11 @@ public struct HoldTrackFingerprint: Sendable {
     /// Per second (bucket) of the track: whether it is far quieter than the track, a fade or a pause that a call's
     /// noise or talk drowns.
     var quiet: [Bool]
+    /// Per frame, the track's spectral shape (`HoldMusicDetector.shapes`, less the track's mean shape so that
+    /// what every frame of it has in common does not count) and its level in dB against the track's mean power:
+    /// once a stretch's offset is known, its ends are found frame by frame against these.
+    var shape: [Float]
+    var level: [Float]
 
     public init(id: String, pcm: PCM) {
         self.id = id
@@ -33,6 +38,7 @@ public struct HoldTrackFingerprint: Sendable {
             let part = samples[i..<min(samples.count, i + span)]
             return part.reduce(0) { $0 + Double($1) * Double($1) } / Double(part.count) < floor
         }
+        (self.shape, self.level) = HoldMusicDetector.shapes(samples, frames: 0..<frames)
     }
 
     public var seconds: Double { Double(frames) * HoldMusicDetector.hopSeconds }
@@ -231,13 +237,141 @@ public enum HoldMusicDetector {
                         // the music's): a run starts at its earliest second peak and ends with its last anchor.
                         let first = run.reduce(Int32.max) { min($0, ($1 >> dtBits) + ($1 & (1 << dtBits - 1))) }
                         let last = run.last! >> dtBits
-                        let start = Double(first) * hopSeconds, end = Double(last) * hopSeconds + Double(frameLength) / Double(rate)
+                        let (a, b) = refine(samples, track: track, offset: offset + offsetBin / 2, first: Int(first), last: Int(last))
+                        let start = Double(a) * hopSeconds, end = Double(b) * hopSeconds + Double(frameLength) / Double(rate)
                         found.append((HoldSegment(startS: start, endS: end, track: track.id), run.count))
                     }
                 }
             }
         }
         return merge(found, duration: pcm.seconds)
+    }
+
+    /// Per frame of `frames` (frames past the samples' end are silent): the log spectrum's shape over the kept
+    /// bins — less its mean over the frames heard, then less its own mean and scaled to unit length, so that the
+    /// dot product of two is their correlation — and the frame's level in dB against the frames' mean power.
+    /// A frame `silentDB` under that mean is all zeros: digital silence has no shape.
+    static func shapes(_ samples: [Float], frames: Range<Int>) -> (shape: [Float], level: [Float]) {
+        let bins = highBin - lowBin + 1, n = frames.count
+        var shape = [Float](repeating: 0, count: n * bins), level = [Float](repeating: -200, count: n)
+        guard n > 0, let cfg = kiss_fftr_alloc(Int32(frameLength), 0, nil, nil) else { return (shape, level) }
+        defer { free(UnsafeMutableRawPointer(cfg)) }
+        var frame = [Float](repeating: 0, count: frameLength)
+        var spectrum = [kiss_fft_cpx](repeating: kiss_fft_cpx(), count: frameLength / 2 + 1)
+        var power = [Double](repeating: 0, count: n)
+        for (i, t) in frames.enumerated() where t >= 0 && t * hop + frameLength <= samples.count {
+            let start = t * hop
+            for j in 0..<frameLength { frame[j] = samples[start + j] * window[j] }
+            kiss_fftr(cfg, frame, &spectrum)
+            var sum: Double = 0
+            for k in 0..<bins {
+                let c = spectrum[k + lowBin]
+                let p = c.r * c.r + c.i * c.i
+                sum += Double(p)
+                shape[i * bins + k] = 10 * log10(p + 1e-10)
+            }
+            power[i] = sum / Double(bins)
+        }
+        let meanPower = power.reduce(0, +) / Double(n)
+        guard meanPower > 0 else { return (shape.map { _ in 0 }, level) }
+        for i in 0..<n where power[i] > 0 { level[i] = Float(10 * log10(power[i] / meanPower)) }
+        let heard = (0..<n).filter { level[$0] > silentDB }
+        var mean = [Float](repeating: 0, count: bins)
+        for i in heard { for k in 0..<bins { mean[k] += shape[i * bins + k] } }
+        for k in 0..<bins { mean[k] /= Float(max(1, heard.count)) }
+        for i in 0..<n {
+            guard level[i] > silentDB else { for k in 0..<bins { shape[i * bins + k] = 0 }; continue }
+            var m: Float = 0
+            for k in 0..<bins { shape[i * bins + k] -= mean[k]; m += shape[i * bins + k] }
+            m /= Float(bins)
+            var norm: Float = 0
+            for k in 0..<bins { shape[i * bins + k] -= m; norm += shape[i * bins + k] * shape[i * bins + k] }
+            let scale = norm > 1e-6 ? 1 / norm.squareRoot() : 0
+            for k in 0..<bins { shape[i * bins + k] *= scale }
+        }
+        return (shape, level)
+    }
+
+    /// A stretch's ends, refined frame by frame: its pairs say the music plays from `first` to `last` (frames) at
+    /// `offset` into the track, but pairs need two clear peaks, and talk over the music or line noise hides them
+    /// for seconds. With the alignment known, each call frame is compared with the track's frame at that offset;
+    /// an end moves outward while windows of frames match the track there clearly better than the same track at
+    /// `shuffles` other offsets (music of the track's kind, or speech, matches those as well as the aligned one).
+    /// Windows where the track itself is not heard say nothing either way.
+    static func refine(_ samples: [Float], track: HoldTrackFingerprint, offset: Int, first: Int, last: Int) -> (Int, Int) {
+        let total = samples.count >= frameLength ? 1 + (samples.count - frameLength) / hop : 0
+        let start = walk(samples, track: track, offset: offset, edge: first, inward: min(insideFrames, last - first), direction: -1, total: total)
+        let end = walk(samples, track: track, offset: offset, edge: last, inward: min(insideFrames, last - first), direction: 1, total: total)
+        return (min(first, start), max(last, end))
+    }
+
+    /// Frames inside a stretch that fix its alignment at an end; frames outside it that an end may move.
+    static let insideFrames = 188
+    static let reachFrames = 750
+    /// The alignment is searched `alignSpread` frames either side of the stretch's offset (its bin, a loop's drift).
+    static let alignSpread = 6
+    /// Windows of `windowFrames`, `stepFrames` apart; one matches when its mean correlation at the offset beats the
+    /// best of the shuffled offsets' by `margin`; an end stops after `maxMisses` windows in a row that do not.
+    static let windowFrames = 32
+    static let stepFrames = 16
+    static let shuffles = 8
+    static let maxMisses = 4
+    static let margin: Float = 0.1
+    /// A track frame this far (dB) under the track's mean power is not heard; `silentDB`, it has no shape.
+    static let heardDB: Float = -30
+    static let silentDB: Float = -60
+
+    static func walk(_ samples: [Float], track: HoldTrackFingerprint, offset: Int, edge: Int, inward: Int, direction: Int, total: Int) -> Int {
+        let bins = highBin - lowBin + 1, period = track.period
+        let lo = direction < 0 ? max(0, edge - reachFrames) : edge - inward
+        let hi = direction < 0 ? edge + inward : min(total, edge + reachFrames)
+        guard hi - lo > windowFrames, inward > 0 else { return edge }
+        let (call, _) = shapes(samples, frames: lo..<hi)
+        let index = { (t: Int, o: Int) -> Int? in
+            let f = ((t + o) % period + period) % period
+            return f < track.frames ? f : nil
+        }
+        let shape = track.shape
+        let score = { (t: Int, o: Int) -> Float in
+            guard let f = index(t, o) else { return 0 }
+            return call.withUnsafeBufferPointer { c in
+                shape.withUnsafeBufferPointer { r in
+                    var d: Float = 0
+                    let c0 = (t - lo) * bins, r0 = f * bins
+                    for k in 0..<bins { d += c[c0 + k] * r[r0 + k] }
+                    return d
+                }
+            }
+        }
+        let heard = { (t: Int, o: Int) -> Bool in index(t, o).map { track.level[$0] > heardDB } ?? false }
+        // The alignment that best explains the frames just inside the edge.
+        let inside = direction < 0 ? edge..<(edge + inward) : (edge - inward)..<edge
+        var best = offset, bestScore = -Float.infinity
+        for o in (offset - alignSpread)...(offset + alignSpread) {
+            let v = inside.reduce(Float(0)) { $0 + score($1, o) }
+            if v > bestScore { bestScore = v; best = o }
+        }
+        let shifts = (1...shuffles).map { best + period * $0 / (shuffles + 1) }
+        var reached = edge, misses = 0, k = 0
+        while misses < maxMisses {
+            // The window's frames, from the edge outward.
+            let near = edge + direction * k * stepFrames
+            let frames = direction < 0 ? (near - windowFrames)..<near : near..<(near + windowFrames)
+            guard frames.lowerBound >= lo, frames.upperBound <= hi else { break }
+            k += 1
+            let audible = frames.filter { heard($0, best) }
+            guard audible.count * 2 >= windowFrames else { continue }
+            let aligned = audible.reduce(Float(0)) { $0 + score($1, best) } / Float(audible.count)
+            let chance = shifts.map { o in audible.reduce(Float(0)) { $0 + score($1, o) } / Float(audible.count) }.max()!
+            if aligned - chance > margin {
+                // To the window's inner edge: a window across the music's edge can match on its music half alone.
+                reached = near
+                misses = 0
+            } else {
+                misses += 1
+            }
+        }
+        return reached
     }
 
     /// The stretches of sorted matches (anchor frame and pair distance, packed) where the track plays.
