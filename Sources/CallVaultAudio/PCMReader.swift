@@ -27,21 +27,31 @@ public struct PCM: Sendable {
 }
 
 public enum PCMReader {
-    /// Reads at most `maxSeconds` from the start of the file open on `fd` (any format libsndfile reads), and
-    /// resamples each channel to `rate` with libsamplerate when the file has another rate.
-    public static func read(fd: Int32, maxSeconds: Double, rate: Int) throws -> PCM {
+
+    /// Opens the file on `fd` from its start, refusing what no reader should size buffers from: no channels, or
+    /// a rate outside ingest's bound (an absurd rate would size buffers and the resampling ratio from a lie).
+    static func openChecked(_ fd: Int32) throws -> (OpaquePointer, SF_INFO) {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot seek audio") }
         var info = SF_INFO()
         guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
             throw VaultError(.usage, "libsndfile: \(String(cString: sf_strerror(nil)))")
         }
-        defer { sf_close(sf) }
-        let channels = Int(info.channels)
-        guard channels > 0, info.samplerate > 0 else { throw VaultError(.usage, "libsndfile: no channels or sample rate") }
-        // The same bound as ingest: an absurd rate would size buffers and the resampling ratio from a lie.
+        guard info.channels > 0, info.samplerate > 0 else {
+            sf_close(sf)
+            throw VaultError(.usage, "libsndfile: no channels or sample rate")
+        }
         guard AudioProbe.sampleRates.contains(Int(info.samplerate)) else {
+            sf_close(sf)
             throw VaultError(.usage, "sample rate \(info.samplerate) Hz is outside \(AudioProbe.sampleRates.lowerBound)-\(AudioProbe.sampleRates.upperBound) Hz")
         }
+        return (sf, info)
+    }
+    /// Reads at most `maxSeconds` from the start of the file open on `fd` (any format libsndfile reads), and
+    /// resamples each channel to `rate` with libsamplerate when the file has another rate.
+    public static func read(fd: Int32, maxSeconds: Double, rate: Int) throws -> PCM {
+        let (sf, info) = try openChecked(fd)
+        defer { sf_close(sf) }
+        let channels = Int(info.channels)
         let want = Int(maxSeconds * Double(info.samplerate))
         var out = [[Float]](repeating: [], count: channels)
         for c in 0..<channels { out[c].reserveCapacity(min(want, 1 << 22)) }
@@ -65,17 +75,9 @@ public enum PCMReader {
     /// and however long the call.
     public static func windows(fd: Int32, window: Double, overlap: Double, rate: Int, _ body: (PCM, Double) throws -> Void) throws {
         precondition(window > overlap && overlap >= 0)
-        guard lseek(fd, 0, SEEK_SET) == 0 else { throw VaultError.failure("cannot seek audio") }
-        var info = SF_INFO()
-        guard let sf = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
-            throw VaultError(.usage, "libsndfile: \(String(cString: sf_strerror(nil)))")
-        }
+        let (sf, info) = try openChecked(fd)
         defer { sf_close(sf) }
         let channels = Int(info.channels)
-        guard channels > 0, info.samplerate > 0 else { throw VaultError(.usage, "libsndfile: no channels or sample rate") }
-        guard AudioProbe.sampleRates.contains(Int(info.samplerate)) else {
-            throw VaultError(.usage, "sample rate \(info.samplerate) Hz is outside \(AudioProbe.sampleRates.lowerBound)-\(AudioProbe.sampleRates.upperBound) Hz")
-        }
         let converters = try (0..<channels).map { _ in try StreamResampler(from: Int(info.samplerate), to: rate) }
         let size = Int(window * Double(rate)), keep = Int(overlap * Double(rate))
         var out = [[Float]](repeating: [], count: channels)
